@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "feature.h"
+#include "legacy.h"
+#include "missing-pidfd.h"
+#include "process.h"
+
+void process_done(Process *p) {
+        if (!p)
+                return;
+        p->fd = safe_close(p->fd);
+        p->pid = 0;
+        p->id = 0;
+}
+
+int pidfd_get_id(int pidfd, uint64_t *ret) {
+        struct statfs sfs;
+        struct stat st;
+
+        if (fstatfs(pidfd, &sfs) < 0)
+                return negative_errno();
+        /* Before pidfs, every pidfd was the same anon inode: no identity. */
+        if (sfs.f_type != PIDFS_MAGIC)
+                return -EOPNOTSUPP;
+        if (fstat(pidfd, &st) < 0)
+                return negative_errno();
+        *ret = (uint64_t) st.st_ino;
+        return 0;
+}
+
+int pidfd_get_pid(int pidfd, pid_t *ret) {
+        char path[64], line[256];
+        FILE *f;
+        int r = -ENOTTY;
+
+        snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
+        f = fopen(path, "re");
+        if (!f)
+                return errno == ENOENT ? -EBADF : negative_errno();
+        while (fgets(line, sizeof line, f)) {
+                int pid;
+                if (sscanf(line, "Pid: %d", &pid) == 1) {
+                        /* -1 once reaped; 0 when it lives outside our pid namespace. */
+                        if (pid == -1)
+                                r = -ESRCH;
+                        else if (pid == 0)
+                                r = -EREMOTE;
+                        else {
+                                *ret = pid;
+                                r = 0;
+                        }
+                        break;
+                }
+        }
+        fclose(f);
+        return r;
+}
+
+int process_from_pidfd(Process *ret, int pidfd) {
+        _cleanup_close_ int fd = pidfd;
+        pid_t pid;
+        uint64_t id = 0;
+        int r;
+
+        if (fd < 0)
+                return -EBADF;
+        /* "Pid:" in fdinfo is only printed for pidfds: anything else is -ENOTTY. */
+        r = pidfd_get_pid(fd, &pid);
+        if (r == -ENOTTY)
+                return -EBADF;
+        if (r < 0)
+                return r;
+        r = pidfd_get_id(fd, &id);
+        if (r < 0 && r != -EOPNOTSUPP)
+                return r;
+
+        *ret = (Process) { .pid = pid, .fd = TAKE_FD(fd), .id = id };
+        return 0;
+}
+
+int process_from_pidfd_dup(Process *ret, int pidfd) {
+        int fd;
+
+        if (pidfd < 0)
+                return -EBADF;
+        fd = fcntl(pidfd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return negative_errno();
+        return process_from_pidfd(ret, fd);
+}
+
+int process_from_pid(Process *ret, pid_t pid) {
+        int fd;
+
+        if (pid <= 0)
+                return -EINVAL;
+        if (control_path_get() == CONTROL_PATH_LEGACY)
+                return legacy_process_from_pid(ret, pid);
+
+        if (feature_available(FEATURE_PIDFD_OPEN)) {
+                fd = (int) syscall(__NR_pidfd_open, pid, 0);
+                if (fd >= 0)
+                        return process_from_pidfd(ret, fd);
+                /* Not a thread-group leader (ENOENT on 6.18, EINVAL before) or gone. */
+                if (errno == ESRCH || errno == ENOENT || errno == EINVAL)
+                        return -ESRCH;
+                if (!errno_is_not_supported(errno))
+                        return negative_errno();
+                feature_mark_missing(FEATURE_PIDFD_OPEN, errno);
+        }
+        return legacy_process_from_pid(ret, pid);
+}
+
+int process_copy(Process *ret, const Process *p) {
+        int fd = -EBADF;
+
+        if (!process_is_legacy(p)) {
+                fd = fcntl(p->fd, F_DUPFD_CLOEXEC, 3);
+                if (fd < 0)
+                        return negative_errno();
+        }
+        *ret = (Process) { .pid = p->pid, .fd = fd, .id = p->id };
+        return 0;
+}
+
+bool process_same(const Process *a, const Process *b) {
+        pid_t pa, pb;
+
+        if (!process_is_set(a) || !process_is_set(b))
+                return false;
+        if (a->id != 0 && b->id != 0)
+                return a->id == b->id;
+        if (a->pid != b->pid)
+                return false;
+        /* Without pidfs ids, equal pids prove nothing unless both pidfds still
+         * resolve to that pid: then both name the one live process. */
+        if (process_is_legacy(a) || process_is_legacy(b))
+                return false;
+        return pidfd_get_pid(a->fd, &pa) >= 0 && pidfd_get_pid(b->fd, &pb) >= 0 && pa == a->pid && pb == b->pid;
+}
+
+int process_check_alive(const Process *p) {
+        if (!process_is_set(p))
+                return -ESRCH;
+        return process_signal(p, 0, 0);
+}
+
+int process_signal(const Process *p, int sig, unsigned flags) {
+        if (!process_is_set(p))
+                return -ESRCH;
+        if (sig < 0 || sig >= _NSIG)
+                return -EINVAL;
+        if (flags & ~PB_PIDFD_SIGNAL_SCOPES)
+                return -EINVAL;
+        /* At most one scope: the kernel says EINVAL too, but say it first. */
+        if (__builtin_popcount(flags) > 1)
+                return -EINVAL;
+        if (flags != 0 && !feature_available(FEATURE_PIDFD_SIGNAL_SCOPE))
+                return -EOPNOTSUPP;
+
+        if (process_is_legacy(p)) {
+                if (flags != 0)
+                        return -EOPNOTSUPP;
+                return legacy_signal(p->pid, sig);
+        }
+
+        if (syscall(__NR_pidfd_send_signal, p->fd, sig, NULL, flags) < 0) {
+                if (errno == ENOSYS) {
+                        feature_mark_missing(FEATURE_PIDFD_SEND_SIGNAL, errno);
+                        return -EOPNOTSUPP;
+                }
+                return negative_errno();
+        }
+        return 0;
+}
+
+int process_wait(const Process *p, int options, siginfo_t *ret) {
+        siginfo_t si = {};
+
+        if (!process_is_set(p))
+                return -ESRCH;
+        if (options & ~(WEXITED | WNOHANG | WNOWAIT))
+                return -EINVAL;
+        options |= WEXITED;
+
+        if (process_is_legacy(p))
+                return legacy_wait(p->pid, options, ret);
+
+        if (waitid(P_PIDFD, (id_t) p->fd, &si, options) < 0) {
+                if (errno == EINVAL && !feature_available(FEATURE_WAITID_PIDFD))
+                        return -EOPNOTSUPP;
+                return negative_errno();
+        }
+        /* WNOHANG on a running child leaves si_pid 0 (or EAGAIN on a
+         * PIDFD_NONBLOCK pidfd): either way, "still running". */
+        if (si.si_pid == 0)
+                return -EAGAIN;
+        if (ret)
+                *ret = si;
+        return 0;
+}
+
+static int proc_status_read(pid_t pid, ProcessInfo *info) {
+        char path[64], line[512];
+        unsigned found = 0;
+        FILE *f;
+
+        snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
+        f = fopen(path, "re");
+        if (!f)
+                return errno == ENOENT ? -ESRCH : negative_errno();
+        while (fgets(line, sizeof line, f)) {
+                unsigned a, b;
+                int n;
+                if (sscanf(line, "PPid: %d", &n) == 1) {
+                        info->ppid = n;
+                        found |= 1;
+                } else if (sscanf(line, "Uid: %u %u", &a, &b) == 2) {
+                        info->ruid = a;
+                        info->euid = b;
+                        found |= 2;
+                } else if (sscanf(line, "Gid: %u %u", &a, &b) == 2) {
+                        info->rgid = a;
+                        info->egid = b;
+                        found |= 4;
+                }
+        }
+        fclose(f);
+        return found == 7 ? 0 : -EIO;
+}
+
+int process_get_info(const Process *p, ProcessInfo *ret) {
+        ProcessInfo info = { .pid = p->pid };
+        int r;
+
+        if (!process_is_set(p))
+                return -ESRCH;
+
+        if (!process_is_legacy(p) && feature_available(FEATURE_PIDFD_GET_INFO)) {
+                struct pb_pidfd_info k = { .mask = PIDFD_INFO_PID | PIDFD_INFO_CREDS | PIDFD_INFO_CGROUPID };
+
+                if (ioctl(p->fd, PB_PIDFD_GET_INFO, &k) < 0)
+                        return negative_errno(); /* ESRCH once reaped, EREMOTE across pid namespaces */
+                info.pid = (pid_t) k.pid;
+                info.ppid = (pid_t) k.ppid;
+                info.ruid = k.ruid;
+                info.euid = k.euid;
+                info.rgid = k.rgid;
+                info.egid = k.egid;
+                info.cgroup_id = (k.mask & PIDFD_INFO_CGROUPID) ? k.cgroupid : 0;
+                info.source = PROCESS_INFO_PIDFD_IOCTL;
+                *ret = info;
+                return 0;
+        }
+
+        r = proc_status_read(p->pid, &info);
+        if (r < 0)
+                return r;
+        /* The pid may have been recycled between our read and now: the read
+         * counts only if the pidfd still names a live process with that pid. */
+        if (!process_is_legacy(p)) {
+                pid_t now;
+                r = pidfd_get_pid(p->fd, &now);
+                if (r < 0)
+                        return r;
+                if (now != p->pid)
+                        return -ESRCH;
+        } else if (!legacy_allowed())
+                return -EOPNOTSUPP;
+        info.source = PROCESS_INFO_PROC;
+        *ret = info;
+        return 0;
+}
+
+int process_get_exit_status(const Process *p, int *ret_status) {
+        struct pb_pidfd_info k = { .mask = PIDFD_INFO_EXIT };
+
+        if (process_is_legacy(p) || !feature_available(FEATURE_PIDFD_INFO_EXIT))
+                return -EOPNOTSUPP;
+        if (ioctl(p->fd, PB_PIDFD_GET_INFO, &k) < 0) {
+                /* Until the reap the kernel has no exit status to give. */
+                if (errno == ESRCH)
+                        return -ENODATA;
+                return negative_errno();
+        }
+        if (!(k.mask & PIDFD_INFO_EXIT))
+                return -ENODATA;
+        *ret_status = k.exit_code;
+        return 0;
+}
+
+int process_namespace_id(const Process *p, NamespaceType t, uint64_t *ret) {
+        uint64_t id;
+        int r;
+
+        if (!process_is_set(p))
+                return -ESRCH;
+        if (t < 0 || t >= _NAMESPACE_MAX)
+                return -EINVAL;
+
+        if (!process_is_legacy(p) && feature_available(FEATURE_PIDFD_NAMESPACE_IOCTLS)) {
+                _cleanup_close_ int nsfd = ioctl(p->fd, namespace_pidfd_ioctl(t), 0);
+                struct stat st;
+
+                if (nsfd < 0)
+                        return negative_errno();
+                if (fstat(nsfd, &st) < 0)
+                        return negative_errno();
+                *ret = (uint64_t) st.st_ino;
+                return 0;
+        }
+
+        r = namespace_id_from_proc(p->pid, t, &id);
+        if (r == -ENOENT)
+                return -ESRCH;
+        if (r < 0)
+                return r;
+        if (!process_is_legacy(p)) {
+                pid_t now;
+                r = pidfd_get_pid(p->fd, &now);
+                if (r < 0)
+                        return r;
+                if (now != p->pid)
+                        return -ESRCH;
+        } else if (!legacy_allowed())
+                return -EOPNOTSUPP;
+        *ret = id;
+        return 0;
+}

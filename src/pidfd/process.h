@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The one process handle type: a pid pinned by a pidfd, with the pidfs inode
+ * as its identity. A handle with fd < 0 is on the legacy PID path (legacy.h)
+ * and only ever comes out of it. Every function returns -errno. */
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include "macro.h"
+#include "namespace.h"
+
+typedef struct Process {
+        pid_t pid;   /* in our pid namespace, for logs and the D-Bus Pid property */
+        int fd;      /* pidfd, -EBADF on the legacy path */
+        uint64_t id; /* pidfs inode: the identity; 0 where pidfs is missing */
+} Process;
+
+#define PROCESS_NULL ((Process) { .pid = 0, .fd = -EBADF, .id = 0 })
+
+void process_done(Process *p);
+static inline void process_donep(Process *p) {
+        process_done(p);
+}
+#define _cleanup_process_ _cleanup_(process_donep)
+
+static inline bool process_is_set(const Process *p) {
+        return p && p->pid > 0;
+}
+static inline bool process_is_legacy(const Process *p) {
+        return p->fd < 0;
+}
+
+/* Pin a pid with pidfd_open(). A pid that does not name a live thread-group
+ * leader is -ESRCH. Falls back to the legacy adapter only when pidfd_open is
+ * missing and the control path allows it. */
+int process_from_pid(Process *ret, pid_t pid);
+/* Take ownership of a pidfd (closed on failure too). -EBADF if it is not a
+ * pidfd; a pidfd of a reaped process gives -ESRCH. */
+int process_from_pidfd(Process *ret, int pidfd);
+/* Same, on a dup of a pidfd the caller keeps (an sd-bus message's fd). */
+int process_from_pidfd_dup(Process *ret, int pidfd);
+/* Duplicate a handle (the pidfd is dup'ed). */
+int process_copy(Process *ret, const Process *p);
+
+/* True when a and b name the same process: by pidfs id when both have one,
+ * else by pid while both pidfds still resolve to it. */
+bool process_same(const Process *a, const Process *b);
+
+/* 0 while the pidfd names a live process, -ESRCH once it has exited. */
+int process_check_alive(const Process *p);
+
+/* pidfd_send_signal(). flags are PIDFD_SIGNAL_*; -EOPNOTSUPP when the kernel
+ * has no signal scopes, -EINVAL for more than one scope. -ESRCH when the
+ * process is gone: the signal never reaches anyone else. */
+int process_signal(const Process *p, int sig, unsigned flags);
+
+/* waitid(P_PIDFD). options: WEXITED plus WNOHANG and/or WNOWAIT.
+ * 0 and *ret filled once exited; -EAGAIN while running under WNOHANG;
+ * -ECHILD when the process is not our child (or already reaped). */
+int process_wait(const Process *p, int options, siginfo_t *ret);
+
+typedef enum ProcessInfoSource {
+        PROCESS_INFO_PIDFD_IOCTL,
+        PROCESS_INFO_PROC,
+} ProcessInfoSource;
+
+typedef struct ProcessInfo {
+        pid_t pid, ppid;
+        uid_t ruid, euid;
+        gid_t rgid, egid;
+        uint64_t cgroup_id;   /* 0 when unknown */
+        bool has_exit;        /* exit_code is valid (PIDFD_INFO_EXIT, after the reap) */
+        int exit_code;        /* wait status encoding, as waitpid() returns it */
+        ProcessInfoSource source;
+} ProcessInfo;
+
+/* PIDFD_GET_INFO; /proc/<pid>/status where the ioctl is missing, re-checked
+ * against the pidfd so a recycled pid is never described. */
+int process_get_info(const Process *p, ProcessInfo *ret);
+/* After the reap: the exit status from PIDFD_INFO_EXIT. -ENODATA while the
+ * process has not been reaped, -EOPNOTSUPP without the kernel feature. */
+int process_get_exit_status(const Process *p, int *ret_status);
+
+/* Namespace ids (nsfs inodes) of the target: PIDFD_GET_*_NAMESPACE, or
+ * /proc/<pid>/ns re-checked against the pidfd. */
+int process_namespace_id(const Process *p, NamespaceType t, uint64_t *ret);
+
+/* pidfs inode of a pidfd; -EOPNOTSUPP without pidfs. */
+int pidfd_get_id(int pidfd, uint64_t *ret);
+/* The pid a pidfd names, from /proc/self/fdinfo: -ESRCH once reaped. */
+int pidfd_get_pid(int pidfd, pid_t *ret);

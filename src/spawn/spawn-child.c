@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The post-clone child, one linear function in the order things happen.
+ *
+ * After a raw clone3() the child shares nothing with glibc's fork handlers:
+ * no malloc, no stdio, no NSS, and no glibc wrapper that assumes its thread
+ * list (setresuid() would broadcast to threads that do not exist here). So
+ * credentials change through raw syscalls, every buffer is on the stack, and
+ * a failed step is written to the exec-status channel before _exit(). */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cap-ng.h>
+
+#include "missing-pidfd.h"
+#include "spawn-internal.h"
+
+/* Where a failure is reported: the status channel, or, in a workload behind
+ * our init, the pipe to the init, which forwards it. */
+static int report_fd = -EBADF;
+
+static void write_record(int fd, const StatusRecord *rec) {
+        ssize_t n;
+        do
+                n = write(fd, rec, sizeof *rec);
+        while (n < 0 && errno == EINTR);
+}
+
+_noreturn_ static void fail(SpawnStep step, int err) {
+        StatusRecord rec = {
+                .kind = STATUS_EXEC_FAILED,
+                .step = step,
+                .err = err > 0 ? err : (err < 0 ? -err : EIO),
+        };
+        write_record(report_fd, &rec);
+        _exit(127);
+}
+
+#define CHECK(step, expr)                               \
+        do {                                            \
+                if ((expr) < 0)                         \
+                        fail(step, errno);              \
+        } while (0)
+
+/* Mark (or close) every fd from `from` upwards, skipping `keep` fds. Uses
+ * close_range() where it works and walks /proc/self/fd with getdents64 into a
+ * stack buffer where it does not (ENOSYS, or EPERM under a seccomp filter). */
+static int fds_close_from(int from, const int *keep, size_t n_keep, bool cloexec_only) {
+        unsigned start = (unsigned) from;
+        bool range_ok = true;
+
+        /* close_range() takes ranges: cut around each kept fd (callers pass
+         * them ascending). */
+        for (size_t i = 0; i <= n_keep && range_ok; i++) {
+                unsigned end = i < n_keep ? (unsigned) keep[i] : ~0U;
+                if (i < n_keep && keep[i] < from)
+                        continue;
+                if (end > start) {
+                        unsigned last = i < n_keep ? end - 1 : ~0U;
+                        if (syscall(__NR_close_range, start, last, cloexec_only ? CLOSE_RANGE_CLOEXEC : 0) < 0)
+                                range_ok = false;
+                }
+                if (i < n_keep)
+                        start = end + 1;
+        }
+        if (range_ok)
+                return 0;
+
+        int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir < 0)
+                return -1;
+        char buf[4096];
+        long n;
+        while ((n = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0) {
+                for (long off = 0; off < n;) {
+                        struct dirent64 *de = (struct dirent64 *) (buf + off);
+                        off += de->d_reclen;
+                        if (de->d_name[0] < '0' || de->d_name[0] > '9')
+                                continue;
+                        int fd = 0;
+                        for (const char *p = de->d_name; *p; p++)
+                                fd = fd * 10 + (*p - '0');
+                        bool skip = fd < from || fd == dir;
+                        for (size_t i = 0; i < n_keep; i++)
+                                skip = skip || fd == keep[i];
+                        if (skip)
+                                continue;
+                        if (cloexec_only)
+                                fcntl(fd, F_SETFD, FD_CLOEXEC);
+                        else
+                                close(fd);
+                }
+        }
+        close(dir);
+        return n < 0 ? -1 : 0;
+}
+
+/* Put each mapped fd at its target number and leave nothing else open
+ * across exec. Every source is first copied above the highest target so a
+ * dup2() onto one target can never clobber another source. */
+static void setup_fds(const ChildContext *c, int *exe_fd) {
+        const SpawnRequest *r = c->req;
+        int high = c->max_target + 1;
+        int copies[r->n_fds > 0 ? r->n_fds : 1];
+        bool mapped[3] = {};
+
+        /* The channel and the exe fd must survive the shuffle too. */
+        report_fd = fcntl(report_fd, F_DUPFD_CLOEXEC, high);
+        if (report_fd < 0)
+                _exit(127); /* nowhere left to report to */
+        if (*exe_fd >= 0)
+                CHECK(SPAWN_STEP_FDS, *exe_fd = fcntl(*exe_fd, F_DUPFD_CLOEXEC, high));
+        int devnull = fcntl(c->devnull_fd, F_DUPFD_CLOEXEC, high);
+        CHECK(SPAWN_STEP_FDS, devnull);
+
+        for (size_t i = 0; i < r->n_fds; i++)
+                CHECK(SPAWN_STEP_FDS, copies[i] = fcntl(r->fds[i].fd, F_DUPFD_CLOEXEC, high));
+
+        /* dup2() leaves the new fd without FD_CLOEXEC: exactly the targets. */
+        for (size_t i = 0; i < r->n_fds; i++) {
+                CHECK(SPAWN_STEP_FDS, dup2(copies[i], r->fds[i].target));
+                if (r->fds[i].target < 3)
+                        mapped[r->fds[i].target] = true;
+        }
+        for (int t = 0; t < 3; t++)
+                if (!mapped[t])
+                        CHECK(SPAWN_STEP_FDS, dup2(devnull, t));
+
+        /* Below the highest target, close whatever is not a target. */
+        for (int fd = 0; fd < high; fd++) {
+                bool target = fd < 3;
+                for (size_t i = 0; i < r->n_fds && !target; i++)
+                        target = r->fds[i].target == fd;
+                if (!target)
+                        close(fd);
+        }
+        /* Above it, only our own CLOEXEC copies remain needed until exec. */
+        CHECK(SPAWN_STEP_FDS, fds_close_from(high, NULL, 0, true));
+}
+
+/* Libcap-ng keeps its state per thread, and a raw-clone child inherits the
+ * parent's, including the parent's pid as the capset() target: point it at
+ * us and start from a clean state. Bounding set first, while we still hold
+ * CAP_SETPCAP; Debian's libcap-ng can report success without dropping it, so
+ * verify every capability with PR_CAPBSET_READ. */
+static void setup_bounding_set(const ChildContext *c) {
+        const SpawnRequest *r = c->req;
+
+        capng_setpid((int) syscall(SYS_getpid));
+        capng_clear(CAPNG_SELECT_ALL);
+        for (int cap = 0; cap <= c->cap_last_cap; cap++) {
+                if (!(r->capabilities & (UINT64_C(1) << cap)))
+                        continue;
+                capng_type_t type = CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET;
+                /* A non-root workload keeps capabilities across exec only as
+                 * ambient ones, which need the inheritable bit too. */
+                if (r->uid != 0)
+                        type |= CAPNG_INHERITABLE | CAPNG_AMBIENT;
+                if (capng_update(CAPNG_ADD, type, (unsigned) cap) < 0)
+                        fail(SPAWN_STEP_BOUNDING_SET, EINVAL);
+        }
+        if (capng_apply(CAPNG_SELECT_BOUNDS) < 0)
+                fail(SPAWN_STEP_BOUNDING_SET, EPERM);
+        for (int cap = 0; cap <= c->cap_last_cap; cap++) {
+                int want = !!(r->capabilities & (UINT64_C(1) << cap));
+                int have = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+                if (have < 0)
+                        fail(SPAWN_STEP_BOUNDING_SET, errno);
+                if (have != want)
+                        fail(SPAWN_STEP_BOUNDING_SET, EPERM);
+        }
+}
+
+/* Raw syscalls: see the top of this file. Groups, then gid, then uid, with
+ * KEEPCAPS so kept capabilities survive the uid change. */
+static void setup_credentials(const ChildContext *c) {
+        const SpawnRequest *r = c->req;
+
+        CHECK(SPAWN_STEP_CAPABILITIES, prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0));
+        CHECK(SPAWN_STEP_GROUPS, syscall(SYS_setgroups, r->n_groups, r->groups));
+        CHECK(SPAWN_STEP_GID, syscall(SYS_setresgid, r->gid, r->gid, r->gid));
+        CHECK(SPAWN_STEP_UID, syscall(SYS_setresuid, r->uid, r->uid, r->uid));
+        CHECK(SPAWN_STEP_CAPABILITIES, prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0));
+
+        if (capng_apply(CAPNG_SELECT_CAPS) < 0)
+                fail(SPAWN_STEP_CAPABILITIES, EPERM);
+        if (r->uid != 0 && r->capabilities != 0 && capng_apply(CAPNG_SELECT_AMBIENT) < 0)
+                fail(SPAWN_STEP_CAPABILITIES, EPERM);
+}
+
+/* chdir as the workload's user, then make sure the directory is reachable
+ * from our root: a cwd outside it (a leaked directory fd, runc's
+ * CVE-2024-21626) reads back as "(unreachable)/…" from the raw syscall. */
+static void setup_cwd(const ChildContext *c) {
+        const char *cwd = c->req->cwd ? c->req->cwd : "/";
+        char buf[4096];
+
+        CHECK(SPAWN_STEP_CWD, chdir(cwd));
+        CHECK(SPAWN_STEP_CWD, syscall(SYS_getcwd, buf, sizeof buf));
+        if (buf[0] != '/')
+                fail(SPAWN_STEP_CWD, ENOENT);
+}
+
+static int encode_wait_status(const siginfo_t *si) {
+        switch (si->si_code) {
+        case CLD_EXITED:
+                return (si->si_status & 0xff) << 8;
+        case CLD_KILLED:
+                return si->si_status & 0x7f;
+        case CLD_DUMPED:
+                return (si->si_status & 0x7f) | 0x80;
+        default:
+                return 0;
+        }
+}
+
+/* pid 1 of the new pid namespace. As pid 1 the workload would ignore
+ * SIGTERM and leave zombies, so this init sits in front of it: it forwards
+ * every signal, reaps every child, and exits when the workload does, after
+ * reporting the workload's own wait status on the channel. Its own exit then
+ * tears the namespace down, so its pidfd's exit means the workload ended. */
+_noreturn_ static void run_init(int channel_fd, pid_t workload, int from_workload_fd) {
+        StatusRecord rec = {};
+        sigset_t all;
+        ssize_t n;
+
+        /* The workload's exec closes its end of from_workload_fd: EOF means
+         * exec succeeded, a record means a step failed. */
+        do
+                n = read(from_workload_fd, &rec, sizeof rec);
+        while (n < 0 && errno == EINTR);
+        close(from_workload_fd);
+        if (n == (ssize_t) sizeof rec)
+                write_record(channel_fd, &rec);
+        else {
+                rec = (StatusRecord) { .kind = STATUS_EXEC_OK };
+                write_record(channel_fd, &rec);
+        }
+
+        sigfillset(&all);
+        for (;;) {
+                siginfo_t si;
+                int sig = sigwaitinfo(&all, &si);
+                if (sig < 0)
+                        continue;
+                if (sig != SIGCHLD) {
+                        kill(workload, sig);
+                        continue;
+                }
+                for (;;) {
+                        siginfo_t child = {};
+                        if (waitid(P_ALL, 0, &child, WEXITED | WNOHANG) < 0 || child.si_pid == 0)
+                                break;
+                        if (child.si_pid != workload)
+                                continue;
+                        rec = (StatusRecord) { .kind = STATUS_EXITED, .status = encode_wait_status(&child) };
+                        write_record(channel_fd, &rec);
+                        _exit(child.si_code == CLD_EXITED ? child.si_status : 128 + child.si_status);
+                }
+        }
+}
+
+_noreturn_ void spawn_child(const ChildContext *c) {
+        const SpawnRequest *r = c->req;
+        int exe_fd = r->exe_fd;
+        sigset_t none;
+
+        report_fd = c->status_fd;
+
+        /* 1. In a new user namespace, wait until the parent wrote uid_map and
+         *    gid_map: until then we have no ids to become. */
+        if (c->userns_sync_fd >= 0) {
+                char b;
+                ssize_t n;
+                do
+                        n = read(c->userns_sync_fd, &b, 1);
+                while (n < 0 && errno == EINTR);
+                if (n != 1)
+                        fail(SPAWN_STEP_USERNS_WAIT, n < 0 ? errno : EPIPE);
+                close(c->userns_sync_fd);
+        }
+
+        /* 2. The daemon's signal mask and handlers are not the workload's. */
+        for (int sig = 1; sig < _NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        signal(sig, SIG_DFL);
+        sigemptyset(&none);
+        CHECK(SPAWN_STEP_SIGNALS, sigprocmask(SIG_SETMASK, &none, NULL));
+
+        /* 3. Namespace-wide setup, while we still hold capabilities there. */
+        if (r->hostname)
+                CHECK(SPAWN_STEP_HOSTNAME, sethostname(r->hostname, strlen(r->hostname)));
+        if (c->mount_proc) {
+                /* Keep our mounts from propagating to the host, then give the
+                 * workload a /proc that lists its own pid namespace. */
+                CHECK(SPAWN_STEP_MOUNT_PROC, mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
+                CHECK(SPAWN_STEP_MOUNT_PROC,
+                      mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL));
+        }
+
+        /* 4. Exactly the mapped fds; everything else closed by exec. */
+        setup_fds(c, &exe_fd);
+        umask(r->umask);
+
+        /* 5. Capabilities and identity. Without no_new_privs the kernel only
+         *    takes a seccomp filter from a holder of CAP_SYS_ADMIN, so then
+         *    the filter goes in now, before the drop, and must allow the
+         *    steps that follow. */
+        bool seccomp_early = r->seccomp && !r->no_new_privileges;
+        if (seccomp_early)
+                CHECK(SPAWN_STEP_SECCOMP,
+                      syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &r->seccomp->prog));
+        setup_bounding_set(c);
+        setup_credentials(c);
+
+        /* 6. The working directory, as the workload's user. */
+        setup_cwd(c);
+
+        /* 7. no_new_privs: required for an unprivileged seccomp load, and
+         *    keeps a setuid binary from undoing the above. */
+        if (r->no_new_privileges)
+                CHECK(SPAWN_STEP_NO_NEW_PRIVS, prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+
+        /* 8. As pid 1 of a new pid namespace: become the init, and let a
+         *    child of ours be the workload. The init keeps no workload fd. */
+        if (c->with_init) {
+                int pipefd[2];
+                sigset_t all;
+
+                CHECK(SPAWN_STEP_INIT_FORK, pipe2(pipefd, O_CLOEXEC));
+                sigfillset(&all);
+                CHECK(SPAWN_STEP_INIT_FORK, sigprocmask(SIG_SETMASK, &all, NULL));
+                pid_t pid = (pid_t) syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
+                if (pid < 0)
+                        fail(SPAWN_STEP_INIT_FORK, errno);
+                if (pid > 0) {
+                        int keep[2] = { report_fd, pipefd[0] };
+                        if (keep[0] > keep[1]) {
+                                keep[0] = pipefd[0];
+                                keep[1] = report_fd;
+                        }
+                        close(pipefd[1]);
+                        fds_close_from(0, keep, 2, false);
+                        run_init(report_fd, pid, pipefd[0]);
+                }
+                close(pipefd[0]);
+                report_fd = pipefd[1];
+                CHECK(SPAWN_STEP_SIGNALS, sigprocmask(SIG_SETMASK, &none, NULL));
+        }
+
+        /* 9. A session of its own, away from the daemon's. */
+        if (r->setsid)
+                CHECK(SPAWN_STEP_SETSID, setsid());
+
+        /* 10. Seccomp last: every step above may use what it denies. */
+        if (r->seccomp && !seccomp_early)
+                CHECK(SPAWN_STEP_SECCOMP,
+                      syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &r->seccomp->prog));
+
+        /* 11. Exec; the channel closes with it, which is the success report. */
+        if (exe_fd >= 0)
+                syscall(SYS_execveat, exe_fd, "", r->argv, r->env, AT_EMPTY_PATH);
+        else
+                execve(r->argv[0], r->argv, r->env);
+        fail(SPAWN_STEP_EXEC, errno);
+}

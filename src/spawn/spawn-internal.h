@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Shared between the parent half (spawn.c) and the post-clone child
+ * (spawn-child.c). Everything the child uses is prepared here by the parent:
+ * the child allocates nothing and calls nothing of glibc that could. */
+
+#include <stdint.h>
+
+#include "spawn.h"
+
+/* One record on the exec-status channel. */
+typedef enum StatusKind {
+        STATUS_EXEC_FAILED = 1, /* step + err: setup or exec failed */
+        STATUS_EXEC_OK = 2,     /* the init saw its workload exec */
+        STATUS_EXITED = 3,      /* the init's workload exited: status */
+} StatusKind;
+
+typedef struct StatusRecord {
+        int32_t kind;
+        int32_t step;
+        int32_t err;
+        int32_t status;
+} StatusRecord;
+
+typedef struct ChildContext {
+        const SpawnRequest *req;
+        int status_fd;      /* write end of the exec-status channel, CLOEXEC */
+        int userns_sync_fd; /* read end: one byte once uid/gid maps are written; -EBADF without userns */
+        int devnull_fd;     /* for unmapped 0/1/2 */
+        int max_target;     /* highest fd number the workload receives (>= 2) */
+        int cap_last_cap;
+        bool with_init;     /* new pid namespace: pid 1 is our init */
+        bool mount_proc;    /* pid + mount namespace: a /proc that shows the new pid namespace */
+} ChildContext;
+
+/* The post-clone child: never returns. */
+_noreturn_ void spawn_child(const ChildContext *c);

@@ -1,0 +1,536 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The parent half of spawning: validate, prepare everything the child will
+ * need, create the child along the fallback chain, write its id maps, and
+ * hand back the pidfd and the exec-status channel. */
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cap-ng.h>
+
+#include "feature.h"
+#include "legacy.h"
+#include "missing-pidfd.h"
+#include "spawn-internal.h"
+
+#define SPAWN_MAX_TARGET_FD 1023
+#define SPAWN_MAX_ID_MAPS 340 /* the kernel's limit per map file */
+
+static const char *const spawn_method_names[_SPAWN_METHOD_MAX] = {
+        [SPAWN_METHOD_CLONE3] = "clone3",
+        [SPAWN_METHOD_CLONE_PIDFD] = "clone_pidfd",
+        [SPAWN_METHOD_FORK_PIDFD_OPEN] = "fork_pidfd_open",
+        [SPAWN_METHOD_LEGACY] = "legacy",
+};
+
+const char *spawn_method_to_string(SpawnMethod m) {
+        return m >= 0 && m < _SPAWN_METHOD_MAX ? spawn_method_names[m] : NULL;
+}
+
+static const char *const spawn_step_names[_SPAWN_STEP_MAX] = {
+        [SPAWN_STEP_NONE] = "none",
+        [SPAWN_STEP_USERNS_WAIT] = "userns-wait",
+        [SPAWN_STEP_SIGNALS] = "signals",
+        [SPAWN_STEP_HOSTNAME] = "hostname",
+        [SPAWN_STEP_MOUNT_PROC] = "mount-proc",
+        [SPAWN_STEP_SETSID] = "setsid",
+        [SPAWN_STEP_FDS] = "fds",
+        [SPAWN_STEP_CWD] = "cwd",
+        [SPAWN_STEP_GROUPS] = "groups",
+        [SPAWN_STEP_GID] = "gid",
+        [SPAWN_STEP_UID] = "uid",
+        [SPAWN_STEP_BOUNDING_SET] = "bounding-set",
+        [SPAWN_STEP_CAPABILITIES] = "capabilities",
+        [SPAWN_STEP_NO_NEW_PRIVS] = "no-new-privs",
+        [SPAWN_STEP_INIT_FORK] = "init-fork",
+        [SPAWN_STEP_SECCOMP] = "seccomp",
+        [SPAWN_STEP_EXEC] = "exec",
+};
+
+const char *spawn_step_to_string(SpawnStep s) {
+        return s >= 0 && s < _SPAWN_STEP_MAX ? spawn_step_names[s] : "unknown";
+}
+
+void spawn_request_init(SpawnRequest *req) {
+        *req = (SpawnRequest) {
+                .no_new_privileges = true,
+                .cgroup_fd = -EBADF,
+                .exe_fd = -EBADF,
+                .umask = 0022,
+                .setsid = true,
+        };
+}
+
+void spawned_done(Spawned *s) {
+        if (!s)
+                return;
+        process_done(&s->process);
+        s->status_fd = safe_close(s->status_fd);
+}
+
+bool spawn_env_name_is_valid(const char *name) {
+        return name && name[0] != '\0' && !strchr(name, '=');
+}
+
+static int cap_last_cap(void) {
+        static int cached = -1;
+        FILE *f;
+
+        if (cached >= 0)
+                return cached;
+        f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+        if (f) {
+                if (fscanf(f, "%d", &cached) != 1)
+                        cached = -1;
+                fclose(f);
+        }
+        if (cached < 0 || cached > 63)
+                cached = CAP_LAST_CAP;
+        return cached;
+}
+
+int spawn_capability_from_name(const char *name) {
+        char lower[64];
+        int cap;
+
+        if (!name)
+                return -EINVAL;
+        if (strncasecmp(name, "cap_", 4) == 0)
+                name += 4;
+        if (name[0] == '\0' || strlen(name) >= sizeof lower)
+                return -EINVAL;
+        for (size_t i = 0; name[i]; i++)
+                lower[i] = (char) tolower((unsigned char) name[i]);
+        lower[strlen(name)] = '\0';
+        cap = capng_name_to_capability(lower);
+        if (cap < 0 || cap > cap_last_cap())
+                return -EINVAL;
+        return cap;
+}
+
+static bool id_maps_valid(const IdMapping *m, size_t n) {
+        if (n == 0 || n > SPAWN_MAX_ID_MAPS)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                if (m[i].count == 0 || m[i].inside > UINT32_MAX - m[i].count ||
+                    m[i].outside > UINT32_MAX - m[i].count)
+                        return false;
+                for (size_t j = 0; j < i; j++) {
+                        bool in_overlap = m[i].inside < m[j].inside + m[j].count &&
+                                          m[j].inside < m[i].inside + m[i].count;
+                        bool out_overlap = m[i].outside < m[j].outside + m[j].count &&
+                                           m[j].outside < m[i].outside + m[i].count;
+                        if (in_overlap || out_overlap)
+                                return false;
+                }
+        }
+        return true;
+}
+
+static bool id_mapped(const IdMapping *m, size_t n, uint32_t id) {
+        for (size_t i = 0; i < n; i++)
+                if (id >= m[i].inside && id - m[i].inside < m[i].count)
+                        return true;
+        return false;
+}
+
+#define INVALID(reason)                         \
+        do {                                    \
+                if (ret_reason)                 \
+                        *ret_reason = (reason); \
+                return -EINVAL;                 \
+        } while (0)
+
+int spawn_request_validate(const SpawnRequest *req, const char **ret_reason) {
+        bool userns = req->namespaces & (UINT64_C(1) << NAMESPACE_USER);
+
+        /* pkexec's CVE-2021-4034 began with argc == 0. */
+        if (!req->argv || !req->argv[0])
+                INVALID("argv is empty");
+        if (req->argv[0][0] == '\0')
+                INVALID("argv[0] is empty");
+        if (req->exe_fd < 0 && req->argv[0][0] != '/')
+                INVALID("argv[0] is not an absolute path (there is no PATH search)");
+        for (char **e = req->env; e && *e; e++) {
+                const char *eq = strchr(*e, '=');
+                if (!eq || eq == *e)
+                        INVALID("environment entry without a name");
+        }
+
+        for (size_t i = 0; i < req->n_fds; i++) {
+                if (req->fds[i].target < 0 || req->fds[i].target > SPAWN_MAX_TARGET_FD)
+                        INVALID("target fd out of range (0..1023)");
+                if (req->fds[i].fd < 0)
+                        INVALID("passed fd is invalid");
+                for (size_t j = 0; j < i; j++)
+                        if (req->fds[i].target == req->fds[j].target)
+                                INVALID("duplicate target fd");
+        }
+
+        if (req->cwd && req->cwd[0] != '/')
+                INVALID("cwd is not an absolute path");
+        if (req->uid == (uid_t) -1 || req->gid == (gid_t) -1)
+                INVALID("uid or gid is -1");
+        if (req->n_groups > NGROUPS_MAX)
+                INVALID("too many supplementary groups");
+        for (size_t i = 0; i < req->n_groups; i++)
+                if (req->groups[i] == (gid_t) -1)
+                        INVALID("supplementary group is -1");
+        if (req->namespaces & ~((UINT64_C(1) << _NAMESPACE_MAX) - 1))
+                INVALID("unknown namespace");
+
+        if ((req->n_uid_map > 0 || req->n_gid_map > 0) && !userns)
+                INVALID("uid_map/gid_map need a user namespace");
+        if (req->n_uid_map > 0 && !id_maps_valid(req->uid_map, req->n_uid_map))
+                INVALID("bad uid_map (empty range, overflow or overlap)");
+        if (req->n_gid_map > 0 && !id_maps_valid(req->gid_map, req->n_gid_map))
+                INVALID("bad gid_map (empty range, overflow or overlap)");
+        if (userns) {
+                if (req->n_uid_map > 0 && !id_mapped(req->uid_map, req->n_uid_map, req->uid))
+                        INVALID("user is not mapped into the user namespace");
+                if (req->n_gid_map > 0 && !id_mapped(req->gid_map, req->n_gid_map, req->gid))
+                        INVALID("group is not mapped into the user namespace");
+                for (size_t i = 0; i < req->n_groups; i++)
+                        if (req->n_gid_map > 0 ? !id_mapped(req->gid_map, req->n_gid_map, req->groups[i])
+                                               : req->groups[i] != req->gid)
+                                INVALID("supplementary group is not mapped into the user namespace");
+        }
+
+        if (req->hostname) {
+                size_t len = strlen(req->hostname);
+                if (!(req->namespaces & (UINT64_C(1) << NAMESPACE_UTS)))
+                        INVALID("hostname needs a uts namespace");
+                if (len == 0 || len > 64)
+                        INVALID("hostname must be 1..64 bytes");
+        }
+        if (req->capabilities >> (cap_last_cap() + 1) != 0 && cap_last_cap() < 63)
+                INVALID("unknown capability");
+        if (req->umask & ~0777)
+                INVALID("umask beyond 0777");
+        return 0;
+}
+
+/* Write "inside outside count" lines; the default maps the workload's own
+ * id onto itself. */
+static int write_id_map(pid_t pid, const char *file, const IdMapping *m, size_t n, uint32_t self) {
+        char path[64], buf[SPAWN_MAX_ID_MAPS * 36];
+        size_t len = 0;
+        IdMapping def = { self, self, 1 };
+        _cleanup_close_ int fd = -EBADF;
+
+        if (n == 0) {
+                m = &def;
+                n = 1;
+        }
+        for (size_t i = 0; i < n; i++)
+                len += (size_t) snprintf(buf + len, sizeof buf - len, "%u %u %u\n", m[i].inside, m[i].outside,
+                                         m[i].count);
+        snprintf(path, sizeof path, "/proc/%d/%s", (int) pid, file);
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        /* The kernel takes the whole map in one write, once. */
+        if (write(fd, buf, len) != (ssize_t) len)
+                return negative_errno();
+        return 0;
+}
+
+static pid_t raw_clone3(struct pb_clone_args *args) {
+        return (pid_t) syscall(__NR_clone3, args, sizeof *args);
+}
+
+/* clone() with no new stack: returns twice like fork(). With CLONE_PIDFD the
+ * kernel writes the pidfd through the parent_tid argument. */
+static pid_t raw_clone(uint64_t flags, int *pidfd) {
+        return (pid_t) syscall(SYS_clone, (unsigned long) flags | SIGCHLD, 0, pidfd, NULL, 0);
+}
+
+/* Did a call fail because the syscall is missing (or filtered), rather than
+ * because of these arguments? Ask the kernel a question only it answers with
+ * EINVAL: a filter answers first, with its own errno. */
+static bool clone3_missing(int err) {
+        if (err != ENOSYS && err != EPERM)
+                return false;
+        return syscall(__NR_clone3, NULL, 0) >= 0 || errno != EINVAL;
+}
+
+static bool clone_pidfd_missing(int err) {
+        if (err != ENOSYS && err != EPERM)
+                return false;
+        /* CLONE_PIDFD with CLONE_THREAD is EINVAL in every kernel that has it. */
+        int fd = -1;
+        return syscall(SYS_clone, CLONE_PIDFD | CLONE_THREAD, 0, &fd, NULL, 0) >= 0 || errno != EINVAL;
+}
+
+static bool pidfd_open_missing(int err) {
+        return errno_is_not_supported(err);
+}
+
+/* Kill and reap a child we could not finish setting up. */
+static void child_abort(pid_t pid, int pidfd) {
+        siginfo_t si;
+
+        if (pidfd >= 0)
+                (void) syscall(__NR_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+        else
+                kill(pid, SIGKILL);
+        (void) waitid(P_PID, (id_t) pid, &si, WEXITED);
+}
+
+/* Create the child along the chain clone3 → clone(CLONE_PIDFD) → clone +
+ * pidfd_open → bare pid. Each step runs only when the one before is missing.
+ * Returns the pid in the parent (with *ret_pidfd, -EBADF on the legacy
+ * path), 0 in the child, -errno on failure. */
+static pid_t create_child(const SpawnRequest *req, uint64_t flags, int *ret_pidfd, SpawnMethod *ret_method) {
+        ControlPath cp = control_path_get();
+        int pidfd = -1;
+        pid_t pid;
+
+        if (cp != CONTROL_PATH_LEGACY && feature_available(FEATURE_CLONE3)) {
+                struct pb_clone_args args = {
+                        .flags = flags | CLONE_PIDFD,
+                        .pidfd = (uint64_t) (uintptr_t) &pidfd,
+                        .exit_signal = SIGCHLD,
+                };
+                if (req->cgroup_fd >= 0) {
+                        args.flags |= CLONE_INTO_CGROUP;
+                        args.cgroup = (uint64_t) req->cgroup_fd;
+                }
+                pid = raw_clone3(&args);
+                if (pid >= 0) {
+                        *ret_pidfd = pidfd;
+                        *ret_method = SPAWN_METHOD_CLONE3;
+                        return pid;
+                }
+                /* The kernel may have written a number into the slot that is
+                 * not an open fd: never let cleanup close it. */
+                pidfd = -1;
+                if (!clone3_missing(errno))
+                        return negative_errno();
+                feature_mark_missing(FEATURE_CLONE3, errno);
+        }
+
+        /* Only clone3 can place a child into a cgroup or a time namespace. */
+        if (req->cgroup_fd >= 0 || (flags & CLONE_NEWTIME))
+                return -EOPNOTSUPP;
+
+        if (cp != CONTROL_PATH_LEGACY && feature_available(FEATURE_CLONE_PIDFD)) {
+                pid = raw_clone(flags | CLONE_PIDFD, &pidfd);
+                if (pid == 0)
+                        return 0;
+                if (pid > 0) {
+                        /* An old kernel ignores CLONE_PIDFD silently: a slot
+                         * still at -1 means there is no pidfd. */
+                        if (pidfd >= 0) {
+                                *ret_pidfd = pidfd;
+                                *ret_method = SPAWN_METHOD_CLONE_PIDFD;
+                                return pid;
+                        }
+                        feature_mark_missing(FEATURE_CLONE_PIDFD, EINVAL);
+                        goto have_child;
+                }
+                pidfd = -1;
+                if (!clone_pidfd_missing(errno))
+                        return negative_errno();
+                feature_mark_missing(FEATURE_CLONE_PIDFD, errno);
+        }
+
+        pid = raw_clone(flags, NULL);
+        if (pid <= 0)
+                return pid == 0 ? 0 : negative_errno();
+
+have_child:
+        /* Unreaped, the child's pid cannot be recycled: pidfd_open now pins
+         * exactly it. */
+        if (cp != CONTROL_PATH_LEGACY && feature_available(FEATURE_PIDFD_OPEN)) {
+                pidfd = (int) syscall(__NR_pidfd_open, pid, 0);
+                if (pidfd >= 0) {
+                        *ret_pidfd = pidfd;
+                        *ret_method = SPAWN_METHOD_FORK_PIDFD_OPEN;
+                        return pid;
+                }
+                if (!pidfd_open_missing(errno)) {
+                        int r = negative_errno();
+                        child_abort(pid, -1);
+                        return r;
+                }
+                feature_mark_missing(FEATURE_PIDFD_OPEN, errno);
+        }
+
+        if (!legacy_allowed()) {
+                child_abort(pid, -1);
+                return -EOPNOTSUPP;
+        }
+        *ret_pidfd = -EBADF;
+        *ret_method = SPAWN_METHOD_LEGACY;
+        return pid;
+}
+
+int spawn_start(const SpawnRequest *req, Spawned *ret) {
+        _cleanup_close_pair_ int status_pipe[2] = { -EBADF, -EBADF };
+        _cleanup_close_pair_ int sync_pipe[2] = { -EBADF, -EBADF };
+        _cleanup_close_ int devnull = -EBADF, pidfd = -EBADF;
+        bool userns = req->namespaces & (UINT64_C(1) << NAMESPACE_USER);
+        SpawnMethod method;
+        uint64_t flags = 0;
+        ChildContext c;
+        pid_t pid;
+        int r;
+
+        r = spawn_request_validate(req, NULL);
+        if (r < 0)
+                return r;
+
+        for (NamespaceType t = 0; t < _NAMESPACE_MAX; t++)
+                if (req->namespaces & (UINT64_C(1) << t))
+                        flags |= namespace_clone_flag(t);
+
+        if (pipe2(status_pipe, O_CLOEXEC) < 0)
+                return negative_errno();
+        if (userns && pipe2(sync_pipe, O_CLOEXEC) < 0)
+                return negative_errno();
+        devnull = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
+        if (devnull < 0)
+                return negative_errno();
+
+        c = (ChildContext) {
+                .req = req,
+                .status_fd = status_pipe[1],
+                .userns_sync_fd = sync_pipe[0],
+                .devnull_fd = devnull,
+                .max_target = 2,
+                .cap_last_cap = cap_last_cap(),
+                .with_init = req->namespaces & (UINT64_C(1) << NAMESPACE_PID),
+                .mount_proc = (req->namespaces & (UINT64_C(1) << NAMESPACE_PID)) &&
+                              (req->namespaces & (UINT64_C(1) << NAMESPACE_MOUNT)),
+        };
+        for (size_t i = 0; i < req->n_fds; i++)
+                if (req->fds[i].target > c.max_target)
+                        c.max_target = req->fds[i].target;
+
+        /* Let libcap-ng read what it needs (cap_last_cap) here, not in the child. */
+        capng_clear(CAPNG_SELECT_BOTH);
+
+        pid = create_child(req, flags, &pidfd, &method);
+        if (pid < 0) {
+                pidfd = -EBADF;
+                return pid;
+        }
+        if (pid == 0)
+                spawn_child(&c);
+
+        status_pipe[1] = safe_close(status_pipe[1]);
+        sync_pipe[0] = safe_close(sync_pipe[0]);
+
+        if (userns) {
+                r = write_id_map(pid, "uid_map", req->uid_map, req->n_uid_map, req->uid);
+                if (r >= 0)
+                        r = write_id_map(pid, "gid_map", req->gid_map, req->n_gid_map, req->gid);
+                if (r >= 0 && write(sync_pipe[1], "x", 1) != 1)
+                        r = negative_errno();
+                if (r < 0) {
+                        child_abort(pid, pidfd);
+                        return r;
+                }
+                sync_pipe[1] = safe_close(sync_pipe[1]);
+        }
+
+        if (pidfd >= 0) {
+                r = process_from_pidfd(&ret->process, TAKE_FD(pidfd));
+                if (r < 0) {
+                        child_abort(pid, -1);
+                        return r;
+                }
+        } else
+                ret->process = (Process) { .pid = pid, .fd = -EBADF, .id = 0 };
+
+        ret->status_fd = TAKE_FD(status_pipe[0]);
+        ret->method = method;
+        ret->has_init = c.with_init;
+        return 0;
+}
+
+static int read_record(int fd, StatusRecord *rec) {
+        ssize_t n;
+
+        do
+                n = read(fd, rec, sizeof *rec);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return negative_errno();
+        if (n == 0)
+                return 0;
+        if (n != (ssize_t) sizeof *rec)
+                return -EIO;
+        return 1;
+}
+
+int spawn_read_exec_status(Spawned *s, SpawnStep *ret_step) {
+        StatusRecord rec;
+        int r;
+
+        if (ret_step)
+                *ret_step = SPAWN_STEP_NONE;
+        r = read_record(s->status_fd, &rec);
+        if (r < 0)
+                return r;
+        if (r == 0) {
+                /* Without an init, EOF is the exec closing the channel. With
+                 * one, EOF before its report means the init itself died. */
+                if (!s->has_init)
+                        return 0;
+                if (ret_step)
+                        *ret_step = SPAWN_STEP_INIT_FORK;
+                return -ECHILD;
+        }
+        if (rec.kind == STATUS_EXEC_OK)
+                return 0;
+        if (rec.kind != STATUS_EXEC_FAILED)
+                return -EIO;
+        if (ret_step)
+                *ret_step = rec.step >= 0 && rec.step < _SPAWN_STEP_MAX ? (SpawnStep) rec.step : SPAWN_STEP_NONE;
+        return rec.err > 0 ? -rec.err : -EIO;
+}
+
+int spawn_read_exit_status(Spawned *s, int *ret_status) {
+        StatusRecord rec;
+        int r;
+
+        if (!s->has_init || s->status_fd < 0)
+                return -ENODATA;
+        r = read_record(s->status_fd, &rec);
+        if (r < 0)
+                return r == -EAGAIN ? -ENODATA : r;
+        if (r == 0 || rec.kind != STATUS_EXITED)
+                return -ENODATA;
+        *ret_status = rec.status;
+        return 0;
+}
+
+int spawn_run(const SpawnRequest *req, Spawned *ret, SpawnStep *ret_step) {
+        Spawned s = SPAWNED_NULL;
+        int r;
+
+        r = spawn_start(req, &s);
+        if (r < 0)
+                return r;
+        r = spawn_read_exec_status(&s, ret_step);
+        if (r < 0) {
+                siginfo_t si;
+                (void) process_wait(&s.process, WEXITED, &si);
+                spawned_done(&s);
+                return r;
+        }
+        *ret = s;
+        return 0;
+}

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The spawn engine: argv + env + fd map + options in, a running workload and
+ * its pidfd (from clone3) out. spawn_start() returns as soon as the child
+ * exists; the exec result arrives later on status_fd, so an event loop never
+ * waits for a child's exec. Knows nothing of D-Bus. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "process.h"
+#include "seccomp-profile.h"
+
+typedef struct IdMapping {
+        uint32_t inside, outside, count;
+} IdMapping;
+
+typedef struct FdMapping {
+        int target; /* fd number in the workload */
+        int fd;     /* fd in the caller; the caller keeps ownership */
+} FdMapping;
+
+typedef struct SpawnRequest {
+        char **argv;          /* NULL-terminated; argv[0] absolute unless exe_fd >= 0 */
+        char **env;           /* NULL-terminated "NAME=value": the whole environment */
+        const FdMapping *fds; /* unmapped 0/1/2 become /dev/null; nothing else is inherited */
+        size_t n_fds;
+        const char *cwd;      /* NULL: "/" */
+        uid_t uid;
+        gid_t gid;
+        const gid_t *groups;  /* supplementary groups, exactly these */
+        size_t n_groups;
+        uint64_t namespaces;  /* bit (1 << NamespaceType) per namespace to create */
+        const IdMapping *uid_map, *gid_map; /* user namespace; default: uid/gid onto themselves */
+        size_t n_uid_map, n_gid_map;
+        const char *hostname; /* needs a uts namespace */
+        uint64_t capabilities;   /* bit per CAP_* number kept; 0: none */
+        bool no_new_privileges;
+        const SeccompProfile *seccomp; /* NULL: no filter (the "none" profile) */
+        int cgroup_fd;        /* cgroup2 directory for CLONE_INTO_CGROUP, -EBADF: none */
+        int exe_fd;           /* executable for execveat(AT_EMPTY_PATH), -EBADF: argv[0] */
+        mode_t umask;
+        bool setsid;
+} SpawnRequest;
+
+/* Defaults as DESIGN.md §2 states them; argv/env/uid/gid are left to fill. */
+void spawn_request_init(SpawnRequest *req);
+
+/* -EINVAL with *ret_reason (static string) for a request that cannot run:
+ * empty argv, relative argv[0], bad env names, duplicate or out-of-range
+ * target fds, bad id maps, a hostname without a uts namespace, ... */
+int spawn_request_validate(const SpawnRequest *req, const char **ret_reason);
+
+/* How the child was created: each step of the fallback chain is taken only
+ * when the previous one is missing. */
+typedef enum SpawnMethod {
+        SPAWN_METHOD_CLONE3,          /* clone3(CLONE_PIDFD) */
+        SPAWN_METHOD_CLONE_PIDFD,     /* clone(CLONE_PIDFD) */
+        SPAWN_METHOD_FORK_PIDFD_OPEN, /* fork + pidfd_open while unreaped */
+        SPAWN_METHOD_LEGACY,          /* fork, bare pid */
+        _SPAWN_METHOD_MAX,
+} SpawnMethod;
+
+const char *spawn_method_to_string(SpawnMethod m);
+
+typedef struct Spawned {
+        Process process;  /* the workload handle; in a new pid namespace, its init */
+        int status_fd;    /* read end of the exec-status channel */
+        SpawnMethod method;
+        bool has_init;    /* a pidbroker init runs as pid 1 in front of the workload */
+} Spawned;
+
+#define SPAWNED_NULL ((Spawned) { .process = PROCESS_NULL, .status_fd = -EBADF })
+
+void spawned_done(Spawned *s);
+
+/* Steps of the child's setup, named in a failed spawn's error. */
+typedef enum SpawnStep {
+        SPAWN_STEP_NONE,
+        SPAWN_STEP_USERNS_WAIT,
+        SPAWN_STEP_SIGNALS,
+        SPAWN_STEP_HOSTNAME,
+        SPAWN_STEP_MOUNT_PROC,
+        SPAWN_STEP_SETSID,
+        SPAWN_STEP_FDS,
+        SPAWN_STEP_CWD,
+        SPAWN_STEP_GROUPS,
+        SPAWN_STEP_GID,
+        SPAWN_STEP_UID,
+        SPAWN_STEP_BOUNDING_SET,
+        SPAWN_STEP_CAPABILITIES,
+        SPAWN_STEP_NO_NEW_PRIVS,
+        SPAWN_STEP_INIT_FORK,
+        SPAWN_STEP_SECCOMP,
+        SPAWN_STEP_EXEC,
+        _SPAWN_STEP_MAX,
+} SpawnStep;
+
+const char *spawn_step_to_string(SpawnStep s);
+
+/* Create the child. On success the caller owns *ret and must await the exec
+ * result with spawn_read_exec_status() once status_fd is readable.
+ * -EOPNOTSUPP when every creation path is missing or refused
+ * (ControlPath=pidfd); -EINVAL for an invalid request. */
+int spawn_start(const SpawnRequest *req, Spawned *ret);
+
+/* Read the exec result: 0 once exec succeeded; the child's -errno and
+ * *ret_step when a setup step failed (the child is then exiting: reap it).
+ * -EAGAIN if status_fd is non-blocking and nothing arrived yet. */
+int spawn_read_exec_status(Spawned *s, SpawnStep *ret_step);
+
+/* In a new pid namespace, the init reports the workload's wait status on
+ * status_fd just before it exits. After the pidfd became readable:
+ * 0 and the status (waitpid() encoding), or -ENODATA. */
+int spawn_read_exit_status(Spawned *s, int *ret_status);
+
+/* spawn_start() + spawn_read_exec_status(), blocking: tests and tools. On a
+ * failed exec the child is reaped and *ret_step set. */
+int spawn_run(const SpawnRequest *req, Spawned *ret, SpawnStep *ret_step);
+
+/* Environment names are non-empty and contain neither '=' nor NUL. */
+bool spawn_env_name_is_valid(const char *name);
+/* "CAP_NET_ADMIN" or "net_admin" (any case) → the capability number;
+ * -EINVAL for a name this system does not know. */
+int spawn_capability_from_name(const char *name);

@@ -1,0 +1,675 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The spawn engine against the real kernel: every property of the workload
+ * is observed from inside it, by tests/test-helper, through a pipe. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "missing-pidfd.h"
+#include "namespace.h"
+#include "process.h"
+#include "seccomp-profile.h"
+#include "spawn.h"
+#include "test-util.h"
+
+typedef struct Run {
+        int exit_status; /* wait status encoding */
+        char *out;       /* what the workload wrote to fd 1 */
+        char *err;       /* ... and to fd 2 */
+        Process process;
+        SpawnMethod method;
+} Run;
+
+static void run_clear(Run *r) {
+        g_free(r->out);
+        g_free(r->err);
+        process_done(&r->process);
+}
+
+static int siginfo_to_status(const siginfo_t *si) {
+        if (si->si_code == CLD_EXITED)
+                return (si->si_status & 0xff) << 8;
+        return si->si_status & 0x7f;
+}
+
+/* Spawn req with stdout/stderr on pipes (unless the request maps them),
+ * collect the output and the workload's wait status. Returns spawn_run()'s
+ * result; on success fills *run. */
+static int run_request(SpawnRequest *req, Run *run, SpawnStep *ret_step) {
+        int out[2], err[2];
+        FdMapping maps[16];
+        size_t n = 0;
+        Spawned s = SPAWNED_NULL;
+        siginfo_t si = {};
+        bool has1 = false, has2 = false;
+        int r;
+
+        g_assert_cmpint(pipe2(out, O_CLOEXEC), ==, 0);
+        g_assert_cmpint(pipe2(err, O_CLOEXEC), ==, 0);
+        for (size_t i = 0; i < req->n_fds; i++) {
+                has1 = has1 || req->fds[i].target == 1;
+                has2 = has2 || req->fds[i].target == 2;
+                maps[n++] = req->fds[i];
+        }
+        if (!has1)
+                maps[n++] = (FdMapping) { .target = 1, .fd = out[1] };
+        if (!has2)
+                maps[n++] = (FdMapping) { .target = 2, .fd = err[1] };
+        const FdMapping *saved = req->fds;
+        size_t saved_n = req->n_fds;
+        req->fds = maps;
+        req->n_fds = n;
+
+        r = spawn_run(req, &s, ret_step);
+        req->fds = saved;
+        req->n_fds = saved_n;
+        close(out[1]);
+        close(err[1]);
+        if (r < 0) {
+                close(out[0]);
+                close(err[0]);
+                return r;
+        }
+
+        *run = (Run) { .method = s.method };
+        run->out = test_read_all(out[0]);
+        run->err = test_read_all(err[0]);
+        close(out[0]);
+        close(err[0]);
+        g_assert_cmpint(process_wait(&s.process, WEXITED, &si), ==, 0);
+        run->exit_status = siginfo_to_status(&si);
+        if (s.has_init) {
+                int status;
+                /* The init's report is the workload's own status. */
+                g_assert_cmpint(spawn_read_exit_status(&s, &status), ==, 0);
+                run->exit_status = status;
+        }
+        run->process = s.process;
+        s.process = PROCESS_NULL;
+        spawned_done(&s);
+        return 0;
+}
+
+static char *helper_argv0;
+
+static void request_helper(SpawnRequest *req, char **argv) {
+        spawn_request_init(req);
+        argv[0] = helper_argv0;
+        req->argv = argv;
+        static char *empty_env[] = { NULL };
+        req->env = empty_env;
+        req->uid = 0;
+        req->gid = 0;
+}
+
+static void test_exit_code(void) {
+        TEST_REQUIRE_ROOT();
+        char *argv[] = { NULL, (char *) "exit", (char *) "7", NULL };
+        SpawnRequest req;
+        Run run;
+
+        request_helper(&req, argv);
+        g_assert_cmpint(run_request(&req, &run, NULL), ==, 0);
+        g_assert_true(WIFEXITED(run.exit_status));
+        g_assert_cmpint(WEXITSTATUS(run.exit_status), ==, 7);
+        /* The pidfd came from creation, with a pidfs identity. */
+        g_assert_cmpint(run.method, ==, SPAWN_METHOD_CLONE3);
+        g_assert_cmpint(run.process.fd, >=, 0);
+        g_assert_cmpuint(run.process.id, !=, 0);
+        run_clear(&run);
+}
+
+static void test_missing_binary(void) {
+        TEST_REQUIRE_ROOT();
+        char *argv[] = { (char *) "/nonexistent/binary", NULL };
+        char *env[] = { NULL };
+        SpawnRequest req;
+        SpawnStep step;
+        Run run;
+        unsigned before = test_count_open_fds();
+
+        spawn_request_init(&req);
+        req.argv = argv;
+        req.env = env;
+        g_assert_cmpint(run_request(&req, &run, &step), ==, -ENOENT);
+        g_assert_cmpstr(spawn_step_to_string(step), ==, "exec");
+        /* Not a workload that "exits 127": an error, reaped, nothing left open. */
+        g_assert_cmpuint(test_count_open_fds(), ==, before);
+}
+
+static void test_validation(void) {
+        char *abs_argv[] = { (char *) "/bin/true", NULL };
+        char *rel_argv[] = { (char *) "true", NULL };
+        char *empty_argv[] = { NULL };
+        char *ok_env[] = { (char *) "A=1", NULL };
+        char *noname_env[] = { (char *) "=1", NULL };
+        char *noeq_env[] = { (char *) "A", NULL };
+        FdMapping dup_fds[] = { { 1, 0 }, { 1, 0 } };
+        FdMapping big_fd[] = { { 5000, 0 } };
+        FdMapping neg_fd[] = { { -1, 0 } };
+        IdMapping overlap[] = { { 0, 1000, 10 }, { 5, 2000, 10 } };
+        IdMapping empty_range[] = { { 0, 1000, 0 } };
+        IdMapping overflow[] = { { 0xfffffff0u, 0, 0x20 } };
+        IdMapping ok_map[] = { { 0, 1000, 1 } };
+        SpawnRequest r;
+        const char *reason = NULL;
+
+#define EXPECT_INVALID(setup)                                                   \
+        do {                                                                    \
+                spawn_request_init(&r);                                         \
+                r.argv = abs_argv;                                              \
+                r.env = ok_env;                                                 \
+                setup;                                                          \
+                reason = NULL;                                                  \
+                g_assert_cmpint(spawn_request_validate(&r, &reason), ==, -EINVAL); \
+                g_assert_nonnull(reason);                                       \
+                g_test_message("rejected: %s", reason);                         \
+        } while (0)
+
+        spawn_request_init(&r);
+        r.argv = abs_argv;
+        r.env = ok_env;
+        g_assert_cmpint(spawn_request_validate(&r, &reason), ==, 0);
+
+        EXPECT_INVALID(r.argv = empty_argv);
+        EXPECT_INVALID(r.argv = NULL);
+        EXPECT_INVALID(r.argv = rel_argv);
+        EXPECT_INVALID(r.env = noname_env);
+        EXPECT_INVALID(r.env = noeq_env);
+        EXPECT_INVALID((r.fds = dup_fds, r.n_fds = 2));
+        EXPECT_INVALID((r.fds = big_fd, r.n_fds = 1));
+        EXPECT_INVALID((r.fds = neg_fd, r.n_fds = 1));
+        EXPECT_INVALID(r.cwd = "relative/dir");
+        EXPECT_INVALID(r.namespaces = UINT64_C(1) << 40);
+        /* Maps need a user namespace, and must be sane. */
+        EXPECT_INVALID((r.uid_map = ok_map, r.n_uid_map = 1));
+        EXPECT_INVALID((r.namespaces = 1 << NAMESPACE_USER, r.uid_map = overlap, r.n_uid_map = 2));
+        EXPECT_INVALID((r.namespaces = 1 << NAMESPACE_USER, r.uid_map = empty_range, r.n_uid_map = 1));
+        EXPECT_INVALID((r.namespaces = 1 << NAMESPACE_USER, r.gid_map = overflow, r.n_gid_map = 1));
+        EXPECT_INVALID((r.namespaces = 1 << NAMESPACE_USER, r.uid = 5, r.uid_map = ok_map, r.n_uid_map = 1));
+        EXPECT_INVALID(r.hostname = "box");
+        EXPECT_INVALID((r.namespaces = 1 << NAMESPACE_UTS, r.hostname = ""));
+        EXPECT_INVALID(r.uid = (uid_t) -1);
+        EXPECT_INVALID(r.umask = 01000);
+#undef EXPECT_INVALID
+
+        g_assert_true(spawn_env_name_is_valid("PATH"));
+        g_assert_false(spawn_env_name_is_valid(""));
+        g_assert_false(spawn_env_name_is_valid("A=B"));
+        g_assert_false(spawn_env_name_is_valid(NULL));
+
+        g_assert_cmpint(spawn_capability_from_name("CAP_NET_ADMIN"), ==, CAP_NET_ADMIN);
+        g_assert_cmpint(spawn_capability_from_name("net_bind_service"), ==, CAP_NET_BIND_SERVICE);
+        g_assert_cmpint(spawn_capability_from_name("CAP_MADE_UP"), ==, -EINVAL);
+        g_assert_cmpint(spawn_capability_from_name(""), ==, -EINVAL);
+        g_assert_cmpint(namespace_from_name("network"), ==, -EINVAL);
+
+        /* spawn_start() refuses what validate refuses, before any clone. */
+        spawn_request_init(&r);
+        r.argv = rel_argv;
+        r.env = ok_env;
+        Spawned s = SPAWNED_NULL;
+        g_assert_cmpint(spawn_start(&r, &s), ==, -EINVAL);
+}
+
+/* Each namespace type on its own: the workload's /proc/self/ns inodes differ
+ * from ours for exactly the requested type. */
+static void test_namespaces(void) {
+        TEST_REQUIRE_ROOT();
+        TEST_REQUIRE_FEATURE(FEATURE_CLONE3);
+
+        for (NamespaceType t = 0; t < _NAMESPACE_MAX; t++) {
+                char *argv[] = { NULL, (char *) "ns", NULL };
+                SpawnRequest req;
+                Run run;
+
+                request_helper(&req, argv);
+                req.namespaces = UINT64_C(1) << t;
+                g_assert_cmpint(run_request(&req, &run, NULL), ==, 0);
+                g_assert_cmpint(run.exit_status, ==, 0);
+
+                g_auto(GStrv) lines = g_strsplit(run.out, "\n", -1);
+                unsigned seen = 0;
+                for (char **l = lines; *l && **l; l++) {
+                        char name[32];
+                        unsigned long long ino;
+                        uint64_t ours;
+                        g_assert_cmpint(sscanf(*l, "%31s %llu", name, &ino), ==, 2);
+                        int u = -1;
+                        for (NamespaceType k = 0; k < _NAMESPACE_MAX; k++)
+                                if (strcmp(namespace_proc_name(k), name) == 0)
+                                        u = (int) k;
+                        g_assert_cmpint(u, >=, 0);
+                        g_assert_cmpint(namespace_id_from_proc(0, (NamespaceType) u, &ours), ==, 0);
+                        if ((NamespaceType) u == t)
+                                g_assert_cmpuint(ino, !=, ours);
+                        else
+                                g_assert_cmpuint(ino, ==, ours);
+                        seen++;
+                }
+                g_assert_cmpuint(seen, ==, _NAMESPACE_MAX);
+                g_test_message("namespace %s: separate", namespace_name(t));
+                run_clear(&run);
+        }
+}
+
+static unsigned long long status_field(const char *status, const char *key) {
+        const char *p = strstr(status, key);
+        g_assert_nonnull(p);
+        p += strlen(key);
+        return strtoull(p, NULL, 16);
+}
+
+static unsigned long long status_dec(const char *status, const char *key) {
+        const char *p = strstr(status, key);
+        g_assert_nonnull(p);
+        return strtoull(p + strlen(key), NULL, 10);
+}
+
+/* Kept capabilities, no_new_privs and seccomp, read from inside. */
+static void test_credentials(void) {
+        TEST_REQUIRE_ROOT();
+        char *argv[] = { NULL, (char *) "status", NULL };
+        gid_t groups[] = { 100, 65534 };
+        SpawnRequest req;
+        Run run;
+        _cleanup_seccomp_profile_ SeccompProfile *profile = NULL;
+
+        g_assert_cmpint(seccomp_profile_load(seccomp_profile_dir(), "default", &profile, NULL), ==, 0);
+
+        request_helper(&req, argv);
+        req.uid = 65534;
+        req.gid = 65534;
+        req.groups = groups;
+        req.n_groups = 2;
+        req.capabilities = UINT64_C(1) << CAP_NET_BIND_SERVICE;
+        req.seccomp = profile;
+        g_assert_cmpint(run_request(&req, &run, NULL), ==, 0);
+        g_assert_cmpint(run.exit_status, ==, 0);
+        g_test_message("%s", run.out);
+        g_assert_nonnull(strstr(run.out, "Uid:\t65534\t65534\t65534\t65534"));
+        g_assert_nonnull(strstr(run.out, "Gid:\t65534\t65534\t65534\t65534"));
+        g_assert_nonnull(strstr(run.out, "Groups:\t100 65534"));
+        unsigned long long want = 1ULL << CAP_NET_BIND_SERVICE;
+        g_assert_cmphex(status_field(run.out, "CapEff:\t"), ==, want);
+        g_assert_cmphex(status_field(run.out, "CapPrm:\t"), ==, want);
+        g_assert_cmphex(status_field(run.out, "CapAmb:\t"), ==, want);
+        g_assert_cmphex(status_field(run.out, "CapBnd:\t"), ==, want);
+        g_assert_cmpuint(status_dec(run.out, "NoNewPrivs:\t"), ==, 1);
+        g_assert_cmpuint(status_dec(run.out, "Seccomp:\t"), ==, 2);
+        run_clear(&run);
+
+        /* Root with no capabilities kept is root without power, for good:
+         * the bounding set is empty, so exec cannot bring them back. */
+        request_helper(&req, argv);
+        req.no_new_privileges = false;
+        g_assert_cmpint(run_request(&req, &run, NULL), ==, 0);
+        g_assert_cmphex(status_field(run.out, "CapEff:\t"), ==, 0);
+        g_assert_cmphex(status_field(run.out, "CapPrm:\t"), ==, 0);
+        g_assert_cmphex(status_field(run.out, "CapBnd:\t"), ==, 0);
+        g_assert_cmpuint(status_dec(run.out, "NoNewPrivs:\t"), ==, 0);
+        g_assert_cmpuint(status_dec(run.out, "Seccomp:\t"), ==, 0);
+        run_clear(&run);
+}
+
+static void test_seccomp_denies(void) {
+        TEST_REQUIRE_ROOT();
+        _cleanup_seccomp_profile_ SeccompProfile *profile = NULL;
+        char nr_ptrace[16], nr_getfd[16], nr_getpid[16];
+        char *argv[] = { NULL, (char *) "syscall", NULL, NULL };
+        const struct {
+                char *nr;
+                const char *expect;
+        } cases[] = { { nr_ptrace, "ENOSYS" }, { nr_getfd, "ENOSYS" }, { nr_getpid, "ok" } };
+
+        snprintf(nr_ptrace, sizeof nr_ptrace, "%d", SYS_ptrace);
+        snprintf(nr_getfd, sizeof nr_getfd, "%d", __NR_pidfd_getfd);
+        snprintf(nr_getpid, sizeof nr_getpid, "%d", SYS_getpid);
+        g_assert_cmpint(seccomp_profile_load(seccomp_profile_dir(), "default", &profile, NULL), ==, 0);
+
+        for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+                SpawnRequest req;
+                Run run;
+                request_helper(&req, argv);
+                argv[2] = cases[i].nr;
+                req.uid = 65534;
+                req.gid = 65534;
+                req.seccomp = profile;
+                g_assert_cmpint(run_request(&req, &run, NULL), ==, 0);
+                g_assert_cmpstr(g_strstrip(run.out), ==, cases[i].expect);
+                run_clear(&run);
+        }
+}
+
+static void test_fd_map(void) {
+        TEST_REQUIRE_ROOT();
+        char *sh[] = { (char *) "/bin/sh", (char *) "-c", (char *) "echo to-stdout; echo to-stderr >&2", NULL };
+        char *fds_argv[] = { NULL, (char *) "fds", NULL };
+        int a[2], b[2];
+        SpawnRequest req;
+        Run run;
+
+        /* Swap: the workload's stdout is our pipe b, its stderr pipe a. */
+        g_assert_cmpint(pipe2(a, O_CLOEXEC), ==, 0);
+        g_assert_cmpint(pipe2(b, O_CLOEXEC), ==, 0);
+        FdMapping swap[] = { { 1, b[1] }, { 2, a[1] } };
+        request_helper(&req, sh);
+        sh[0] = (char *) "/bin/sh";
+        req.fds = swap;
+        req.n_fds = 2;
+        g_assert_cmpint(run_request(&req, &run, NULL), ==, 0);
+        close(a[1]);
+        close(b[1]);
+        g_autofree char *on_a = test_read_all(a[0]);
+        g_autofree char *on_b = test_read_all(b[0]);
+        g_assert_cmpstr(on_b, ==, "to-stdout\n");
+        g_assert_cmpstr(on_a, ==, "to-stderr\n");
+        close(a[0]);
+        close(b[0]);
+        run_clear(&run);
+
+        /* An fd open in the parent without CLOEXEC does not reach the child;
+         * a mapped one arrives at its number, high targets included. */
+        int leak = open("/dev/null", O_RDONLY);
+        g_assert_cmpint(leak, >=, 0);
+        int extra = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+        FdMapping high[] = { { 9, extra } };
+        request_helper(&req, fds_argv);
+        req.fds = high;
+        req.n_fds = 1;
+        g_assert_cmpint(run_request(&req, &run, NULL), ==, 0);
+        g_assert_cmpstr(run.out, ==, "0\n1\n2\n9\n");
+        run_clear(&run);
+        close(leak);
+        close(extra);
+}
+
+static void test_environment_and_setup(void) {
+        TEST_REQUIRE_ROOT();
+        char *env[] = { (char *) "ONLY=this", (char *) "EMPTY=", NULL };
+        char *argv[] = { NULL, NULL, NULL };
+        SpawnRequest req;
+        Run run;
+
+        request_helper(&req, argv);
+        argv[1] = (char *) "env";
+        req.env = env;
+        g_assert_cmpint(run_request(&req, &run, NULL), ==, 0);
+        g_assert_cmpstr(run.out, ==, "ONLY=this\nEMPTY=\n");
+        run_clear(&run);
+
+        request_helper(&req, argv);
+        argv[1] = (char *) "cwd";
+        req.cwd = "/tmp";
+        g_assert_cmpint(run_request(&req, &run, NULL), ==, 0);
+        g_assert_cmpstr(run.out, ==, "/tmp\n");
+        run_clear(&run);
+
+        request_helper(&req, argv);
+        argv[1] = (char *) "umask";
+        req.umask = 0077;
+        g_assert_cmpint(run_request(&req, &run, NULL), ==, 0);
+        g_assert_cmpstr(run.out, ==, "0077\n");
+        run_clear(&run);
+
+        /* setsid (the default): session id == pid. */
+        request_helper(&req, argv);
+        argv[1] = (char *) "sid";
+        g_assert_cmpint(run_request(&req, &run, NULL), ==, 0);
+        int sid, pid, pgid;
+        g_assert_cmpint(sscanf(run.out, "%d %d %d", &sid, &pid, &pgid), ==, 3);
+        g_assert_cmpint(sid, ==, pid);
+        g_assert_cmpint(pgid, ==, pid);
+        run_clear(&run);
+
+        request_helper(&req, argv);
+        argv[1] = (char *) "hostname";
+        req.namespaces = 1 << NAMESPACE_UTS;
+        req.hostname = "pidbroker-test";
+        g_assert_cmpint(run_request(&req, &run, NULL), ==, 0);
+        g_assert_cmpstr(run.out, ==, "pidbroker-test\n");
+        run_clear(&run);
+}
+
+static void test_cwd_failure(void) {
+        TEST_REQUIRE_ROOT();
+        char *argv[] = { NULL, (char *) "cwd", NULL };
+        SpawnRequest req;
+        SpawnStep step;
+        Run run;
+
+        request_helper(&req, argv);
+        req.cwd = "/nonexistent-directory";
+        g_assert_cmpint(run_request(&req, &run, &step), ==, -ENOENT);
+        g_assert_cmpint(step, ==, SPAWN_STEP_CWD);
+
+        /* The workload's user must be able to enter it. */
+        g_autofree char *dir = g_dir_make_tmp("pidbroker-cwd-XXXXXX", NULL);
+        g_assert_cmpint(chmod(dir, 0700), ==, 0);
+        request_helper(&req, argv);
+        req.uid = req.gid = 65534;
+        req.cwd = dir;
+        g_assert_cmpint(run_request(&req, &run, &step), ==, -EACCES);
+        g_assert_cmpint(step, ==, SPAWN_STEP_CWD);
+        rmdir(dir);
+}
+
+static void test_user_namespace(void) {
+        TEST_REQUIRE_ROOT();
+        char *argv[] = { NULL, (char *) "status", NULL };
+        IdMapping uids[] = { { 0, 100000, 65536 } };
+        IdMapping gids[] = { { 0, 100000, 65536 } };
+        SpawnRequest req;
+        Run run;
+
+        /* Default map: the workload's ids onto themselves. */
+        request_helper(&req, argv);
+        req.namespaces = 1 << NAMESPACE_USER;
+        req.uid = req.gid = 1000;
+        g_assert_cmpint(run_request(&req, &run, NULL), ==, 0);
+        g_assert_nonnull(strstr(run.out, "Uid:\t1000\t1000\t1000\t1000"));
+        run_clear(&run);
+
+        /* A range map: root inside is 100000 outside. */
+        request_helper(&req, argv);
+        req.namespaces = (1 << NAMESPACE_USER) | (1 << NAMESPACE_PID) | (1 << NAMESPACE_MOUNT);
+        req.uid_map = uids;
+        req.n_uid_map = 1;
+        req.gid_map = gids;
+        req.n_gid_map = 1;
+        g_assert_cmpint(run_request(&req, &run, NULL), ==, 0);
+        g_assert_nonnull(strstr(run.out, "Uid:\t0\t0\t0\t0"));
+        ProcessInfo info;
+        /* The init is reaped by now; its identity stayed the outside uid. */
+        g_assert_cmpint(process_get_info(&run.process, &info), ==, -ESRCH);
+        run_clear(&run);
+}
+
+static void test_pid_namespace_init(void) {
+        TEST_REQUIRE_ROOT();
+        char *argv[] = { NULL, NULL, NULL, NULL };
+        SpawnRequest req;
+        Spawned s = SPAWNED_NULL;
+        siginfo_t si;
+        int status;
+        int out[2];
+
+        /* Exit codes pass through the init. */
+        Run run;
+        request_helper(&req, argv);
+        argv[1] = (char *) "exit";
+        argv[2] = (char *) "9";
+        req.namespaces = (1 << NAMESPACE_PID) | (1 << NAMESPACE_MOUNT);
+        g_assert_cmpint(run_request(&req, &run, NULL), ==, 0);
+        g_assert_true(WIFEXITED(run.exit_status));
+        g_assert_cmpint(WEXITSTATUS(run.exit_status), ==, 9);
+        run_clear(&run);
+
+        /* As pid 1 the workload would ignore SIGTERM; behind our init it
+         * dies of it, and the init reaps the orphans it leaves. */
+        g_assert_cmpint(pipe2(out, O_CLOEXEC), ==, 0);
+        FdMapping fds[] = { { 1, out[1] } };
+        request_helper(&req, argv);
+        argv[1] = (char *) "fork-orphans";
+        argv[2] = (char *) "5";
+        req.namespaces = (1 << NAMESPACE_PID) | (1 << NAMESPACE_MOUNT);
+        req.fds = fds;
+        req.n_fds = 1;
+        g_assert_cmpint(spawn_run(&req, &s, NULL), ==, 0);
+        close(out[1]);
+        g_assert_true(s.has_init);
+        char buf[16] = {};
+        g_assert_cmpint(read(out[0], buf, sizeof buf - 1), >, 0);
+        g_assert_cmpstr(buf, ==, "forked\n");
+
+        /* The orphans exit after 100 ms; then the init has one child left. */
+        g_autofree char *children_path = g_strdup_printf("/proc/%d/task/%d/children", s.process.pid, s.process.pid);
+        g_autofree char *children = NULL;
+        for (int i = 0; i < 100; i++) {
+                g_free(children);
+                g_assert_true(g_file_get_contents(children_path, &children, NULL, NULL));
+                if (strchr(g_strstrip(children), ' ') == NULL && children[0] != '\0')
+                        break;
+                g_usleep(20 * 1000);
+        }
+        g_assert_null(strchr(children, ' '));
+        g_autofree char *stat_path = g_strdup_printf("/proc/%s/stat", children);
+        g_autofree char *stat = NULL;
+        g_assert_true(g_file_get_contents(stat_path, &stat, NULL, NULL));
+        g_assert_null(strstr(stat, ") Z "));
+
+        g_assert_cmpint(process_signal(&s.process, SIGTERM, 0), ==, 0);
+        g_assert_cmpint(process_wait(&s.process, WEXITED, &si), ==, 0);
+        g_assert_cmpint(spawn_read_exit_status(&s, &status), ==, 0);
+        g_assert_true(WIFSIGNALED(status));
+        g_assert_cmpint(WTERMSIG(status), ==, SIGTERM);
+        /* The workload's pid is gone with the namespace. */
+        g_assert_cmpint(kill(atoi(children), 0), ==, -1);
+        close(out[0]);
+        spawned_done(&s);
+}
+
+static void test_into_cgroup(void) {
+        TEST_REQUIRE_ROOT();
+        TEST_REQUIRE_FEATURE(FEATURE_CLONE_INTO_CGROUP);
+        const char *roots[] = { "/sys/fs/cgroup/unified", "/sys/fs/cgroup" };
+        const char *root = NULL;
+        char *argv[] = { NULL, (char *) "sleep", (char *) "5", NULL };
+        struct statfs sfs;
+
+        for (size_t i = 0; i < G_N_ELEMENTS(roots) && !root; i++)
+                if (statfs(roots[i], &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC)
+                        root = roots[i];
+        g_assert_nonnull(root);
+
+        g_autofree char *name = g_strdup_printf("pidbroker-test-%d", getpid());
+        g_autofree char *dir = g_build_filename(root, name, NULL);
+        g_assert_cmpint(mkdir(dir, 0755), ==, 0);
+        int cgfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        g_assert_cmpint(cgfd, >=, 0);
+
+        SpawnRequest req;
+        Spawned s = SPAWNED_NULL;
+        siginfo_t si;
+        request_helper(&req, argv);
+        req.cgroup_fd = cgfd;
+        g_assert_cmpint(spawn_run(&req, &s, NULL), ==, 0);
+        g_autofree char *procs_path = g_build_filename(dir, "cgroup.procs", NULL);
+        g_autofree char *procs = NULL;
+        g_assert_true(g_file_get_contents(procs_path, &procs, NULL, NULL));
+        g_assert_cmpint(atoi(procs), ==, s.process.pid);
+        ProcessInfo info;
+        struct stat st;
+        g_assert_cmpint(fstat(cgfd, &st), ==, 0);
+        if (feature_available(FEATURE_PIDFD_GET_INFO)) {
+                g_assert_cmpint(process_get_info(&s.process, &info), ==, 0);
+                g_assert_cmpuint(info.cgroup_id, ==, st.st_ino);
+        }
+        g_assert_cmpint(process_signal(&s.process, SIGKILL, 0), ==, 0);
+        g_assert_cmpint(process_wait(&s.process, WEXITED, &si), ==, 0);
+        spawned_done(&s);
+        close(cgfd);
+        g_assert_cmpint(rmdir(dir), ==, 0);
+}
+
+static void test_exe_fd(void) {
+        TEST_REQUIRE_ROOT();
+        char *argv[] = { (char *) "whatever-name", (char *) "exit", (char *) "3", NULL };
+        SpawnRequest req;
+        Run run;
+
+        int exe = open(helper_argv0, O_PATH | O_CLOEXEC);
+        g_assert_cmpint(exe, >=, 0);
+        request_helper(&req, argv);
+        argv[0] = (char *) "whatever-name";
+        req.exe_fd = exe;
+        g_assert_cmpint(run_request(&req, &run, NULL), ==, 0);
+        g_assert_cmpint(WEXITSTATUS(run.exit_status), ==, 3);
+        run_clear(&run);
+        close(exe);
+}
+
+/* spawn_start() returns before exec: many children can be in flight, and
+ * each one's result arrives on its own channel. */
+static void test_many_in_flight(void) {
+        TEST_REQUIRE_ROOT();
+        enum { N = 16 };
+        Spawned s[N];
+        char *ok_argv[] = { NULL, (char *) "exit", (char *) "0", NULL };
+        char *bad_argv[] = { (char *) "/nonexistent", NULL };
+        unsigned before = test_count_open_fds();
+
+        for (int i = 0; i < N; i++) {
+                SpawnRequest req;
+                request_helper(&req, ok_argv);
+                if (i % 2)
+                        req.argv = bad_argv;
+                s[i] = SPAWNED_NULL;
+                g_assert_cmpint(spawn_start(&req, &s[i]), ==, 0);
+        }
+        for (int i = N - 1; i >= 0; i--) {
+                SpawnStep step;
+                siginfo_t si;
+                struct pollfd p = { .fd = s[i].status_fd, .events = POLLIN };
+                g_assert_cmpint(poll(&p, 1, 10000), ==, 1);
+                int r = spawn_read_exec_status(&s[i], &step);
+                if (i % 2) {
+                        g_assert_cmpint(r, ==, -ENOENT);
+                        g_assert_cmpint(step, ==, SPAWN_STEP_EXEC);
+                } else
+                        g_assert_cmpint(r, ==, 0);
+                g_assert_cmpint(process_wait(&s[i].process, WEXITED, &si), ==, 0);
+                spawned_done(&s[i]);
+        }
+        g_assert_cmpuint(test_count_open_fds(), ==, before);
+}
+
+int main(int argc, char *argv[]) {
+        g_test_init(&argc, &argv, NULL);
+        helper_argv0 = g_strdup(test_helper_path());
+
+        g_test_add_func("/spawn/exit-code", test_exit_code);
+        g_test_add_func("/spawn/missing-binary", test_missing_binary);
+        g_test_add_func("/spawn/validation", test_validation);
+        g_test_add_func("/spawn/namespaces", test_namespaces);
+        g_test_add_func("/spawn/credentials", test_credentials);
+        g_test_add_func("/spawn/seccomp", test_seccomp_denies);
+        g_test_add_func("/spawn/fd-map", test_fd_map);
+        g_test_add_func("/spawn/environment-and-setup", test_environment_and_setup);
+        g_test_add_func("/spawn/cwd-failure", test_cwd_failure);
+        g_test_add_func("/spawn/user-namespace", test_user_namespace);
+        g_test_add_func("/spawn/pid-namespace-init", test_pid_namespace_init);
+        g_test_add_func("/spawn/into-cgroup", test_into_cgroup);
+        g_test_add_func("/spawn/exe-fd", test_exe_fd);
+        g_test_add_func("/spawn/many-in-flight", test_many_in_flight);
+        return g_test_run();
+}
