@@ -5,15 +5,22 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <seccomp.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "missing-pidfd.h"
 #include "test-util.h"
 
 const char *test_helper_path(void) {
@@ -153,4 +160,261 @@ int test_block_syscalls(const int *nrs, size_t n, int err, unsigned long clone_f
 finish:
         seccomp_release(ctx);
         return r < 0 ? r : 0;
+}
+
+/* Why a pid namespace could not be set up, sent from the child that failed. */
+typedef struct PidnsSetupError {
+        int step;
+        int err;
+} PidnsSetupError;
+
+enum {
+        PIDNS_STEP_UNSHARE,
+        PIDNS_STEP_FORK,
+        PIDNS_STEP_MOUNT_PRIVATE,
+        PIDNS_STEP_MOUNT_PROC,
+        PIDNS_STEP_PID_MAX,
+        PIDNS_STEP_WAIT,
+};
+
+static const char *const pidns_step_names[] = {
+        [PIDNS_STEP_UNSHARE] = "unshare(CLONE_NEWPID|CLONE_NEWNS)",
+        [PIDNS_STEP_FORK] = "fork() into the new pid namespace",
+        [PIDNS_STEP_MOUNT_PRIVATE] = "mount(/, MS_REC|MS_PRIVATE)",
+        [PIDNS_STEP_MOUNT_PROC] = "mount(proc, /proc)",
+        [PIDNS_STEP_PID_MAX] = "writing /proc/sys/kernel/pid_max",
+        [PIDNS_STEP_WAIT] = "waitpid() on the namespace's pid 1",
+};
+
+#define PIDNS_SETUP_FAILED 125
+
+G_GNUC_NORETURN static void pidns_setup_fail(int fd, int step) {
+        PidnsSetupError e = { .step = step, .err = errno };
+
+        (void) !write(fd, &e, sizeof(e));
+        _exit(PIDNS_SETUP_FAILED);
+}
+
+static int write_pid_max(unsigned pid_max) {
+        char buf[32];
+        int fd, n;
+        ssize_t w;
+
+        fd = open("/proc/sys/kernel/pid_max", O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -1;
+        n = snprintf(buf, sizeof(buf), "%u\n", pid_max);
+        w = write(fd, buf, n);
+        if (w != n) {
+                int saved = w < 0 ? errno : EIO;
+                close(fd);
+                errno = saved;
+                return -1;
+        }
+        close(fd);
+        return 0;
+}
+
+int test_run_in_pid_namespace(unsigned pid_max, int (*fn)(void *userdata), void *userdata) {
+        PidnsSetupError e;
+        int p[2], status;
+        pid_t pid;
+        ssize_t n;
+
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -errno;
+
+        fflush(stdout);
+        fflush(stderr);
+
+        pid = fork();
+        if (pid < 0) {
+                int saved = errno;
+                close(p[0]);
+                close(p[1]);
+                return -saved;
+        }
+        if (pid == 0) {
+                pid_t init;
+                int st;
+
+                close(p[0]);
+                /* unshare(CLONE_NEWPID) moves our children, not us: the
+                 * next fork is pid 1 of the new namespace. */
+                if (unshare(CLONE_NEWPID | CLONE_NEWNS) < 0)
+                        pidns_setup_fail(p[1], PIDNS_STEP_UNSHARE);
+                init = fork();
+                if (init < 0)
+                        pidns_setup_fail(p[1], PIDNS_STEP_FORK);
+                if (init == 0) {
+                        /* Private first, so the new /proc never shows up
+                         * in the test process's mount namespace. */
+                        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                                pidns_setup_fail(p[1], PIDNS_STEP_MOUNT_PRIVATE);
+                        /* A /proc of this namespace: /proc/self/fdinfo
+                         * must show pids as fork() returns them here. */
+                        if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                                pidns_setup_fail(p[1], PIDNS_STEP_MOUNT_PROC);
+                        if (write_pid_max(pid_max) < 0)
+                                pidns_setup_fail(p[1], PIDNS_STEP_PID_MAX);
+                        close(p[1]);
+                        _exit(fn(userdata) & 0xff);
+                }
+                close(p[1]);
+                while (waitpid(init, &st, 0) < 0)
+                        if (errno != EINTR)
+                                _exit(PIDNS_SETUP_FAILED);
+                if (WIFEXITED(st))
+                        _exit(WEXITSTATUS(st));
+                /* Pass a death by signal on as one, without a core dump. */
+                setrlimit(RLIMIT_CORE, &(struct rlimit) {});
+                signal(WTERMSIG(st), SIG_DFL);
+                sigprocmask(SIG_SETMASK, &(sigset_t) {}, NULL);
+                kill(getpid(), WTERMSIG(st));
+                _exit(PIDNS_SETUP_FAILED);
+        }
+
+        close(p[1]);
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR) {
+                        int saved = errno;
+                        close(p[0]);
+                        return -saved;
+                }
+
+        /* Every writer has exited by now: a record or EOF, no waiting. */
+        n = read(p[0], &e, sizeof(e));
+        close(p[0]);
+        if (n == (ssize_t) sizeof(e) && WIFEXITED(status) && WEXITSTATUS(status) == PIDNS_SETUP_FAILED) {
+                g_test_message("pid namespace setup failed: %s: %s",
+                               e.step >= 0 && (size_t) e.step < G_N_ELEMENTS(pidns_step_names) ?
+                                               pidns_step_names[e.step] : "?",
+                               g_strerror(e.err));
+                return e.err > 0 ? -e.err : -EIO;
+        }
+        return status;
+}
+
+/* include/linux/threads.h: after pid_max wraps, allocation restarts here. */
+#define TEST_RESERVED_PIDS 300
+
+static int reap_pid(pid_t pid) {
+        while (waitpid(pid, NULL, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        return 0;
+}
+
+pid_t test_clone_reusable_victim(int *ret_pidfd) {
+        for (unsigned i = 0; i < TEST_PID_REUSE_MAX_FORKS; i++) {
+                struct pb_clone_args args = { .flags = CLONE_PIDFD, .exit_signal = SIGCHLD };
+                int pidfd = -1, r;
+                pid_t pid;
+
+                args.pidfd = (uint64_t) (uintptr_t) &pidfd;
+                pid = (pid_t) syscall(__NR_clone3, &args, PB_CLONE_ARGS_SIZE_VER0);
+                if (pid == 0)
+                        _exit(0); /* a raw clone3 child: nothing but the syscall */
+                if (pid < 0)
+                        return -errno;
+                if (pidfd < 0) {
+                        (void) reap_pid(pid);
+                        return -EBADF;
+                }
+                if (pid >= TEST_RESERVED_PIDS) {
+                        *ret_pidfd = pidfd;
+                        return pid;
+                }
+                close(pidfd);
+                r = reap_pid(pid);
+                if (r < 0)
+                        return r;
+        }
+        return -EBUSY;
+}
+
+pid_t test_fork_until_pid(pid_t target, unsigned max_forks, int (*fn)(void *userdata), void *userdata,
+                          unsigned *ret_forks) {
+        fflush(stdout);
+        fflush(stderr);
+
+        for (unsigned i = 1; i <= max_forks; i++) {
+                pid_t pid = fork();
+                int r;
+
+                if (pid < 0)
+                        return -errno;
+                if (pid == 0) {
+                        if (getpid() == target)
+                                _exit(fn(userdata) & 0xff);
+                        _exit(0);
+                }
+                if (pid == target) {
+                        if (ret_forks)
+                                *ret_forks = i;
+                        return pid;
+                }
+                /* Reaped at once, so that the number is free again. */
+                r = reap_pid(pid);
+                if (r < 0)
+                        return r;
+        }
+        return -EBUSY;
+}
+
+int test_signal_recorder(int report_fd) {
+        TestSignalRecord rec = { .pid = getpid(), .tid = gettid(), .sig = 0 };
+        sigset_t all, wanted;
+
+        sigfillset(&all);
+        if (pthread_sigmask(SIG_SETMASK, &all, NULL) != 0)
+                return 1;
+        if (write(report_fd, &rec, sizeof(rec)) != (ssize_t) sizeof(rec))
+                return 1;
+
+        /* SIGCHLD stays blocked and pending: a recorder's own children
+         * (a process group member) are not news. */
+        wanted = all;
+        sigdelset(&wanted, SIGCHLD);
+        for (;;) {
+                siginfo_t si;
+                int sig = sigwaitinfo(&wanted, &si);
+
+                if (sig < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return 1;
+                }
+                rec.sig = sig;
+                if (write(report_fd, &rec, sizeof(rec)) != (ssize_t) sizeof(rec))
+                        return 1;
+                if (sig == SIGTERM)
+                        return 0;
+        }
+}
+
+int test_signal_record_read(int fd, int timeout_ms, TestSignalRecord *ret) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        ssize_t n;
+        int r;
+
+        do
+                r = poll(&pfd, 1, timeout_ms);
+        while (r < 0 && errno == EINTR);
+        if (r < 0)
+                return -errno;
+        if (r == 0)
+                return -ETIMEDOUT;
+
+        /* Records are written whole (far below PIPE_BUF). */
+        do
+                n = read(fd, ret, sizeof(*ret));
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+        if (n == 0)
+                return -EPIPE;
+        if (n != (ssize_t) sizeof(*ret))
+                return -EIO;
+        return 0;
 }

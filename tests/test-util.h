@@ -6,6 +6,7 @@
 
 #include <glib.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "feature.h"
@@ -48,3 +49,50 @@ int test_run_in_child(int (*fn)(void *userdata), void *userdata);
  * syscall numbers with errno (ENOSYS or EPERM). clone_flag_mask, when not 0,
  * makes clone(2) fail only when (flags & mask) != 0. Returns 0 or -errno. */
 int test_block_syscalls(const int *nrs, size_t n, int err, unsigned long clone_flag_mask);
+
+/* Forcing PID reuse (NOTES-KERNEL.md, "Forcing PID reuse in tests"): in a
+ * pid namespace of its own with a small pid_max, pids wrap after a few
+ * hundred forks. After the wrap the kernel starts again at RESERVED_PIDS
+ * (300), not at 1, so only a pid >= 300 is ever handed out twice. */
+#define TEST_PID_REUSE_PID_MAX 400
+#define TEST_PID_REUSE_MAX_FORKS 5000u
+
+/* Run fn as pid 1 of a new pid namespace, in a new mount namespace with a
+ * fresh /proc and the given pid_max (per pid namespace since 6.14); the test
+ * process keeps its own namespaces. Returns the wait status of that pid 1
+ * (its exit code is fn's return value), or -errno when the namespace could
+ * not be set up (the step is logged with g_test_message()). When fn returns,
+ * the kernel kills whatever is left in the namespace. Needs root. */
+int test_run_in_pid_namespace(unsigned pid_max, int (*fn)(void *userdata), void *userdata);
+
+/* In such a namespace: start a child that exits at once, created with
+ * clone3(CLONE_PIDFD) so that its pidfd exists before anyone can reap it,
+ * at a pid the namespace will hand out again (>= 300). Children started on
+ * the way there are reaped; the returned one is not. Returns its pid and
+ * *ret_pidfd, or -errno. */
+pid_t test_clone_reusable_victim(int *ret_pidfd);
+
+/* The churn: fork children that _exit(0) at once and are reaped at once,
+ * until a fork returns target again. That child (the "stranger") runs
+ * fn(userdata), _exit()s with its return value, and is left unreaped.
+ * Returns target (forks used in *ret_forks), -EBUSY when max_forks forks did
+ * not bring target back, or -errno. Call it only where nothing else forks. */
+pid_t test_fork_until_pid(pid_t target, unsigned max_forks, int (*fn)(void *userdata), void *userdata,
+                          unsigned *ret_forks);
+
+/* A signal recorder: what a stranger (or any test child) runs to report the
+ * signals that reach it. One record per signal, written atomically. */
+typedef struct TestSignalRecord {
+        int32_t pid;
+        int32_t tid; /* the thread that took the signal */
+        int32_t sig; /* 0 in the first record: "signals blocked, ready" */
+} TestSignalRecord;
+
+/* Block every signal in the calling thread, write the ready record to
+ * report_fd, then one record per signal taken with sigwaitinfo() (all but
+ * SIGCHLD). Returns 0 after recording SIGTERM, 1 when report_fd fails. */
+int test_signal_recorder(int report_fd);
+
+/* Next record from a recorder: 0, -ETIMEDOUT after timeout_ms, -EPIPE at
+ * EOF (every recorder gone), or -errno. */
+int test_signal_record_read(int fd, int timeout_ms, TestSignalRecord *ret);

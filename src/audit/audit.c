@@ -1,0 +1,854 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The audit log (format and guarantees in audit.h). Primitives only: nothing
+ * here logs; every failure is a -errno for the caller to act on. */
+
+#define SD_JOURNAL_SUPPRESS_LOCATION 1
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+#include <systemd/sd-journal.h>
+
+#include "audit.h"
+#include "macro.h"
+
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
+
+struct AuditLog {
+        char *path;
+        int fd;
+        AuditLogFlags flags;
+        uint64_t seq;            /* last record seq written or found */
+        bool truncate_pending;   /* a failed append left bytes past truncate_to */
+        off_t truncate_to;
+};
+
+static const char *const decision_table[_AUDIT_DECISION_MAX] = {
+        [AUDIT_DECISION_ALLOW] = "allow",
+        [AUDIT_DECISION_DENY] = "deny",
+};
+
+const char *audit_decision_to_string(AuditDecision d) {
+        if ((unsigned) d >= _AUDIT_DECISION_MAX)
+                return NULL;
+        return decision_table[d];
+}
+
+/* ── line buffer ─────────────────────────────────────────────────────────── */
+
+typedef struct Buf {
+        char *data;
+        size_t len, cap;
+        bool oom;
+} Buf;
+
+static void buf_done(Buf *b) {
+        free(b->data);
+        *b = (Buf) {};
+}
+
+static bool buf_reserve(Buf *b, size_t extra) {
+        size_t want;
+        char *p;
+
+        if (b->oom)
+                return false;
+        if (extra > SIZE_MAX - b->len - 1)
+                goto oom;
+        want = b->len + extra + 1;
+        if (want <= b->cap)
+                return true;
+        if (want < b->cap * 2)
+                want = b->cap * 2;
+        if (want < 512)
+                want = 512;
+        p = realloc(b->data, want);
+        if (!p)
+                goto oom;
+        b->data = p;
+        b->cap = want;
+        return true;
+oom:
+        b->oom = true;
+        return false;
+}
+
+static void buf_append(Buf *b, const char *s, size_t n) {
+        if (!buf_reserve(b, n))
+                return;
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+}
+
+static void buf_puts(Buf *b, const char *s) {
+        buf_append(b, s, strlen(s));
+}
+
+_printf_(2, 3)
+static void buf_printf(Buf *b, const char *fmt, ...) {
+        char tmp[64];
+        va_list ap;
+        int n;
+
+        /* Only numbers go through here: they always fit. */
+        va_start(ap, fmt);
+        n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+        va_end(ap);
+        if (n < 0 || (size_t) n >= sizeof(tmp)) {
+                b->oom = true;
+                return;
+        }
+        buf_append(b, tmp, n);
+}
+
+/* Length of the well-formed UTF-8 sequence at s (1–4), 0 when s[0] does not
+ * start one. Continuation bytes are never NUL, so this stops at the end. */
+static size_t utf8_sequence_length(const unsigned char *s, uint32_t *ret_cp) {
+        unsigned char c = s[0];
+        unsigned char lo = 0x80, hi = 0xbf;
+        size_t n;
+        uint32_t cp;
+
+        if (c < 0x80) {
+                *ret_cp = c;
+                return 1;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+                n = 2;
+                cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+                n = 3;
+                cp = c & 0x0f;
+                if (c == 0xe0)
+                        lo = 0xa0;  /* overlong */
+                else if (c == 0xed)
+                        hi = 0x9f;  /* UTF-16 surrogates */
+        } else if (c >= 0xf0 && c <= 0xf4) {
+                n = 4;
+                cp = c & 0x07;
+                if (c == 0xf0)
+                        lo = 0x90;  /* overlong */
+                else if (c == 0xf4)
+                        hi = 0x8f;  /* > U+10FFFF */
+        } else
+                return 0;           /* stray continuation, 0xc0/0xc1, 0xf5.. */
+
+        for (size_t i = 1; i < n; i++) {
+                unsigned char cc = s[i];
+
+                if (cc < (i == 1 ? lo : 0x80) || cc > (i == 1 ? hi : 0xbf))
+                        return 0;
+                cp = (cp << 6) | (cc & 0x3f);
+        }
+        *ret_cp = cp;
+        return n;
+}
+
+/* A JSON string (or null), escaped as audit.h describes. */
+static void buf_json_string(Buf *b, const char *s) {
+        const unsigned char *p = (const unsigned char *) s;
+
+        if (!s) {
+                buf_puts(b, "null");
+                return;
+        }
+
+        buf_puts(b, "\"");
+        while (*p) {
+                uint32_t cp;
+                size_t n = utf8_sequence_length(p, &cp);
+                char esc[8];
+
+                if (n == 0) {
+                        buf_puts(b, "\\ufffd");
+                        p++;
+                        continue;
+                }
+                if (cp == '"' || cp == '\\') {
+                        esc[0] = '\\';
+                        esc[1] = (char) cp;
+                        buf_append(b, esc, 2);
+                } else if (cp < 0x20 || cp == 0x7f || cp == 0x2028 || cp == 0x2029) {
+                        snprintf(esc, sizeof(esc), "\\u%04" PRIx32, cp);
+                        buf_puts(b, esc);
+                } else
+                        buf_append(b, (const char *) p, n);
+                p += n;
+        }
+        buf_puts(b, "\"");
+}
+
+static void buf_json_u64_or_null(Buf *b, uint64_t v, bool known) {
+        if (known)
+                buf_printf(b, "%" PRIu64, v);
+        else
+                buf_puts(b, "null");
+}
+
+static void buf_json_int_or_null(Buf *b, int64_t v, bool known) {
+        if (known)
+                buf_printf(b, "%" PRId64, v);
+        else
+                buf_puts(b, "null");
+}
+
+/* ── formatting ──────────────────────────────────────────────────────────── */
+
+int audit_format_timestamp(uint64_t usec, char buf[static AUDIT_TIMESTAMP_MAX]) {
+        time_t sec = (time_t) (usec / 1000000);
+        struct tm tm;
+        int n;
+
+        if (!gmtime_r(&sec, &tm))
+                return -EOVERFLOW;
+        if (tm.tm_year + 1900 > 9999)
+                return -ERANGE;
+        n = snprintf(buf, AUDIT_TIMESTAMP_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned) (usec % 1000000));
+        if (n != AUDIT_TIMESTAMP_MAX - 1)
+                return -ERANGE;
+        return 0;
+}
+
+static int now_timestamp(char buf[static AUDIT_TIMESTAMP_MAX]) {
+        struct timespec ts;
+
+        if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
+                return -errno;
+        return audit_format_timestamp((uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000, buf);
+}
+
+const char *audit_result_from_errno(int r, char buf[static AUDIT_RESULT_MAX]) {
+        const char *name;
+        long e = -(long) r;
+
+        if (r >= 0) {
+                snprintf(buf, AUDIT_RESULT_MAX, "ok");
+                return buf;
+        }
+
+        name = e <= INT_MAX ? strerrorname_np((int) e) : NULL;
+        if (!name) {
+                snprintf(buf, AUDIT_RESULT_MAX, "errno-%ld", e);
+                return buf;
+        }
+        size_t i;
+        for (i = 0; name[i] && i < AUDIT_RESULT_MAX - 1; i++)
+                buf[i] = (char) tolower((unsigned char) name[i]);
+        buf[i] = '\0';
+        return buf;
+}
+
+static int record_format(const AuditRecord *rec, uint64_t seq, const char *timestamp,
+                         const char *result, Buf *b) {
+        const AuditSubject *s = &rec->subject;
+        const AuditTarget *t = rec->target;
+        const AuditDetails *d = &rec->details;
+
+        buf_puts(b, "{\"time\":");
+        buf_json_string(b, timestamp);
+        buf_printf(b, ",\"seq\":%" PRIu64 ",\"type\":\"record\",\"action\":", seq);
+        buf_json_string(b, rec->action);
+        buf_puts(b, ",\"decision\":");
+        buf_json_string(b, audit_decision_to_string(rec->decision));
+        buf_puts(b, ",\"rule\":");
+        buf_json_string(b, rec->rule);
+
+        buf_puts(b, ",\"subject\":{\"uid\":");
+        buf_json_u64_or_null(b, s->uid, s->uid != AUDIT_UID_UNSET);
+        buf_puts(b, ",\"gids\":");
+        if (s->gids) {
+                buf_puts(b, "[");
+                for (size_t i = 0; i < s->n_gids; i++)
+                        buf_printf(b, "%s%u", i > 0 ? "," : "", (unsigned) s->gids[i]);
+                buf_puts(b, "]");
+        } else
+                buf_puts(b, "null");
+        buf_puts(b, ",\"pid\":");
+        buf_json_int_or_null(b, s->pid, s->pid > 0);
+        buf_puts(b, ",\"pidfd_id\":");
+        buf_json_u64_or_null(b, s->pidfd_id, s->pidfd_id != 0);
+        buf_puts(b, ",\"bus_name\":");
+        buf_json_string(b, s->bus_name);
+        buf_puts(b, ",\"comm\":");
+        buf_json_string(b, s->comm);
+        buf_puts(b, ",\"pidns\":");
+        buf_json_u64_or_null(b, s->pidns, s->pidns != 0);
+        buf_puts(b, ",\"userns\":");
+        buf_json_u64_or_null(b, s->userns, s->userns != 0);
+        buf_puts(b, ",\"identity\":");
+        buf_json_string(b, s->identity);
+        buf_puts(b, "}");
+
+        buf_puts(b, ",\"target\":");
+        if (t) {
+                buf_puts(b, "{\"pid\":");
+                buf_json_int_or_null(b, t->pid, t->pid > 0);
+                buf_puts(b, ",\"pidfd_id\":");
+                buf_json_u64_or_null(b, t->pidfd_id, t->pidfd_id != 0);
+                buf_puts(b, ",\"uid\":");
+                buf_json_u64_or_null(b, t->uid, t->uid != AUDIT_UID_UNSET);
+                buf_puts(b, ",\"pidns\":");
+                buf_json_u64_or_null(b, t->pidns, t->pidns != 0);
+                buf_puts(b, ",\"userns\":");
+                buf_json_u64_or_null(b, t->userns, t->userns != 0);
+                buf_puts(b, ",\"comm\":");
+                buf_json_string(b, t->comm);
+                buf_puts(b, ",\"workload_id\":");
+                buf_json_u64_or_null(b, t->workload_id, t->workload_id != 0);
+                buf_puts(b, "}");
+        } else
+                buf_puts(b, "null");
+
+        buf_puts(b, ",\"details\":{\"signal\":");
+        buf_json_int_or_null(b, d->signal, d->signal != AUDIT_INT_UNSET);
+        buf_puts(b, ",\"flags\":");
+        buf_json_int_or_null(b, d->flags, d->flags != AUDIT_FLAGS_UNSET);
+        buf_puts(b, ",\"target_fd\":");
+        buf_json_int_or_null(b, d->target_fd, d->target_fd != AUDIT_INT_UNSET);
+        buf_puts(b, ",\"fd_type\":");
+        buf_json_string(b, d->fd_type);
+        buf_puts(b, "}");
+
+        buf_puts(b, ",\"result\":");
+        buf_json_string(b, result);
+        buf_puts(b, ",\"control_path\":");
+        buf_json_string(b, rec->control_path);
+        buf_puts(b, "}\n");
+
+        return b->oom ? -ENOMEM : 0;
+}
+
+static int outcome_format(uint64_t seq, const char *timestamp, const char *result, Buf *b) {
+        buf_puts(b, "{\"time\":");
+        buf_json_string(b, timestamp);
+        buf_printf(b, ",\"seq\":%" PRIu64 ",\"type\":\"outcome\",\"result\":", seq);
+        buf_json_string(b, result);
+        buf_puts(b, "}\n");
+
+        return b->oom ? -ENOMEM : 0;
+}
+
+/* ── journal copy ────────────────────────────────────────────────────────── */
+
+#define JOURNAL_FIELDS_MAX 32
+
+typedef struct JournalFields {
+        struct iovec iov[JOURNAL_FIELDS_MAX];
+        size_t n;
+} JournalFields;
+
+_printf_(2, 3)
+static void journal_field(JournalFields *f, const char *fmt, ...) {
+        char *s;
+        va_list ap;
+        int n;
+
+        if (f->n >= JOURNAL_FIELDS_MAX)
+                return;
+        va_start(ap, fmt);
+        n = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                return;  /* the copy loses a field; the file has the record */
+        f->iov[f->n++] = (struct iovec) { .iov_base = s, .iov_len = (size_t) n };
+}
+
+static void journal_fields_done(JournalFields *f) {
+        for (size_t i = 0; i < f->n; i++)
+                free(f->iov[i].iov_base);
+        f->n = 0;
+}
+
+static bool journal_wanted(const AuditLog *log) {
+        /* journald is running when its socket exists; checked per line since
+         * it may start (or stop) while the daemon runs. */
+        return !(log->flags & AUDIT_LOG_NO_JOURNAL) && access(JOURNAL_SOCKET, F_OK) >= 0;
+}
+
+/* The line without its '\n'. The result of sending is ignored on purpose. */
+static void journal_send_line(JournalFields *f, const char *line, size_t len) {
+        journal_field(f, "MESSAGE_ID=%s", AUDIT_MESSAGE_ID);
+        journal_field(f, "PIDBROKER_JSON=%.*s", (int) (len - 1), line);
+        (void) sd_journal_sendv(f->iov, (int) f->n);
+}
+
+static void journal_send_record(const AuditLog *log, const AuditRecord *rec, uint64_t seq,
+                                const char *result, const char *line, size_t len) {
+        const AuditSubject *s = &rec->subject;
+        const AuditTarget *t = rec->target;
+        JournalFields f = {};
+        char subject[64] = "", target[64] = "", sig[32] = "";
+
+        if (!journal_wanted(log))
+                return;
+
+        if (s->uid != AUDIT_UID_UNSET)
+                snprintf(subject, sizeof(subject), " uid=%u", (unsigned) s->uid);
+        if (s->pid > 0)
+                snprintf(subject + strlen(subject), sizeof(subject) - strlen(subject), " pid=%d", (int) s->pid);
+        if (t && t->pid > 0)
+                snprintf(target, sizeof(target), " pid=%d", (int) t->pid);
+        if (t && t->uid != AUDIT_UID_UNSET)
+                snprintf(target + strlen(target), sizeof(target) - strlen(target), " uid=%u", (unsigned) t->uid);
+        if (rec->details.signal != AUDIT_INT_UNSET)
+                snprintf(sig, sizeof(sig), ", signal %d", rec->details.signal);
+
+        journal_field(&f, "MESSAGE=%s %s%s%s: subject%s%s%s%s: %s [seq %" PRIu64 "]",
+                      rec->action, audit_decision_to_string(rec->decision),
+                      rec->rule ? " by " : "", rec->rule ?: "",
+                      subject[0] ? subject : " unknown",
+                      t ? ", target" : "", target, sig, result, seq);
+        journal_field(&f, "PRIORITY=%d", rec->decision == AUDIT_DECISION_ALLOW ? LOG_NOTICE : LOG_WARNING);
+        journal_field(&f, "PIDBROKER_TYPE=record");
+        journal_field(&f, "PIDBROKER_SEQ=%" PRIu64, seq);
+        journal_field(&f, "PIDBROKER_ACTION=%s", rec->action);
+        journal_field(&f, "PIDBROKER_DECISION=%s", audit_decision_to_string(rec->decision));
+        if (rec->rule)
+                journal_field(&f, "PIDBROKER_RULE=%s", rec->rule);
+        journal_field(&f, "PIDBROKER_RESULT=%s", result);
+        if (s->uid != AUDIT_UID_UNSET)
+                journal_field(&f, "PIDBROKER_SUBJECT_UID=%u", (unsigned) s->uid);
+        if (s->pid > 0)
+                journal_field(&f, "PIDBROKER_SUBJECT_PID=%d", (int) s->pid);
+        if (s->pidfd_id != 0)
+                journal_field(&f, "PIDBROKER_SUBJECT_PIDFD_ID=%" PRIu64, s->pidfd_id);
+        if (s->identity)
+                journal_field(&f, "PIDBROKER_SUBJECT_IDENTITY=%s", s->identity);
+        if (s->bus_name)
+                journal_field(&f, "PIDBROKER_SUBJECT_BUS_NAME=%s", s->bus_name);
+        if (t && t->pid > 0)
+                journal_field(&f, "PIDBROKER_TARGET_PID=%d", (int) t->pid);
+        if (t && t->pidfd_id != 0)
+                journal_field(&f, "PIDBROKER_TARGET_PIDFD_ID=%" PRIu64, t->pidfd_id);
+        if (t && t->uid != AUDIT_UID_UNSET)
+                journal_field(&f, "PIDBROKER_TARGET_UID=%u", (unsigned) t->uid);
+        if (t && t->workload_id != 0)
+                journal_field(&f, "PIDBROKER_TARGET_WORKLOAD_ID=%" PRIu64, t->workload_id);
+        if (rec->details.signal != AUDIT_INT_UNSET)
+                journal_field(&f, "PIDBROKER_SIGNAL=%d", rec->details.signal);
+        if (rec->details.flags != AUDIT_FLAGS_UNSET)
+                journal_field(&f, "PIDBROKER_FLAGS=%" PRId64, rec->details.flags);
+        if (rec->details.target_fd != AUDIT_INT_UNSET)
+                journal_field(&f, "PIDBROKER_TARGET_FD=%d", rec->details.target_fd);
+        if (rec->details.fd_type)
+                journal_field(&f, "PIDBROKER_FD_TYPE=%s", rec->details.fd_type);
+        if (rec->control_path)
+                journal_field(&f, "PIDBROKER_CONTROL_PATH=%s", rec->control_path);
+
+        journal_send_line(&f, line, len);
+        journal_fields_done(&f);
+}
+
+static void journal_send_outcome(const AuditLog *log, uint64_t seq, const char *result,
+                                 const char *line, size_t len) {
+        JournalFields f = {};
+
+        if (!journal_wanted(log))
+                return;
+
+        journal_field(&f, "MESSAGE=audit record %" PRIu64 " outcome: %s", seq, result);
+        journal_field(&f, "PRIORITY=%d", LOG_INFO);
+        journal_field(&f, "PIDBROKER_TYPE=outcome");
+        journal_field(&f, "PIDBROKER_SEQ=%" PRIu64, seq);
+        journal_field(&f, "PIDBROKER_RESULT=%s", result);
+
+        journal_send_line(&f, line, len);
+        journal_fields_done(&f);
+}
+
+/* ── the file ────────────────────────────────────────────────────────────── */
+
+static int pread_full(int fd, void *buf, size_t len, off_t off, size_t *ret_n) {
+        size_t done = 0;
+
+        while (done < len) {
+                ssize_t n = pread(fd, (char *) buf + done, len - done, off + (off_t) done);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                done += (size_t) n;
+        }
+        *ret_n = done;
+        return 0;
+}
+
+/* Parse the fixed prefix this module writes on every record line:
+ * {"time":"<27>","seq":<digits>,"type":"record". Anything else is not a
+ * record (an outcome, or a line someone else wrote). */
+static bool parse_record_seq(const char *s, size_t n, uint64_t *ret) {
+        static const char head[] = "{\"time\":\"";
+        static const char mid[] = "\",\"seq\":";
+        static const char tail[] = ",\"type\":\"record\"";
+        const char *end = s + n, *q;
+        uint64_t v = 0;
+
+        if (n < sizeof(head) - 1 || memcmp(s, head, sizeof(head) - 1) != 0)
+                return false;
+        s += sizeof(head) - 1;
+        q = memchr(s, '"', end - s);
+        if (!q || q - s != AUDIT_TIMESTAMP_MAX - 1)
+                return false;
+        s = q;
+        if ((size_t) (end - s) < sizeof(mid) - 1 || memcmp(s, mid, sizeof(mid) - 1) != 0)
+                return false;
+        s += sizeof(mid) - 1;
+        if (s >= end || *s < '0' || *s > '9')
+                return false;
+        for (; s < end && *s >= '0' && *s <= '9'; s++) {
+                if (v > (UINT64_MAX - 9) / 10)
+                        return false;
+                v = v * 10 + (uint64_t) (*s - '0');
+        }
+        if ((size_t) (end - s) < sizeof(tail) - 1 || memcmp(s, tail, sizeof(tail) - 1) != 0)
+                return false;
+        *ret = v;
+        return true;
+}
+
+static int check_line(int fd, off_t start, off_t end, uint64_t *ret_seq) {
+        char prefix[96];
+        size_t want = (size_t) (end - start) < sizeof(prefix) ? (size_t) (end - start) : sizeof(prefix);
+        size_t n;
+        int r;
+
+        r = pread_full(fd, prefix, want, start, &n);
+        if (r < 0)
+                return r;
+        return parse_record_seq(prefix, n, ret_seq) ? 1 : 0;
+}
+
+/* seq of the last record line in [0, end), scanning line starts backwards:
+ * record seqs grow with file offset, so the first one found is the largest.
+ * Outcome lines can come after later records, so the last line is not
+ * enough. Memory stays bounded however long a line (a huge gids list) is. */
+static int find_last_record_seq(int fd, off_t end, uint64_t *ret) {
+        char chunk[8192];
+        off_t pos = end;
+        int r;
+
+        while (pos > 0) {
+                off_t off = pos > (off_t) sizeof(chunk) ? pos - (off_t) sizeof(chunk) : 0;
+                size_t n;
+
+                r = pread_full(fd, chunk, (size_t) (pos - off), off, &n);
+                if (r < 0)
+                        return r;
+                if (n != (size_t) (pos - off))
+                        return -EIO;  /* shrank under us */
+
+                for (size_t i = n; i > 0; i--) {
+                        off_t start = off + (off_t) i;
+
+                        if (chunk[i - 1] != '\n' || start >= end)
+                                continue;
+                        r = check_line(fd, start, end, ret);
+                        if (r != 0)
+                                return r < 0 ? r : 0;
+                }
+                pos = off;
+        }
+
+        if (end > 0) {
+                r = check_line(fd, 0, end, ret);
+                if (r != 0)
+                        return r < 0 ? r : 0;
+        }
+        *ret = 0;
+        return 0;
+}
+
+/* A torn last line (power loss after a crash, trailing NULs) is cut so the
+ * file ends with '\n' or is empty. Returns the new size. */
+static int drop_torn_tail(int fd, off_t *ret_size) {
+        struct stat st;
+        char chunk[8192];
+        off_t pos;
+        int r;
+
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        pos = st.st_size;
+
+        while (pos > 0) {
+                off_t off = pos > (off_t) sizeof(chunk) ? pos - (off_t) sizeof(chunk) : 0;
+                size_t n;
+                char *nl;
+
+                r = pread_full(fd, chunk, (size_t) (pos - off), off, &n);
+                if (r < 0)
+                        return r;
+                if (n != (size_t) (pos - off))
+                        return -EIO;
+                nl = memrchr(chunk, '\n', n);
+                if (nl) {
+                        pos = off + (nl - chunk) + 1;
+                        break;
+                }
+                pos = off;
+        }
+
+        if (pos != st.st_size && ftruncate(fd, pos) < 0)
+                return -errno;
+        *ret_size = pos;
+        return 0;
+}
+
+static int mkdir_parents(const char *path, mode_t mode) {
+        _cleanup_free_ char *p = strdup(path);
+        char *slash;
+
+        if (!p)
+                return -ENOMEM;
+
+        slash = strrchr(p, '/');
+        if (!slash || slash == p)
+                return 0;  /* relative name in the cwd, or a file in / */
+        *slash = '\0';
+
+        for (char *s = p + 1; ; s++) {
+                bool last = *s == '\0';
+
+                if (*s != '/' && !last)
+                        continue;
+                *s = '\0';
+                if (mkdir(p, mode) >= 0) {
+                        /* The mode, not the umask, decides who reads the trail. */
+                        if (chmod(p, mode) < 0)
+                                return -errno;
+                } else if (errno != EEXIST)
+                        return -errno;
+                if (last)
+                        break;
+                *s = '/';
+        }
+        return 0;
+}
+
+static int open_log_file(const char *path, int *ret_fd, uint64_t *ret_seq) {
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+        off_t size;
+        int r;
+
+        r = mkdir_parents(path, 0750);
+        if (r < 0)
+                return r;
+
+        fd = open(path, O_RDWR|O_APPEND|O_CLOEXEC|O_NOCTTY|O_NOFOLLOW|O_CREAT|O_EXCL, 0640);
+        if (fd >= 0) {
+                if (fchmod(fd, 0640) < 0)
+                        return -errno;
+        } else if (errno == EEXIST) {
+                fd = open(path, O_RDWR|O_APPEND|O_CLOEXEC|O_NOCTTY|O_NOFOLLOW);
+                if (fd < 0)
+                        return -errno;
+        } else
+                return -errno;
+
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EINVAL;
+
+        r = drop_torn_tail(fd, &size);
+        if (r < 0)
+                return r;
+        r = find_last_record_seq(fd, size, ret_seq);
+        if (r < 0)
+                return r;
+
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int audit_log_open(const char *path, AuditLogFlags flags, AuditLog **ret) {
+        AuditLog *log;
+        int r;
+
+        if (!path || !*path || !ret)
+                return -EINVAL;
+
+        log = calloc(1, sizeof(*log));
+        if (!log)
+                return -ENOMEM;
+        log->fd = -EBADF;
+        log->flags = flags;
+        log->path = strdup(path);
+        if (!log->path) {
+                audit_log_free(log);
+                return -ENOMEM;
+        }
+
+        r = open_log_file(path, &log->fd, &log->seq);
+        if (r < 0) {
+                audit_log_free(log);
+                return r;
+        }
+
+        *ret = log;
+        return 0;
+}
+
+int audit_log_reopen(AuditLog *log) {
+        uint64_t seq;
+        int fd, r;
+
+        if (!log)
+                return -EINVAL;
+
+        r = open_log_file(log->path, &fd, &seq);
+        if (r < 0)
+                return r;
+
+        safe_close(log->fd);
+        log->fd = fd;
+        /* A pending repair belonged to the old file. */
+        log->truncate_pending = false;
+        if (seq > log->seq)
+                log->seq = seq;
+        return 0;
+}
+
+AuditLog *audit_log_free(AuditLog *log) {
+        if (!log)
+                return NULL;
+        safe_close(log->fd);
+        free(log->path);
+        free(log);
+        return NULL;
+}
+
+const char *audit_log_path(const AuditLog *log) {
+        return log ? log->path : NULL;
+}
+
+uint64_t audit_log_last_seq(const AuditLog *log) {
+        return log ? log->seq : 0;
+}
+
+/* One write() per line; on any failure the file goes back to its size before
+ * the call, so it never holds a partial line. */
+static int log_write_line(AuditLog *log, const char *line, size_t len) {
+        struct stat st;
+        ssize_t n;
+        int r;
+
+        if (log->truncate_pending) {
+                if (ftruncate(log->fd, log->truncate_to) < 0)
+                        return -errno;
+                log->truncate_pending = false;
+        }
+
+        if (fstat(log->fd, &st) < 0)
+                return -errno;
+
+        do
+                n = write(log->fd, line, len);
+        while (n < 0 && errno == EINTR);
+
+        if (n >= 0 && (size_t) n == len) {
+                if (!(log->flags & AUDIT_LOG_SYNC) || fdatasync(log->fd) >= 0)
+                        return 0;
+                r = -errno;
+        } else
+                /* A short write on a regular file means the space ran out
+                 * (the next write would say ENOSPC). */
+                r = n < 0 ? -errno : -ENOSPC;
+
+        if (ftruncate(log->fd, st.st_size) < 0) {
+                log->truncate_pending = true;
+                log->truncate_to = st.st_size;
+        }
+        return r;
+}
+
+int audit_record_append(AuditLog *log, const AuditRecord *rec, uint64_t *ret_seq) {
+        char timestamp[AUDIT_TIMESTAMP_MAX];
+        Buf b = {};
+        uint64_t seq;
+        int r;
+
+        if (!log || !rec || !rec->action || !*rec->action || !rec->result || !*rec->result ||
+            !audit_decision_to_string(rec->decision))
+                return -EINVAL;
+        if (log->seq == UINT64_MAX)
+                return -EOVERFLOW;
+        seq = log->seq + 1;
+
+        r = now_timestamp(timestamp);
+        if (r < 0)
+                return r;
+
+        r = record_format(rec, seq, timestamp, rec->result, &b);
+        if (r >= 0)
+                r = log_write_line(log, b.data, b.len);
+        if (r < 0) {
+                buf_done(&b);
+                return r;
+        }
+
+        log->seq = seq;
+        journal_send_record(log, rec, seq, rec->result, b.data, b.len);
+        buf_done(&b);
+
+        if (ret_seq)
+                *ret_seq = seq;
+        return 0;
+}
+
+int audit_begin(AuditLog *log, const AuditRecord *rec, uint64_t *ret_seq) {
+        AuditRecord copy;
+
+        if (!rec)
+                return -EINVAL;
+
+        copy = *rec;
+        if (!copy.result)
+                copy.result = copy.decision == AUDIT_DECISION_ALLOW ? "pending" : "denied";
+        return audit_record_append(log, &copy, ret_seq);
+}
+
+int audit_outcome(AuditLog *log, uint64_t seq, const char *result) {
+        char timestamp[AUDIT_TIMESTAMP_MAX];
+        Buf b = {};
+        int r;
+
+        if (!log || seq == 0 || seq > log->seq || !result || !*result || strcmp(result, "pending") == 0)
+                return -EINVAL;
+
+        r = now_timestamp(timestamp);
+        if (r < 0)
+                return r;
+
+        r = outcome_format(seq, timestamp, result, &b);
+        if (r >= 0)
+                r = log_write_line(log, b.data, b.len);
+        if (r >= 0)
+                journal_send_outcome(log, seq, result, b.data, b.len);
+        buf_done(&b);
+        return r;
+}
+
+int audit_outcome_errno(AuditLog *log, uint64_t seq, int r) {
+        char buf[AUDIT_RESULT_MAX];
+
+        return audit_outcome(log, seq, audit_result_from_errno(r, buf));
+}
