@@ -173,8 +173,9 @@ enum {
         PIDNS_STEP_FORK,
         PIDNS_STEP_MOUNT_PRIVATE,
         PIDNS_STEP_MOUNT_PROC,
+        PIDNS_STEP_PID_MAX_PROBE,
+        PIDNS_STEP_PID_MAX_GLOBAL,
         PIDNS_STEP_PID_MAX,
-        PIDNS_STEP_WAIT,
 };
 
 static const char *const pidns_step_names[] = {
@@ -182,17 +183,36 @@ static const char *const pidns_step_names[] = {
         [PIDNS_STEP_FORK] = "fork() into the new pid namespace",
         [PIDNS_STEP_MOUNT_PRIVATE] = "mount(/, MS_REC|MS_PRIVATE)",
         [PIDNS_STEP_MOUNT_PROC] = "mount(proc, /proc)",
+        [PIDNS_STEP_PID_MAX_PROBE] = "probing whether pid_max is per pid namespace",
+        [PIDNS_STEP_PID_MAX_GLOBAL] = "pid_max is one global value here (Linux < 6.14)",
         [PIDNS_STEP_PID_MAX] = "writing /proc/sys/kernel/pid_max",
-        [PIDNS_STEP_WAIT] = "waitpid() on the namespace's pid 1",
 };
 
 #define PIDNS_SETUP_FAILED 125
 
-G_GNUC_NORETURN static void pidns_setup_fail(int fd, int step) {
-        PidnsSetupError e = { .step = step, .err = errno };
+G_GNUC_NORETURN static void pidns_setup_fail(int fd, int step, int err) {
+        PidnsSetupError e = { .step = step, .err = err };
 
         (void) !write(fd, &e, sizeof(e));
         _exit(PIDNS_SETUP_FAILED);
+}
+
+/* pid_max as the caller's pid namespace sees it (since 6.14 each has its
+ * own; before, one value for the whole system). */
+static int read_pid_max(unsigned *ret) {
+        char buf[32] = {};
+        ssize_t n;
+        int fd;
+
+        fd = open("/proc/sys/kernel/pid_max", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (n <= 0)
+                return n < 0 ? -errno : -EIO;
+        *ret = (unsigned) strtoul(buf, NULL, 10);
+        return *ret > 0 ? 0 : -EIO;
 }
 
 static int write_pid_max(unsigned pid_max) {
@@ -202,17 +222,25 @@ static int write_pid_max(unsigned pid_max) {
 
         fd = open("/proc/sys/kernel/pid_max", O_WRONLY | O_CLOEXEC);
         if (fd < 0)
-                return -1;
+                return -errno;
         n = snprintf(buf, sizeof(buf), "%u\n", pid_max);
         w = write(fd, buf, n);
         if (w != n) {
-                int saved = w < 0 ? errno : EIO;
+                int r = w < 0 ? -errno : -EIO;
                 close(fd);
-                errno = saved;
-                return -1;
+                return r;
         }
         close(fd);
         return 0;
+}
+
+static int read_byte(int fd, char *c) {
+        ssize_t n;
+
+        do
+                n = read(fd, c, 1);
+        while (n < 0 && errno == EINTR);
+        return n == 1 ? 0 : n < 0 ? -errno : -EPIPE;
 }
 
 int test_run_in_pid_namespace(unsigned pid_max, int (*fn)(void *userdata), void *userdata) {
@@ -235,32 +263,73 @@ int test_run_in_pid_namespace(unsigned pid_max, int (*fn)(void *userdata), void 
                 return -saved;
         }
         if (pid == 0) {
+                int to_init[2], from_init[2], st, r;
+                unsigned outer_max, now;
                 pid_t init;
-                int st;
+                char c;
 
                 close(p[0]);
+                r = read_pid_max(&outer_max);
+                if (r < 0)
+                        pidns_setup_fail(p[1], PIDNS_STEP_PID_MAX_PROBE, -r);
+                if (pipe2(to_init, O_CLOEXEC) < 0 || pipe2(from_init, O_CLOEXEC) < 0)
+                        pidns_setup_fail(p[1], PIDNS_STEP_PID_MAX_PROBE, errno);
+
                 /* unshare(CLONE_NEWPID) moves our children, not us: the
                  * next fork is pid 1 of the new namespace. */
                 if (unshare(CLONE_NEWPID | CLONE_NEWNS) < 0)
-                        pidns_setup_fail(p[1], PIDNS_STEP_UNSHARE);
+                        pidns_setup_fail(p[1], PIDNS_STEP_UNSHARE, errno);
                 init = fork();
                 if (init < 0)
-                        pidns_setup_fail(p[1], PIDNS_STEP_FORK);
+                        pidns_setup_fail(p[1], PIDNS_STEP_FORK, errno);
                 if (init == 0) {
+                        close(to_init[1]);
+                        close(from_init[0]);
                         /* Private first, so the new /proc never shows up
                          * in the test process's mount namespace. */
                         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-                                pidns_setup_fail(p[1], PIDNS_STEP_MOUNT_PRIVATE);
+                                pidns_setup_fail(p[1], PIDNS_STEP_MOUNT_PRIVATE, errno);
                         /* A /proc of this namespace: /proc/self/fdinfo
                          * must show pids as fork() returns them here. */
                         if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-                                pidns_setup_fail(p[1], PIDNS_STEP_MOUNT_PROC);
-                        if (write_pid_max(pid_max) < 0)
-                                pidns_setup_fail(p[1], PIDNS_STEP_PID_MAX);
+                                pidns_setup_fail(p[1], PIDNS_STEP_MOUNT_PROC, errno);
+
+                        /* Before 6.14 pid_max is global: 400 would starve
+                         * the whole machine. Move it by one and let our
+                         * parent, outside, say whether it saw the change. */
+                        r = write_pid_max(outer_max > 1000 ? outer_max - 1 : outer_max + 1);
+                        if (r < 0)
+                                pidns_setup_fail(p[1], PIDNS_STEP_PID_MAX_PROBE, -r);
+                        if (write(from_init[1], "w", 1) != 1)
+                                pidns_setup_fail(p[1], PIDNS_STEP_PID_MAX_PROBE, errno);
+                        r = read_byte(to_init[0], &c);
+                        if (r < 0)
+                                pidns_setup_fail(p[1], PIDNS_STEP_PID_MAX_PROBE, -r);
+                        if (c != 'y')
+                                pidns_setup_fail(p[1], PIDNS_STEP_PID_MAX_GLOBAL, EOPNOTSUPP);
+                        close(to_init[0]);
+                        close(from_init[1]);
+
+                        r = write_pid_max(pid_max);
+                        if (r < 0)
+                                pidns_setup_fail(p[1], PIDNS_STEP_PID_MAX, -r);
                         close(p[1]);
                         _exit(fn(userdata) & 0xff);
                 }
+                close(to_init[0]);
+                close(from_init[1]);
+
+                /* Still in the outer pid namespace: we read its pid_max. */
+                if (read_byte(from_init[0], &c) == 0) {
+                        r = read_pid_max(&now);
+                        if (r == 0 && now != outer_max)
+                                (void) write_pid_max(outer_max); /* global after all: undo */
+                        (void) !write(to_init[1], r == 0 && now == outer_max ? "y" : "n", 1);
+                }
+                close(to_init[1]);
+                close(from_init[0]);
                 close(p[1]);
+
                 while (waitpid(init, &st, 0) < 0)
                         if (errno != EINTR)
                                 _exit(PIDNS_SETUP_FAILED);

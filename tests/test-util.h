@@ -61,8 +61,11 @@ int test_block_syscalls(const int *nrs, size_t n, int err, unsigned long clone_f
  * fresh /proc and the given pid_max (per pid namespace since 6.14); the test
  * process keeps its own namespaces. Returns the wait status of that pid 1
  * (its exit code is fn's return value), or -errno when the namespace could
- * not be set up (the step is logged with g_test_message()). When fn returns,
- * the kernel kills whatever is left in the namespace. Needs root. */
+ * not be set up (the step is logged with g_test_message()): -EOPNOTSUPP when
+ * pid_max turns out to be one global value (before 6.14; it is probed by a
+ * change of one, undone at once, so the machine's pid_max is never shrunk).
+ * When fn returns, the kernel kills whatever is left in the namespace.
+ * Needs root. */
 int test_run_in_pid_namespace(unsigned pid_max, int (*fn)(void *userdata), void *userdata);
 
 /* In such a namespace: start a child that exits at once, created with

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/pidfd.h>
@@ -152,6 +153,15 @@ bool process_same(const Process *a, const Process *b) {
 int process_check_alive(const Process *p) {
         if (!process_is_set(p))
                 return -ESRCH;
+        /* Signal 0 still reaches a zombie; a pidfd turns readable at exit,
+         * reaped or not. */
+        if (!process_is_legacy(p)) {
+                struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
+                if (poll(&pfd, 1, 0) < 0)
+                        return negative_errno();
+                if (pfd.revents & (POLLIN | POLLHUP))
+                        return -ESRCH;
+        }
         return process_signal(p, 0, 0);
 }
 
@@ -251,6 +261,8 @@ int process_get_info(const Process *p, ProcessInfo *ret) {
 
                 if (ioctl(p->fd, PB_PIDFD_GET_INFO, &k) < 0)
                         return negative_errno(); /* ESRCH once reaped, EREMOTE across pid namespaces */
+                if ((k.mask & (PIDFD_INFO_PID | PIDFD_INFO_CREDS)) != (PIDFD_INFO_PID | PIDFD_INFO_CREDS))
+                        return -EIO;
                 info.pid = (pid_t) k.pid;
                 info.ppid = (pid_t) k.ppid;
                 info.ruid = k.ruid;
@@ -285,6 +297,8 @@ int process_get_info(const Process *p, ProcessInfo *ret) {
 int process_get_exit_status(const Process *p, int *ret_status) {
         struct pb_pidfd_info k = { .mask = PIDFD_INFO_EXIT };
 
+        if (!process_is_set(p))
+                return -ESRCH;
         if (process_is_legacy(p) || !feature_available(FEATURE_PIDFD_INFO_EXIT))
                 return -EOPNOTSUPP;
         if (ioctl(p->fd, PB_PIDFD_GET_INFO, &k) < 0) {

@@ -74,8 +74,6 @@ typedef struct ProcessInfo {
         uid_t ruid, euid;
         gid_t rgid, egid;
         uint64_t cgroup_id;   /* 0 when unknown */
-        bool has_exit;        /* exit_code is valid (PIDFD_INFO_EXIT, after the reap) */
-        int exit_code;        /* wait status encoding, as waitpid() returns it */
         ProcessInfoSource source;
 } ProcessInfo;
 
