@@ -106,6 +106,8 @@ int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
         /* A warm cache: the "runtime" cases must find out at spawn time. */
         feature_probe_all();
+        /* Make the helper's public copy here, not in each forked child. */
+        test_helper_path();
 
         for (size_t e = 0; e < G_N_ELEMENTS(errs); e++)
                 for (int reprobe = 0; reprobe <= 1; reprobe++) {

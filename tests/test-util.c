@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
@@ -23,18 +24,61 @@
 #include "missing-pidfd.h"
 #include "test-util.h"
 
-const char *test_helper_path(void) {
-        static char *path = NULL;
-        const char *e;
+static char *public_dir = NULL;
+static pid_t public_dir_owner = 0;
 
+static void public_dir_remove(void) {
+        g_autoptr(GDir) d = NULL;
+        const char *name;
+
+        /* Forked children that exit() must not remove the parent's copies. */
+        if (getpid() != public_dir_owner)
+                return;
+        d = g_dir_open(public_dir, 0, NULL);
+
+        while (d && (name = g_dir_read_name(d))) {
+                g_autofree char *p = g_build_filename(public_dir, name, NULL);
+                unlink(p);
+        }
+        rmdir(public_dir);
+}
+
+const char *test_public_copy(const char *path) {
+        g_autofree char *contents = NULL;
+        gsize len;
+
+        /* Tests run programs as unprivileged uids, and the checkout may sit
+         * in a directory they cannot enter (a 0700 home or mktemp dir): run
+         * a copy from a 0755 directory of our own instead. */
+        if (!public_dir) {
+                public_dir = g_dir_make_tmp("pidbroker-test-bin-XXXXXX", NULL);
+                g_assert_nonnull(public_dir);
+                g_assert_cmpint(chmod(public_dir, 0755), ==, 0);
+                public_dir_owner = getpid();
+                atexit(public_dir_remove);
+        }
+        g_autofree char *base = g_path_get_basename(path);
+        char *copy = g_build_filename(public_dir, base, NULL);
+        if (!g_file_test(copy, G_FILE_TEST_EXISTS)) {
+                g_assert_true(g_file_get_contents(path, &contents, &len, NULL));
+                g_assert_true(g_file_set_contents_full(copy, contents, (gssize) len, G_FILE_SET_CONTENTS_NONE,
+                                                       0755, NULL));
+        }
+        return copy;
+}
+
+const char *test_helper_path(void) {
+        static const char *path = NULL;
+        const char *built;
+
+        if (path)
+                return path;
         /* meson.build sets PIDBROKER_TEST_HELPER; fall back to the build dir
          * so a test program run by hand still finds the helper beside it. */
-        e = getenv("PIDBROKER_TEST_HELPER");
-        if (e && *e)
-                return e;
-
-        if (!path)
-                path = g_test_build_filename(G_TEST_BUILT, "test-helper", NULL);
+        built = getenv("PIDBROKER_TEST_HELPER");
+        if (!built || !*built)
+                built = g_test_build_filename(G_TEST_BUILT, "test-helper", NULL);
+        path = test_public_copy(built);
         return path;
 }
 

@@ -31,8 +31,13 @@
                 }                                                           \
         } while (0)
 
-/* Path of tests/test-helper (the program spawned children run). */
+/* Path of tests/test-helper (the program spawned children run), as a copy
+ * every uid can execute. */
 const char *test_helper_path(void);
+
+/* A copy of the program at path in a 0755 directory removed at exit, so
+ * unprivileged uids can run it wherever the build tree lives. */
+const char *test_public_copy(const char *path);
 
 /* Read everything from fd until EOF (fd is not closed). */
 char *test_read_all(int fd);
