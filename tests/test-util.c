@@ -78,7 +78,15 @@ const char *test_helper_path(void) {
         built = getenv("PIDBROKER_TEST_HELPER");
         if (!built || !*built)
                 built = g_test_build_filename(G_TEST_BUILT, "test-helper", NULL);
+        /* A parent test already made the public copy: children (possibly of
+         * another uid) use that one. */
+        if (getenv("PIDBROKER_TEST_HELPER_PUBLIC")) {
+                path = built;
+                return path;
+        }
         path = test_public_copy(built);
+        g_setenv("PIDBROKER_TEST_HELPER", path, true);
+        g_setenv("PIDBROKER_TEST_HELPER_PUBLIC", "1", true);
         return path;
 }
 

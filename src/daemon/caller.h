@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Who is calling, taken when the message arrives and never defaulted:
+ *  - system bus: uid and groups from the bus driver (GetConnectionCredentials,
+ *    never /proc), the process from its ProcessFD when the bus offers one,
+ *    else pinned with pidfd_open(ProcessID), re-checked against the uid and
+ *    the sender's still-live connection, and marked "bus-pid-unpinned";
+ *  - direct socket: SO_PEERCRED + SO_PEERPIDFD of the accepted socket.
+ * A caller that cannot be identified (disconnected, gone) is refused. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+
+#include "process.h"
+
+typedef enum CallerIdentity {
+        CALLER_IDENTITY_PEER_PIDFD,       /* SO_PEERPIDFD on the direct socket */
+        CALLER_IDENTITY_BUS_PROCESSFD,    /* GetConnectionCredentials' ProcessFD */
+        CALLER_IDENTITY_BUS_PID_UNPINNED, /* ProcessID pinned after the fact */
+        _CALLER_IDENTITY_MAX,
+} CallerIdentity;
+
+/* "peer-pidfd", "bus-processfd", "bus-pid-unpinned" as the audit record says. */
+const char *caller_identity_to_string(CallerIdentity i);
+
+typedef struct Caller {
+        uid_t uid;
+        gid_t gid;          /* primary group */
+        gid_t *groups;      /* supplementary groups */
+        size_t n_groups;
+        Process process;    /* the calling process */
+        CallerIdentity identity;
+        char *bus_name;     /* unique name on the bus; NULL on the direct socket */
+} Caller;
+
+#define CALLER_NULL ((Caller) { .uid = (uid_t) -1, .gid = (gid_t) -1, .process = PROCESS_NULL })
+
+void caller_done(Caller *c);
+int caller_copy(Caller *ret, const Caller *c);
+
+/* Identify the sender of a message on a bus with a bus driver. Errors are
+ * set in *error (AccessDenied for a caller that is gone or cannot be pinned). */
+int caller_from_bus_message(sd_bus_message *m, Caller *ret, sd_bus_error *error);
+
+/* Identify the peer of an accepted direct-socket connection. */
+int caller_from_socket(int fd, Caller *ret);
+
+/* "uid=1000 pid=4242 identity=bus-processfd bus=:1.42" for logs. */
+const char *caller_describe(const Caller *c, char *buf, size_t size);
+
+/* Whether the caller is root: the bus-provided uid only. */
+static inline bool caller_is_root(const Caller *c) {
+        return c->uid == 0;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* pidbrokerd's settings: built-in defaults, then /etc/pidbroker/pidbroker.conf
+ * (optional; parsed with inih), then command-line flags, each overriding the
+ * one before. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "legacy.h"
+#include "log.h"
+
+typedef enum PolicyBackend {
+        POLICY_BACKEND_AUTO,
+        POLICY_BACKEND_EMBEDDED,
+        POLICY_BACKEND_POLKIT,
+        _POLICY_BACKEND_MAX,
+} PolicyBackend;
+
+const char *policy_backend_to_string(PolicyBackend b);
+int policy_backend_from_string(const char *s);
+
+typedef struct Config {
+        char *config_file;          /* NULL: the default path, missing is fine */
+        bool config_file_explicit;  /* --config= given: the file must exist */
+
+        ControlPath control_path;
+        PolicyBackend policy_backend;
+        char *audit_log;
+        char *private_socket;       /* "" disables the direct socket */
+        uint64_t stop_timeout_usec;
+        uint64_t exit_retention_usec; /* keep an exited workload after its owner left */
+        unsigned max_workloads_per_user;
+        unsigned max_fds_per_call;
+        size_t max_argv_bytes;
+        size_t max_env_bytes;
+        unsigned max_connections;   /* direct-socket connections at once */
+        LogTarget log_target;
+        int log_level;
+
+        bool show_features;         /* --features: print the probe table and exit */
+} Config;
+
+#define PIDBROKER_DEFAULT_CONFIG_FILE PIDBROKER_SYSCONFDIR "/pidbroker.conf"
+#define PIDBROKER_DEFAULT_PRIVATE_SOCKET "/run/pidbroker/private"
+#define PIDBROKER_DEFAULT_AUDIT_LOG "/var/log/pidbroker/audit.jsonl"
+
+void config_init(Config *c);
+void config_done(Config *c);
+
+/* 0 to run, 1 to exit successfully (--help, --version), -errno on error. */
+int config_parse_argv(Config *c, int argc, char *argv[]);

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "feature.h"
+#include "legacy.h"
+#include "log.h"
+#include "manager.h"
+#include "workload.h"
+
+int manager_new(Config *config, Manager **ret) {
+        Manager *m = calloc(1, sizeof *m);
+        if (!m)
+                return -ENOMEM;
+        m->config = config;
+        m->private_fd = -EBADF;
+        m->caller_cache = CALLER_NULL;
+        *ret = m;
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+
+        while (m->workloads)
+                workload_free(m->workloads);
+        while (m->connections)
+                private_connection_free(m->connections);
+
+        sd_event_source_disable_unref(m->private_source);
+        safe_close(m->private_fd);
+        if (m->bus)
+                sd_bus_flush_close_unref(m->bus);
+        sd_event_unref(m->event);
+
+        for (size_t i = 0; i < m->n_seccomp_profiles; i++)
+                seccomp_profile_free(m->seccomp_profiles[i]);
+        free(m->seccomp_profiles);
+
+        free(m->caller_sender);
+        caller_done(&m->caller_cache);
+        free(m);
+        return NULL;
+}
+
+PrivateConnection *manager_find_connection(Manager *m, sd_bus *bus) {
+        for (PrivateConnection *c = m->connections; c; c = c->next)
+                if (c->bus == bus)
+                        return c;
+        return NULL;
+}
+
+int manager_get_caller(Manager *m, sd_bus_message *msg, const Caller **ret, sd_bus_error *error) {
+        PrivateConnection *c = manager_find_connection(m, sd_bus_message_get_bus(msg));
+        const char *sender = sd_bus_message_get_sender(msg);
+        uint64_t cookie = 0;
+        Caller n;
+        int r;
+
+        if (c) {
+                *ret = &c->caller;
+                return 0;
+        }
+
+        /* One bus query per message: a sender never reuses a cookie. */
+        (void) sd_bus_message_get_cookie(msg, &cookie);
+        if (sender && m->caller_sender && cookie == m->caller_cookie && strcmp(sender, m->caller_sender) == 0) {
+                *ret = &m->caller_cache;
+                return 0;
+        }
+
+        r = caller_from_bus_message(msg, &n, error);
+        if (r < 0)
+                return r;
+
+        char *s = strdup(sender);
+        if (!s) {
+                caller_done(&n);
+                return -ENOMEM;
+        }
+        caller_done(&m->caller_cache);
+        free(m->caller_sender);
+        m->caller_cache = n;
+        m->caller_sender = s;
+        m->caller_cookie = cookie;
+        *ret = &m->caller_cache;
+        return 0;
+}
+
+const Caller *manager_current_caller(Manager *m, sd_bus *bus) {
+        sd_bus_message *msg = sd_bus_get_current_message(bus);
+        const Caller *c;
+
+        if (!msg || manager_get_caller(m, msg, &c, NULL) < 0)
+                return NULL;
+        return c;
+}
+
+const char *manager_control_path(Manager *m) {
+        if (control_path_get() == CONTROL_PATH_LEGACY)
+                return "legacy_pid";
+        if (control_path_get() == CONTROL_PATH_AUTO &&
+            (!feature_available(FEATURE_PIDFD_OPEN) || !feature_available(FEATURE_PIDFD_SEND_SIGNAL)))
+                return "legacy_pid";
+        return "pidfd";
+}
+
+unsigned manager_count_workloads(Manager *m, uid_t owner) {
+        unsigned n = 0;
+        for (Workload *w = m->workloads; w; w = w->next)
+                if (w->owner_uid == owner)
+                        n++;
+        return n;
+}
+
+int manager_get_seccomp_profile(Manager *m, const char *name, const SeccompProfile **ret) {
+        if (strcmp(name, "none") == 0) {
+                *ret = NULL;
+                return 0;
+        }
+        for (size_t i = 0; i < m->n_seccomp_profiles; i++)
+                if (strcmp(m->seccomp_profiles[i]->name, name) == 0) {
+                        *ret = m->seccomp_profiles[i];
+                        return 0;
+                }
+        return -ENOENT;
+}
+
+/* Every profile is compiled once, at start: a request only picks one. */
+static int manager_load_seccomp_profiles(Manager *m) {
+        const char *dir = seccomp_profile_dir();
+        DIR *d = opendir(dir);
+        struct dirent *de;
+
+        if (!d) {
+                log_warning_errno(-errno, "Cannot open seccomp profile directory %s: %m", dir);
+                return 0;
+        }
+        while ((de = readdir(d))) {
+                size_t l = strlen(de->d_name);
+                if (l <= 8 || strcmp(de->d_name + l - 8, ".seccomp") != 0)
+                        continue;
+
+                char name[256];
+                unsigned line = 0;
+                SeccompProfile *p = NULL;
+                snprintf(name, sizeof name, "%.*s", (int) (l - 8), de->d_name);
+                int r = seccomp_profile_load(dir, name, &p, &line);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to load seccomp profile %s/%s (line %u): %m", dir, de->d_name, line);
+                        continue;
+                }
+                SeccompProfile **n = reallocarray(m->seccomp_profiles, m->n_seccomp_profiles + 1, sizeof *n);
+                if (!n) {
+                        seccomp_profile_free(p);
+                        closedir(d);
+                        return log_oom();
+                }
+                m->seccomp_profiles = n;
+                m->seccomp_profiles[m->n_seccomp_profiles++] = p;
+                log_debug("Loaded seccomp profile %s.", name);
+        }
+        closedir(d);
+
+        const SeccompProfile *def;
+        if (manager_get_seccomp_profile(m, "default", &def) < 0)
+                log_warning("No \"default\" seccomp profile in %s: spawns without a seccomp option will fail.", dir);
+        return 0;
+}
+
+int manager_register_objects(Manager *m, sd_bus *bus) {
+        int r;
+
+        r = broker_register_objects(m, bus);
+        if (r < 0)
+                return r;
+        return workload_register_objects(m, bus);
+}
+
+/* A caller's identity lives for one dispatched message only: nothing of it
+ * (its pidfd above all) outlasts the call. */
+static int on_post_dispatch(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+        if (m->caller_sender) {
+                m->caller_sender = (free(m->caller_sender), NULL);
+                caller_done(&m->caller_cache);
+        }
+        return 0;
+}
+
+static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+        log_info("Received SIG%s, exiting.", sigabbrev_np((int) si->ssi_signo) ?: "?");
+        return sd_event_exit(m->event, 0);
+}
+
+int manager_start(Manager *m) {
+        sigset_t ss;
+        int r;
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allocate the event loop: %m");
+
+        /* sd-event signal and child sources need the signals blocked
+         * (SIGCHLD: legacy-path workloads, which have no pidfd to watch).
+         * The spawn engine resets the mask in the child. */
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        sigaddset(&ss, SIGCHLD);
+        sigprocmask(SIG_BLOCK, &ss, NULL);
+        r = sd_event_add_signal(m->event, NULL, SIGTERM, on_exit_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGINT, on_exit_signal, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch signals: %m");
+
+        r = sd_event_add_post(m->event, NULL, on_post_dispatch, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the post-dispatch hook: %m");
+
+        r = manager_load_seccomp_profiles(m);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_open_system(&m->bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the system bus: %m");
+        (void) sd_bus_set_description(m->bus, "system-bus");
+        r = sd_bus_attach_event(m->bus, m->event, 0);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
+
+        r = manager_register_objects(m, m->bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register the bus objects: %m");
+
+        if (m->config->private_socket && m->config->private_socket[0]) {
+                r = private_socket_open(m);
+                if (r < 0)
+                        return r;
+        }
+
+        /* The name last: a client that sees it finds everything ready. */
+        r = sd_bus_request_name(m->bus, BROKER_BUS_NAME, 0);
+        if (r < 0)
+                return log_error_errno(r, "Failed to acquire %s: %m", BROKER_BUS_NAME);
+
+        log_info("pidbrokerd ready: control path %s, policy embedded, direct socket %s.", manager_control_path(m),
+                 m->config->private_socket && m->config->private_socket[0] ? m->config->private_socket : "off");
+        return 0;
+}
+
+int manager_run(Manager *m) {
+        int r = sd_event_loop(m->event);
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m");
+        return 0;
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The daemon's state: one sd-event loop, the system bus connection, the
+ * direct-socket connections, and the workloads. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "caller.h"
+#include "daemon-config.h"
+#include "metrics.h"
+#include "seccomp-profile.h"
+
+typedef struct Manager Manager;
+typedef struct Workload Workload;
+typedef struct PrivateConnection PrivateConnection;
+
+#define BROKER_PATH "/org/pidbroker/Broker1"
+#define BROKER_INTERFACE "org.pidbroker.Broker1"
+#define BROKER_BUS_NAME "org.pidbroker.Broker1"
+#define WORKLOAD_PATH_PREFIX "/org/pidbroker/Broker1/workload"
+#define WORKLOAD_INTERFACE "org.pidbroker.Workload1"
+
+/* A peer on the direct socket: its own sd-bus server connection, with the
+ * identity read from the socket when it was accepted. */
+struct PrivateConnection {
+        Manager *manager;
+        PrivateConnection *next, *prev;
+        sd_bus *bus;
+        Caller caller;
+};
+
+struct Manager {
+        Config *config;
+        sd_event *event;
+        sd_bus *bus;
+
+        int private_fd;
+        sd_event_source *private_source;
+        PrivateConnection *connections;
+        unsigned n_connections;
+
+        Workload *workloads;
+        unsigned n_workloads;
+
+        Metrics metrics;
+
+        SeccompProfile **seccomp_profiles;
+        size_t n_seccomp_profiles;
+
+        uint64_t next_counter_id; /* workload ids where pidfs is missing */
+
+        /* Identity of the message being dispatched, so the object lookups,
+         * property getters and the method handler of one call share one
+         * query, keyed by (sender, cookie): a sender never reuses a cookie. */
+        char *caller_sender;
+        uint64_t caller_cookie;
+        Caller caller_cache;
+};
+
+int manager_new(Config *config, Manager **ret);
+Manager *manager_free(Manager *m);
+static inline void manager_freep(Manager **m) {
+        if (*m)
+                manager_free(*m);
+}
+
+/* Connect, register the objects, take the name, open the direct socket. */
+int manager_start(Manager *m);
+int manager_run(Manager *m);
+
+/* Register every object of DESIGN.md §2 on a connection. */
+int manager_register_objects(Manager *m, sd_bus *bus);
+
+/* The caller of msg; on the direct socket the connection's peer. */
+int manager_get_caller(Manager *m, sd_bus_message *msg, const Caller **ret, sd_bus_error *error);
+/* The caller of the message being dispatched on bus, or NULL (none, or not identifiable). */
+const Caller *manager_current_caller(Manager *m, sd_bus *bus);
+
+PrivateConnection *manager_find_connection(Manager *m, sd_bus *bus);
+
+/* "pidfd" or "legacy_pid": the path this daemon runs new workloads on. */
+const char *manager_control_path(Manager *m);
+
+/* A seccomp profile loaded at start; NULL for "none"; -ENOENT if unknown. */
+int manager_get_seccomp_profile(Manager *m, const char *name, const SeccompProfile **ret);
+
+unsigned manager_count_workloads(Manager *m, uid_t owner);
+
+/* The private-socket listener (private-socket.c). */
+int private_socket_open(Manager *m);
+void private_connection_free(PrivateConnection *c);

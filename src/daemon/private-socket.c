@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The direct socket: the same objects over a peer-to-peer D-Bus connection,
+ * for callers that want identity without trusting a bus daemon. Each accepted
+ * connection is an sd-bus server; the caller's identity is read once from
+ * the socket (SO_PEERPIDFD, SO_PEERCRED), race-free. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-id128.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "manager.h"
+#include "workload.h"
+
+void private_connection_free(PrivateConnection *c) {
+        if (!c)
+                return;
+        Manager *m = c->manager;
+
+        if (c->prev)
+                c->prev->next = c->next;
+        else if (m->connections == c)
+                m->connections = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        m->n_connections--;
+
+        if (c->bus) {
+                (void) sd_bus_detach_event(c->bus);
+                sd_bus_flush_close_unref(c->bus);
+        }
+        caller_done(&c->caller);
+        free(c);
+}
+
+static int on_private_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        PrivateConnection *c = userdata;
+        Manager *m = c->manager;
+        char buf[256];
+
+        log_debug("Direct connection of %s closed.", caller_describe(&c->caller, buf, sizeof buf));
+        for (Workload *w = m->workloads, *next; w; w = next) {
+                next = w->next; /* owner_gone may free w */
+                if (w->owner_bus == c->bus)
+                        workload_owner_gone(w);
+        }
+        private_connection_free(c);
+        return 0;
+}
+
+static int on_private_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        _cleanup_close_ int cfd = -EBADF;
+        Manager *m = userdata;
+        PrivateConnection *c;
+        sd_id128_t id;
+        char buf[256];
+        int r;
+
+        cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0) {
+                if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                        log_warning_errno(-errno, "accept() on the direct socket failed: %m");
+                return 0;
+        }
+        if (m->n_connections >= m->config->max_connections) {
+                log_warning("Too many direct connections (%u), refusing one.", m->n_connections);
+                return 0;
+        }
+
+        c = calloc(1, sizeof *c);
+        if (!c) {
+                log_oom();
+                return 0;
+        }
+        c->manager = m;
+        c->caller = CALLER_NULL;
+        c->next = m->connections;
+        if (m->connections)
+                m->connections->prev = c;
+        m->connections = c;
+        m->n_connections++;
+
+        r = caller_from_socket(cfd, &c->caller);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot identify the peer of a direct connection, closing it: %m");
+                goto fail;
+        }
+
+        r = sd_bus_new(&c->bus);
+        if (r < 0)
+                goto fail_log;
+        r = sd_bus_set_fd(c->bus, cfd, cfd);
+        if (r < 0)
+                goto fail_log;
+        TAKE_FD(cfd); /* the bus owns it now */
+        r = sd_id128_randomize(&id);
+        if (r < 0)
+                goto fail_log;
+        r = sd_bus_set_server(c->bus, 1, id);
+        if (r < 0)
+                goto fail_log;
+        /* The socket, not the auth exchange, says who the peer is. */
+        r = sd_bus_set_anonymous(c->bus, 1);
+        if (r < 0)
+                goto fail_log;
+        r = sd_bus_negotiate_fds(c->bus, 1);
+        if (r < 0)
+                goto fail_log;
+        (void) sd_bus_set_description(c->bus, "direct");
+        r = manager_register_objects(m, c->bus);
+        if (r < 0)
+                goto fail_log;
+        r = sd_bus_match_signal(c->bus, NULL, NULL, "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
+                                "Disconnected", on_private_disconnected, c);
+        if (r < 0)
+                goto fail_log;
+        r = sd_bus_start(c->bus);
+        if (r < 0)
+                goto fail_log;
+        r = sd_bus_attach_event(c->bus, m->event, 0);
+        if (r < 0)
+                goto fail_log;
+
+        log_info("Direct connection from %s.", caller_describe(&c->caller, buf, sizeof buf));
+        return 0;
+
+fail_log:
+        log_warning_errno(r, "Failed to set up a direct connection: %m");
+fail:
+        private_connection_free(c);
+        return 0;
+}
+
+int private_socket_open(Manager *m) {
+        const char *path = m->config->private_socket;
+        union {
+                struct sockaddr sa;
+                struct sockaddr_un un;
+        } sa = { .un.sun_family = AF_UNIX };
+        int r;
+
+        if (strlen(path) >= sizeof sa.un.sun_path)
+                return log_error_errno(-EINVAL, "Direct socket path too long: %s", path);
+        strcpy(sa.un.sun_path, path);
+
+        /* Create the parent (/run/pidbroker) if needed; a stale socket from
+         * an earlier run is replaced. */
+        char *dir = strdup(path), *slash;
+        if (!dir)
+                return log_oom();
+        slash = strrchr(dir, '/');
+        if (slash && slash != dir) {
+                *slash = '\0';
+                if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+                        r = log_error_errno(-errno, "Failed to create %s: %m", dir);
+                        free(dir);
+                        return r;
+                }
+        }
+        free(dir);
+        (void) unlink(path);
+
+        m->private_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (m->private_fd < 0)
+                return log_error_errno(-errno, "Failed to create the direct socket: %m");
+        if (bind(m->private_fd, &sa.sa, sizeof sa.un) < 0)
+                return log_error_errno(-errno, "Failed to bind %s: %m", path);
+        /* Anyone may call, as on the bus; identity comes from the socket. */
+        if (chmod(path, 0666) < 0)
+                return log_error_errno(-errno, "Failed to chmod %s: %m", path);
+        if (listen(m->private_fd, SOMAXCONN) < 0)
+                return log_error_errno(-errno, "Failed to listen on %s: %m", path);
+
+        r = sd_event_add_io(m->event, &m->private_source, m->private_fd, EPOLLIN, on_private_accept, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the direct socket: %m");
+        return 0;
+}

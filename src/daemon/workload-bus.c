@@ -1,0 +1,405 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* org.pidbroker.Workload1: one object per workload under
+ * /org/pidbroker/Broker1/workload/<id>, served by a fallback vtable whose
+ * lookup hides every workload the caller may not see, so properties, methods,
+ * introspection and GetManagedObjects all share one visibility rule.
+ * Nothing about a workload is broadcast: Exited and the ObjectManager signals
+ * go to the owner's connection only. */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authorize.h"
+#include "bus-error.h"
+#include "legacy.h"
+#include "log.h"
+#include "missing-pidfd.h"
+#include "workload.h"
+
+static int property_get_id(sd_bus *bus, const char *path, const char *interface, const char *property,
+                           sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Workload *w = userdata;
+        return sd_bus_message_append(reply, "t", w->id);
+}
+
+static int property_get_pid(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Workload *w = userdata;
+        return sd_bus_message_append(reply, "u", (uint32_t) w->spawned.process.pid);
+}
+
+static int property_get_argv(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Workload *w = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "ay");
+        if (r < 0)
+                return r;
+        for (char **a = w->argv; a && *a; a++) {
+                r = sd_bus_message_append_array(reply, 'y', *a, strlen(*a));
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+static int property_get_owner_uid(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Workload *w = userdata;
+        return sd_bus_message_append(reply, "u", (uint32_t) w->owner_uid);
+}
+
+static int property_get_user(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Workload *w = userdata;
+        return sd_bus_message_append(reply, "u", (uint32_t) w->user);
+}
+
+static int property_get_state(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Workload *w = userdata;
+        return sd_bus_message_append(reply, "s", w->state == WORKLOAD_EXITED ? "exited" : "running");
+}
+
+static int property_get_exit_status(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Workload *w = userdata;
+        return sd_bus_message_append(reply, "(si)", w->exit_code, w->exit_status);
+}
+
+static int property_get_namespaces(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Workload *w = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "{st}");
+        if (r < 0)
+                return r;
+        for (NamespaceType t = 0; t < _NAMESPACE_MAX; t++) {
+                if (w->namespaces[t] == 0)
+                        continue;
+                r = sd_bus_message_append(reply, "{st}", namespace_name(t), w->namespaces[t]);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+static int property_get_created(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Workload *w = userdata;
+        return sd_bus_message_append(reply, "t", w->created_usec);
+}
+
+static int property_get_control_path(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Workload *w = userdata;
+        return sd_bus_message_append(reply, "s", process_control_path(&w->spawned.process));
+}
+
+/* Acting on a visible workload: its owner asks for org.pidbroker.signal, root
+ * (and later policy) for org.pidbroker.manage. */
+static int workload_authorize(Workload *w, sd_bus_message *msg, int sig, unsigned flags, sd_bus_error *error) {
+        Manager *m = w->manager;
+        const Caller *caller;
+        int r;
+
+        r = manager_get_caller(m, msg, &caller, error);
+        if (r < 0)
+                return r;
+
+        AuthTarget t = AUTH_TARGET_NULL;
+        t.process = &w->spawned.process;
+        t.uid = w->user;
+        t.is_own_workload = caller->uid == w->owner_uid;
+        t.workload_id = w->id;
+        t.signal = sig;
+        t.flags = flags;
+        r = authorize(m, caller, t.is_own_workload ? ACTION_SIGNAL : ACTION_MANAGE, &t, NULL);
+        if (r < 0)
+                return sd_bus_error_set(error, BUS_ERROR_ACCESS_DENIED, "Not allowed to act on this workload.");
+        return 0;
+}
+
+static int method_get_pidfd(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Workload *w = userdata;
+
+        if (w->spawned.process.fd < 0)
+                return sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED, "Workload runs on the legacy PID path.");
+        return sd_bus_reply_method_return(msg, "h", w->spawned.process.fd);
+}
+
+static int method_signal(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Workload *w = userdata;
+        int32_t sig;
+        uint32_t flags;
+        int r;
+
+        r = sd_bus_message_read(msg, "iu", &sig, &flags);
+        if (r < 0)
+                return r;
+        r = signal_check_args(sig, flags, error);
+        if (r < 0)
+                return r;
+        r = workload_authorize(w, msg, sig, flags, error);
+        if (r < 0)
+                return r;
+
+        r = workload_signal(w, sig, flags);
+        log_info("Signal %d (flags %u) to workload %" PRIu64 ": %s", sig, flags, w->id, r < 0 ? strerror(-r) : "ok");
+        if (r < 0)
+                return bus_error_from_errno(error, r, "Signal failed");
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_stop(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Workload *w = userdata;
+        int r;
+
+        r = workload_authorize(w, msg, SIGTERM, 0, error);
+        if (r < 0)
+                return r;
+        r = workload_stop(w, msg);
+        if (r < 0)
+                return bus_error_from_errno(error, r, "Stop failed");
+        return 1; /* answered at exit */
+}
+
+static int method_wait(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Workload *w = userdata;
+        int r;
+
+        r = workload_add_waiter(w, msg);
+        if (r < 0)
+                return bus_error_from_errno(error, r, "Wait failed");
+        return 1;
+}
+
+static int method_release(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Workload *w = userdata;
+        int r;
+
+        r = workload_authorize(w, msg, 0, 0, error);
+        if (r < 0)
+                return r;
+        if (w->state != WORKLOAD_EXITED)
+                return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT,
+                                        "Workload is still running; Stop or Wait for it first.");
+        r = sd_bus_reply_method_return(msg, NULL);
+        workload_release(w);
+        return r;
+}
+
+static const sd_bus_vtable workload_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Id", "t", property_get_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Pid", "u", property_get_pid, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Argv", "aay", property_get_argv, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("OwnerUid", "u", property_get_owner_uid, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("User", "u", property_get_user, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("State", "s", property_get_state, 0, 0),
+        SD_BUS_PROPERTY("ExitStatus", "(si)", property_get_exit_status, 0, 0),
+        SD_BUS_PROPERTY("Namespaces", "a{st}", property_get_namespaces, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("CreatedUsec", "t", property_get_created, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ControlPath", "s", property_get_control_path, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_METHOD_WITH_NAMES("GetPidfd", NULL, , "h", SD_BUS_PARAM(pidfd), method_get_pidfd,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Signal", "iu", SD_BUS_PARAM(signal) SD_BUS_PARAM(flags), NULL, , method_signal,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Stop", NULL, , "si", SD_BUS_PARAM(code) SD_BUS_PARAM(status), method_stop,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Wait", NULL, , "si", SD_BUS_PARAM(code) SD_BUS_PARAM(status), method_wait,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Release", NULL, NULL, method_release, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_NAMES("Exited", "si", SD_BUS_PARAM(code) SD_BUS_PARAM(status), 0),
+        SD_BUS_VTABLE_END
+};
+
+static int workload_id_from_path(const char *path, uint64_t *ret) {
+        const char *p = path;
+        size_t l = strlen(WORKLOAD_PATH_PREFIX);
+        char *end;
+
+        if (strncmp(p, WORKLOAD_PATH_PREFIX, l) != 0 || p[l] != '/')
+                return -EINVAL;
+        p += l + 1;
+        if (*p < '0' || *p > '9')
+                return -EINVAL;
+        errno = 0;
+        unsigned long long v = strtoull(p, &end, 10);
+        if (errno != 0 || *end)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+static int workload_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
+                                void **found, sd_bus_error *error) {
+        Manager *m = userdata;
+        uint64_t id;
+
+        if (workload_id_from_path(path, &id) < 0)
+                return 0;
+        Workload *w = workload_find(m, id);
+        if (!w)
+                return 0;
+        /* Unknown and invisible look the same: no existence oracle. */
+        if (!workload_visible_to(w, manager_current_caller(m, bus)))
+                return 0;
+        *found = w;
+        return 1;
+}
+
+static int workload_node_enumerator(sd_bus *bus, const char *prefix, void *userdata, char ***ret_nodes,
+                                    sd_bus_error *error) {
+        Manager *m = userdata;
+        const Caller *caller = manager_current_caller(m, bus);
+        size_t n = 0;
+        char **l;
+
+        l = calloc(m->n_workloads + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        for (Workload *w = m->workloads; w; w = w->next) {
+                if (!workload_visible_to(w, caller) || !w->path)
+                        continue;
+                l[n] = strdup(w->path);
+                if (!l[n]) {
+                        strv_free(l);
+                        return -ENOMEM;
+                }
+                n++;
+        }
+        *ret_nodes = l;
+        return 0;
+}
+
+int workload_register_objects(Manager *m, sd_bus *bus) {
+        int r;
+
+        r = sd_bus_add_fallback_vtable(bus, NULL, WORKLOAD_PATH_PREFIX, WORKLOAD_INTERFACE, workload_vtable,
+                                       workload_object_find, m);
+        if (r < 0)
+                return r;
+        return sd_bus_add_node_enumerator(bus, NULL, WORKLOAD_PATH_PREFIX, workload_node_enumerator, m);
+}
+
+/* A signal to the owner's connection alone: a unicast destination on the
+ * bus; on the direct socket the connection is the owner. */
+static int workload_new_owner_signal(Workload *w, const char *path, const char *interface, const char *member,
+                                     sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
+        int r;
+
+        if (w->owner_gone || !w->owner_bus)
+                return -ENOTCONN;
+        r = sd_bus_message_new_signal(w->owner_bus, &s, path, interface, member);
+        if (r < 0)
+                return r;
+        if (w->owner_name) {
+                r = sd_bus_message_set_destination(s, w->owner_name);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+int workload_send_exited(Workload *w) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
+        int r;
+
+        r = workload_new_owner_signal(w, w->path, WORKLOAD_INTERFACE, "Exited", &s);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(s, "si", w->exit_code, w->exit_status);
+        if (r < 0)
+                return r;
+        r = sd_bus_send(w->owner_bus, s, NULL);
+        if (r < 0)
+                log_debug_errno(r, "Failed to send Exited for workload %" PRIu64 ": %m", w->id);
+        return r;
+}
+
+int workload_send_interfaces_added(Workload *w) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
+        static const struct {
+                const char *name, *signature;
+                sd_bus_property_get_t get;
+        } props[] = {
+                { "Id", "t", property_get_id },
+                { "Pid", "u", property_get_pid },
+                { "Argv", "aay", property_get_argv },
+                { "OwnerUid", "u", property_get_owner_uid },
+                { "User", "u", property_get_user },
+                { "State", "s", property_get_state },
+                { "ExitStatus", "(si)", property_get_exit_status },
+                { "Namespaces", "a{st}", property_get_namespaces },
+                { "CreatedUsec", "t", property_get_created },
+                { "ControlPath", "s", property_get_control_path },
+        };
+        int r;
+
+        r = workload_new_owner_signal(w, BROKER_PATH, "org.freedesktop.DBus.ObjectManager", "InterfacesAdded", &s);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(s, "o", w->path);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(s, 'a', "{sa{sv}}");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(s, 'e', "sa{sv}");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(s, "s", WORKLOAD_INTERFACE);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(s, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(props); i++) {
+                r = sd_bus_message_open_container(s, 'e', "sv");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(s, "s", props[i].name);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_open_container(s, 'v', props[i].signature);
+                if (r < 0)
+                        return r;
+                r = props[i].get(w->owner_bus, w->path, WORKLOAD_INTERFACE, props[i].name, s, w, NULL);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_close_container(s);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_close_container(s);
+                if (r < 0)
+                        return r;
+        }
+        for (int i = 0; i < 3; i++) {
+                r = sd_bus_message_close_container(s);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_send(w->owner_bus, s, NULL);
+}
+
+int workload_send_interfaces_removed(Workload *w) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
+        int r;
+
+        r = workload_new_owner_signal(w, BROKER_PATH, "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved", &s);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(s, "oas", w->path, 1, WORKLOAD_INTERFACE);
+        if (r < 0)
+                return r;
+        return sd_bus_send(w->owner_bus, s, NULL);
+}

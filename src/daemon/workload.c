@@ -1,0 +1,488 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+
+#include "bus-error.h"
+#include "feature.h"
+#include "legacy.h"
+#include "log.h"
+#include "workload.h"
+
+/* Exec results before exit notifications: a child that exec'd and exited at
+ * once must be answered as "spawned" before it is reported as "exited". */
+#define PRIORITY_EXEC_STATUS (-10)
+#define PRIORITY_EXIT 0
+
+void strv_free(char **l) {
+        if (!l)
+                return;
+        for (char **i = l; *i; i++)
+                free(*i);
+        free(l);
+}
+
+static uint64_t now_usec(clockid_t clock) {
+        struct timespec ts;
+        clock_gettime(clock, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
+}
+
+Workload *workload_find(Manager *m, uint64_t id) {
+        for (Workload *w = m->workloads; w; w = w->next)
+                if (w->id == id && (w->state == WORKLOAD_RUNNING || w->state == WORKLOAD_EXITED))
+                        return w;
+        return NULL;
+}
+
+bool workload_visible_to(const Workload *w, const Caller *c) {
+        if (!c || (w->state != WORKLOAD_RUNNING && w->state != WORKLOAD_EXITED))
+                return false;
+        /* Root sees everything; with the policy engine, org.pidbroker.manage will too. */
+        return caller_is_root(c) || c->uid == w->owner_uid;
+}
+
+static void workload_close_process(Workload *w) {
+        /* Not spawned_done(): a workload freed while still running (daemon
+         * shutdown) is left running, never killed on the way out. */
+        process_done(&w->spawned.process);
+        w->spawned.status_fd = safe_close(w->spawned.status_fd);
+}
+
+Workload *workload_free(Workload *w) {
+        if (!w)
+                return NULL;
+
+        Manager *m = w->manager;
+        if (w->prev)
+                w->prev->next = w->next;
+        else if (m->workloads == w)
+                m->workloads = w->next;
+        if (w->next)
+                w->next->prev = w->prev;
+        m->n_workloads--;
+
+        sd_event_source_disable_unref(w->pidfd_source);
+        sd_event_source_disable_unref(w->status_source);
+        sd_event_source_disable_unref(w->kill_timer);
+        sd_event_source_disable_unref(w->retention_timer);
+
+        sd_bus_message_unref(w->spawn_message);
+        for (size_t i = 0; i < w->n_waiters; i++)
+                sd_bus_message_unref(w->waiters[i]);
+        free(w->waiters);
+
+        sd_bus_track_unref(w->owner_track);
+        sd_bus_unref(w->owner_bus);
+        free(w->owner_name);
+
+        workload_close_process(w);
+        strv_free(w->argv);
+        free(w->path);
+        free(w);
+        return NULL;
+}
+
+static int on_retention_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Workload *w = userdata;
+        log_debug("Workload %" PRIu64 ": exit status retention ended, forgetting it.", w->id);
+        workload_free(w);
+        return 0;
+}
+
+static void workload_arm_retention(Workload *w) {
+        if (w->retention_timer || w->state != WORKLOAD_EXITED || !w->owner_gone)
+                return;
+        int r = sd_event_add_time_relative(w->manager->event, &w->retention_timer, CLOCK_MONOTONIC,
+                                           w->manager->config->exit_retention_usec, 0, on_retention_timeout, w);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to arm retention timer, forgetting workload %" PRIu64 " now: %m", w->id);
+                workload_free(w);
+        }
+}
+
+static void status_from_siginfo(const siginfo_t *si, const char **code, int *status) {
+        switch (si->si_code) {
+        case CLD_EXITED:
+                *code = "exited";
+                *status = si->si_status;
+                break;
+        case CLD_DUMPED:
+                *code = "dumped";
+                *status = si->si_status;
+                break;
+        default:
+                *code = "killed";
+                *status = si->si_status;
+        }
+}
+
+static void status_from_wait_status(int ws, const char **code, int *status) {
+        if (WIFEXITED(ws)) {
+                *code = "exited";
+                *status = WEXITSTATUS(ws);
+        } else if (WIFSIGNALED(ws) && WCOREDUMP(ws)) {
+                *code = "dumped";
+                *status = WTERMSIG(ws);
+        } else {
+                *code = "killed";
+                *status = WTERMSIG(ws);
+        }
+}
+
+int workload_reply_exit(Workload *w, sd_bus_message *msg) {
+        return sd_bus_reply_method_return(msg, "si", w->exit_code, w->exit_status);
+}
+
+static void workload_exec_result(Workload *w);
+
+static void workload_exited(Workload *w, const char *code, int status) {
+        w->pidfd_source = sd_event_source_disable_unref(w->pidfd_source);
+        w->kill_timer = sd_event_source_disable_unref(w->kill_timer);
+
+        if (w->state == WORKLOAD_SPAWNING) {
+                /* Exit seen before the exec result: take the result first. */
+                workload_exec_result(w);
+        }
+        if (w->state != WORKLOAD_RUNNING) {
+                /* A failed spawn, now reaped. */
+                workload_free(w);
+                return;
+        }
+
+        w->state = WORKLOAD_EXITED;
+        w->exit_code = code;
+        w->exit_status = status;
+        w->exited_usec = now_usec(CLOCK_REALTIME);
+        w->status_source = sd_event_source_disable_unref(w->status_source);
+        w->spawned.status_fd = safe_close(w->spawned.status_fd);
+
+        log_info("Workload %" PRIu64 " (pid %d) %s with %d.", w->id, (int) w->spawned.process.pid, code, status);
+
+        for (size_t i = 0; i < w->n_waiters; i++) {
+                int r = workload_reply_exit(w, w->waiters[i]);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to answer a waiter of workload %" PRIu64 ": %m", w->id);
+                sd_bus_message_unref(w->waiters[i]);
+        }
+        w->waiters = (free(w->waiters), NULL);
+        w->n_waiters = 0;
+
+        if (!w->owner_gone)
+                (void) workload_send_exited(w);
+        workload_arm_retention(w);
+}
+
+static int on_pidfd_readable(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Workload *w = userdata;
+        siginfo_t si = {};
+        const char *code;
+        int status, ws, r;
+
+        r = process_wait(&w->spawned.process, WEXITED | WNOHANG, &si);
+        metrics_count_wait(&w->manager->metrics, r);
+        metrics_count_operation(&w->manager->metrics, &w->spawned.process);
+        if (r == -EAGAIN || (r >= 0 && si.si_pid == 0))
+                return 0; /* not yet */
+        if (r < 0) {
+                /* Someone else reaped it (should not happen): take what the
+                 * kernel kept for pidfd holders, or report a kill. */
+                log_warning_errno(r, "waitid() on workload %" PRIu64 " failed: %m", w->id);
+                if (process_get_exit_status(&w->spawned.process, &ws) >= 0)
+                        status_from_wait_status(ws, &code, &status);
+                else {
+                        code = "killed";
+                        status = SIGKILL;
+                }
+        } else
+                status_from_siginfo(&si, &code, &status);
+
+        /* Behind a pidbroker init, the init's own status says only how the
+         * init ended; the workload's comes over the status channel. */
+        if (w->spawned.has_init && w->spawned.status_fd >= 0 && spawn_read_exit_status(&w->spawned, &ws) >= 0)
+                status_from_wait_status(ws, &code, &status);
+
+        workload_exited(w, code, status);
+        return 0;
+}
+
+static int on_legacy_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        Workload *w = userdata;
+        const char *code;
+        int status;
+
+        metrics_count_wait(&w->manager->metrics, 0);
+        metrics_count_operation(&w->manager->metrics, &w->spawned.process);
+        status_from_siginfo(si, &code, &status);
+        workload_exited(w, code, status);
+        return 0;
+}
+
+/* Namespaces are fixed at clone time, so they are read as soon as the child
+ * exists (a workload that exits at once leaves nothing to read later), and
+ * again after exec where still readable. */
+static void workload_read_namespaces(Workload *w) {
+        for (NamespaceType t = 0; t < _NAMESPACE_MAX; t++) {
+                uint64_t id;
+                if (process_namespace_id(&w->spawned.process, t, &id) >= 0)
+                        w->namespaces[t] = id;
+        }
+}
+
+static uint64_t workload_pick_id(Workload *w) {
+        uint64_t id = w->spawned.process.id;
+
+        if (id == 0 && w->spawned.process.fd >= 0)
+                (void) pidfd_get_id(w->spawned.process.fd, &id);
+        /* Without pidfs a broker-lifetime counter stands in (Features says so). */
+        if (id == 0 || workload_find(w->manager, id))
+                id = ++w->manager->next_counter_id;
+        return id;
+}
+
+static void workload_exec_succeeded(Workload *w) {
+        Manager *m = w->manager;
+        int r;
+
+        w->id = workload_pick_id(w);
+        if (asprintf(&w->path, WORKLOAD_PATH_PREFIX "/%" PRIu64, w->id) < 0) {
+                w->path = NULL;
+                (void) sd_bus_reply_method_errorf(w->spawn_message, SD_BUS_ERROR_NO_MEMORY, "Out of memory.");
+                (void) process_signal(&w->spawned.process, SIGKILL, 0);
+                w->state = WORKLOAD_FAILED;
+                return;
+        }
+        workload_read_namespaces(w);
+
+        w->state = WORKLOAD_RUNNING;
+        m->metrics.spawns_ok++;
+        metrics_count_operation(&m->metrics, &w->spawned.process);
+
+        log_info("Spawned workload %" PRIu64 " (pid %d, %s, %s) for uid %u: %s", w->id,
+                 (int) w->spawned.process.pid, spawn_method_to_string(w->spawned.method),
+                 process_control_path(&w->spawned.process), (unsigned) w->owner_uid, w->argv[0]);
+
+        if (w->spawned.process.fd >= 0)
+                r = sd_bus_reply_method_return(w->spawn_message, "oht", w->path, w->spawned.process.fd, w->id);
+        else {
+                /* Legacy PID path: there is no pidfd to hand out. */
+                _cleanup_close_ int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                log_warning("Workload %" PRIu64 " runs on the legacy PID path; replying without a pidfd.", w->id);
+                r = sd_bus_reply_method_return(w->spawn_message, "oht", w->path, null_fd, w->id);
+        }
+        if (r < 0)
+                log_debug_errno(r, "Failed to send the Spawn reply for workload %" PRIu64 ": %m", w->id);
+        w->spawn_message = sd_bus_message_unref(w->spawn_message);
+
+        (void) workload_send_interfaces_added(w);
+
+        if (w->owner_gone && w->watch_client)
+                (void) workload_stop(w, NULL);
+}
+
+static void workload_exec_failed(Workload *w, int err, SpawnStep step) {
+        Manager *m = w->manager;
+        const char *name = strerrorname_np(abs(err));
+
+        w->state = WORKLOAD_FAILED;
+        m->metrics.spawns_failed++;
+        log_info("Spawn of %s for uid %u failed at step %s: %s", w->argv[0], (unsigned) w->owner_uid,
+                 spawn_step_to_string(step), strerror(abs(err)));
+        (void) sd_bus_reply_method_errorf(w->spawn_message, BUS_ERROR_SPAWN_FAILED, "%s failed: %s (%s, errno %d)",
+                                          spawn_step_to_string(step), strerror(abs(err)), name ?: "?", abs(err));
+        w->spawn_message = sd_bus_message_unref(w->spawn_message);
+        /* The child is exiting; the exit watch reaps it and frees us. */
+}
+
+static void workload_exec_result(Workload *w) {
+        SpawnStep step = SPAWN_STEP_NONE;
+        int r;
+
+        r = spawn_read_exec_status(&w->spawned, &step);
+        if (r == -EAGAIN && w->state == WORKLOAD_SPAWNING && w->pidfd_source)
+                return; /* spurious wakeup */
+        if (r == -EAGAIN)
+                r = -EIO; /* the child is gone without a word */
+        w->status_source = sd_event_source_disable_unref(w->status_source);
+        if (r == 0)
+                workload_exec_succeeded(w);
+        else
+                workload_exec_failed(w, r, step);
+}
+
+static int on_exec_status(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        workload_exec_result(userdata);
+        return 0;
+}
+
+static int on_owner_track_empty(sd_bus_track *t, void *userdata) {
+        workload_owner_gone(userdata);
+        return 0;
+}
+
+void workload_owner_gone(Workload *w) {
+        if (w->owner_gone)
+                return;
+        w->owner_gone = true;
+        w->owner_track = sd_bus_track_unref(w->owner_track);
+        w->owner_bus = sd_bus_unref(w->owner_bus);
+
+        log_debug("Owner of workload %" PRIu64 " disconnected.", w->id);
+        if (w->watch_client && w->state == WORKLOAD_RUNNING)
+                (void) workload_stop(w, NULL);
+        else if (w->watch_client && w->state == WORKLOAD_SPAWNING)
+                (void) process_signal(&w->spawned.process, SIGKILL, 0);
+        workload_arm_retention(w);
+}
+
+int workload_new(Manager *m, const Caller *caller, sd_bus_message *msg, Spawned *spawned, char ***argv,
+                 const WorkloadOptions *opts, Workload **ret) {
+        Workload *w;
+        int r;
+
+        w = calloc(1, sizeof *w);
+        if (!w)
+                return -ENOMEM;
+        *w = (Workload) {
+                .manager = m,
+                .spawned = *spawned,
+                .owner_uid = caller->uid,
+                .user = opts->user,
+                .watch_client = opts->watch_client,
+                .stop_timeout_usec = opts->stop_timeout_usec,
+                .state = WORKLOAD_SPAWNING,
+                .exit_code = "",
+                .created_usec = now_usec(CLOCK_REALTIME),
+        };
+        *spawned = SPAWNED_NULL;
+        w->argv = TAKE_PTR(*argv);
+        w->spawn_message = sd_bus_message_ref(msg);
+        w->owner_bus = sd_bus_ref(sd_bus_message_get_bus(msg));
+
+        w->next = m->workloads;
+        if (m->workloads)
+                m->workloads->prev = w;
+        m->workloads = w;
+        m->n_workloads++;
+
+        if (caller->bus_name) {
+                w->owner_name = strdup(caller->bus_name);
+                if (!w->owner_name) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                r = sd_bus_track_new(w->owner_bus, &w->owner_track, on_owner_track_empty, w);
+                if (r < 0)
+                        goto fail;
+                r = sd_bus_track_add_name(w->owner_track, w->owner_name);
+                if (r < 0)
+                        goto fail;
+        }
+
+        workload_read_namespaces(w);
+
+        if (w->spawned.process.fd >= 0) {
+                r = sd_event_add_io(m->event, &w->pidfd_source, w->spawned.process.fd, EPOLLIN, on_pidfd_readable, w);
+                if (r < 0)
+                        goto fail;
+        } else {
+                r = sd_event_add_child(m->event, &w->pidfd_source, w->spawned.process.pid, WEXITED, on_legacy_child, w);
+                if (r < 0)
+                        goto fail;
+        }
+        (void) sd_event_source_set_priority(w->pidfd_source, PRIORITY_EXIT);
+
+        r = sd_event_add_io(m->event, &w->status_source, w->spawned.status_fd, EPOLLIN, on_exec_status, w);
+        if (r < 0)
+                goto fail;
+        (void) sd_event_source_set_priority(w->status_source, PRIORITY_EXEC_STATUS);
+
+        if (ret)
+                *ret = w;
+        return 0;
+
+fail:
+        /* Hand the child back so the caller kills and reaps it. */
+        *spawned = w->spawned;
+        w->spawned = SPAWNED_NULL;
+        *argv = TAKE_PTR(w->argv);
+        workload_free(w);
+        return r;
+}
+
+static int on_kill_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Workload *w = userdata;
+        int r;
+
+        w->kill_timer = sd_event_source_disable_unref(w->kill_timer);
+        log_info("Workload %" PRIu64 " did not stop within %" PRIu64 " ms, sending SIGKILL.", w->id,
+                 w->stop_timeout_usec / 1000);
+        r = process_signal(&w->spawned.process, SIGKILL, 0);
+        metrics_count_signal(&w->manager->metrics, &w->spawned.process, r);
+        if (r < 0 && r != -ESRCH)
+                log_warning_errno(r, "Failed to SIGKILL workload %" PRIu64 ": %m", w->id);
+        return 0;
+}
+
+int workload_add_waiter(Workload *w, sd_bus_message *msg) {
+        if (w->state == WORKLOAD_EXITED)
+                return workload_reply_exit(w, msg);
+
+        sd_bus_message **n = reallocarray(w->waiters, w->n_waiters + 1, sizeof *n);
+        if (!n)
+                return -ENOMEM;
+        w->waiters = n;
+        w->waiters[w->n_waiters++] = sd_bus_message_ref(msg);
+        return 0;
+}
+
+int workload_stop(Workload *w, sd_bus_message *reply_to) {
+        int r;
+
+        if (w->state == WORKLOAD_EXITED)
+                return reply_to ? workload_reply_exit(w, reply_to) : 0;
+
+        if (reply_to) {
+                r = workload_add_waiter(w, reply_to);
+                if (r < 0)
+                        return r;
+        }
+        if (w->stopping)
+                return 0;
+        w->stopping = true;
+
+        log_info("Stopping workload %" PRIu64 " (pid %d).", w->id, (int) w->spawned.process.pid);
+        r = process_signal(&w->spawned.process, SIGTERM, 0);
+        metrics_count_signal(&w->manager->metrics, &w->spawned.process, r);
+        if (r < 0 && r != -ESRCH)
+                log_warning_errno(r, "Failed to SIGTERM workload %" PRIu64 ": %m", w->id);
+
+        r = sd_event_add_time_relative(w->manager->event, &w->kill_timer, CLOCK_MONOTONIC, w->stop_timeout_usec, 0,
+                                       on_kill_timeout, w);
+        if (r < 0) {
+                /* No timer, no grace period. */
+                log_warning_errno(r, "Failed to arm the stop timer, killing now: %m");
+                return on_kill_timeout(NULL, 0, w);
+        }
+        return 0;
+}
+
+int workload_signal(Workload *w, int sig, unsigned flags) {
+        if (w->state != WORKLOAD_RUNNING)
+                return -ESRCH;
+        int r = process_signal(&w->spawned.process, sig, flags);
+        metrics_count_signal(&w->manager->metrics, &w->spawned.process, r);
+        return r;
+}
+
+void workload_release(Workload *w) {
+        log_debug("Workload %" PRIu64 " released.", w->id);
+        (void) workload_send_interfaces_removed(w);
+        workload_free(w);
+}

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* A workload: one spawned process tracked from spawn_start() until its exit
+ * status is released. Exit is seen by an sd-event io source on the pidfd and
+ * collected with waitid(P_PIDFD); zombies are never left. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "caller.h"
+#include "manager.h"
+#include "namespace.h"
+#include "spawn.h"
+
+typedef enum WorkloadState {
+        WORKLOAD_SPAWNING, /* cloned, exec result not yet known: invisible */
+        WORKLOAD_RUNNING,
+        WORKLOAD_EXITED,
+        WORKLOAD_FAILED,   /* exec failed: invisible, waits only to be reaped */
+} WorkloadState;
+
+typedef struct WorkloadOptions {
+        uid_t user;
+        bool watch_client;
+        uint64_t stop_timeout_usec;
+} WorkloadOptions;
+
+struct Workload {
+        Manager *manager;
+        Workload *next, *prev;
+
+        Spawned spawned;
+        uint64_t id;
+        char *path;
+        char **argv;
+
+        uid_t owner_uid;
+        uid_t user;
+        sd_bus *owner_bus;        /* the connection Exited goes to */
+        char *owner_name;         /* unique name; NULL on the direct socket */
+        sd_bus_track *owner_track;
+        bool owner_gone;
+
+        bool watch_client;
+        uint64_t stop_timeout_usec;
+        bool stopping;
+
+        WorkloadState state;
+        const char *exit_code;    /* "exited", "killed", "dumped"; "" while running */
+        int exit_status;
+        uint64_t exited_usec;
+
+        uint64_t namespaces[_NAMESPACE_MAX]; /* nsfs inodes, 0 = unknown */
+        uint64_t created_usec;
+
+        sd_event_source *pidfd_source;
+        sd_event_source *status_source;
+        sd_event_source *kill_timer;
+        sd_event_source *retention_timer;
+
+        sd_bus_message *spawn_message;   /* the Spawn call, answered once exec is known */
+        sd_bus_message **waiters;        /* Wait and Stop calls, answered at exit */
+        size_t n_waiters;
+};
+
+/* Take over a freshly started child (spawned is moved out) and await its exec
+ * result; the Spawn call msg is answered from the event loop. argv is moved. */
+int workload_new(Manager *m, const Caller *caller, sd_bus_message *msg, Spawned *spawned, char ***argv,
+                 const WorkloadOptions *opts, Workload **ret);
+Workload *workload_free(Workload *w);
+
+Workload *workload_find(Manager *m, uint64_t id);
+/* Exported and visible to this caller: its own, or root's view. */
+bool workload_visible_to(const Workload *w, const Caller *c);
+
+/* SIGTERM, then SIGKILL after the stop timeout. reply_to (may be NULL) is
+ * answered with (s, i) once the workload is dead. */
+int workload_stop(Workload *w, sd_bus_message *reply_to);
+/* Answer msg with (s, i) at exit (now, if exited already). */
+int workload_add_waiter(Workload *w, sd_bus_message *msg);
+/* Forget an exited workload. */
+void workload_release(Workload *w);
+int workload_signal(Workload *w, int sig, unsigned flags);
+
+/* Workload1 on the bus (workload-bus.c). */
+int workload_register_objects(Manager *m, sd_bus *bus);
+int workload_send_exited(Workload *w);
+int workload_send_interfaces_added(Workload *w);
+int workload_send_interfaces_removed(Workload *w);
+int workload_reply_exit(Workload *w, sd_bus_message *msg);
+
+/* Broker1 on the bus (broker-bus.c). */
+int broker_register_objects(Manager *m, sd_bus *bus);
+/* Signal numbers and flags both interfaces accept: InvalidArgument or
+ * NotSupported in *error otherwise. */
+int signal_check_args(int sig, unsigned flags, sd_bus_error *error);
+
+/* The owner's connection went away: watch_client workloads are stopped,
+ * exited ones kept for the retention time only. */
+void workload_owner_gone(Workload *w);
+
+void strv_free(char **l);
+static inline void strv_freep(char ***l) {
+        strv_free(*l);
+}

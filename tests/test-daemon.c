@@ -1,0 +1,1638 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* Integration tests for pidbrokerd: a private system-like bus (dbus-daemon or
+ * dbus-broker, --bus=), the built daemon on it, and GDBus clients running as
+ * root (in this process) and as unprivileged users (this same binary
+ * re-executed with --client SCENARIO after dropping to that uid: GDBus
+ * threads make fork-without-exec unsafe). Nothing is printed to stdout but
+ * TAP; clients talk to us over pipes. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gio.h>
+#include <gio/gunixfdlist.h>
+#include <gio/gunixinputstream.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test-util.h"
+
+#define BROKER_NAME "org.pidbroker.Broker1"
+#define BROKER_PATH "/org/pidbroker/Broker1"
+#define BROKER_IFACE "org.pidbroker.Broker1"
+#define WORKLOAD_IFACE "org.pidbroker.Workload1"
+#define WORKLOAD_PREFIX "/org/pidbroker/Broker1/workload"
+
+#define ERR_INVALID "org.pidbroker.Error.InvalidArgument"
+#define ERR_NOSUCH "org.pidbroker.Error.NoSuchProcess"
+#define ERR_SPAWN_FAILED "org.pidbroker.Error.SpawnFailed"
+#define ERR_LIMIT "org.pidbroker.Error.LimitExceeded"
+#define ERR_DENIED "org.freedesktop.DBus.Error.AccessDenied"
+
+#define UID_NOBODY 65534
+#define UID_DAEMON 1
+
+/* Limits the test daemon runs with (see start_daemon()). */
+#define TEST_MAX_FDS 8
+#define TEST_MAX_WORKLOADS 6
+
+typedef enum BusKind {
+        BUS_DBUS_DAEMON,
+        BUS_DBUS_BROKER,
+} BusKind;
+
+static struct {
+        BusKind kind;
+        char *dir;
+        char *address;
+        char *private_socket;
+        char *daemon_log;
+        GPid bus_pid;         /* dbus-daemon (forked itself) or dbus-broker-launch (our child) */
+        GPid daemon_pid;
+        int journal_fd;       /* fake journald socket for dbus-broker, drained by a thread */
+        GDBusConnection *root;
+} T = { .journal_fd = -1 };
+
+static const char *self_exe;
+
+/* ---------- small helpers shared by the test and the client side ---------- */
+
+static uint64_t now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+/* The "Pid:" line of /proc/self/fdinfo/<fd>. */
+static int fdinfo_pid(int fd) {
+        g_autofree char *p = g_strdup_printf("/proc/self/fdinfo/%d", fd);
+        g_autofree char *s = NULL;
+        g_assert_true(g_file_get_contents(p, &s, NULL, NULL));
+        const char *l = strstr(s, "\nPid:");
+        g_assert_nonnull(l);
+        return atoi(l + 5);
+}
+
+static uint64_t fd_inode(int fd) {
+        struct stat st;
+        g_assert_cmpint(fstat(fd, &st), ==, 0);
+        return st.st_ino;
+}
+
+static bool fd_readable_within(int fd, int timeout_ms) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        int r;
+        do
+                r = poll(&p, 1, timeout_ms);
+        while (r < 0 && errno == EINTR);
+        return r > 0 && (p.revents & (POLLIN | POLLHUP));
+}
+
+static char *read_all_fd(int fd) {
+        GString *s = g_string_new(NULL);
+        char buf[4096];
+        ssize_t n;
+        while ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+                if (n > 0)
+                        g_string_append_len(s, buf, n);
+        return g_string_free(s, FALSE);
+}
+
+static char *read_line_fd(int fd, int timeout_ms) {
+        GString *s = g_string_new(NULL);
+        char c;
+        uint64_t end = now_ms() + (uint64_t) timeout_ms;
+        while (now_ms() < end) {
+                if (!fd_readable_within(fd, (int) (end - now_ms())))
+                        break;
+                ssize_t n = read(fd, &c, 1);
+                if (n <= 0 || c == '\n')
+                        break;
+                g_string_append_c(s, c);
+        }
+        return g_string_free(s, FALSE);
+}
+
+static GVariant *argv_variant(const char *const *argv, bool trailing_nul) {
+        GVariantBuilder b;
+        g_variant_builder_init(&b, G_VARIANT_TYPE("aay"));
+        for (; *argv; argv++) {
+                if (trailing_nul)
+                        g_variant_builder_add_value(&b, g_variant_new_bytestring(*argv));
+                else
+                        g_variant_builder_add_value(&b, g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, *argv,
+                                                                                  strlen(*argv), 1));
+        }
+        return g_variant_builder_end(&b);
+}
+
+static const char *bus_dest(GDBusConnection *c) {
+        /* On the direct socket there is no bus and no name. */
+        return g_dbus_connection_get_unique_name(c) ? BROKER_NAME : NULL;
+}
+
+typedef struct FdMap {
+        guint32 target;
+        int fd;
+} FdMap;
+
+/* Spawn(argv, env, fds, options). options is an a{sv} (floating ok) or NULL.
+ * Returns FALSE with *error set on a D-Bus error. */
+static gboolean spawn_full(GDBusConnection *c, GVariant *argv, GVariant *env, const FdMap *fds, size_t n_fds,
+                           GVariant *options, char **ret_path, int *ret_pidfd, guint64 *ret_id, GError **error) {
+        g_autoptr(GUnixFDList) in = g_unix_fd_list_new();
+        g_autoptr(GUnixFDList) out = NULL;
+        GVariantBuilder fb;
+
+        g_variant_builder_init(&fb, G_VARIANT_TYPE("a{uh}"));
+        for (size_t i = 0; i < n_fds; i++) {
+                int idx = g_unix_fd_list_append(in, fds[i].fd, NULL);
+                g_assert_cmpint(idx, >=, 0);
+                g_variant_builder_add(&fb, "{uh}", fds[i].target, idx);
+        }
+        if (!env)
+                env = g_variant_new_array(G_VARIANT_TYPE("{ss}"), NULL, 0);
+        if (!options)
+                options = g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0);
+
+        g_autoptr(GVariant) reply = g_dbus_connection_call_with_unix_fd_list_sync(
+                c, bus_dest(c), BROKER_PATH, BROKER_IFACE, "Spawn",
+                g_variant_new("(@aay@a{ss}a{uh}@a{sv})", argv, env, &fb, options), G_VARIANT_TYPE("(oht)"),
+                G_DBUS_CALL_FLAGS_NONE, 30000, in, &out, NULL, error);
+        if (!reply)
+                return FALSE;
+
+        const char *path;
+        gint32 h;
+        guint64 id;
+        g_variant_get(reply, "(&oht)", &path, &h, &id);
+        if (ret_path)
+                *ret_path = g_strdup(path);
+        if (ret_id)
+                *ret_id = id;
+        if (ret_pidfd) {
+                g_assert_nonnull(out);
+                *ret_pidfd = g_unix_fd_list_get(out, h, NULL);
+                g_assert_cmpint(*ret_pidfd, >=, 0);
+        }
+        return TRUE;
+}
+
+static GVariant *call(GDBusConnection *c, const char *path, const char *iface, const char *method, GVariant *params,
+                      const char *reply_type, GError **error) {
+        return g_dbus_connection_call_sync(c, bus_dest(c), path, iface, method, params,
+                                           reply_type ? G_VARIANT_TYPE(reply_type) : NULL, G_DBUS_CALL_FLAGS_NONE,
+                                           30000, NULL, error);
+}
+
+static GVariant *get_property(GDBusConnection *c, const char *path, const char *iface, const char *name,
+                              GError **error) {
+        g_autoptr(GVariant) r = call(c, path, "org.freedesktop.DBus.Properties", "Get",
+                                     g_variant_new("(ss)", iface, name), "(v)", error);
+        if (!r)
+                return NULL;
+        GVariant *v;
+        g_variant_get(r, "(v)", &v);
+        return v;
+}
+
+static guint32 get_u32(GDBusConnection *c, const char *path, const char *name) {
+        g_autoptr(GError) e = NULL;
+        g_autoptr(GVariant) v = get_property(c, path, WORKLOAD_IFACE, name, &e);
+        g_assert_no_error(e);
+        return g_variant_get_uint32(v);
+}
+
+static guint64 get_u64(GDBusConnection *c, const char *path, const char *name) {
+        g_autoptr(GError) e = NULL;
+        g_autoptr(GVariant) v = get_property(c, path, WORKLOAD_IFACE, name, &e);
+        g_assert_no_error(e);
+        return g_variant_get_uint64(v);
+}
+
+static char *get_str(GDBusConnection *c, const char *path, const char *name) {
+        g_autoptr(GError) e = NULL;
+        g_autoptr(GVariant) v = get_property(c, path, WORKLOAD_IFACE, name, &e);
+        g_assert_no_error(e);
+        return g_variant_dup_string(v, NULL);
+}
+
+static void get_exit_status(GDBusConnection *c, const char *path, char **code, int *status) {
+        g_autoptr(GError) e = NULL;
+        g_autoptr(GVariant) v = get_property(c, path, WORKLOAD_IFACE, "ExitStatus", &e);
+        g_assert_no_error(e);
+        const char *s;
+        gint32 st;
+        g_variant_get(v, "(&si)", &s, &st);
+        *code = g_strdup(s);
+        *status = st;
+}
+
+/* Wait() on a workload: (code, status). */
+static void wait_workload(GDBusConnection *c, const char *path, char **code, int *status) {
+        g_autoptr(GError) e = NULL;
+        g_autoptr(GVariant) r = call(c, path, WORKLOAD_IFACE, "Wait", NULL, "(si)", &e);
+        g_assert_no_error(e);
+        const char *s;
+        gint32 st;
+        g_variant_get(r, "(&si)", &s, &st);
+        *code = g_strdup(s);
+        *status = st;
+}
+
+static void release_workload(GDBusConnection *c, const char *path) {
+        g_autoptr(GError) e = NULL;
+        g_autoptr(GVariant) r = call(c, path, WORKLOAD_IFACE, "Release", NULL, "()", &e);
+        g_assert_no_error(e);
+}
+
+static void stop_and_release(GDBusConnection *c, const char *path) {
+        g_autoptr(GError) e = NULL;
+        g_autoptr(GVariant) r = call(c, path, WORKLOAD_IFACE, "Stop", NULL, "(si)", &e);
+        g_assert_no_error(e);
+        release_workload(c, path);
+}
+
+static bool managed_objects_contain(GDBusConnection *c, const char *path) {
+        g_autoptr(GError) e = NULL;
+        g_autoptr(GVariant) r = call(c, BROKER_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL,
+                                     "(a{oa{sa{sv}}})", &e);
+        g_assert_no_error(e);
+        g_autoptr(GVariant) d = g_variant_get_child_value(r, 0);
+        g_autoptr(GVariant) x = g_variant_lookup_value(d, path, NULL);
+        return x != NULL;
+}
+
+static void assert_dbus_error(GError *e, const char *name) {
+        g_assert_nonnull(e);
+        g_autofree char *remote = g_dbus_error_get_remote_error(e);
+        if (g_strcmp0(remote, name) != 0)
+                g_error("expected %s, got %s (%s)", name, remote ?: "(local)", e->message);
+}
+
+/* Exited signals seen by a connection. */
+typedef struct ExitedLog {
+        GPtrArray *paths;
+        char *code;
+        int status;
+} ExitedLog;
+
+static void on_exited(GDBusConnection *c, const char *sender, const char *path, const char *iface,
+                      const char *signal, GVariant *params, gpointer userdata) {
+        ExitedLog *l = userdata;
+        const char *code;
+        gint32 st;
+        g_variant_get(params, "(&si)", &code, &st);
+        g_ptr_array_add(l->paths, g_strdup(path));
+        g_free(l->code);
+        l->code = g_strdup(code);
+        l->status = st;
+}
+
+static bool exited_seen(ExitedLog *l, const char *path) {
+        for (guint i = 0; i < l->paths->len; i++)
+                if (g_str_equal(l->paths->pdata[i], path))
+                        return true;
+        return false;
+}
+
+static void iterate_until(bool (*cond)(void *), void *data, int timeout_ms) {
+        uint64_t end = now_ms() + (uint64_t) timeout_ms;
+        while (!(cond && cond(data)) && now_ms() < end)
+                g_main_context_iteration(NULL, FALSE) || (g_usleep(5000), 0);
+}
+
+/* ---------- client side: this binary as an unprivileged D-Bus client ---------- */
+
+static GDBusConnection *client_connect(const char *direct_socket) {
+        g_autoptr(GError) e = NULL;
+        GDBusConnection *c;
+        if (direct_socket) {
+                g_autofree char *addr = g_strdup_printf("unix:path=%s", direct_socket);
+                c = g_dbus_connection_new_for_address_sync(addr, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT, NULL,
+                                                           NULL, &e);
+        } else
+                c = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, &e);
+        g_assert_no_error(e);
+        return c;
+}
+
+static GVariant *ns_options(const char *const *ns, bool watch, guint64 stop_timeout_usec) {
+        GVariantBuilder b;
+        g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+        if (ns)
+                g_variant_builder_add(&b, "{sv}", "namespaces", g_variant_new_strv(ns, -1));
+        if (watch)
+                g_variant_builder_add(&b, "{sv}", "watch_client", g_variant_new_boolean(TRUE));
+        if (stop_timeout_usec)
+                g_variant_builder_add(&b, "{sv}", "stop_timeout_usec", g_variant_new_uint64(stop_timeout_usec));
+        return g_variant_builder_end(&b);
+}
+
+static const char *const NS_PID_MNT_NET[] = { "pid", "mount", "net", NULL };
+
+static bool exited_log_has(void *data) {
+        ExitedLog *l = data;
+        return l->paths->len > 0;
+}
+
+/* Spawn into pid+mount+net namespaces; check the pidfd against the object;
+ * see the exit by polling the pidfd; check ExitStatus and Exited. */
+static void client_check_one(GDBusConnection *c, const char *const *argv, const char *want_code, int want_status) {
+        ExitedLog log = { .paths = g_ptr_array_new_with_free_func(g_free) };
+        g_autofree char *path = NULL;
+        g_autoptr(GError) e = NULL;
+        int pidfd = -1;
+        guint64 id;
+
+        guint sub = g_dbus_connection_signal_subscribe(c, bus_dest(c), WORKLOAD_IFACE, "Exited", NULL, NULL,
+                                                       G_DBUS_SIGNAL_FLAGS_NONE, on_exited, &log, NULL);
+        g_assert_true(spawn_full(c, argv_variant(argv, true), NULL, NULL, 0, ns_options(NS_PID_MNT_NET, false, 0),
+                                 &path, &pidfd, &id, &e));
+        g_assert_no_error(e);
+
+        /* The pidfd names the workload: same pid, same pidfs inode. */
+        guint32 pid = get_u32(c, path, "Pid");
+        g_assert_cmpuint(get_u64(c, path, "Id"), ==, id);
+        g_assert_cmpuint(fd_inode(pidfd), ==, id);
+        int fdpid = fdinfo_pid(pidfd);
+        g_assert_true(fdpid == (int) pid || fdpid == -1); /* -1 once reaped */
+        g_assert_cmpuint(get_u32(c, path, "OwnerUid"), ==, getuid());
+        g_assert_cmpuint(get_u32(c, path, "User"), ==, getuid());
+
+        /* New namespaces, not ours. */
+        g_autoptr(GVariant) ns = get_property(c, path, WORKLOAD_IFACE, "Namespaces", &e);
+        g_assert_no_error(e);
+        static const char *const names[] = { "pid", "mount", "net" };
+        static const char *const proc_names[] = { "pid", "mnt", "net" };
+        for (size_t i = 0; i < 3; i++) {
+                guint64 nsid = 0;
+                g_assert_true(g_variant_lookup(ns, names[i], "t", &nsid));
+                g_autofree char *p = g_strdup_printf("/proc/self/ns/%s", proc_names[i]);
+                struct stat st;
+                g_assert_cmpint(stat(p, &st), ==, 0);
+                g_assert_cmpuint(nsid, !=, st.st_ino);
+        }
+
+        /* The exit is the pidfd becoming readable. */
+        g_assert_true(fd_readable_within(pidfd, 20000));
+
+        g_autofree char *code = NULL;
+        int status;
+        wait_workload(c, path, &code, &status);
+        g_assert_cmpstr(code, ==, want_code);
+        g_assert_cmpint(status, ==, want_status);
+        g_autofree char *code2 = NULL;
+        get_exit_status(c, path, &code2, &status);
+        g_assert_cmpstr(code2, ==, want_code);
+        g_assert_cmpint(status, ==, want_status);
+        g_autofree char *state = get_str(c, path, "State");
+        g_assert_cmpstr(state, ==, "exited");
+
+        iterate_until(exited_log_has, &log, 5000);
+        g_assert_true(exited_seen(&log, path));
+        g_assert_cmpstr(log.code, ==, want_code);
+        g_assert_cmpint(log.status, ==, want_status);
+
+        g_dbus_connection_signal_unsubscribe(c, sub);
+        release_workload(c, path);
+        g_assert_false(managed_objects_contain(c, path));
+        close(pidfd);
+        g_ptr_array_unref(log.paths);
+        g_free(log.code);
+}
+
+static int client_spawn_ns(GDBusConnection *c) {
+        const char *h = test_helper_path();
+        client_check_one(c, (const char *const[]) { h, "sleep", "1", NULL }, "exited", 0);
+        client_check_one(c, (const char *const[]) { h, "exit", "7", NULL }, "exited", 7);
+        client_check_one(c, (const char *const[]) { h, "kill-self", "15", NULL }, "killed", SIGTERM);
+        return 0;
+}
+
+/* Spawn a long sleeper, report it, wait for the test to say go, clean up. */
+static int client_hold(GDBusConnection *c) {
+        g_autofree char *path = NULL;
+        g_autoptr(GError) e = NULL;
+        int pidfd;
+        guint64 id;
+
+        g_assert_true(spawn_full(c, argv_variant((const char *const[]) { test_helper_path(), "sleep", "120", NULL }, false),
+                                 NULL, NULL, 0, ns_options(NS_PID_MNT_NET, false, 0), &path, &pidfd, &id, &e));
+        printf("%s %u\n", path, get_u32(c, path, "Pid"));
+        fflush(stdout);
+
+        g_autofree char *go = read_line_fd(STDIN_FILENO, 60000);
+        /* The intruder changed nothing. */
+        g_autofree char *state = get_str(c, path, "State");
+        g_assert_cmpstr(state, ==, "running");
+        g_assert_cmpint(syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0), ==, 0);
+        stop_and_release(c, path);
+        return 0;
+}
+
+/* Another user: must neither see nor signal the workload at path/pid. */
+static int client_intrude(GDBusConnection *c, const char *path, pid_t pid) {
+        g_autoptr(GError) e1 = NULL, e2 = NULL, e3 = NULL, e4 = NULL, e5 = NULL;
+
+        g_assert_false(managed_objects_contain(c, path));
+
+        g_autoptr(GVariant) v = get_property(c, path, WORKLOAD_IFACE, "Argv", &e1);
+        g_assert_null(v);
+        g_assert_nonnull(e1);
+
+        g_autoptr(GVariant) r = call(c, path, WORKLOAD_IFACE, "Signal", g_variant_new("(iu)", SIGKILL, 0), NULL, &e2);
+        g_assert_null(r);
+        g_assert_nonnull(e2);
+
+        g_autoptr(GVariant) r2 = call(c, path, WORKLOAD_IFACE, "GetPidfd", NULL, NULL, &e3);
+        g_assert_null(r2);
+        g_assert_nonnull(e3);
+
+        /* Introspection of the parent lists no node for it. */
+        g_autoptr(GVariant) x = call(c, WORKLOAD_PREFIX, "org.freedesktop.DBus.Introspectable", "Introspect", NULL,
+                                     "(s)", &e4);
+        g_assert_no_error(e4);
+        const char *xml;
+        g_variant_get(x, "(&s)", &xml);
+        g_assert_null(strstr(xml, strrchr(path, '/') + 1));
+
+        /* A pidfd anyone can open gives no right to signal through the broker. */
+        int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        g_assert_cmpint(pidfd, >=, 0);
+        g_autoptr(GUnixFDList) fl = g_unix_fd_list_new_from_array(&pidfd, 1);
+        g_autoptr(GVariant) r3 = g_dbus_connection_call_with_unix_fd_list_sync(
+                c, BROKER_NAME, BROKER_PATH, BROKER_IFACE, "Signal", g_variant_new("(hiu)", 0, SIGKILL, 0), NULL,
+                G_DBUS_CALL_FLAGS_NONE, 30000, fl, NULL, NULL, &e5);
+        g_assert_null(r3);
+        assert_dbus_error(e5, ERR_DENIED);
+        return 0;
+}
+
+/* watch_client: spawn, report the pid, then wait to be killed. */
+static int client_watch(GDBusConnection *c) {
+        g_autofree char *path = NULL;
+        g_autoptr(GError) e = NULL;
+        int pidfd;
+
+        g_assert_true(spawn_full(c, argv_variant((const char *const[]) { test_helper_path(), "ignore-term", "300", NULL }, true),
+                                 NULL, NULL, 0, ns_options(NULL, true, 1000000), &path, &pidfd, NULL, &e));
+        printf("%u\n", get_u32(c, path, "Pid"));
+        fflush(stdout);
+        pause();
+        return 0;
+}
+
+/* What an unprivileged caller may not do. */
+static int client_unprivileged_denials(GDBusConnection *c) {
+        g_autoptr(GError) e1 = NULL, e2 = NULL, e3 = NULL, e4 = NULL;
+        const char *const argv[] = { test_helper_path(), "exit", "0", NULL };
+        GVariantBuilder b;
+
+        g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+        g_variant_builder_add(&b, "{sv}", "capabilities", g_variant_new_strv((const char *const[]) { "CAP_NET_RAW", NULL }, -1));
+        g_assert_false(spawn_full(c, argv_variant(argv, true), NULL, NULL, 0, g_variant_builder_end(&b), NULL, NULL, NULL, &e1));
+        assert_dbus_error(e1, ERR_DENIED);
+
+        g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+        g_variant_builder_add(&b, "{sv}", "user", g_variant_new_uint32(0));
+        g_assert_false(spawn_full(c, argv_variant(argv, true), NULL, NULL, 0, g_variant_builder_end(&b), NULL, NULL, NULL, &e2));
+        assert_dbus_error(e2, ERR_DENIED);
+
+        g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+        g_variant_builder_add(&b, "{sv}", "seccomp", g_variant_new_string("none"));
+        g_assert_false(spawn_full(c, argv_variant(argv, true), NULL, NULL, 0, g_variant_builder_end(&b), NULL, NULL, NULL, &e3));
+        assert_dbus_error(e3, ERR_DENIED);
+
+        /* GetFd is root's (policy comes later). */
+        int self = (int) syscall(SYS_pidfd_open, getpid(), 0);
+        g_autoptr(GUnixFDList) fl = g_unix_fd_list_new_from_array(&self, 1);
+        g_autoptr(GVariant) r = g_dbus_connection_call_with_unix_fd_list_sync(
+                c, BROKER_NAME, BROKER_PATH, BROKER_IFACE, "GetFd", g_variant_new("(hi)", 0, 0), NULL,
+                G_DBUS_CALL_FLAGS_NONE, 30000, fl, NULL, NULL, &e4);
+        assert_dbus_error(e4, ERR_DENIED);
+        return 0;
+}
+
+/* Signal your own workload through Broker1.Signal with its pidfd. */
+static int client_signal_own(GDBusConnection *c) {
+        g_autofree char *path = NULL;
+        g_autoptr(GError) e = NULL;
+        int pidfd;
+
+        g_assert_true(spawn_full(c, argv_variant((const char *const[]) { test_helper_path(), "sleep", "60", NULL }, true),
+                                 NULL, NULL, 0, NULL, &path, &pidfd, NULL, &e));
+        g_autoptr(GUnixFDList) fl = g_unix_fd_list_new_from_array((int[]) { dup(pidfd) }, 1);
+        g_autoptr(GVariant) r = g_dbus_connection_call_with_unix_fd_list_sync(
+                c, BROKER_NAME, BROKER_PATH, BROKER_IFACE, "Signal", g_variant_new("(hiu)", 0, SIGUSR1, 0), NULL,
+                G_DBUS_CALL_FLAGS_NONE, 30000, fl, NULL, NULL, &e);
+        g_assert_no_error(e);
+        g_autofree char *code = NULL;
+        int status;
+        wait_workload(c, path, &code, &status);
+        g_assert_cmpstr(code, ==, "killed");
+        g_assert_cmpint(status, ==, SIGUSR1);
+
+        /* The pidfd promise: a dead target is NoSuchProcess. */
+        g_autoptr(GError) e2 = NULL;
+        g_autoptr(GUnixFDList) fl2 = g_unix_fd_list_new_from_array(&pidfd, 1);
+        g_autoptr(GVariant) r2 = g_dbus_connection_call_with_unix_fd_list_sync(
+                c, BROKER_NAME, BROKER_PATH, BROKER_IFACE, "Signal", g_variant_new("(hiu)", 0, SIGTERM, 0), NULL,
+                G_DBUS_CALL_FLAGS_NONE, 30000, fl2, NULL, NULL, &e2);
+        assert_dbus_error(e2, ERR_NOSUCH);
+        release_workload(c, path);
+        return 0;
+}
+
+/* Up to the per-user limit, and no further. */
+static int client_limit(GDBusConnection *c) {
+        char *paths[TEST_MAX_WORKLOADS];
+        const char *const argv[] = { test_helper_path(), "sleep", "60", NULL };
+
+        for (int i = 0; i < TEST_MAX_WORKLOADS; i++) {
+                g_autoptr(GError) e = NULL;
+                int pidfd;
+                g_assert_true(spawn_full(c, argv_variant(argv, true), NULL, NULL, 0, NULL, &paths[i], &pidfd, NULL, &e));
+                close(pidfd);
+        }
+        g_autoptr(GError) e = NULL;
+        g_assert_false(spawn_full(c, argv_variant(argv, true), NULL, NULL, 0, NULL, NULL, NULL, NULL, &e));
+        assert_dbus_error(e, ERR_LIMIT);
+
+        for (int i = 0; i < TEST_MAX_WORKLOADS; i++) {
+                stop_and_release(c, paths[i]);
+                g_free(paths[i]);
+        }
+        /* Room again. */
+        g_autofree char *path = NULL;
+        g_autoptr(GError) e2 = NULL;
+        g_assert_true(spawn_full(c, argv_variant((const char *const[]) { test_helper_path(), "exit", "0", NULL }, true),
+                                 NULL, NULL, 0, NULL, &path, NULL, NULL, &e2));
+        g_autofree char *code = NULL;
+        int status;
+        wait_workload(c, path, &code, &status);
+        release_workload(c, path);
+        return 0;
+}
+
+/* Over the direct socket: identity from the socket itself. */
+static int client_direct(GDBusConnection *c) {
+        g_autofree char *path = NULL;
+        g_autoptr(GError) e = NULL;
+        int pidfd;
+        guint64 id;
+        ExitedLog log = { .paths = g_ptr_array_new_with_free_func(g_free) };
+
+        g_assert_null(g_dbus_connection_get_unique_name(c));
+        guint sub = g_dbus_connection_signal_subscribe(c, NULL, WORKLOAD_IFACE, "Exited", NULL, NULL,
+                                                       G_DBUS_SIGNAL_FLAGS_NONE, on_exited, &log, NULL);
+        g_assert_true(spawn_full(c, argv_variant((const char *const[]) { test_helper_path(), "exit", "3", NULL }, true),
+                                 NULL, NULL, 0, ns_options(NS_PID_MNT_NET, false, 0), &path, &pidfd, &id, &e));
+        g_assert_no_error(e);
+        g_assert_cmpuint(fd_inode(pidfd), ==, id);
+        g_assert_cmpuint(get_u32(c, path, "OwnerUid"), ==, getuid());
+        g_autofree char *code = NULL;
+        int status;
+        wait_workload(c, path, &code, &status);
+        g_assert_cmpstr(code, ==, "exited");
+        g_assert_cmpint(status, ==, 3);
+        iterate_until(exited_log_has, &log, 5000);
+        g_assert_true(exited_seen(&log, path));
+        g_dbus_connection_signal_unsubscribe(c, sub);
+        release_workload(c, path);
+        printf("%" G_GUINT64_FORMAT "\n", id);
+        fflush(stdout);
+        return 0;
+}
+
+static int client_main(int argc, char *argv[]) {
+        /* argv: self --client SCENARIO [ARGS...] */
+        const char *scenario = argv[2];
+        g_autoptr(GDBusConnection) c = client_connect(g_str_equal(scenario, "direct") ? argv[3] : NULL);
+
+        if (g_str_equal(scenario, "spawn-ns"))
+                return client_spawn_ns(c);
+        if (g_str_equal(scenario, "hold"))
+                return client_hold(c);
+        if (g_str_equal(scenario, "intrude") && argc >= 5)
+                return client_intrude(c, argv[3], atoi(argv[4]));
+        if (g_str_equal(scenario, "watch"))
+                return client_watch(c);
+        if (g_str_equal(scenario, "denials"))
+                return client_unprivileged_denials(c);
+        if (g_str_equal(scenario, "signal-own"))
+                return client_signal_own(c);
+        if (g_str_equal(scenario, "limit"))
+                return client_limit(c);
+        if (g_str_equal(scenario, "direct"))
+                return client_direct(c);
+        g_printerr("unknown scenario %s\n", scenario);
+        return 2;
+}
+
+/* ---------- test side ---------- */
+
+typedef struct ClientSetup {
+        uid_t uid;
+        gid_t gid;
+} ClientSetup;
+
+static void drop_privileges(gpointer data) {
+        ClientSetup *s = data;
+        /* Async-signal-safe calls only: this runs between fork and exec. */
+        if (setgroups(0, NULL) < 0 || setresgid(s->gid, s->gid, s->gid) < 0 || setresuid(s->uid, s->uid, s->uid) < 0)
+                _exit(127);
+        /* After the uid change, which clears it: die with the test. */
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static GSubprocess *client_start(uid_t uid, const char *const *args) {
+        static ClientSetup setups[4];
+        static int n;
+        ClientSetup *s = &setups[n++ % 4];
+        g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE |
+                                                                     G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        g_autoptr(GError) e = NULL;
+
+        s->uid = uid;
+        s->gid = uid == UID_NOBODY ? 65534 : uid;
+        g_subprocess_launcher_set_child_setup(l, drop_privileges, s, NULL);
+        g_ptr_array_add(argv, (char *) self_exe);
+        g_ptr_array_add(argv, (char *) "--client");
+        for (; *args; args++)
+                g_ptr_array_add(argv, (char *) *args);
+        g_ptr_array_add(argv, NULL);
+        GSubprocess *p = g_subprocess_launcher_spawnv(l, (const char *const *) argv->pdata, &e);
+        g_assert_no_error(e);
+        return p;
+}
+
+static int client_stdout_fd(GSubprocess *p) {
+        return g_unix_input_stream_get_fd(G_UNIX_INPUT_STREAM(g_subprocess_get_stdout_pipe(p)));
+}
+
+static void client_finish(GSubprocess *p) {
+        g_autoptr(GError) e = NULL;
+        g_assert_true(g_subprocess_wait(p, NULL, &e));
+        g_assert_no_error(e);
+        if (!g_subprocess_get_if_exited(p) || g_subprocess_get_exit_status(p) != 0)
+                g_error("client failed: %s %d", g_subprocess_get_if_exited(p) ? "exit" : "signal",
+                        g_subprocess_get_if_exited(p) ? g_subprocess_get_exit_status(p) : g_subprocess_get_term_sig(p));
+}
+
+/* Run a client to its end; its stdout is returned. */
+static char *client_run(uid_t uid, const char *const *args) {
+        g_autoptr(GSubprocess) p = client_start(uid, args);
+        g_autofree char *out = read_all_fd(client_stdout_fd(p));
+        client_finish(p);
+        return g_steal_pointer(&out);
+}
+
+static unsigned count_fds(pid_t pid) {
+        g_autofree char *p = g_strdup_printf("/proc/%d/fd", (int) pid);
+        g_autoptr(GDir) d = g_dir_open(p, 0, NULL);
+        unsigned n = 0;
+        g_assert_nonnull(d);
+        while (g_dir_read_name(d))
+                n++;
+        return n;
+}
+
+/* Children of the daemon left as zombies. */
+static unsigned count_zombie_children(pid_t pid) {
+        g_autofree char *p = g_strdup_printf("/proc/%d/task/%d/children", (int) pid, (int) pid);
+        g_autofree char *s = NULL;
+        unsigned n = 0;
+        if (!g_file_get_contents(p, &s, NULL, NULL))
+                return 0;
+        g_auto(GStrv) pids = g_strsplit(g_strstrip(s), " ", -1);
+        for (char **i = pids; *i && **i; i++) {
+                g_autofree char *sp = g_strdup_printf("/proc/%s/stat", *i);
+                g_autofree char *st = NULL;
+                if (!g_file_get_contents(sp, &st, NULL, NULL))
+                        continue;
+                const char *rp = strrchr(st, ')');
+                if (rp && rp[1] == ' ' && rp[2] == 'Z')
+                        n++;
+        }
+        return n;
+}
+
+static GDBusConnection *root_bus(void) {
+        return T.root;
+}
+
+/* ----- the bus and the daemon ----- */
+
+static char *write_bus_config(void) {
+        g_autofree char *tmpl_path = g_build_filename(g_getenv("PIDBROKER_SOURCE_ROOT"), "tests", "bus",
+                                                      "system-bus.conf.in", NULL);
+        g_autofree char *policy = g_build_filename(g_getenv("PIDBROKER_SOURCE_ROOT"), "dbus",
+                                                   "org.pidbroker.Broker1.conf", NULL);
+        g_autofree char *tmpl = NULL;
+        g_autoptr(GError) e = NULL;
+
+        g_assert_true(g_file_get_contents(tmpl_path, &tmpl, NULL, &e));
+        g_autofree char *listen = g_strdup_printf("unix:path=%s/bus", T.dir);
+        g_autoptr(GString) s = g_string_new(tmpl);
+        g_string_replace(s, "@LISTEN@", listen, 0);
+        g_string_replace(s, "@POLICY@", policy, 0);
+        char *conf = g_build_filename(T.dir, "bus.conf", NULL);
+        g_assert_true(g_file_set_contents(conf, s->str, -1, &e));
+        return conf;
+}
+
+/* dbus-daemon as our child (--nofork), so it dies with the test even when an
+ * assertion aborts it. */
+static void start_dbus_daemon(const char *conf) {
+        g_autofree char *arg = g_strdup_printf("--config-file=%s", conf);
+        g_autofree char *log = g_build_filename(T.dir, "bus.log", NULL);
+        char *argv[] = { (char *) "dbus-daemon", arg, (char *) "--nofork", (char *) "--print-address=1", NULL };
+        int p[2];
+
+        g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
+        int logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        g_assert_cmpint(logfd, >=, 0);
+        pid_t pid = fork();
+        g_assert_cmpint(pid, >=, 0);
+        if (pid == 0) {
+                if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || dup2(p[1], 1) < 0 || dup2(logfd, 2) < 0)
+                        _exit(126);
+                execvp(argv[0], argv);
+                _exit(127);
+        }
+        close(p[1]);
+        close(logfd);
+        T.bus_pid = pid;
+        T.address = read_line_fd(p[0], 20000);
+        close(p[0]);
+        g_assert_true(g_str_has_prefix(T.address, "unix:"));
+}
+
+static gpointer journal_drain(gpointer data) {
+        char buf[65536];
+        while (recv(T.journal_fd, buf, sizeof buf, 0) >= 0 || errno == EINTR)
+                ;
+        return NULL;
+}
+
+/* dbus-broker-launch: its listening socket as fd 3 (LISTEN_FDS), a journald
+ * socket (a fake one, bind-mounted in a private mount namespace), and a
+ * "parent" system bus to talk to, which here is itself. */
+static void start_dbus_broker(const char *conf) {
+        g_autofree char *sock = g_build_filename(T.dir, "bus", NULL);
+        g_autofree char *jdir = g_build_filename(T.dir, "journal", NULL);
+        g_autofree char *jsock = g_build_filename(jdir, "socket", NULL);
+        union {
+                struct sockaddr sa;
+                struct sockaddr_un un;
+        } sa = { .un.sun_family = AF_UNIX };
+
+        g_assert_cmpint(g_mkdir(jdir, 0755), ==, 0);
+        T.journal_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        g_assert_cmpint(T.journal_fd, >=, 0);
+        g_strlcpy(sa.un.sun_path, jsock, sizeof sa.un.sun_path);
+        g_assert_cmpint(bind(T.journal_fd, &sa.sa, sizeof sa.un), ==, 0);
+        g_assert_cmpint(chmod(jsock, 0666), ==, 0);
+        g_thread_unref(g_thread_new("journal", journal_drain, NULL));
+
+        int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        g_assert_cmpint(lfd, >=, 0);
+        memset(&sa, 0, sizeof sa);
+        sa.un.sun_family = AF_UNIX;
+        g_strlcpy(sa.un.sun_path, sock, sizeof sa.un.sun_path);
+        g_assert_cmpint(bind(lfd, &sa.sa, sizeof sa.un), ==, 0);
+        g_assert_cmpint(chmod(sock, 0666), ==, 0);
+        g_assert_cmpint(listen(lfd, 128), ==, 0);
+
+        T.address = g_strdup_printf("unix:path=%s", sock);
+        g_autofree char *cmd = g_strdup_printf("LISTEN_PID=$$ exec dbus-broker-launch --scope system --config-file=%s",
+                                               conf);
+        g_autofree char *env_addr = g_strdup_printf("DBUS_SYSTEM_BUS_ADDRESS=%s", T.address);
+        g_autofree char *log = g_build_filename(T.dir, "broker.log", NULL);
+        char *argv[] = { (char *) "/bin/sh", (char *) "-c", cmd, NULL };
+        char *envp[] = { (char *) "LISTEN_FDS=1", env_addr, (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+        int logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        g_assert_cmpint(logfd, >=, 0);
+
+        pid_t pid = fork();
+        g_assert_cmpint(pid, >=, 0);
+        if (pid == 0) {
+                /* Between fork and exec: syscalls only. */
+                if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+                    mount("tmpfs", "/run/systemd", "tmpfs", 0, "mode=0755") < 0 ||
+                    mkdir("/run/systemd/journal", 0755) < 0 ||
+                    mount(jdir, "/run/systemd/journal", NULL, MS_BIND, NULL) < 0)
+                        _exit(126);
+                if (dup2(lfd, 3) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
+                        _exit(126);
+                execve(argv[0], argv, envp);
+                _exit(127);
+        }
+        close(lfd);
+        close(logfd);
+        T.bus_pid = pid;
+}
+
+static void die_with_parent(gpointer data) {
+        (void) prctl(PR_SET_PDEATHSIG, SIGTERM);
+}
+
+static void start_daemon(void) {
+        g_autofree char *sock_arg = g_strdup_printf("--private-socket=%s", T.private_socket);
+        g_autofree char *max_fds = g_strdup_printf("--max-fds-per-call=%d", TEST_MAX_FDS);
+        g_autofree char *max_wl = g_strdup_printf("--max-workloads-per-user=%d", TEST_MAX_WORKLOADS);
+        g_autofree char *conf_arg = g_strdup_printf("--config=%s/pidbroker.conf", T.dir);
+        g_autofree char *conf_path = g_strdup_printf("%s/pidbroker.conf", T.dir);
+        const char *argv[] = { g_getenv("PIDBROKERD"), conf_arg, sock_arg, max_fds, max_wl,
+                               "--stop-timeout-sec=10", "--log-target=stderr", "--log-level=debug", NULL };
+        g_autoptr(GError) e = NULL;
+
+        /* An explicit config file too, to exercise the inih path. */
+        g_assert_true(g_file_set_contents(conf_path,
+                                          "# test configuration\n[Broker]\nControlPath=auto\nPolicyBackend=auto\n"
+                                          "ExitRetentionSec=1\nMaxArgvBytes=65536\n",
+                                          -1, &e));
+        g_assert_nonnull(argv[0]);
+        int logfd = open(T.daemon_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        g_assert_cmpint(logfd, >=, 0);
+        g_assert_true(g_spawn_async_with_fds(NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, die_with_parent,
+                                             NULL, &T.daemon_pid, -1, logfd, logfd, &e));
+        g_assert_no_error(e);
+        close(logfd);
+}
+
+static bool name_has_owner(GDBusConnection *c, const char *name) {
+        g_autoptr(GVariant) r = g_dbus_connection_call_sync(c, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                                            "org.freedesktop.DBus", "NameHasOwner",
+                                                            g_variant_new("(s)", name), G_VARIANT_TYPE("(b)"),
+                                                            G_DBUS_CALL_FLAGS_NONE, 5000, NULL, NULL);
+        gboolean b = FALSE;
+        if (r)
+                g_variant_get(r, "(b)", &b);
+        return b;
+}
+
+static void env_setup(void) {
+        g_autoptr(GError) e = NULL;
+
+        T.dir = g_dir_make_tmp("pidbroker-test-XXXXXX", &e);
+        g_assert_no_error(e);
+        /* Unprivileged clients must reach the sockets. */
+        g_assert_cmpint(chmod(T.dir, 0755), ==, 0);
+        T.private_socket = g_build_filename(T.dir, "private", NULL);
+        T.daemon_log = g_build_filename(T.dir, "daemon.log", NULL);
+
+        g_autofree char *conf = write_bus_config();
+        if (T.kind == BUS_DBUS_DAEMON)
+                start_dbus_daemon(conf);
+        else
+                start_dbus_broker(conf);
+        g_setenv("DBUS_SYSTEM_BUS_ADDRESS", T.address, TRUE);
+
+        /* The bus may take a moment (dbus-broker-launch). */
+        for (int i = 0; i < 200 && !T.root; i++) {
+                g_autoptr(GError) ce = NULL;
+                T.root = g_dbus_connection_new_for_address_sync(
+                        T.address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION, NULL, NULL, &ce);
+                if (!T.root)
+                        g_usleep(50000);
+        }
+        g_assert_nonnull(T.root);
+
+        start_daemon();
+        for (int i = 0; i < 200 && !name_has_owner(T.root, BROKER_NAME); i++) {
+                int status;
+                if (waitpid(T.daemon_pid, &status, WNOHANG) == T.daemon_pid)
+                        g_error("pidbrokerd died at start, see %s", T.daemon_log);
+                g_usleep(50000);
+        }
+        g_assert_true(name_has_owner(T.root, BROKER_NAME));
+        g_test_message("bus %s at %s, pidbrokerd pid %d, log %s", T.kind == BUS_DBUS_DAEMON ? "dbus-daemon" : "dbus-broker",
+                       T.address, (int) T.daemon_pid, T.daemon_log);
+}
+
+static void env_teardown(void) {
+        int status;
+
+        g_clear_object(&T.root);
+        if (T.daemon_pid > 0) {
+                kill(T.daemon_pid, SIGTERM);
+                waitpid(T.daemon_pid, &status, 0);
+                if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                        g_printerr("pidbrokerd exited uncleanly: %d\n", status);
+        }
+        if (T.bus_pid > 0) {
+                kill(T.bus_pid, SIGTERM);
+                waitpid(T.bus_pid, &status, 0);
+        }
+        if (T.dir && !g_getenv("PIDBROKER_TEST_KEEP")) {
+                const char *argv[] = { "rm", "-rf", T.dir, NULL };
+                g_spawn_sync(NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
+        }
+}
+
+/* ----- tests ----- */
+
+static void test_properties(void) {
+        GDBusConnection *c = root_bus();
+        g_autoptr(GError) e = NULL;
+
+        g_autoptr(GVariant) version = get_property(c, BROKER_PATH, BROKER_IFACE, "Version", &e);
+        g_assert_no_error(e);
+        g_assert_cmpstr(g_variant_get_string(version, NULL), !=, "");
+
+        g_autoptr(GVariant) features = get_property(c, BROKER_PATH, BROKER_IFACE, "Features", &e);
+        g_assert_no_error(e);
+        g_assert_cmpuint(g_variant_n_children(features), ==, 17);
+        static const char *const expected[] = { "pidfd_open", "clone3", "waitid_pidfd", "pidfs", "so_peerpidfd",
+                                                "pidfd_get_info", "close_range" };
+        for (size_t i = 0; i < G_N_ELEMENTS(expected); i++) {
+                bool found = false;
+                for (gsize j = 0; j < g_variant_n_children(features); j++) {
+                        const char *name, *detail;
+                        gboolean avail;
+                        g_variant_get_child(features, j, "(&sb&s)", &name, &avail, &detail);
+                        if (g_str_equal(name, expected[i])) {
+                                found = true;
+                                /* This machine (6.18) has all of them: nothing may skip. */
+                                g_assert_true(avail);
+                        }
+                }
+                g_assert_true(found);
+        }
+
+        g_autoptr(GVariant) cp = get_property(c, BROKER_PATH, BROKER_IFACE, "ControlPath", &e);
+        g_assert_no_error(e);
+        g_assert_cmpstr(g_variant_get_string(cp, NULL), ==, "pidfd");
+        g_autoptr(GVariant) pb = get_property(c, BROKER_PATH, BROKER_IFACE, "PolicyBackend", &e);
+        g_assert_no_error(e);
+        g_assert_cmpstr(g_variant_get_string(pb, NULL), ==, "embedded");
+
+        g_autoptr(GVariant) metrics = get_property(c, BROKER_PATH, BROKER_IFACE, "Metrics", &e);
+        g_assert_no_error(e);
+        static const char *const keys[] = { "spawns.ok", "spawns.failed", "control_path.pidfd",
+                                            "control_path.legacy_pid", "signal_result.ok", "signal_result.esrch",
+                                            "signal_result.eperm", "signal_result.fallback", "wait_result.exited",
+                                            "wait_result.eagain", "wait_result.echild", "wait_result.error" };
+        for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
+                guint64 v;
+                g_assert_true(g_variant_lookup(metrics, keys[i], "t", &v));
+        }
+}
+
+static GDBusInterfaceInfo *served_interface(const char *path, const char *iface) {
+        g_autoptr(GError) e = NULL;
+        g_autoptr(GVariant) r = call(root_bus(), path, "org.freedesktop.DBus.Introspectable", "Introspect", NULL,
+                                     "(s)", &e);
+        g_assert_no_error(e);
+        const char *xml;
+        g_variant_get(r, "(&s)", &xml);
+        g_autoptr(GDBusNodeInfo) n = g_dbus_node_info_new_for_xml(xml, &e);
+        g_assert_no_error(e);
+        for (GDBusInterfaceInfo **i = n->interfaces; i && *i; i++)
+                if (!g_str_has_prefix((*i)->name, "org.freedesktop.DBus."))
+                        g_assert_cmpstr((*i)->name, ==, iface);
+        GDBusInterfaceInfo *i = g_dbus_node_info_lookup_interface(n, iface);
+        g_assert_nonnull(i);
+        return g_dbus_interface_info_ref(i);
+}
+
+static char *args_signature(GDBusArgInfo **args) {
+        GString *s = g_string_new(NULL);
+        for (; args && *args; args++)
+                g_string_append(s, (*args)->signature);
+        return g_string_free(s, FALSE);
+}
+
+static void compare_interfaces(GDBusInterfaceInfo *want, GDBusInterfaceInfo *got) {
+        guint n = 0;
+        for (GDBusMethodInfo **m = want->methods; m && *m; m++, n++) {
+                GDBusMethodInfo *g = g_dbus_interface_info_lookup_method(got, (*m)->name);
+                if (!g)
+                        g_error("%s.%s is in the XML but not served", want->name, (*m)->name);
+                g_autofree char *wi = args_signature((*m)->in_args), *gi = args_signature(g->in_args);
+                g_autofree char *wo = args_signature((*m)->out_args), *go = args_signature(g->out_args);
+                g_assert_cmpstr(wi, ==, gi);
+                g_assert_cmpstr(wo, ==, go);
+        }
+        guint k = 0;
+        for (GDBusMethodInfo **m = got->methods; m && *m; m++)
+                k++;
+        g_assert_cmpuint(n, ==, k);
+
+        n = k = 0;
+        for (GDBusSignalInfo **s = want->signals; s && *s; s++, n++) {
+                GDBusSignalInfo *g = g_dbus_interface_info_lookup_signal(got, (*s)->name);
+                g_assert_nonnull(g);
+                g_autofree char *w = args_signature((*s)->args), *gs = args_signature(g->args);
+                g_assert_cmpstr(w, ==, gs);
+        }
+        for (GDBusSignalInfo **s = got->signals; s && *s; s++)
+                k++;
+        g_assert_cmpuint(n, ==, k);
+
+        n = k = 0;
+        for (GDBusPropertyInfo **p = want->properties; p && *p; p++, n++) {
+                GDBusPropertyInfo *g = g_dbus_interface_info_lookup_property(got, (*p)->name);
+                if (!g)
+                        g_error("property %s.%s is in the XML but not served", want->name, (*p)->name);
+                g_assert_cmpstr((*p)->signature, ==, g->signature);
+                g_assert_cmpint((*p)->flags, ==, g->flags);
+        }
+        for (GDBusPropertyInfo **p = got->properties; p && *p; p++)
+                k++;
+        g_assert_cmpuint(n, ==, k);
+}
+
+static void test_introspection_matches_xml(void) {
+        g_autofree char *xml_path = g_build_filename(g_getenv("PIDBROKER_SOURCE_ROOT"), "dbus",
+                                                     "org.pidbroker.Broker1.xml", NULL);
+        g_autofree char *xml = NULL;
+        g_autoptr(GError) e = NULL;
+
+        g_assert_true(g_file_get_contents(xml_path, &xml, NULL, &e));
+        g_autoptr(GDBusNodeInfo) want = g_dbus_node_info_new_for_xml(xml, &e);
+        g_assert_no_error(e);
+        g_assert_nonnull(g_dbus_node_info_lookup_interface(want, BROKER_IFACE));
+        g_assert_nonnull(g_dbus_node_info_lookup_interface(want, WORKLOAD_IFACE));
+
+        GDBusInterfaceInfo *broker = served_interface(BROKER_PATH, BROKER_IFACE);
+        compare_interfaces(g_dbus_node_info_lookup_interface(want, BROKER_IFACE), broker);
+        g_dbus_interface_info_unref(broker);
+
+        g_autofree char *path = NULL;
+        int pidfd;
+        g_assert_true(spawn_full(root_bus(), argv_variant((const char *const[]) { test_helper_path(), "sleep", "30", NULL }, true),
+                                 NULL, NULL, 0, NULL, &path, &pidfd, NULL, &e));
+        GDBusInterfaceInfo *wl = served_interface(path, WORKLOAD_IFACE);
+        compare_interfaces(g_dbus_node_info_lookup_interface(want, WORKLOAD_IFACE), wl);
+        g_dbus_interface_info_unref(wl);
+        stop_and_release(root_bus(), path);
+        close(pidfd);
+
+        /* The ObjectManager lives on the manager object. */
+        g_autoptr(GVariant) r = call(root_bus(), BROKER_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
+                                     NULL, "(a{oa{sa{sv}}})", &e);
+        g_assert_no_error(e);
+}
+
+static void test_spawn_unprivileged_namespaces(void) {
+        ExitedLog log = { .paths = g_ptr_array_new_with_free_func(g_free) };
+        /* Root listens to every Exited it may receive: it must get none of
+         * the unprivileged owner's. */
+        guint sub = g_dbus_connection_signal_subscribe(root_bus(), NULL, WORKLOAD_IFACE, "Exited", NULL, NULL,
+                                                       G_DBUS_SIGNAL_FLAGS_NONE, on_exited, &log, NULL);
+        g_assert_true(name_has_owner(root_bus(), BROKER_NAME)); /* round trip: AddMatch is in */
+
+        g_autofree char *out = client_run(UID_NOBODY, (const char *const[]) { "spawn-ns", NULL });
+
+        iterate_until(NULL, NULL, 500);
+        g_assert_cmpuint(log.paths->len, ==, 0);
+        g_dbus_connection_signal_unsubscribe(root_bus(), sub);
+        g_ptr_array_unref(log.paths);
+        g_free(log.code);
+}
+
+typedef struct WaitState {
+        int done;
+        char *code[2];
+        int status[2];
+} WaitState;
+
+static void on_wait_reply(GObject *src, GAsyncResult *res, gpointer userdata) {
+        WaitState *w = userdata;
+        g_autoptr(GError) e = NULL;
+        g_autoptr(GVariant) r = g_dbus_connection_call_finish(G_DBUS_CONNECTION(src), res, &e);
+        g_assert_no_error(e);
+        g_variant_get(r, "(si)", &w->code[w->done], &w->status[w->done]);
+        w->done++;
+}
+
+static bool both_done(void *data) {
+        return ((WaitState *) data)->done == 2;
+}
+
+static void test_wait(void) {
+        GDBusConnection *c = root_bus();
+        g_autofree char *path = NULL;
+        g_autoptr(GError) e = NULL;
+        WaitState w = {};
+        int pidfd;
+
+        g_autofree char *quick = NULL;
+        g_assert_true(spawn_full(c, argv_variant((const char *const[]) { test_helper_path(), "exit", "0", NULL }, true), NULL,
+                                 NULL, 0, NULL, &quick, NULL, NULL, &e)); /* exits at once */
+        g_assert_true(spawn_full(c, argv_variant((const char *const[]) { test_helper_path(), "sleep", "1", NULL }, true), NULL,
+                                 NULL, 0, NULL, &path, &pidfd, NULL, &e));
+        g_autofree char *state = get_str(c, path, "State");
+        g_assert_cmpstr(state, ==, "running");
+        g_autofree char *code0 = NULL;
+        int st0;
+        get_exit_status(c, path, &code0, &st0);
+        g_assert_cmpstr(code0, ==, "");
+        g_assert_cmpint(st0, ==, 0);
+
+        /* Two waiters on a running workload. */
+        for (int i = 0; i < 2; i++)
+                g_dbus_connection_call(c, BROKER_NAME, path, WORKLOAD_IFACE, "Wait", NULL, G_VARIANT_TYPE("(si)"),
+                                       G_DBUS_CALL_FLAGS_NONE, 30000, NULL, on_wait_reply, &w);
+        iterate_until(both_done, &w, 20000);
+        g_assert_cmpint(w.done, ==, 2);
+        for (int i = 0; i < 2; i++) {
+                g_assert_cmpstr(w.code[i], ==, "exited");
+                g_assert_cmpint(w.status[i], ==, 0);
+                g_free(w.code[i]);
+        }
+        g_assert_true(fd_readable_within(pidfd, 0));
+
+        /* And on an exited one: at once. */
+        uint64_t t0 = now_ms();
+        g_autofree char *code = NULL;
+        int status;
+        wait_workload(c, path, &code, &status);
+        g_assert_cmpstr(code, ==, "exited");
+        g_assert_cmpuint(now_ms() - t0, <, 2000);
+        release_workload(c, path);
+        g_autofree char *qc = NULL;
+        wait_workload(c, quick, &qc, &status);
+        g_assert_cmpstr(qc, ==, "exited");
+        release_workload(c, quick);
+        close(pidfd);
+}
+
+static void test_stop_escalation(void) {
+        GDBusConnection *c = root_bus();
+        g_autofree char *path = NULL;
+        g_autoptr(GError) e = NULL;
+        int p[2], pidfd;
+
+        g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
+        FdMap fds[] = { { 1, p[1] } };
+        g_assert_true(spawn_full(c, argv_variant((const char *const[]) { test_helper_path(), "ignore-term", "120", NULL }, true),
+                                 NULL, fds, 1, ns_options(NS_PID_MNT_NET, false, 1000000), &path, &pidfd, NULL, &e));
+        g_assert_no_error(e);
+        close(p[1]);
+        g_autofree char *ready = read_line_fd(p[0], 20000);
+        g_assert_cmpstr(ready, ==, "ready");
+
+        uint64_t t0 = now_ms();
+        g_autoptr(GVariant) r = call(c, path, WORKLOAD_IFACE, "Stop", NULL, "(si)", &e);
+        g_assert_no_error(e);
+        uint64_t took = now_ms() - t0;
+        const char *code;
+        gint32 status;
+        g_variant_get(r, "(&si)", &code, &status);
+        g_assert_cmpstr(code, ==, "killed");
+        g_assert_cmpint(status, ==, SIGKILL);
+        g_assert_cmpuint(took, >=, 900);
+        g_assert_cmpuint(took, <, 8000);
+        g_assert_true(fd_readable_within(pidfd, 0));
+        release_workload(c, path);
+        close(pidfd);
+        close(p[0]);
+
+        /* A workload that honours SIGTERM stops at once, with SIGTERM. */
+        g_autofree char *path2 = NULL;
+        g_assert_true(spawn_full(c, argv_variant((const char *const[]) { test_helper_path(), "sleep", "120", NULL }, true),
+                                 NULL, NULL, 0, ns_options(NULL, false, 5000000), &path2, NULL, NULL, &e));
+        t0 = now_ms();
+        g_autoptr(GVariant) r2 = call(c, path2, WORKLOAD_IFACE, "Stop", NULL, "(si)", &e);
+        g_assert_no_error(e);
+        g_variant_get(r2, "(&si)", &code, &status);
+        g_assert_cmpstr(code, ==, "killed");
+        g_assert_cmpint(status, ==, SIGTERM);
+        g_assert_cmpuint(now_ms() - t0, <, 4000);
+        release_workload(c, path2);
+}
+
+static void test_other_user_cannot_see_or_signal(void) {
+        g_autoptr(GSubprocess) owner = client_start(UID_NOBODY, (const char *const[]) { "hold", NULL });
+        g_autofree char *line = read_line_fd(client_stdout_fd(owner), 30000);
+        g_auto(GStrv) parts = g_strsplit(line, " ", 2);
+        g_assert_nonnull(parts[0]);
+        g_assert_nonnull(parts[1]);
+        g_assert_true(g_str_has_prefix(parts[0], WORKLOAD_PREFIX "/"));
+
+        /* Root sees it (the manage view). */
+        g_assert_true(managed_objects_contain(root_bus(), parts[0]));
+
+        g_autofree char *out = client_run(UID_DAEMON, (const char *const[]) { "intrude", parts[0], parts[1], NULL });
+
+        GOutputStream *in = g_subprocess_get_stdin_pipe(owner);
+        g_assert_true(g_output_stream_write_all(in, "go\n", 3, NULL, NULL, NULL));
+        client_finish(owner);
+}
+
+static char *spawn_and_collect(const char *const *argv, const FdMap *fds, size_t n, int read_fd) {
+        g_autofree char *path = NULL;
+        g_autoptr(GError) e = NULL;
+        g_assert_true(spawn_full(root_bus(), argv_variant(argv, true), NULL, fds, n, NULL, &path, NULL, NULL, &e));
+        g_assert_no_error(e);
+        g_autofree char *code = NULL;
+        int status;
+        wait_workload(root_bus(), path, &code, &status);
+        g_assert_cmpstr(code, ==, "exited");
+        g_assert_cmpint(status, ==, 0);
+        release_workload(root_bus(), path);
+        return read_fd >= 0 ? read_all_fd(read_fd) : NULL;
+}
+
+static void test_fd_map(void) {
+        int a[2], b[2];
+        const char *h = test_helper_path();
+
+        /* stdout to a, stderr to b: "print X 2" lands in b only. */
+        g_assert_cmpint(pipe2(a, O_CLOEXEC), ==, 0);
+        g_assert_cmpint(pipe2(b, O_CLOEXEC), ==, 0);
+        FdMap m1[] = { { 1, a[1] }, { 2, b[1] } };
+        g_free(spawn_and_collect((const char *const[]) { h, "print", "to-stderr", "2", NULL }, m1, 2, -1));
+        close(a[1]);
+        close(b[1]);
+        g_autofree char *ra = read_all_fd(a[0]), *rb = read_all_fd(b[0]);
+        g_assert_cmpstr(ra, ==, "");
+        g_assert_cmpstr(rb, ==, "to-stderr");
+        close(a[0]);
+        close(b[0]);
+
+        /* Swapped: the target numbers are honoured, not the order. */
+        g_assert_cmpint(pipe2(a, O_CLOEXEC), ==, 0);
+        g_assert_cmpint(pipe2(b, O_CLOEXEC), ==, 0);
+        FdMap m2[] = { { 2, a[1] }, { 1, b[1] } };
+        g_free(spawn_and_collect((const char *const[]) { h, "print", "to-stdout", "1", NULL }, m2, 2, -1));
+        close(a[1]);
+        close(b[1]);
+        g_autofree char *ra2 = read_all_fd(a[0]), *rb2 = read_all_fd(b[0]);
+        g_assert_cmpstr(ra2, ==, "");
+        g_assert_cmpstr(rb2, ==, "to-stdout");
+        close(a[0]);
+        close(b[0]);
+
+        /* Nothing else is inherited: fds 0, 1, 2 and the mapped 7. */
+        g_assert_cmpint(pipe2(a, O_CLOEXEC), ==, 0);
+        int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        FdMap m3[] = { { 1, a[1] }, { 7, null_fd } };
+        g_autofree char *path = NULL;
+        g_autoptr(GError) e = NULL;
+        g_assert_true(spawn_full(root_bus(), argv_variant((const char *const[]) { h, "fds", NULL }, false), NULL, m3, 2,
+                                 NULL, &path, NULL, NULL, &e));
+        close(a[1]);
+        close(null_fd);
+        g_autofree char *fds = read_all_fd(a[0]);
+        g_assert_cmpstr(fds, ==, "0\n1\n2\n7\n");
+        close(a[0]);
+        g_autofree char *code = NULL;
+        int status;
+        wait_workload(root_bus(), path, &code, &status);
+        release_workload(root_bus(), path);
+
+        /* env is the whole environment. */
+        g_assert_cmpint(pipe2(a, O_CLOEXEC), ==, 0);
+        GVariantBuilder eb;
+        g_variant_builder_init(&eb, G_VARIANT_TYPE("a{ss}"));
+        g_variant_builder_add(&eb, "{ss}", "FOO", "bar=baz");
+        FdMap m4[] = { { 1, a[1] } };
+        g_autofree char *path2 = NULL;
+        g_assert_true(spawn_full(root_bus(), argv_variant((const char *const[]) { h, "env", NULL }, true),
+                                 g_variant_builder_end(&eb), m4, 1, NULL, &path2, NULL, NULL, &e));
+        close(a[1]);
+        g_autofree char *env = read_all_fd(a[0]);
+        g_assert_cmpstr(env, ==, "FOO=bar=baz\n");
+        close(a[0]);
+        g_autofree char *code2 = NULL;
+        wait_workload(root_bus(), path2, &code2, &status);
+        release_workload(root_bus(), path2);
+}
+
+static void test_watch_client(void) {
+        g_autoptr(GSubprocess) client = client_start(UID_NOBODY, (const char *const[]) { "watch", NULL });
+        g_autofree char *line = read_line_fd(client_stdout_fd(client), 30000);
+        pid_t pid = atoi(line);
+        g_assert_cmpint(pid, >, 0);
+        int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        g_assert_cmpint(pidfd, >=, 0);
+        g_assert_false(fd_readable_within(pidfd, 0));
+
+        /* The workload ignores SIGTERM: the escalation (1 s) must follow. */
+        uint64_t t0 = now_ms();
+        g_subprocess_force_exit(client);
+        g_assert_true(g_subprocess_wait(client, NULL, NULL));
+        g_assert_true(fd_readable_within(pidfd, 15000));
+        g_assert_cmpuint(now_ms() - t0, >=, 800);
+        close(pidfd);
+}
+
+typedef struct BadSpawn {
+        const char *name;
+        const char *error;
+} BadSpawn;
+
+static void expect_spawn_error(const char *what, GVariant *argv, GVariant *env, const FdMap *fds, size_t n,
+                               GVariant *options, const char *error) {
+        g_autoptr(GError) e = NULL;
+        g_test_message("bad input: %s", what);
+        g_assert_false(spawn_full(root_bus(), argv, env, fds, n, options, NULL, NULL, NULL, &e));
+        assert_dbus_error(e, error);
+}
+
+static GVariant *one_option(const char *key, GVariant *value) {
+        GVariantBuilder b;
+        g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+        g_variant_builder_add(&b, "{sv}", key, value);
+        return g_variant_builder_end(&b);
+}
+
+static void expect_signal_error(const char *what, int fd, int sig, guint32 flags, const char *error) {
+        g_autoptr(GError) e = NULL;
+        g_autoptr(GUnixFDList) fl = g_unix_fd_list_new();
+        g_assert_cmpint(g_unix_fd_list_append(fl, fd, NULL), ==, 0);
+        g_test_message("bad input: %s", what);
+        g_autoptr(GVariant) r = g_dbus_connection_call_with_unix_fd_list_sync(
+                root_bus(), BROKER_NAME, BROKER_PATH, BROKER_IFACE, "Signal", g_variant_new("(hiu)", 0, sig, flags),
+                NULL, G_DBUS_CALL_FLAGS_NONE, 30000, fl, NULL, NULL, &e);
+        g_assert_null(r);
+        assert_dbus_error(e, error);
+}
+
+static void test_bad_input(void) {
+        const char *h = test_helper_path();
+        int p[2];
+
+        /* Let exit-status retention of earlier clients run out (1 s). */
+        g_usleep(1500000);
+        /* Warm-up: whatever a first call allocates for good. */
+        g_autoptr(GVariant) warm = get_property(root_bus(), BROKER_PATH, BROKER_IFACE, "Metrics", NULL);
+        unsigned before = count_fds(T.daemon_pid);
+
+        g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
+        FdMap two[] = { { 1, p[1] }, { 2, p[1] } };
+        const char *const ok_argv[] = { h, "exit", "0", NULL };
+
+        expect_spawn_error("empty argv", argv_variant((const char *const[]) { NULL }, true), NULL, two, 2, NULL, ERR_INVALID);
+        expect_spawn_error("relative path", argv_variant((const char *const[]) { "test-helper", "exit", "0", NULL }, true),
+                           NULL, two, 2, NULL, ERR_INVALID);
+        expect_spawn_error("unknown option key", argv_variant(ok_argv, true), NULL, two, 2,
+                           one_option("frobnicate", g_variant_new_boolean(TRUE)), ERR_INVALID);
+        expect_spawn_error("wrong option type", argv_variant(ok_argv, true), NULL, two, 2,
+                           one_option("cwd", g_variant_new_string("/")), ERR_INVALID);
+        expect_spawn_error("wrong option type (watch_client as string)", argv_variant(ok_argv, true), NULL, two, 2,
+                           one_option("watch_client", g_variant_new_string("yes")), ERR_INVALID);
+        expect_spawn_error("unknown namespace", argv_variant(ok_argv, true), NULL, two, 2,
+                           one_option("namespaces", g_variant_new_strv((const char *const[]) { "pid", "bogus", NULL }, -1)),
+                           ERR_INVALID);
+        expect_spawn_error("unknown seccomp profile", argv_variant(ok_argv, true), NULL, two, 2,
+                           one_option("seccomp", g_variant_new_string("no-such-profile")), ERR_INVALID);
+
+        GVariantBuilder eb;
+        g_variant_builder_init(&eb, G_VARIANT_TYPE("a{ss}"));
+        g_variant_builder_add(&eb, "{ss}", "A=B", "c");
+        expect_spawn_error("env name with =", argv_variant(ok_argv, true), g_variant_builder_end(&eb), two, 2, NULL,
+                           ERR_INVALID);
+        g_variant_builder_init(&eb, G_VARIANT_TYPE("a{ss}"));
+        g_variant_builder_add(&eb, "{ss}", "", "c");
+        expect_spawn_error("empty env name", argv_variant(ok_argv, true), g_variant_builder_end(&eb), two, 2, NULL,
+                           ERR_INVALID);
+
+        FdMap dup_target[] = { { 1, p[1] }, { 1, p[0] } };
+        expect_spawn_error("duplicate target fd", argv_variant(ok_argv, true), NULL, dup_target, 2, NULL, ERR_INVALID);
+
+        GVariantBuilder ab;
+        g_variant_builder_init(&ab, G_VARIANT_TYPE("aay"));
+        g_variant_builder_add_value(&ab, g_variant_new_bytestring(h));
+        g_variant_builder_add_value(&ab, g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, "a\0b", 3, 1));
+        expect_spawn_error("NUL inside an argument", g_variant_builder_end(&ab), NULL, two, 2, NULL, ERR_INVALID);
+
+        FdMap many[TEST_MAX_FDS + 1];
+        for (int i = 0; i < TEST_MAX_FDS + 1; i++)
+                many[i] = (FdMap) { (guint32) (3 + i), p[1] };
+        expect_spawn_error("too many fds", argv_variant(ok_argv, true), NULL, many, TEST_MAX_FDS + 1, NULL, ERR_LIMIT);
+
+        expect_spawn_error("exec of a missing file", argv_variant((const char *const[]) { "/nonexistent/binary", NULL }, true),
+                           NULL, two, 2, NULL, ERR_SPAWN_FAILED);
+
+        int self = (int) syscall(SYS_pidfd_open, getpid(), 0);
+        g_assert_cmpint(self, >=, 0);
+        expect_signal_error("non-pidfd fd to Signal", p[0], 0, 0, ERR_INVALID);
+        expect_signal_error("signal out of range", self, 99, 0, ERR_INVALID);
+        expect_signal_error("negative signal", self, -1, 0, ERR_INVALID);
+        expect_signal_error("two scope flags", self, 0, 3, ERR_INVALID);
+        expect_signal_error("unknown flag", self, 0, 8, ERR_INVALID);
+        close(self);
+        close(p[0]);
+        close(p[1]);
+
+        /* The failed spawn's child is reaped, and every fd is back. */
+        unsigned after = 0;
+        for (int i = 0; i < 50; i++) {
+                after = count_fds(T.daemon_pid);
+                if (after == before && count_zombie_children(T.daemon_pid) == 0)
+                        break;
+                g_usleep(100000);
+        }
+        g_assert_cmpuint(after, ==, before);
+        g_assert_cmpuint(count_zombie_children(T.daemon_pid), ==, 0);
+
+        /* And it still serves. */
+        g_free(spawn_and_collect(ok_argv, NULL, 0, -1));
+}
+
+static void test_unprivileged_denials(void) {
+        g_free(client_run(UID_NOBODY, (const char *const[]) { "denials", NULL }));
+}
+
+static void test_signal_own_workload(void) {
+        g_free(client_run(UID_NOBODY, (const char *const[]) { "signal-own", NULL }));
+}
+
+static void test_limit_per_user(void) {
+        g_free(client_run(UID_DAEMON, (const char *const[]) { "limit", NULL }));
+}
+
+static void test_direct_socket(void) {
+        g_autofree char *out = client_run(UID_NOBODY, (const char *const[]) { "direct", T.private_socket, NULL });
+        g_assert_cmpuint(g_ascii_strtoull(out, NULL, 10), >, 0);
+
+        g_autofree char *log = NULL;
+        g_assert_true(g_file_get_contents(T.daemon_log, &log, NULL, NULL));
+        g_assert_nonnull(strstr(log, "Direct connection from uid=65534"));
+        g_assert_nonnull(strstr(log, "identity=peer-pidfd"));
+}
+
+static void test_get_fd(void) {
+        GDBusConnection *c = root_bus();
+        g_autofree char *path = NULL;
+        g_autoptr(GError) e = NULL;
+        int p[2], pidfd;
+
+        g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
+        FdMap fds[] = { { 5, p[1] } };
+        g_assert_true(spawn_full(c, argv_variant((const char *const[]) { test_helper_path(), "sleep", "30", NULL }, true), NULL,
+                                 fds, 1, NULL, &path, &pidfd, NULL, &e));
+        g_autoptr(GUnixFDList) in = g_unix_fd_list_new_from_array((int[]) { dup(pidfd) }, 1);
+        g_autoptr(GUnixFDList) out = NULL;
+        g_autoptr(GVariant) r = g_dbus_connection_call_with_unix_fd_list_sync(
+                c, BROKER_NAME, BROKER_PATH, BROKER_IFACE, "GetFd", g_variant_new("(hi)", 0, 5), G_VARIANT_TYPE("(h)"),
+                G_DBUS_CALL_FLAGS_NONE, 30000, in, &out, NULL, &e);
+        g_assert_no_error(e);
+        gint32 h;
+        g_variant_get(r, "(h)", &h);
+        int got = g_unix_fd_list_get(out, h, NULL);
+        g_assert_cmpuint(fd_inode(got), ==, fd_inode(p[1]));
+        close(got);
+
+        /* A target fd the workload does not have. */
+        g_autoptr(GError) e2 = NULL;
+        g_autoptr(GUnixFDList) in2 = g_unix_fd_list_new_from_array((int[]) { dup(pidfd) }, 1);
+        g_autoptr(GVariant) r2 = g_dbus_connection_call_with_unix_fd_list_sync(
+                c, BROKER_NAME, BROKER_PATH, BROKER_IFACE, "GetFd", g_variant_new("(hi)", 0, 77), G_VARIANT_TYPE("(h)"),
+                G_DBUS_CALL_FLAGS_NONE, 30000, in2, NULL, NULL, &e2);
+        assert_dbus_error(e2, ERR_INVALID);
+
+        stop_and_release(c, path);
+        close(pidfd);
+        close(p[0]);
+        close(p[1]);
+}
+
+static void test_release(void) {
+        GDBusConnection *c = root_bus();
+        g_autofree char *path = NULL;
+        g_autoptr(GError) e = NULL, e2 = NULL;
+
+        g_assert_true(spawn_full(c, argv_variant((const char *const[]) { test_helper_path(), "sleep", "30", NULL }, true), NULL,
+                                 NULL, 0, NULL, &path, NULL, NULL, &e));
+        g_assert_true(managed_objects_contain(c, path));
+        g_autoptr(GVariant) r = call(c, path, WORKLOAD_IFACE, "Release", NULL, NULL, &e2);
+        assert_dbus_error(e2, ERR_INVALID);
+        stop_and_release(c, path);
+        g_assert_false(managed_objects_contain(c, path));
+}
+
+typedef struct Concurrent {
+        int done;
+        GPtrArray *paths;
+} Concurrent;
+
+static void on_spawn_reply(GObject *src, GAsyncResult *res, gpointer userdata) {
+        Concurrent *cc = userdata;
+        g_autoptr(GError) e = NULL;
+        g_autoptr(GUnixFDList) out = NULL;
+        g_autoptr(GVariant) r = g_dbus_connection_call_with_unix_fd_list_finish(G_DBUS_CONNECTION(src), &out, res, &e);
+        g_assert_no_error(e);
+        const char *path;
+        gint32 h;
+        guint64 id;
+        g_variant_get(r, "(&oht)", &path, &h, &id);
+        for (guint i = 0; i < cc->paths->len; i++)
+                g_assert_cmpstr(cc->paths->pdata[i], !=, path);
+        g_ptr_array_add(cc->paths, g_strdup(path));
+        cc->done++;
+}
+
+static bool all_spawned(void *data) {
+        return ((Concurrent *) data)->done == TEST_MAX_WORKLOADS - 1;
+}
+
+/* Spawns in flight at once (as many as the per-user limit allows), each answered after its own exec: the loop
+ * never waits for one child while others are pending. */
+static void test_concurrent_spawns(void) {
+        Concurrent cc = { .paths = g_ptr_array_new_with_free_func(g_free) };
+
+        for (int i = 0; i < TEST_MAX_WORKLOADS - 1; i++) {
+                GVariant *argv = argv_variant((const char *const[]) { test_helper_path(), "sleep", "1", NULL }, true);
+                g_dbus_connection_call_with_unix_fd_list(
+                        root_bus(), BROKER_NAME, BROKER_PATH, BROKER_IFACE, "Spawn",
+                        g_variant_new("(@aay@a{ss}@a{uh}@a{sv})", argv, g_variant_new_array(G_VARIANT_TYPE("{ss}"), NULL, 0),
+                                      g_variant_new_array(G_VARIANT_TYPE("{uh}"), NULL, 0),
+                                      ns_options(NS_PID_MNT_NET, false, 0)),
+                        G_VARIANT_TYPE("(oht)"), G_DBUS_CALL_FLAGS_NONE, 30000, NULL, NULL, on_spawn_reply, &cc);
+        }
+        iterate_until(all_spawned, &cc, 20000);
+        g_assert_cmpint(cc.done, ==, TEST_MAX_WORKLOADS - 1);
+        for (guint i = 0; i < cc.paths->len; i++) {
+                g_autofree char *code = NULL;
+                int status;
+                wait_workload(root_bus(), cc.paths->pdata[i], &code, &status);
+                g_assert_cmpstr(code, ==, "exited");
+                release_workload(root_bus(), cc.paths->pdata[i]);
+        }
+        g_ptr_array_unref(cc.paths);
+}
+
+static void add_test(const char *name, GTestFunc fn) {
+        g_autofree char *p = g_strdup_printf("/daemon/%s/%s", T.kind == BUS_DBUS_DAEMON ? "dbus-daemon" : "dbus-broker",
+                                             name);
+        g_test_add_func(p, fn);
+}
+
+int main(int argc, char *argv[]) {
+        if (argc >= 3 && g_str_equal(argv[1], "--client"))
+                return client_main(argc, argv);
+
+        /* Clients and workloads run as other uids: exec copies they can reach. */
+        g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
+        self_exe = test_public_copy(exe);
+        test_helper_path();
+
+        /* --bus=dbus-daemon|dbus-broker, ours, taken out before GTest sees it. */
+        int n = 1;
+        for (int i = 1; i < argc; i++) {
+                if (g_str_equal(argv[i], "--bus=dbus-broker"))
+                        T.kind = BUS_DBUS_BROKER;
+                else if (g_str_equal(argv[i], "--bus=dbus-daemon"))
+                        T.kind = BUS_DBUS_DAEMON;
+                else
+                        argv[n++] = argv[i];
+        }
+        argv[n] = NULL;
+        argc = n;
+
+        g_test_init(&argc, &argv, NULL);
+
+        add_test("properties", test_properties);
+        add_test("introspection-matches-xml", test_introspection_matches_xml);
+        add_test("spawn-unprivileged-namespaces", test_spawn_unprivileged_namespaces);
+        add_test("wait", test_wait);
+        add_test("concurrent-spawns", test_concurrent_spawns);
+        add_test("stop-escalation", test_stop_escalation);
+        add_test("other-user-cannot-see-or-signal", test_other_user_cannot_see_or_signal);
+        add_test("fd-map", test_fd_map);
+        add_test("watch-client", test_watch_client);
+        add_test("unprivileged-denials", test_unprivileged_denials);
+        add_test("signal-own-workload", test_signal_own_workload);
+        add_test("limit-per-user", test_limit_per_user);
+        add_test("direct-socket", test_direct_socket);
+        add_test("get-fd", test_get_fd);
+        add_test("release", test_release);
+        add_test("bad-input", test_bad_input);
+
+        if (geteuid() != 0) {
+                /* Everything here needs root (a system bus, uid changes). */
+                g_test_skip("needs root");
+                return g_test_run();
+        }
+
+        env_setup();
+        int r = g_test_run();
+        env_teardown();
+        return r;
+}
