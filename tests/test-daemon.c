@@ -1,357 +1,33 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* Integration tests for pidbrokerd: a private system-like bus (dbus-daemon or
- * dbus-broker, --bus=), the built daemon on it, and GDBus clients running as
- * root (in this process) and as unprivileged users (this same binary
- * re-executed with --client SCENARIO after dropping to that uid: GDBus
- * threads make fork-without-exec unsafe). Nothing is printed to stdout but
- * TAP; clients talk to us over pipes. */
+/* Integration tests for pidbrokerd: the D-Bus API of DESIGN.md §2 on a
+ * private system-like bus (dbus-daemon or dbus-broker, --bus=), with clients
+ * as root and as unprivileged users (daemon-harness.h), and at the end the
+ * audit trail of everything the suite did. */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <gio/gio.h>
 #include <gio/gunixfdlist.h>
-#include <gio/gunixinputstream.h>
 #include <glib.h>
 #include <glib/gstdio.h>
-#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon-harness.h"
 #include "test-util.h"
 
-#define BROKER_NAME "org.pidbroker.Broker1"
-#define BROKER_PATH "/org/pidbroker/Broker1"
-#define BROKER_IFACE "org.pidbroker.Broker1"
-#define WORKLOAD_IFACE "org.pidbroker.Workload1"
-#define WORKLOAD_PREFIX "/org/pidbroker/Broker1/workload"
-
-#define ERR_INVALID "org.pidbroker.Error.InvalidArgument"
-#define ERR_NOSUCH "org.pidbroker.Error.NoSuchProcess"
-#define ERR_SPAWN_FAILED "org.pidbroker.Error.SpawnFailed"
-#define ERR_LIMIT "org.pidbroker.Error.LimitExceeded"
-#define ERR_DENIED "org.freedesktop.DBus.Error.AccessDenied"
-
-#define UID_NOBODY 65534
-#define UID_DAEMON 1
-
-/* Limits the test daemon runs with (see start_daemon()). */
-#define TEST_MAX_FDS 8
-#define TEST_MAX_WORKLOADS 6
-
-typedef enum BusKind {
-        BUS_DBUS_DAEMON,
-        BUS_DBUS_BROKER,
-} BusKind;
-
-static struct {
-        BusKind kind;
-        char *dir;
-        char *address;
-        char *private_socket;
-        char *daemon_log;
-        GPid bus_pid;         /* dbus-daemon (forked itself) or dbus-broker-launch (our child) */
-        GPid daemon_pid;
-        int journal_fd;       /* fake journald socket for dbus-broker, drained by a thread */
-        GDBusConnection *root;
-} T = { .journal_fd = -1 };
-
-static const char *self_exe;
-
-/* ---------- small helpers shared by the test and the client side ---------- */
-
-static uint64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
-
-/* The "Pid:" line of /proc/self/fdinfo/<fd>. */
-static int fdinfo_pid(int fd) {
-        g_autofree char *p = g_strdup_printf("/proc/self/fdinfo/%d", fd);
-        g_autofree char *s = NULL;
-        g_assert_true(g_file_get_contents(p, &s, NULL, NULL));
-        const char *l = strstr(s, "\nPid:");
-        g_assert_nonnull(l);
-        return atoi(l + 5);
-}
-
-static uint64_t fd_inode(int fd) {
-        struct stat st;
-        g_assert_cmpint(fstat(fd, &st), ==, 0);
-        return st.st_ino;
-}
-
-static bool fd_readable_within(int fd, int timeout_ms) {
-        struct pollfd p = { .fd = fd, .events = POLLIN };
-        int r;
-        do
-                r = poll(&p, 1, timeout_ms);
-        while (r < 0 && errno == EINTR);
-        return r > 0 && (p.revents & (POLLIN | POLLHUP));
-}
-
-static char *read_all_fd(int fd) {
-        GString *s = g_string_new(NULL);
-        char buf[4096];
-        ssize_t n;
-        while ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
-                if (n > 0)
-                        g_string_append_len(s, buf, n);
-        return g_string_free(s, FALSE);
-}
-
-static char *read_line_fd(int fd, int timeout_ms) {
-        GString *s = g_string_new(NULL);
-        char c;
-        uint64_t end = now_ms() + (uint64_t) timeout_ms;
-        while (now_ms() < end) {
-                if (!fd_readable_within(fd, (int) (end - now_ms())))
-                        break;
-                ssize_t n = read(fd, &c, 1);
-                if (n <= 0 || c == '\n')
-                        break;
-                g_string_append_c(s, c);
-        }
-        return g_string_free(s, FALSE);
-}
-
-static GVariant *argv_variant(const char *const *argv, bool trailing_nul) {
-        GVariantBuilder b;
-        g_variant_builder_init(&b, G_VARIANT_TYPE("aay"));
-        for (; *argv; argv++) {
-                if (trailing_nul)
-                        g_variant_builder_add_value(&b, g_variant_new_bytestring(*argv));
-                else
-                        g_variant_builder_add_value(&b, g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, *argv,
-                                                                                  strlen(*argv), 1));
-        }
-        return g_variant_builder_end(&b);
-}
-
-static const char *bus_dest(GDBusConnection *c) {
-        /* On the direct socket there is no bus and no name. */
-        return g_dbus_connection_get_unique_name(c) ? BROKER_NAME : NULL;
-}
-
-typedef struct FdMap {
-        guint32 target;
-        int fd;
-} FdMap;
-
-/* Spawn(argv, env, fds, options). options is an a{sv} (floating ok) or NULL.
- * Returns FALSE with *error set on a D-Bus error. */
-static gboolean spawn_full(GDBusConnection *c, GVariant *argv, GVariant *env, const FdMap *fds, size_t n_fds,
-                           GVariant *options, char **ret_path, int *ret_pidfd, guint64 *ret_id, GError **error) {
-        g_autoptr(GUnixFDList) in = g_unix_fd_list_new();
-        g_autoptr(GUnixFDList) out = NULL;
-        GVariantBuilder fb;
-
-        g_variant_builder_init(&fb, G_VARIANT_TYPE("a{uh}"));
-        for (size_t i = 0; i < n_fds; i++) {
-                int idx = g_unix_fd_list_append(in, fds[i].fd, NULL);
-                g_assert_cmpint(idx, >=, 0);
-                g_variant_builder_add(&fb, "{uh}", fds[i].target, idx);
-        }
-        if (!env)
-                env = g_variant_new_array(G_VARIANT_TYPE("{ss}"), NULL, 0);
-        if (!options)
-                options = g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0);
-
-        g_autoptr(GVariant) reply = g_dbus_connection_call_with_unix_fd_list_sync(
-                c, bus_dest(c), BROKER_PATH, BROKER_IFACE, "Spawn",
-                g_variant_new("(@aay@a{ss}a{uh}@a{sv})", argv, env, &fb, options), G_VARIANT_TYPE("(oht)"),
-                G_DBUS_CALL_FLAGS_NONE, 30000, in, &out, NULL, error);
-        if (!reply)
-                return FALSE;
-
-        const char *path;
-        gint32 h;
-        guint64 id;
-        g_variant_get(reply, "(&oht)", &path, &h, &id);
-        if (ret_path)
-                *ret_path = g_strdup(path);
-        if (ret_id)
-                *ret_id = id;
-        if (ret_pidfd) {
-                g_assert_nonnull(out);
-                *ret_pidfd = g_unix_fd_list_get(out, h, NULL);
-                g_assert_cmpint(*ret_pidfd, >=, 0);
-        }
-        return TRUE;
-}
-
-static GVariant *call(GDBusConnection *c, const char *path, const char *iface, const char *method, GVariant *params,
-                      const char *reply_type, GError **error) {
-        return g_dbus_connection_call_sync(c, bus_dest(c), path, iface, method, params,
-                                           reply_type ? G_VARIANT_TYPE(reply_type) : NULL, G_DBUS_CALL_FLAGS_NONE,
-                                           30000, NULL, error);
-}
-
-static GVariant *get_property(GDBusConnection *c, const char *path, const char *iface, const char *name,
-                              GError **error) {
-        g_autoptr(GVariant) r = call(c, path, "org.freedesktop.DBus.Properties", "Get",
-                                     g_variant_new("(ss)", iface, name), "(v)", error);
-        if (!r)
-                return NULL;
-        GVariant *v;
-        g_variant_get(r, "(v)", &v);
-        return v;
-}
-
-static guint32 get_u32(GDBusConnection *c, const char *path, const char *name) {
-        g_autoptr(GError) e = NULL;
-        g_autoptr(GVariant) v = get_property(c, path, WORKLOAD_IFACE, name, &e);
-        g_assert_no_error(e);
-        return g_variant_get_uint32(v);
-}
-
-static guint64 get_u64(GDBusConnection *c, const char *path, const char *name) {
-        g_autoptr(GError) e = NULL;
-        g_autoptr(GVariant) v = get_property(c, path, WORKLOAD_IFACE, name, &e);
-        g_assert_no_error(e);
-        return g_variant_get_uint64(v);
-}
-
-static char *get_str(GDBusConnection *c, const char *path, const char *name) {
-        g_autoptr(GError) e = NULL;
-        g_autoptr(GVariant) v = get_property(c, path, WORKLOAD_IFACE, name, &e);
-        g_assert_no_error(e);
-        return g_variant_dup_string(v, NULL);
-}
-
-static void get_exit_status(GDBusConnection *c, const char *path, char **code, int *status) {
-        g_autoptr(GError) e = NULL;
-        g_autoptr(GVariant) v = get_property(c, path, WORKLOAD_IFACE, "ExitStatus", &e);
-        g_assert_no_error(e);
-        const char *s;
-        gint32 st;
-        g_variant_get(v, "(&si)", &s, &st);
-        *code = g_strdup(s);
-        *status = st;
-}
-
-/* Wait() on a workload: (code, status). */
-static void wait_workload(GDBusConnection *c, const char *path, char **code, int *status) {
-        g_autoptr(GError) e = NULL;
-        g_autoptr(GVariant) r = call(c, path, WORKLOAD_IFACE, "Wait", NULL, "(si)", &e);
-        g_assert_no_error(e);
-        const char *s;
-        gint32 st;
-        g_variant_get(r, "(&si)", &s, &st);
-        *code = g_strdup(s);
-        *status = st;
-}
-
-static void release_workload(GDBusConnection *c, const char *path) {
-        g_autoptr(GError) e = NULL;
-        g_autoptr(GVariant) r = call(c, path, WORKLOAD_IFACE, "Release", NULL, "()", &e);
-        g_assert_no_error(e);
-}
-
-static void stop_and_release(GDBusConnection *c, const char *path) {
-        g_autoptr(GError) e = NULL;
-        g_autoptr(GVariant) r = call(c, path, WORKLOAD_IFACE, "Stop", NULL, "(si)", &e);
-        g_assert_no_error(e);
-        release_workload(c, path);
-}
-
-static bool managed_objects_contain(GDBusConnection *c, const char *path) {
-        g_autoptr(GError) e = NULL;
-        g_autoptr(GVariant) r = call(c, BROKER_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL,
-                                     "(a{oa{sa{sv}}})", &e);
-        g_assert_no_error(e);
-        g_autoptr(GVariant) d = g_variant_get_child_value(r, 0);
-        g_autoptr(GVariant) x = g_variant_lookup_value(d, path, NULL);
-        return x != NULL;
-}
-
-static void assert_dbus_error(GError *e, const char *name) {
-        g_assert_nonnull(e);
-        g_autofree char *remote = g_dbus_error_get_remote_error(e);
-        if (g_strcmp0(remote, name) != 0)
-                g_error("expected %s, got %s (%s)", name, remote ?: "(local)", e->message);
-}
-
-/* Exited signals seen by a connection. */
-typedef struct ExitedLog {
-        GPtrArray *paths;
-        char *code;
-        int status;
-} ExitedLog;
-
-static void on_exited(GDBusConnection *c, const char *sender, const char *path, const char *iface,
-                      const char *signal, GVariant *params, gpointer userdata) {
-        ExitedLog *l = userdata;
-        const char *code;
-        gint32 st;
-        g_variant_get(params, "(&si)", &code, &st);
-        g_ptr_array_add(l->paths, g_strdup(path));
-        g_free(l->code);
-        l->code = g_strdup(code);
-        l->status = st;
-}
-
-static bool exited_seen(ExitedLog *l, const char *path) {
-        for (guint i = 0; i < l->paths->len; i++)
-                if (g_str_equal(l->paths->pdata[i], path))
-                        return true;
-        return false;
-}
-
-static void iterate_until(bool (*cond)(void *), void *data, int timeout_ms) {
-        uint64_t end = now_ms() + (uint64_t) timeout_ms;
-        while (!(cond && cond(data)) && now_ms() < end)
-                g_main_context_iteration(NULL, FALSE) || (g_usleep(5000), 0);
-}
-
 /* ---------- client side: this binary as an unprivileged D-Bus client ---------- */
-
-static GDBusConnection *client_connect(const char *direct_socket) {
-        g_autoptr(GError) e = NULL;
-        GDBusConnection *c;
-        if (direct_socket) {
-                g_autofree char *addr = g_strdup_printf("unix:path=%s", direct_socket);
-                c = g_dbus_connection_new_for_address_sync(addr, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT, NULL,
-                                                           NULL, &e);
-        } else
-                c = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, &e);
-        g_assert_no_error(e);
-        return c;
-}
-
-static GVariant *ns_options(const char *const *ns, bool watch, guint64 stop_timeout_usec) {
-        GVariantBuilder b;
-        g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
-        if (ns)
-                g_variant_builder_add(&b, "{sv}", "namespaces", g_variant_new_strv(ns, -1));
-        if (watch)
-                g_variant_builder_add(&b, "{sv}", "watch_client", g_variant_new_boolean(TRUE));
-        if (stop_timeout_usec)
-                g_variant_builder_add(&b, "{sv}", "stop_timeout_usec", g_variant_new_uint64(stop_timeout_usec));
-        return g_variant_builder_end(&b);
-}
-
-static const char *const NS_PID_MNT_NET[] = { "pid", "mount", "net", NULL };
-
-static bool exited_log_has(void *data) {
-        ExitedLog *l = data;
-        return l->paths->len > 0;
-}
 
 /* Spawn into pid+mount+net namespaces; check the pidfd against the object;
  * see the exit by polling the pidfd; check ExitStatus and Exited. */
@@ -492,8 +168,16 @@ static int client_watch(GDBusConnection *c) {
         g_autoptr(GError) e = NULL;
         int pidfd;
 
+        int p[2];
+
+        g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
+        FdMap fds[] = { { 1, p[1] } };
         g_assert_true(spawn_full(c, argv_variant((const char *const[]) { test_helper_path(), "ignore-term", "300", NULL }, true),
-                                 NULL, NULL, 0, ns_options(NULL, true, 1000000), &path, &pidfd, NULL, &e));
+                                 NULL, fds, 1, ns_options(NULL, true, 1000000), &path, &pidfd, NULL, &e));
+        close(p[1]);
+        /* Only once SIGTERM is ignored does the escalation have to follow. */
+        g_autofree char *ready = read_line_fd(p[0], 20000);
+        g_assert_cmpstr(ready, ==, "ready");
         printf("%u\n", get_u32(c, path, "Pid"));
         fflush(stdout);
         pause();
@@ -617,6 +301,8 @@ static int client_direct(GDBusConnection *c) {
         g_assert_true(exited_seen(&log, path));
         g_dbus_connection_signal_unsubscribe(c, sub);
         release_workload(c, path);
+        g_ptr_array_unref(log.paths);
+        g_free(log.code);
         printf("%" G_GUINT64_FORMAT "\n", id);
         fflush(stdout);
         return 0;
@@ -645,310 +331,6 @@ static int client_main(int argc, char *argv[]) {
                 return client_direct(c);
         g_printerr("unknown scenario %s\n", scenario);
         return 2;
-}
-
-/* ---------- test side ---------- */
-
-typedef struct ClientSetup {
-        uid_t uid;
-        gid_t gid;
-} ClientSetup;
-
-static void drop_privileges(gpointer data) {
-        ClientSetup *s = data;
-        /* Async-signal-safe calls only: this runs between fork and exec. */
-        if (setgroups(0, NULL) < 0 || setresgid(s->gid, s->gid, s->gid) < 0 || setresuid(s->uid, s->uid, s->uid) < 0)
-                _exit(127);
-        /* After the uid change, which clears it: die with the test. */
-        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-}
-
-static GSubprocess *client_start(uid_t uid, const char *const *args) {
-        static ClientSetup setups[4];
-        static int n;
-        ClientSetup *s = &setups[n++ % 4];
-        g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE |
-                                                                     G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-        g_autoptr(GPtrArray) argv = g_ptr_array_new();
-        g_autoptr(GError) e = NULL;
-
-        s->uid = uid;
-        s->gid = uid == UID_NOBODY ? 65534 : uid;
-        g_subprocess_launcher_set_child_setup(l, drop_privileges, s, NULL);
-        g_ptr_array_add(argv, (char *) self_exe);
-        g_ptr_array_add(argv, (char *) "--client");
-        for (; *args; args++)
-                g_ptr_array_add(argv, (char *) *args);
-        g_ptr_array_add(argv, NULL);
-        GSubprocess *p = g_subprocess_launcher_spawnv(l, (const char *const *) argv->pdata, &e);
-        g_assert_no_error(e);
-        return p;
-}
-
-static int client_stdout_fd(GSubprocess *p) {
-        return g_unix_input_stream_get_fd(G_UNIX_INPUT_STREAM(g_subprocess_get_stdout_pipe(p)));
-}
-
-static void client_finish(GSubprocess *p) {
-        g_autoptr(GError) e = NULL;
-        g_assert_true(g_subprocess_wait(p, NULL, &e));
-        g_assert_no_error(e);
-        if (!g_subprocess_get_if_exited(p) || g_subprocess_get_exit_status(p) != 0)
-                g_error("client failed: %s %d", g_subprocess_get_if_exited(p) ? "exit" : "signal",
-                        g_subprocess_get_if_exited(p) ? g_subprocess_get_exit_status(p) : g_subprocess_get_term_sig(p));
-}
-
-/* Run a client to its end; its stdout is returned. */
-static char *client_run(uid_t uid, const char *const *args) {
-        g_autoptr(GSubprocess) p = client_start(uid, args);
-        g_autofree char *out = read_all_fd(client_stdout_fd(p));
-        client_finish(p);
-        return g_steal_pointer(&out);
-}
-
-static unsigned count_fds(pid_t pid) {
-        g_autofree char *p = g_strdup_printf("/proc/%d/fd", (int) pid);
-        g_autoptr(GDir) d = g_dir_open(p, 0, NULL);
-        unsigned n = 0;
-        g_assert_nonnull(d);
-        while (g_dir_read_name(d))
-                n++;
-        return n;
-}
-
-/* Children of the daemon left as zombies. */
-static unsigned count_zombie_children(pid_t pid) {
-        g_autofree char *p = g_strdup_printf("/proc/%d/task/%d/children", (int) pid, (int) pid);
-        g_autofree char *s = NULL;
-        unsigned n = 0;
-        if (!g_file_get_contents(p, &s, NULL, NULL))
-                return 0;
-        g_auto(GStrv) pids = g_strsplit(g_strstrip(s), " ", -1);
-        for (char **i = pids; *i && **i; i++) {
-                g_autofree char *sp = g_strdup_printf("/proc/%s/stat", *i);
-                g_autofree char *st = NULL;
-                if (!g_file_get_contents(sp, &st, NULL, NULL))
-                        continue;
-                const char *rp = strrchr(st, ')');
-                if (rp && rp[1] == ' ' && rp[2] == 'Z')
-                        n++;
-        }
-        return n;
-}
-
-static GDBusConnection *root_bus(void) {
-        return T.root;
-}
-
-/* ----- the bus and the daemon ----- */
-
-static char *write_bus_config(void) {
-        g_autofree char *tmpl_path = g_build_filename(g_getenv("PIDBROKER_SOURCE_ROOT"), "tests", "bus",
-                                                      "system-bus.conf.in", NULL);
-        g_autofree char *policy = g_build_filename(g_getenv("PIDBROKER_SOURCE_ROOT"), "dbus",
-                                                   "org.pidbroker.Broker1.conf", NULL);
-        g_autofree char *tmpl = NULL;
-        g_autoptr(GError) e = NULL;
-
-        g_assert_true(g_file_get_contents(tmpl_path, &tmpl, NULL, &e));
-        g_autofree char *listen = g_strdup_printf("unix:path=%s/bus", T.dir);
-        g_autoptr(GString) s = g_string_new(tmpl);
-        g_string_replace(s, "@LISTEN@", listen, 0);
-        g_string_replace(s, "@POLICY@", policy, 0);
-        char *conf = g_build_filename(T.dir, "bus.conf", NULL);
-        g_assert_true(g_file_set_contents(conf, s->str, -1, &e));
-        return conf;
-}
-
-/* dbus-daemon as our child (--nofork), so it dies with the test even when an
- * assertion aborts it. */
-static void start_dbus_daemon(const char *conf) {
-        g_autofree char *arg = g_strdup_printf("--config-file=%s", conf);
-        g_autofree char *log = g_build_filename(T.dir, "bus.log", NULL);
-        char *argv[] = { (char *) "dbus-daemon", arg, (char *) "--nofork", (char *) "--print-address=1", NULL };
-        int p[2];
-
-        g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
-        int logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        g_assert_cmpint(logfd, >=, 0);
-        pid_t pid = fork();
-        g_assert_cmpint(pid, >=, 0);
-        if (pid == 0) {
-                if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || dup2(p[1], 1) < 0 || dup2(logfd, 2) < 0)
-                        _exit(126);
-                execvp(argv[0], argv);
-                _exit(127);
-        }
-        close(p[1]);
-        close(logfd);
-        T.bus_pid = pid;
-        T.address = read_line_fd(p[0], 20000);
-        close(p[0]);
-        g_assert_true(g_str_has_prefix(T.address, "unix:"));
-}
-
-static gpointer journal_drain(gpointer data) {
-        char buf[65536];
-        while (recv(T.journal_fd, buf, sizeof buf, 0) >= 0 || errno == EINTR)
-                ;
-        return NULL;
-}
-
-/* dbus-broker-launch: its listening socket as fd 3 (LISTEN_FDS), a journald
- * socket (a fake one, bind-mounted in a private mount namespace), and a
- * "parent" system bus to talk to, which here is itself. */
-static void start_dbus_broker(const char *conf) {
-        g_autofree char *sock = g_build_filename(T.dir, "bus", NULL);
-        g_autofree char *jdir = g_build_filename(T.dir, "journal", NULL);
-        g_autofree char *jsock = g_build_filename(jdir, "socket", NULL);
-        union {
-                struct sockaddr sa;
-                struct sockaddr_un un;
-        } sa = { .un.sun_family = AF_UNIX };
-
-        g_assert_cmpint(g_mkdir(jdir, 0755), ==, 0);
-        T.journal_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        g_assert_cmpint(T.journal_fd, >=, 0);
-        g_strlcpy(sa.un.sun_path, jsock, sizeof sa.un.sun_path);
-        g_assert_cmpint(bind(T.journal_fd, &sa.sa, sizeof sa.un), ==, 0);
-        g_assert_cmpint(chmod(jsock, 0666), ==, 0);
-        g_thread_unref(g_thread_new("journal", journal_drain, NULL));
-
-        int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        g_assert_cmpint(lfd, >=, 0);
-        memset(&sa, 0, sizeof sa);
-        sa.un.sun_family = AF_UNIX;
-        g_strlcpy(sa.un.sun_path, sock, sizeof sa.un.sun_path);
-        g_assert_cmpint(bind(lfd, &sa.sa, sizeof sa.un), ==, 0);
-        g_assert_cmpint(chmod(sock, 0666), ==, 0);
-        g_assert_cmpint(listen(lfd, 128), ==, 0);
-
-        T.address = g_strdup_printf("unix:path=%s", sock);
-        g_autofree char *cmd = g_strdup_printf("LISTEN_PID=$$ exec dbus-broker-launch --scope system --config-file=%s",
-                                               conf);
-        g_autofree char *env_addr = g_strdup_printf("DBUS_SYSTEM_BUS_ADDRESS=%s", T.address);
-        g_autofree char *log = g_build_filename(T.dir, "broker.log", NULL);
-        char *argv[] = { (char *) "/bin/sh", (char *) "-c", cmd, NULL };
-        char *envp[] = { (char *) "LISTEN_FDS=1", env_addr, (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
-        int logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        g_assert_cmpint(logfd, >=, 0);
-
-        pid_t pid = fork();
-        g_assert_cmpint(pid, >=, 0);
-        if (pid == 0) {
-                /* Between fork and exec: syscalls only. */
-                if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-                    mount("tmpfs", "/run/systemd", "tmpfs", 0, "mode=0755") < 0 ||
-                    mkdir("/run/systemd/journal", 0755) < 0 ||
-                    mount(jdir, "/run/systemd/journal", NULL, MS_BIND, NULL) < 0)
-                        _exit(126);
-                if (dup2(lfd, 3) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
-                        _exit(126);
-                execve(argv[0], argv, envp);
-                _exit(127);
-        }
-        close(lfd);
-        close(logfd);
-        T.bus_pid = pid;
-}
-
-static void die_with_parent(gpointer data) {
-        (void) prctl(PR_SET_PDEATHSIG, SIGTERM);
-}
-
-static void start_daemon(void) {
-        g_autofree char *sock_arg = g_strdup_printf("--private-socket=%s", T.private_socket);
-        g_autofree char *max_fds = g_strdup_printf("--max-fds-per-call=%d", TEST_MAX_FDS);
-        g_autofree char *max_wl = g_strdup_printf("--max-workloads-per-user=%d", TEST_MAX_WORKLOADS);
-        g_autofree char *conf_arg = g_strdup_printf("--config=%s/pidbroker.conf", T.dir);
-        g_autofree char *conf_path = g_strdup_printf("%s/pidbroker.conf", T.dir);
-        const char *argv[] = { g_getenv("PIDBROKERD"), conf_arg, sock_arg, max_fds, max_wl,
-                               "--stop-timeout-sec=10", "--log-target=stderr", "--log-level=debug", NULL };
-        g_autoptr(GError) e = NULL;
-
-        /* An explicit config file too, to exercise the inih path. */
-        g_assert_true(g_file_set_contents(conf_path,
-                                          "# test configuration\n[Broker]\nControlPath=auto\nPolicyBackend=auto\n"
-                                          "ExitRetentionSec=1\nMaxArgvBytes=65536\n",
-                                          -1, &e));
-        g_assert_nonnull(argv[0]);
-        int logfd = open(T.daemon_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        g_assert_cmpint(logfd, >=, 0);
-        g_assert_true(g_spawn_async_with_fds(NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, die_with_parent,
-                                             NULL, &T.daemon_pid, -1, logfd, logfd, &e));
-        g_assert_no_error(e);
-        close(logfd);
-}
-
-static bool name_has_owner(GDBusConnection *c, const char *name) {
-        g_autoptr(GVariant) r = g_dbus_connection_call_sync(c, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                                            "org.freedesktop.DBus", "NameHasOwner",
-                                                            g_variant_new("(s)", name), G_VARIANT_TYPE("(b)"),
-                                                            G_DBUS_CALL_FLAGS_NONE, 5000, NULL, NULL);
-        gboolean b = FALSE;
-        if (r)
-                g_variant_get(r, "(b)", &b);
-        return b;
-}
-
-static void env_setup(void) {
-        g_autoptr(GError) e = NULL;
-
-        T.dir = g_dir_make_tmp("pidbroker-test-XXXXXX", &e);
-        g_assert_no_error(e);
-        /* Unprivileged clients must reach the sockets. */
-        g_assert_cmpint(chmod(T.dir, 0755), ==, 0);
-        T.private_socket = g_build_filename(T.dir, "private", NULL);
-        T.daemon_log = g_build_filename(T.dir, "daemon.log", NULL);
-
-        g_autofree char *conf = write_bus_config();
-        if (T.kind == BUS_DBUS_DAEMON)
-                start_dbus_daemon(conf);
-        else
-                start_dbus_broker(conf);
-        g_setenv("DBUS_SYSTEM_BUS_ADDRESS", T.address, TRUE);
-
-        /* The bus may take a moment (dbus-broker-launch). */
-        for (int i = 0; i < 200 && !T.root; i++) {
-                g_autoptr(GError) ce = NULL;
-                T.root = g_dbus_connection_new_for_address_sync(
-                        T.address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION, NULL, NULL, &ce);
-                if (!T.root)
-                        g_usleep(50000);
-        }
-        g_assert_nonnull(T.root);
-
-        start_daemon();
-        for (int i = 0; i < 200 && !name_has_owner(T.root, BROKER_NAME); i++) {
-                int status;
-                if (waitpid(T.daemon_pid, &status, WNOHANG) == T.daemon_pid)
-                        g_error("pidbrokerd died at start, see %s", T.daemon_log);
-                g_usleep(50000);
-        }
-        g_assert_true(name_has_owner(T.root, BROKER_NAME));
-        g_test_message("bus %s at %s, pidbrokerd pid %d, log %s", T.kind == BUS_DBUS_DAEMON ? "dbus-daemon" : "dbus-broker",
-                       T.address, (int) T.daemon_pid, T.daemon_log);
-}
-
-static void env_teardown(void) {
-        int status;
-
-        g_clear_object(&T.root);
-        if (T.daemon_pid > 0) {
-                kill(T.daemon_pid, SIGTERM);
-                waitpid(T.daemon_pid, &status, 0);
-                if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                        g_printerr("pidbrokerd exited uncleanly: %d\n", status);
-        }
-        if (T.bus_pid > 0) {
-                kill(T.bus_pid, SIGTERM);
-                waitpid(T.bus_pid, &status, 0);
-        }
-        if (T.dir && !g_getenv("PIDBROKER_TEST_KEEP")) {
-                const char *argv[] = { "rm", "-rf", T.dir, NULL };
-                g_spawn_sync(NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
-        }
 }
 
 /* ----- tests ----- */
@@ -1354,13 +736,6 @@ static void expect_spawn_error(const char *what, GVariant *argv, GVariant *env, 
         assert_dbus_error(e, error);
 }
 
-static GVariant *one_option(const char *key, GVariant *value) {
-        GVariantBuilder b;
-        g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
-        g_variant_builder_add(&b, "{sv}", key, value);
-        return g_variant_builder_end(&b);
-}
-
 static void expect_signal_error(const char *what, int fd, int sig, guint32 flags, const char *error) {
         g_autoptr(GError) e = NULL;
         g_autoptr(GUnixFDList) fl = g_unix_fd_list_new();
@@ -1578,36 +953,78 @@ static void test_concurrent_spawns(void) {
         g_ptr_array_unref(cc.paths);
 }
 
-static void add_test(const char *name, GTestFunc fn) {
-        g_autofree char *p = g_strdup_printf("/daemon/%s/%s", T.kind == BUS_DBUS_DAEMON ? "dbus-daemon" : "dbus-broker",
-                                             name);
-        g_test_add_func(p, fn);
+static guint64 metric(GVariant *metrics, const char *key) {
+        guint64 v = 0;
+        g_assert_true(g_variant_lookup(metrics, key, "t", &v));
+        return v;
 }
 
-int main(int argc, char *argv[]) {
-        if (argc >= 3 && g_str_equal(argv[1], "--client"))
-                return client_main(argc, argv);
+/* Last: the audit log holds everything the suite did. Every line is JSON,
+ * record seqs are consecutive, every allowed record has exactly one outcome
+ * and every outcome a record, and the log accounts for every spawn and every
+ * signal the daemon counted. */
+static void test_audit_trail(void) {
+        g_autoptr(GError) e = NULL;
+        g_autoptr(GVariant) metrics = get_property(root_bus(), BROKER_PATH, BROKER_IFACE, "Metrics", &e);
+        g_assert_no_error(e);
+        g_autoptr(GPtrArray) lines = audit_lines();
+        g_autoptr(GHashTable) outcomes = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+        guint64 spawns_ok = 0, signals = 0, records = 0, denials = 0;
+        gint64 last_seq = 0;
 
-        /* Clients and workloads run as other uids: exec copies they can reach. */
-        g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
-        self_exe = test_public_copy(exe);
-        test_helper_path();
-
-        /* --bus=dbus-daemon|dbus-broker, ours, taken out before GTest sees it. */
-        int n = 1;
-        for (int i = 1; i < argc; i++) {
-                if (g_str_equal(argv[i], "--bus=dbus-broker"))
-                        T.kind = BUS_DBUS_BROKER;
-                else if (g_str_equal(argv[i], "--bus=dbus-daemon"))
-                        T.kind = BUS_DBUS_DAEMON;
-                else
-                        argv[n++] = argv[i];
+        for (guint i = 0; i < lines->len; i++) {
+                GVariant *l = lines->pdata[i];
+                if (g_strcmp0(jv_str(l, "type"), "outcome") == 0) {
+                        gint64 *k = g_new(gint64, 1);
+                        *k = jv_int(l, "seq");
+                        g_assert_false(g_hash_table_contains(outcomes, k));
+                        g_hash_table_insert(outcomes, k, g_strdup(jv_str(l, "result")));
+                }
         }
-        argv[n] = NULL;
-        argc = n;
+        for (guint i = 0; i < lines->len; i++) {
+                GVariant *l = lines->pdata[i];
+                if (g_strcmp0(jv_str(l, "type"), "record") != 0)
+                        continue;
+                gint64 seq = jv_int(l, "seq");
+                if (last_seq != 0)
+                        g_assert_cmpint(seq, ==, last_seq + 1);
+                last_seq = seq;
+                records++;
 
-        g_test_init(&argc, &argv, NULL);
+                const char *action = jv_str(l, "action"), *decision = jv_str(l, "decision");
+                const char *result = jv_str(l, "result"), *outcome = g_hash_table_lookup(outcomes, &seq);
+                g_assert_true(g_str_has_prefix(action, "org.pidbroker."));
+                g_assert_nonnull(jv_str(l, "rule"));
+                g_assert_nonnull(jv_get(l, "subject.uid"));
+                g_assert_false(jv_is_null(jv_get(l, "subject.uid")));
+                if (g_str_equal(decision, "deny")) {
+                        g_assert_cmpstr(result, ==, "denied");
+                        g_assert_null(outcome);
+                        denials++;
+                        continue;
+                }
+                g_assert_cmpstr(decision, ==, "allow");
+                g_assert_cmpstr(result, ==, "pending");
+                if (!outcome)
+                        g_error("audit record %" G_GINT64_FORMAT " (%s) has no outcome", seq, action);
+                if (g_str_has_prefix(action, "org.pidbroker.spawn") && g_str_equal(outcome, "ok"))
+                        spawns_ok++;
+                if (!jv_is_null(jv_get(l, "details.signal")) &&
+                    (g_str_equal(outcome, "ok") || g_str_equal(outcome, "esrch") || g_str_equal(outcome, "eperm")))
+                        signals++;
+        }
+        g_hash_table_remove_all(outcomes);
 
+        g_test_message("audit: %" G_GUINT64_FORMAT " records, %" G_GUINT64_FORMAT " denials", records, denials);
+        g_assert_cmpuint(records, >, 0);
+        g_assert_cmpuint(denials, >, 0);
+        g_assert_cmpuint(spawns_ok, ==, metric(metrics, "spawns.ok"));
+        g_assert_cmpuint(signals, ==, metric(metrics, "signal_result.ok") + metric(metrics, "signal_result.esrch") +
+                                          metric(metrics, "signal_result.eperm") +
+                                          metric(metrics, "signal_result.fallback"));
+}
+
+static void register_tests(void) {
         add_test("properties", test_properties);
         add_test("introspection-matches-xml", test_introspection_matches_xml);
         add_test("spawn-unprivileged-namespaces", test_spawn_unprivileged_namespaces);
@@ -1624,15 +1041,10 @@ int main(int argc, char *argv[]) {
         add_test("get-fd", test_get_fd);
         add_test("release", test_release);
         add_test("bad-input", test_bad_input);
+        add_test("audit-trail", test_audit_trail);
+}
 
-        if (geteuid() != 0) {
-                /* Everything here needs root (a system bus, uid changes). */
-                g_test_skip("needs root");
-                return g_test_run();
-        }
-
-        env_setup();
-        int r = g_test_run();
-        env_teardown();
-        return r;
+int main(int argc, char *argv[]) {
+        static const HarnessOptions opts = { .suite = "daemon" };
+        return harness_main(argc, argv, &opts, client_main, register_tests);
 }

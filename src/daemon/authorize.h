@@ -2,18 +2,34 @@
 #pragma once
 
 /* The one seam where policy decides. Every privileged operation of the daemon
- * asks authorize() first; the policy engine of the next issue (embedded rules
- * or polkit) plugs in here and nowhere else. Until then the decision is the
- * .policy defaults of DESIGN.md §3 with no agent to prompt: "yes" allows,
- * auth_admin denies unless the caller is root. */
+ * asks authorize() first, with every action the request needs (DESIGN.md §3,
+ * the method table of pidbroker-rules(5)); all must allow.
+ *
+ * Two backends behind one asynchronous interface:
+ *  - embedded: the pure policy_check() of src/policy over the .policy defaults
+ *    and the rules.d files loaded at start. Decides at once: the callback runs
+ *    before authorize() returns.
+ *  - polkit: the built-in own-workload rule (policy_check_builtin) first, then
+ *    org.freedesktop.PolicyKit1.Authority.CheckAuthorization with the subject
+ *    ("system-bus-name", {"name": <the sender's unique name>}): the bus, not
+ *    the daemon, resolves who the caller is. The call is asynchronous: the
+ *    event loop keeps serving others while polkitd thinks. An error, a
+ *    timeout or polkitd's absence is a deny.
+ *    The direct socket has no bus name, and polkitd 122 accepts no pidfd in a
+ *    "unix-process" subject (only pid + start time, the forgeable pair of
+ *    CVE-2019-6133), so under the polkit backend a direct-socket caller is
+ *    denied whatever the built-in rule does not allow (rule
+ *    "polkit:no-bus-name").
+ *
+ * Decisions are never cached: each request is decided on its own. */
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <systemd/sd-bus.h>
 
 #include "caller.h"
-
-typedef struct Manager Manager;
+#include "daemon-config.h"
 
 typedef enum Action {
         ACTION_SPAWN,
@@ -25,22 +41,76 @@ typedef enum Action {
         ACTION_GETFD,
         ACTION_MANAGE,
         _ACTION_MAX,
+        _ACTION_INVALID = -1,
 } Action;
 
 /* "org.pidbroker.spawn", ... */
 const char *action_to_string(Action a);
 
+/* What the request is about, as the engine's predicates and polkit's details
+ * see it. Start from AUTH_TARGET_NULL. */
 typedef struct AuthTarget {
-        const Process *process;   /* NULL when the action has no target process */
-        uid_t uid;                /* (uid_t) -1 when unknown */
-        bool is_own_workload;     /* a workload the caller owns */
-        uint64_t workload_id;
-        int signal;
-        unsigned flags;
-        int target_fd;
+        bool has_process;         /* the request names a process (Signal, GetFd, a workload) */
+        pid_t pid;                /* 0: none */
+        uid_t uid;                /* the target's uid, or the user a Spawn asks for; (uid_t) -1: none */
+        bool is_own_workload;     /* a workload this daemon spawned for the caller (matched by pidfs id) */
+        bool cross_namespace;     /* pid or user namespace differs from the caller's (or is unknown) */
+        uint64_t workload_id;     /* 0: not a workload */
+        int signal;               /* -1: no signal; 0 is a probe */
+        int target_fd;            /* -1: none */
+        const char *fd_type;      /* FdType= value: "socket", "pipe", "file", "anon_inode:[eventfd]"; NULL: none */
 } AuthTarget;
 
-#define AUTH_TARGET_NULL ((AuthTarget) { .uid = (uid_t) -1, .target_fd = -1 })
+#define AUTH_TARGET_NULL ((AuthTarget) { .uid = (uid_t) -1, .signal = -1, .target_fd = -1 })
 
-/* 0 when allowed, -EACCES when denied. *ret_rule (static) names what decided. */
-int authorize(Manager *m, const Caller *caller, Action action, const AuthTarget *target, const char **ret_rule);
+typedef struct AuthRequest {
+        const Caller *caller;
+        const CallerFacts *facts;
+        const Action *actions;    /* asked in this order; the first deny ends it */
+        size_t n_actions;
+        AuthTarget target;
+        bool interactive;         /* the message carries ALLOW_INTERACTIVE_AUTHORIZATION */
+} AuthRequest;
+
+typedef struct AuthResult {
+        bool allow;
+        /* polkit answered is_challenge: authentication could grant it (an
+         * agent would have been asked, had the message allowed it). */
+        bool challenge;
+        /* The action the audit record names: the first that denied, or the
+         * last one asked (the most specific) when all allowed. */
+        Action action;
+        /* What decided that action: a rule origin ("<file>:<line>"),
+         * "builtin:own-workload", "default:<value>[:root]", or one of the
+         * polkit ones: "polkit:authorized", "polkit:not-authorized",
+         * "polkit:challenge", "polkit:timeout", "polkit:unavailable",
+         * "polkit:error", "polkit:no-bus-name". Static or owned by the
+         * loaded policy: valid as long as the Authority. */
+        const char *rule;
+} AuthResult;
+
+typedef void (*AuthCallback)(const AuthResult *result, void *userdata);
+
+typedef struct Authority Authority;
+typedef struct AuthCheck AuthCheck;
+
+/* Load the action file and the rules named by the configuration. Fails (and
+ * logs why) when either cannot be loaded: the daemon must not start then. */
+int authority_new(const Config *config, Authority **ret);
+/* Attach the system bus and resolve PolicyBackend=auto: polkit when
+ * org.freedesktop.PolicyKit1 has an owner or can be activated, else
+ * embedded. */
+int authority_start(Authority *a, sd_bus *bus);
+/* Pending checks are dropped without their callbacks. */
+Authority *authority_free(Authority *a);
+/* "embedded" or "polkit" (the resolved backend). */
+const char *authority_backend(const Authority *a);
+bool authority_is_polkit(const Authority *a);
+
+/* Decide req; cb runs exactly once unless the check is cancelled. Returns 0
+ * when the callback already ran (embedded backend, or decided by the
+ * built-in rules), 1 when it is pending (*ret_check, if not NULL, may cancel
+ * it), -errno when nothing could be started (the callback never runs). */
+int authorize(Authority *a, const AuthRequest *req, AuthCallback cb, void *userdata, AuthCheck **ret_check);
+/* Drop a pending check: its callback never runs. Returns NULL. */
+AuthCheck *auth_check_cancel(AuthCheck *c);

@@ -62,6 +62,42 @@ oom:
         return -ENOMEM;
 }
 
+void caller_facts_done(CallerFacts *f) {
+        free(f->gids);
+        *f = CALLER_FACTS_NULL;
+}
+
+int caller_facts_read(const Caller *c, CallerFacts *ret) {
+        CallerFacts f = CALLER_FACTS_NULL;
+
+        f.gids = calloc(c->n_groups + 1, sizeof(gid_t));
+        if (!f.gids)
+                return -ENOMEM;
+        if (c->gid != (gid_t) -1)
+                f.gids[f.n_gids++] = c->gid;
+        for (size_t i = 0; i < c->n_groups; i++) {
+                bool dup = false;
+                for (size_t j = 0; j < f.n_gids && !dup; j++)
+                        dup = f.gids[j] == c->groups[i];
+                if (!dup)
+                        f.gids[f.n_gids++] = c->groups[i];
+        }
+
+        /* Each fact on its own: one that cannot be read stays unknown (0 or
+         * ""), which the policy never counts in the caller's favour. */
+        if (process_is_set(&c->process)) {
+                if (process_get_comm(&c->process, f.comm) < 0)
+                        f.comm[0] = '\0';
+                if (process_namespace_id(&c->process, NAMESPACE_PID, &f.pidns) < 0)
+                        f.pidns = 0;
+                if (process_namespace_id(&c->process, NAMESPACE_USER, &f.userns) < 0)
+                        f.userns = 0;
+        }
+
+        *ret = f;
+        return 0;
+}
+
 const char *caller_describe(const Caller *c, char *buf, size_t size) {
         snprintf(buf, size, "uid=%u pid=%d pidfd_id=%llu identity=%s%s%s",
                  (unsigned) c->uid, (int) c->process.pid, (unsigned long long) c->process.id,

@@ -48,6 +48,27 @@ int caller_from_bus_message(sd_bus_message *m, Caller *ret, sd_bus_error *error)
 /* Identify the peer of an accepted direct-socket connection. */
 int caller_from_socket(int fd, Caller *ret);
 
+/* What the policy and the audit record need beyond the identity, read once
+ * when the request arrives. Derived from the caller's process handle: for a
+ * "bus-pid-unpinned" caller they describe the process that had the bus's pid
+ * and uid when we looked, which is why the policy treats them as unpinned. */
+typedef struct CallerFacts {
+        gid_t *gids;                     /* primary group first, then the supplementary ones, no duplicates */
+        size_t n_gids;
+        char comm[PROCESS_COMM_MAX];     /* "" when unknown */
+        uint64_t pidns, userns;          /* nsfs inodes; 0 when unknown */
+} CallerFacts;
+
+#define CALLER_FACTS_NULL ((CallerFacts) {})
+
+/* Never fails for a missing fact (it stays unknown); -ENOMEM only. */
+int caller_facts_read(const Caller *c, CallerFacts *ret);
+void caller_facts_done(CallerFacts *f);
+
+static inline bool caller_is_pinned(const Caller *c) {
+        return c->identity == CALLER_IDENTITY_PEER_PIDFD || c->identity == CALLER_IDENTITY_BUS_PROCESSFD;
+}
+
 /* "uid=1000 pid=4242 identity=bus-processfd bus=:1.42" for logs. */
 const char *caller_describe(const Caller *c, char *buf, size_t size);
 

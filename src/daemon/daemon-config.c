@@ -34,6 +34,7 @@ void config_init(Config *c) {
         *c = (Config) {
                 .control_path = CONTROL_PATH_AUTO,
                 .policy_backend = POLICY_BACKEND_AUTO,
+                .polkit_timeout_usec = 25 * 1000000ULL,
                 .stop_timeout_usec = 10 * 1000000ULL,
                 .exit_retention_usec = 60 * 1000000ULL,
                 .max_workloads_per_user = 64,
@@ -46,8 +47,16 @@ void config_init(Config *c) {
         };
 }
 
+static void strv_free_config(char **l) {
+        for (char **i = l; i && *i; i++)
+                free(*i);
+        free(l);
+}
+
 void config_done(Config *c) {
         free(c->config_file);
+        free(c->policy_actions_file);
+        strv_free_config(c->policy_rules_dirs);
         free(c->audit_log);
         free(c->private_socket);
 }
@@ -94,6 +103,37 @@ static int set_string(char **p, const char *v) {
         return 0;
 }
 
+/* "DIR[:DIR...]", highest precedence first, as a NULL-terminated list.
+ * Empty entries are dropped, so "" means no rules directory at all. */
+static int set_dirs(char ***p, const char *v) {
+        char *copy = strdup(v), *state = NULL, **l = NULL;
+        size_t n = 0;
+
+        if (!copy)
+                return -ENOMEM;
+        l = calloc(1, sizeof(char *));
+        if (!l)
+                goto oom;
+        for (char *d = strtok_r(copy, ":", &state); d; d = strtok_r(NULL, ":", &state)) {
+                char **nl = reallocarray(l, n + 2, sizeof(char *));
+                if (!nl)
+                        goto oom;
+                l = nl;
+                l[n] = strdup(d);
+                if (!l[n])
+                        goto oom;
+                l[++n] = NULL;
+        }
+        free(copy);
+        strv_free_config(*p);
+        *p = l;
+        return 0;
+oom:
+        free(copy);
+        strv_free_config(l);
+        return -ENOMEM;
+}
+
 /* One setting by its config-file name; flags map onto the same names. */
 static int config_set(Config *c, const char *key, const char *value) {
         uint64_t u64;
@@ -109,6 +149,14 @@ static int config_set(Config *c, const char *key, const char *value) {
                 if (r < 0)
                         return -EINVAL;
                 c->policy_backend = r;
+        } else if (strcasecmp(key, "PolicyActionsFile") == 0)
+                return set_string(&c->policy_actions_file, value);
+        else if (strcasecmp(key, "PolicyRulesDirs") == 0)
+                return set_dirs(&c->policy_rules_dirs, value);
+        else if (strcasecmp(key, "PolkitTimeoutSec") == 0) {
+                r = parse_sec(value, &c->polkit_timeout_usec);
+                if (r < 0 || c->polkit_timeout_usec == 0)
+                        return -EINVAL;
         } else if (strcasecmp(key, "AuditLog") == 0)
                 return set_string(&c->audit_log, value);
         else if (strcasecmp(key, "PrivateSocket") == 0)
@@ -205,6 +253,9 @@ static void help(void) {
                "     --config=PATH             Configuration file (default %s)\n"
                "     --control-path=auto|pidfd|legacy\n"
                "     --policy-backend=auto|embedded|polkit\n"
+               "     --policy-actions=PATH     polkit .policy file with the actions\n"
+               "     --rules-dir=DIR[:DIR...]  Embedded rules directories, first wins\n"
+               "     --polkit-timeout-sec=SEC  Deny when polkit has not answered by then\n"
                "     --audit-log=PATH\n"
                "     --private-socket=PATH     Direct socket (\"\" disables it)\n"
                "     --stop-timeout-sec=SEC    SIGTERM→SIGKILL escalation\n"
@@ -231,6 +282,9 @@ int config_parse_argv(Config *c, int argc, char *argv[]) {
         } settings[] = {
                 { "control-path", "ControlPath" },
                 { "policy-backend", "PolicyBackend" },
+                { "policy-actions", "PolicyActionsFile" },
+                { "rules-dir", "PolicyRulesDirs" },
+                { "polkit-timeout-sec", "PolkitTimeoutSec" },
                 { "audit-log", "AuditLog" },
                 { "private-socket", "PrivateSocket" },
                 { "stop-timeout-sec", "StopTimeoutSec" },

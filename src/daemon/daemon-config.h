@@ -29,6 +29,9 @@ typedef struct Config {
 
         ControlPath control_path;
         PolicyBackend policy_backend;
+        char *policy_actions_file;  /* the polkit .policy file; NULL: the installed one */
+        char **policy_rules_dirs;   /* NULL: /etc/pidbroker/rules.d, /usr/share/pidbroker/rules.d */
+        uint64_t polkit_timeout_usec; /* a CheckAuthorization not answered by then is a deny */
         char *audit_log;
         char *private_socket;       /* "" disables the direct socket */
         uint64_t stop_timeout_usec;

@@ -2,14 +2,18 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "authorize.h"
 #include "feature.h"
 #include "legacy.h"
 #include "log.h"
+#include "manage-gate.h"
 #include "manager.h"
+#include "request.h"
 #include "workload.h"
 
 int manager_new(Config *config, Manager **ret) {
@@ -27,10 +31,18 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
 
+        /* Pending decisions first: their callbacks must not run on a
+         * half-freed manager. */
+        while (m->requests)
+                request_free(m->requests);
+        manage_gate_free_all(m);
+
         while (m->workloads)
                 workload_free(m->workloads);
         while (m->connections)
                 private_connection_free(m->connections);
+        m->authority = authority_free(m->authority);
+        m->audit = audit_log_free(m->audit);
 
         sd_event_source_disable_unref(m->private_source);
         safe_close(m->private_fd);
@@ -118,6 +130,27 @@ unsigned manager_count_workloads(Manager *m, uid_t owner) {
         return n;
 }
 
+int manager_audit(Manager *m, const AuditRecord *rec, uint64_t *ret_seq) {
+        int r;
+
+        r = audit_begin(m->audit, rec, ret_seq);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write the audit record for %s, refusing: %m", rec->action);
+        return 0;
+}
+
+void manager_audit_outcome(Manager *m, uint64_t seq, int result) {
+        int r;
+
+        if (seq == 0)
+                return;
+        /* After the fact: the operation ran and cannot be undone. The record
+         * line stays "pending", which is what a reader sees. */
+        r = audit_outcome_errno(m->audit, seq, result);
+        if (r < 0)
+                log_error_errno(r, "Failed to write the outcome of audit record %" PRIu64 ": %m", seq);
+}
+
 int manager_get_seccomp_profile(Manager *m, const char *name, const SeccompProfile **ret) {
         if (strcmp(name, "none") == 0) {
                 *ret = NULL;
@@ -176,6 +209,9 @@ static int manager_load_seccomp_profiles(Manager *m) {
 int manager_register_objects(Manager *m, sd_bus *bus) {
         int r;
 
+        r = manage_gate_attach(m, bus);
+        if (r < 0)
+                return r;
         r = broker_register_objects(m, bus);
         if (r < 0)
                 return r;
@@ -186,10 +222,22 @@ int manager_register_objects(Manager *m, sd_bus *bus) {
  * (its pidfd above all) outlasts the call. */
 static int on_post_dispatch(sd_event_source *s, void *userdata) {
         Manager *m = userdata;
+        manage_gate_reset(m);
         if (m->caller_sender) {
                 m->caller_sender = (free(m->caller_sender), NULL);
                 caller_done(&m->caller_cache);
         }
+        return 0;
+}
+
+/* SIGHUP: logrotate renamed the audit log. */
+static int on_reopen_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+        int r = audit_log_reopen(m->audit);
+        if (r < 0)
+                log_error_errno(r, "Failed to reopen the audit log %s, keeping the old file: %m", audit_log_path(m->audit));
+        else
+                log_info("Reopened the audit log %s.", audit_log_path(m->audit));
         return 0;
 }
 
@@ -214,10 +262,13 @@ int manager_start(Manager *m) {
         sigaddset(&ss, SIGTERM);
         sigaddset(&ss, SIGINT);
         sigaddset(&ss, SIGCHLD);
+        sigaddset(&ss, SIGHUP);
         sigprocmask(SIG_BLOCK, &ss, NULL);
         r = sd_event_add_signal(m->event, NULL, SIGTERM, on_exit_signal, m);
         if (r >= 0)
                 r = sd_event_add_signal(m->event, NULL, SIGINT, on_exit_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGHUP, on_reopen_signal, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch signals: %m");
 
@@ -229,6 +280,15 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return r;
 
+        /* Nothing is served without a policy and an audit trail. */
+        r = authority_new(m->config, &m->authority);
+        if (r < 0)
+                return r;
+        r = audit_log_open(m->config->audit_log, 0, &m->audit);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the audit log %s: %m", m->config->audit_log);
+        log_info("Audit log %s (last record %" PRIu64 ").", audit_log_path(m->audit), audit_log_last_seq(m->audit));
+
         r = sd_bus_open_system(&m->bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to the system bus: %m");
@@ -236,6 +296,10 @@ int manager_start(Manager *m) {
         r = sd_bus_attach_event(m->bus, m->event, 0);
         if (r < 0)
                 return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
+
+        r = authority_start(m->authority, m->bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start the policy backend: %m");
 
         r = manager_register_objects(m, m->bus);
         if (r < 0)
@@ -252,7 +316,8 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to acquire %s: %m", BROKER_BUS_NAME);
 
-        log_info("pidbrokerd ready: control path %s, policy embedded, direct socket %s.", manager_control_path(m),
+        log_info("pidbrokerd ready: control path %s, policy %s, direct socket %s.", manager_control_path(m),
+                 authority_backend(m->authority),
                  m->config->private_socket && m->config->private_socket[0] ? m->config->private_socket : "off");
         return 0;
 }

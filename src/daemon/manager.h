@@ -9,6 +9,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "audit.h"
 #include "caller.h"
 #include "daemon-config.h"
 #include "metrics.h"
@@ -17,6 +18,9 @@
 typedef struct Manager Manager;
 typedef struct Workload Workload;
 typedef struct PrivateConnection PrivateConnection;
+typedef struct Request Request;
+typedef struct Authority Authority;
+typedef struct GateDecision GateDecision;
 
 #define BROKER_PATH "/org/pidbroker/Broker1"
 #define BROKER_INTERFACE "org.pidbroker.Broker1"
@@ -47,6 +51,18 @@ struct Manager {
         unsigned n_workloads;
 
         Metrics metrics;
+
+        Authority *authority;     /* the policy backend (authorize.h) */
+        AuditLog *audit;          /* DESIGN.md §4 (src/audit) */
+        Request *requests;        /* calls waiting for their decision (request.h) */
+
+        /* The manage gate (manage-gate.c): decisions parked for a requeued
+         * call, and the one of the message being dispatched. */
+        GateDecision *gate_decisions;
+        sd_bus_message *gate_msg;
+        bool gate_allow;
+        const char *gate_rule;
+        sd_bus_message *gate_sync; /* the filter is deciding this one right now */
 
         SeccompProfile **seccomp_profiles;
         size_t n_seccomp_profiles;
@@ -89,6 +105,12 @@ const char *manager_control_path(Manager *m);
 int manager_get_seccomp_profile(Manager *m, const char *name, const SeccompProfile **ret);
 
 unsigned manager_count_workloads(Manager *m, uid_t owner);
+
+/* Append an audit record (audit_begin()); a failure is logged and returned:
+ * the caller must then refuse the operation (AuditFailed). */
+int manager_audit(Manager *m, const AuditRecord *rec, uint64_t *ret_seq);
+/* The outcome line (0 or -errno of the operation); failures are logged. */
+void manager_audit_outcome(Manager *m, uint64_t seq, int result);
 
 /* The private-socket listener (private-socket.c). */
 int private_socket_open(Manager *m);

@@ -41,13 +41,6 @@ int main(int argc, char *argv[]) {
                 return EXIT_SUCCESS;
         }
 
-        if (config.policy_backend == POLICY_BACKEND_POLKIT) {
-                /* Fail closed rather than run with a policy the admin did not pick. */
-                log_error("PolicyBackend=polkit is not implemented yet; use embedded or auto.");
-                config_done(&config);
-                return EXIT_FAILURE;
-        }
-
         for (Feature f = 0; f < _FEATURE_MAX; f++)
                 log_debug("feature %s: %s (%s)", feature_name(f), feature_available(f) ? "yes" : "no",
                           feature_detail(f) ?: "");

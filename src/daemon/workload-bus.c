@@ -2,14 +2,16 @@
 
 /* org.pidbroker.Workload1: one object per workload under
  * /org/pidbroker/Broker1/workload/<id>, served by a fallback vtable whose
- * lookup hides every workload the caller may not see, so properties, methods,
- * introspection and GetManagedObjects all share one visibility rule.
- * Nothing about a workload is broadcast: Exited and the ObjectManager signals
- * go to the owner's connection only. */
+ * lookup shows the caller its own workloads, and another user's only when
+ * the manage gate (manage-gate.c) allowed the message being dispatched, so
+ * properties, methods, introspection and GetManagedObjects all share one
+ * visibility rule. Nothing about a workload is broadcast: Exited and the
+ * ObjectManager signals go to the owner's connection only. */
 
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,7 +19,9 @@
 #include "bus-error.h"
 #include "legacy.h"
 #include "log.h"
+#include "manage-gate.h"
 #include "missing-pidfd.h"
+#include "request.h"
 #include "workload.h"
 
 static int property_get_id(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -102,29 +106,9 @@ static int property_get_control_path(sd_bus *bus, const char *path, const char *
         return sd_bus_message_append(reply, "s", process_control_path(&w->spawned.process));
 }
 
-/* Acting on a visible workload: its owner asks for org.pidbroker.signal, root
- * (and later policy) for org.pidbroker.manage. */
-static int workload_authorize(Workload *w, sd_bus_message *msg, int sig, unsigned flags, sd_bus_error *error) {
-        Manager *m = w->manager;
-        const Caller *caller;
-        int r;
-
-        r = manager_get_caller(m, msg, &caller, error);
-        if (r < 0)
-                return r;
-
-        AuthTarget t = AUTH_TARGET_NULL;
-        t.process = &w->spawned.process;
-        t.uid = w->user;
-        t.is_own_workload = caller->uid == w->owner_uid;
-        t.workload_id = w->id;
-        t.signal = sig;
-        t.flags = flags;
-        r = authorize(m, caller, t.is_own_workload ? ACTION_SIGNAL : ACTION_MANAGE, &t, NULL);
-        if (r < 0)
-                return sd_bus_error_set(error, BUS_ERROR_ACCESS_DENIED, "Not allowed to act on this workload.");
-        return 0;
-}
+/* Who may call a method here was settled before dispatch: the owner, or a
+ * caller the manage gate let through (manage-gate.c). What a method then
+ * does with the process is authorised and audited like Broker1's. */
 
 static int method_get_pidfd(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Workload *w = userdata;
@@ -135,36 +119,83 @@ static int method_get_pidfd(sd_bus_message *msg, void *userdata, sd_bus_error *e
 }
 
 static int method_signal(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_process_ Process p = PROCESS_NULL;
         Workload *w = userdata;
+        const Caller *caller;
         int32_t sig;
         uint32_t flags;
         int r;
 
+        r = manager_get_caller(w->manager, msg, &caller, error);
+        if (r < 0)
+                return r;
         r = sd_bus_message_read(msg, "iu", &sig, &flags);
         if (r < 0)
                 return r;
         r = signal_check_args(sig, flags, error);
         if (r < 0)
                 return r;
-        r = workload_authorize(w, msg, sig, flags, error);
-        if (r < 0)
-                return r;
+        if (w->state != WORKLOAD_RUNNING)
+                return sd_bus_error_set(error, BUS_ERROR_NO_SUCH_PROCESS, "The workload has exited.");
 
-        r = workload_signal(w, sig, flags);
-        log_info("Signal %d (flags %u) to workload %" PRIu64 ": %s", sig, flags, w->id, r < 0 ? strerror(-r) : "ok");
+        /* Our own handle on the process: the workload may be released
+         * while a polkit check is pending, the pidfd stays valid. */
+        r = process_copy(&p, &w->spawned.process);
         if (r < 0)
-                return bus_error_from_errno(error, r, "Signal failed");
-        return sd_bus_reply_method_return(msg, NULL);
+                return bus_error_from_errno(error, r, "Cannot hold the workload's process");
+        return signal_request_start(w->manager, msg, caller, &p, sig, flags, error);
 }
 
+/* Stop sends SIGTERM now (and SIGKILL after the timeout): the owner's own
+ * business (the method table asks nothing of the owner), another user's
+ * after org.pidbroker.manage. The SIGTERM is recorded with the caller as
+ * subject, under org.pidbroker.signal ("daemon:owner") or
+ * org.pidbroker.manage (the gate's rule). */
 static int method_stop(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(caller_facts_done) CallerFacts facts = CALLER_FACTS_NULL;
         Workload *w = userdata;
+        Manager *m = w->manager;
+        AuditRecord rec = AUDIT_RECORD_NULL;
+        AuditTarget target;
+        TargetFacts tf;
+        const Caller *caller;
+        const char *rule = NULL;
+        uint64_t seq = 0;
+        bool owner;
         int r;
 
-        r = workload_authorize(w, msg, SIGTERM, 0, error);
+        r = manager_get_caller(m, msg, &caller, error);
         if (r < 0)
                 return r;
-        r = workload_stop(w, msg);
+        owner = caller->uid == w->owner_uid;
+        if (!owner && !manage_gate_allows(m, sd_bus_message_get_bus(msg), &rule))
+                /* Not reachable through the gate; refuse rather than assume. */
+                return sd_bus_error_set(error, BUS_ERROR_ACCESS_DENIED, "Not authorized (org.pidbroker.manage).");
+
+        if (workload_stop_signals(w)) {
+                r = caller_facts_read(caller, &facts);
+                if (r < 0)
+                        return r;
+                if (target_facts_read(m, &w->spawned.process, caller->uid, &tf) < 0)
+                        return sd_bus_error_set(error, BUS_ERROR_NO_SUCH_PROCESS, "The workload has exited.");
+                audit_target_from_facts(&target, &tf);
+
+                rec.action = action_to_string(owner ? ACTION_SIGNAL : ACTION_MANAGE);
+                rec.decision = AUDIT_DECISION_ALLOW;
+                rec.rule = owner ? "daemon:owner" : rule;
+                audit_subject_from_caller(&rec.subject, caller, &facts);
+                rec.target = &target;
+                rec.details.signal = SIGTERM;
+                rec.details.flags = 0;
+                rec.control_path = tf.control_path;
+                r = manager_audit(m, &rec, &seq);
+                if (r < 0)
+                        return sd_bus_error_setf(error, BUS_ERROR_AUDIT_FAILED,
+                                                 "The audit record could not be written (%s); nothing was done.",
+                                                 strerror(-r));
+        }
+
+        r = workload_stop(w, msg, seq);
         if (r < 0)
                 return bus_error_from_errno(error, r, "Stop failed");
         return 1; /* answered at exit */
@@ -184,9 +215,6 @@ static int method_release(sd_bus_message *msg, void *userdata, sd_bus_error *err
         Workload *w = userdata;
         int r;
 
-        r = workload_authorize(w, msg, 0, 0, error);
-        if (r < 0)
-                return r;
         if (w->state != WORKLOAD_EXITED)
                 return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT,
                                         "Workload is still running; Stop or Wait for it first.");
@@ -220,7 +248,7 @@ static const sd_bus_vtable workload_vtable[] = {
         SD_BUS_VTABLE_END
 };
 
-static int workload_id_from_path(const char *path, uint64_t *ret) {
+int workload_id_from_path(const char *path, uint64_t *ret) {
         const char *p = path;
         size_t l = strlen(WORKLOAD_PATH_PREFIX);
         char *end;
@@ -248,8 +276,10 @@ static int workload_object_find(sd_bus *bus, const char *path, const char *inter
         Workload *w = workload_find(m, id);
         if (!w)
                 return 0;
-        /* Unknown and invisible look the same: no existence oracle. */
-        if (!workload_visible_to(w, manager_current_caller(m, bus)))
+        /* The manage gate answered a caller who may not see it (AccessDenied)
+         * before dispatch; here it is visible unless something slipped
+         * past the gate, which then finds nothing. */
+        if (!workload_visible_to(w, manager_current_caller(m, bus), manage_gate_allows(m, bus, NULL)))
                 return 0;
         *found = w;
         return 1;
@@ -259,6 +289,7 @@ static int workload_node_enumerator(sd_bus *bus, const char *prefix, void *userd
                                     sd_bus_error *error) {
         Manager *m = userdata;
         const Caller *caller = manager_current_caller(m, bus);
+        bool manage = manage_gate_allows(m, bus, NULL);
         size_t n = 0;
         char **l;
 
@@ -266,7 +297,7 @@ static int workload_node_enumerator(sd_bus *bus, const char *prefix, void *userd
         if (!l)
                 return -ENOMEM;
         for (Workload *w = m->workloads; w; w = w->next) {
-                if (!workload_visible_to(w, caller) || !w->path)
+                if (!workload_visible_to(w, caller, manage) || !w->path)
                         continue;
                 l[n] = strdup(w->path);
                 if (!l[n]) {

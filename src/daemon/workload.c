@@ -9,10 +9,12 @@
 #include <sys/epoll.h>
 #include <time.h>
 
+#include "authorize.h"
 #include "bus-error.h"
 #include "feature.h"
 #include "legacy.h"
 #include "log.h"
+#include "request.h"
 #include "workload.h"
 
 /* Exec results before exit notifications: a child that exec'd and exited at
@@ -41,11 +43,50 @@ Workload *workload_find(Manager *m, uint64_t id) {
         return NULL;
 }
 
-bool workload_visible_to(const Workload *w, const Caller *c) {
+bool workload_visible_to(const Workload *w, const Caller *c, bool manage_allowed) {
         if (!c || (w->state != WORKLOAD_RUNNING && w->state != WORKLOAD_EXITED))
                 return false;
-        /* Root sees everything; with the policy engine, org.pidbroker.manage will too. */
-        return caller_is_root(c) || c->uid == w->owner_uid;
+        /* Another user's workload only where org.pidbroker.manage allowed
+         * this very message (manage-gate.c): root has no special case here. */
+        return c->uid == w->owner_uid || manage_allowed;
+}
+
+/* The daemon signals a workload on its owner's behalf (watch_client, the
+ * SIGKILL of a stop timeout): recorded as org.pidbroker.signal with the
+ * owner as subject, whose process we do not have (it may be long gone), and
+ * rule "daemon:<why>". */
+static int workload_audit_own_signal(Workload *w, int sig, const char *rule, uint64_t *ret_seq) {
+        AuditRecord rec = AUDIT_RECORD_NULL;
+        AuditTarget target;
+        TargetFacts facts;
+
+        if (target_facts_read(w->manager, &w->spawned.process, w->owner_uid, &facts) < 0)
+                facts = (TargetFacts) {
+                        .pid = w->spawned.process.pid,
+                        .pidfd_id = w->spawned.process.id,
+                        .uid = w->user,
+                        .pidns = w->namespaces[NAMESPACE_PID],
+                        .userns = w->namespaces[NAMESPACE_USER],
+                        .control_path = process_control_path(&w->spawned.process),
+                };
+        facts.workload_id = w->id;
+        audit_target_from_facts(&target, &facts);
+
+        rec.action = action_to_string(ACTION_SIGNAL);
+        rec.decision = AUDIT_DECISION_ALLOW;
+        rec.rule = rule;
+        rec.subject.uid = w->owner_uid;
+        rec.subject.bus_name = w->owner_name;
+        rec.target = &target;
+        rec.details.signal = sig;
+        rec.details.flags = 0;
+        rec.control_path = facts.control_path;
+        return manager_audit(w->manager, &rec, ret_seq);
+}
+
+static void workload_spawn_outcome(Workload *w, int result) {
+        manager_audit_outcome(w->manager, w->spawn_audit_seq, result);
+        w->spawn_audit_seq = 0;
 }
 
 static void workload_close_process(Workload *w) {
@@ -72,6 +113,7 @@ Workload *workload_free(Workload *w) {
         sd_event_source_disable_unref(w->status_source);
         sd_event_source_disable_unref(w->kill_timer);
         sd_event_source_disable_unref(w->retention_timer);
+        sd_event_source_disable_unref(w->audit_retry_timer);
 
         sd_bus_message_unref(w->spawn_message);
         for (size_t i = 0; i < w->n_waiters; i++)
@@ -145,6 +187,7 @@ static void workload_exec_result(Workload *w);
 static void workload_exited(Workload *w, const char *code, int status) {
         w->pidfd_source = sd_event_source_disable_unref(w->pidfd_source);
         w->kill_timer = sd_event_source_disable_unref(w->kill_timer);
+        w->audit_retry_timer = sd_event_source_disable_unref(w->audit_retry_timer);
 
         if (w->state == WORKLOAD_SPAWNING) {
                 /* Exit seen before the exec result: take the result first. */
@@ -253,6 +296,7 @@ static void workload_exec_succeeded(Workload *w) {
         w->id = workload_pick_id(w);
         if (asprintf(&w->path, WORKLOAD_PATH_PREFIX "/%" PRIu64, w->id) < 0) {
                 w->path = NULL;
+                workload_spawn_outcome(w, -ENOMEM);
                 (void) sd_bus_reply_method_errorf(w->spawn_message, SD_BUS_ERROR_NO_MEMORY, "Out of memory.");
                 (void) process_signal(&w->spawned.process, SIGKILL, 0);
                 w->state = WORKLOAD_FAILED;
@@ -261,6 +305,7 @@ static void workload_exec_succeeded(Workload *w) {
         workload_read_namespaces(w);
 
         w->state = WORKLOAD_RUNNING;
+        workload_spawn_outcome(w, 0);
         m->metrics.spawns_ok++;
         metrics_count_operation(&m->metrics, &w->spawned.process);
 
@@ -283,7 +328,7 @@ static void workload_exec_succeeded(Workload *w) {
         (void) workload_send_interfaces_added(w);
 
         if (w->owner_gone && w->watch_client)
-                (void) workload_stop(w, NULL);
+                (void) workload_stop(w, NULL, 0);
 }
 
 static void workload_exec_failed(Workload *w, int err, SpawnStep step) {
@@ -291,6 +336,7 @@ static void workload_exec_failed(Workload *w, int err, SpawnStep step) {
         const char *name = strerrorname_np(abs(err));
 
         w->state = WORKLOAD_FAILED;
+        workload_spawn_outcome(w, -abs(err));
         m->metrics.spawns_failed++;
         log_info("Spawn of %s for uid %u failed at step %s: %s", w->argv[0], (unsigned) w->owner_uid,
                  spawn_step_to_string(step), strerror(abs(err)));
@@ -334,10 +380,10 @@ void workload_owner_gone(Workload *w) {
         w->owner_bus = sd_bus_unref(w->owner_bus);
 
         log_debug("Owner of workload %" PRIu64 " disconnected.", w->id);
+        /* A workload still spawning is stopped (and the stop recorded) as
+         * soon as its exec result is in: workload_exec_succeeded(). */
         if (w->watch_client && w->state == WORKLOAD_RUNNING)
-                (void) workload_stop(w, NULL);
-        else if (w->watch_client && w->state == WORKLOAD_SPAWNING)
-                (void) process_signal(&w->spawned.process, SIGKILL, 0);
+                (void) workload_stop(w, NULL, 0);
         workload_arm_retention(w);
 }
 
@@ -356,6 +402,7 @@ int workload_new(Manager *m, const Caller *caller, sd_bus_message *msg, Spawned 
                 .user = opts->user,
                 .watch_client = opts->watch_client,
                 .stop_timeout_usec = opts->stop_timeout_usec,
+                .spawn_audit_seq = opts->audit_seq,
                 .state = WORKLOAD_SPAWNING,
                 .exit_code = "",
                 .created_usec = now_usec(CLOCK_REALTIME),
@@ -416,17 +463,39 @@ fail:
         return r;
 }
 
+#define AUDIT_RETRY_USEC (1000000ULL)
+
 static int on_kill_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         Workload *w = userdata;
+        uint64_t seq;
         int r;
 
         w->kill_timer = sd_event_source_disable_unref(w->kill_timer);
+        r = workload_audit_own_signal(w, SIGKILL, "daemon:stop-timeout", &seq);
+        if (r < 0) {
+                /* Nothing runs unrecorded, the daemon's own escalation
+                 * included: try again until the record can be written. */
+                r = sd_event_add_time_relative(w->manager->event, &w->kill_timer, CLOCK_MONOTONIC, AUDIT_RETRY_USEC, 0,
+                                               on_kill_timeout, w);
+                if (r < 0)
+                        log_error_errno(r, "Cannot retry the SIGKILL of workload %" PRIu64 ": %m", w->id);
+                return 0;
+        }
         log_info("Workload %" PRIu64 " did not stop within %" PRIu64 " ms, sending SIGKILL.", w->id,
                  w->stop_timeout_usec / 1000);
         r = process_signal(&w->spawned.process, SIGKILL, 0);
         metrics_count_signal(&w->manager->metrics, &w->spawned.process, r);
+        manager_audit_outcome(w->manager, seq, r);
         if (r < 0 && r != -ESRCH)
                 log_warning_errno(r, "Failed to SIGKILL workload %" PRIu64 ": %m", w->id);
+        return 0;
+}
+
+static int on_audit_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        Workload *w = userdata;
+
+        w->audit_retry_timer = sd_event_source_disable_unref(w->audit_retry_timer);
+        (void) workload_stop(w, NULL, 0);
         return 0;
 }
 
@@ -442,7 +511,11 @@ int workload_add_waiter(Workload *w, sd_bus_message *msg) {
         return 0;
 }
 
-int workload_stop(Workload *w, sd_bus_message *reply_to) {
+bool workload_stop_signals(const Workload *w) {
+        return w->state == WORKLOAD_RUNNING && !w->stopping;
+}
+
+int workload_stop(Workload *w, sd_bus_message *reply_to, uint64_t audit_seq) {
         int r;
 
         if (w->state == WORKLOAD_EXITED)
@@ -455,11 +528,27 @@ int workload_stop(Workload *w, sd_bus_message *reply_to) {
         }
         if (w->stopping)
                 return 0;
+
+        if (audit_seq == 0) {
+                if (w->audit_retry_timer)
+                        return 0; /* already waiting for room in the log */
+                r = workload_audit_own_signal(w, SIGTERM, "daemon:watch-client", &audit_seq);
+                if (r < 0) {
+                        r = sd_event_add_time_relative(w->manager->event, &w->audit_retry_timer, CLOCK_MONOTONIC,
+                                                       AUDIT_RETRY_USEC, 0, on_audit_retry, w);
+                        if (r < 0)
+                                log_error_errno(r, "Cannot retry stopping workload %" PRIu64 ": %m", w->id);
+                        return 0;
+                }
+        }
+        /* A caller's recorded Stop supersedes a pending retry of ours. */
+        w->audit_retry_timer = sd_event_source_disable_unref(w->audit_retry_timer);
         w->stopping = true;
 
         log_info("Stopping workload %" PRIu64 " (pid %d).", w->id, (int) w->spawned.process.pid);
         r = process_signal(&w->spawned.process, SIGTERM, 0);
         metrics_count_signal(&w->manager->metrics, &w->spawned.process, r);
+        manager_audit_outcome(w->manager, audit_seq, r);
         if (r < 0 && r != -ESRCH)
                 log_warning_errno(r, "Failed to SIGTERM workload %" PRIu64 ": %m", w->id);
 
@@ -471,14 +560,6 @@ int workload_stop(Workload *w, sd_bus_message *reply_to) {
                 return on_kill_timeout(NULL, 0, w);
         }
         return 0;
-}
-
-int workload_signal(Workload *w, int sig, unsigned flags) {
-        if (w->state != WORKLOAD_RUNNING)
-                return -ESRCH;
-        int r = process_signal(&w->spawned.process, sig, flags);
-        metrics_count_signal(&w->manager->metrics, &w->spawned.process, r);
-        return r;
 }
 
 void workload_release(Workload *w) {

@@ -27,6 +27,7 @@ typedef struct WorkloadOptions {
         uid_t user;
         bool watch_client;
         uint64_t stop_timeout_usec;
+        uint64_t audit_seq;       /* the Spawn's audit record, completed with the exec result */
 } WorkloadOptions;
 
 struct Workload {
@@ -48,6 +49,7 @@ struct Workload {
         bool watch_client;
         uint64_t stop_timeout_usec;
         bool stopping;
+        uint64_t spawn_audit_seq;  /* 0 once its outcome is written */
 
         WorkloadState state;
         const char *exit_code;    /* "exited", "killed", "dumped"; "" while running */
@@ -61,6 +63,7 @@ struct Workload {
         sd_event_source *status_source;
         sd_event_source *kill_timer;
         sd_event_source *retention_timer;
+        sd_event_source *audit_retry_timer; /* a stop that could not be recorded yet */
 
         sd_bus_message *spawn_message;   /* the Spawn call, answered once exec is known */
         sd_bus_message **waiters;        /* Wait and Stop calls, answered at exit */
@@ -74,17 +77,24 @@ int workload_new(Manager *m, const Caller *caller, sd_bus_message *msg, Spawned 
 Workload *workload_free(Workload *w);
 
 Workload *workload_find(Manager *m, uint64_t id);
-/* Exported and visible to this caller: its own, or root's view. */
-bool workload_visible_to(const Workload *w, const Caller *c);
+/* "/org/pidbroker/Broker1/workload/<id>" → id; -EINVAL for anything else. */
+int workload_id_from_path(const char *path, uint64_t *ret);
+/* Exported and visible to this caller: its own, or any when the manage gate
+ * allowed the message being dispatched (manage_allowed). */
+bool workload_visible_to(const Workload *w, const Caller *c, bool manage_allowed);
 
+/* Whether a Stop now sends SIGTERM (running and not stopping yet). */
+bool workload_stop_signals(const Workload *w);
 /* SIGTERM, then SIGKILL after the stop timeout. reply_to (may be NULL) is
- * answered with (s, i) once the workload is dead. */
-int workload_stop(Workload *w, sd_bus_message *reply_to);
+ * answered with (s, i) once the workload is dead. audit_seq is the record a
+ * Stop caller's SIGTERM was written under; 0 when the daemon stops it on the
+ * owner's behalf (watch_client), in which case the record is written here,
+ * and when it cannot be, the stop waits and retries (nothing unrecorded). */
+int workload_stop(Workload *w, sd_bus_message *reply_to, uint64_t audit_seq);
 /* Answer msg with (s, i) at exit (now, if exited already). */
 int workload_add_waiter(Workload *w, sd_bus_message *msg);
 /* Forget an exited workload. */
 void workload_release(Workload *w);
-int workload_signal(Workload *w, int sig, unsigned flags);
 
 /* Workload1 on the bus (workload-bus.c). */
 int workload_register_objects(Manager *m, sd_bus *bus);
@@ -98,6 +108,10 @@ int broker_register_objects(Manager *m, sd_bus *bus);
 /* Signal numbers and flags both interfaces accept: InvalidArgument or
  * NotSupported in *error otherwise. */
 int signal_check_args(int sig, unsigned flags, sd_bus_error *error);
+/* Signal (either interface): classify the target, authorize, audit, send,
+ * reply. target is moved. Returns what a method handler returns. */
+int signal_request_start(Manager *m, sd_bus_message *msg, const Caller *caller, Process *target, int sig,
+                         unsigned flags, sd_bus_error *error);
 
 /* The owner's connection went away: watch_client workloads are stopped,
  * exited ones kept for the retention time only. */

@@ -294,6 +294,43 @@ int process_get_info(const Process *p, ProcessInfo *ret) {
         return 0;
 }
 
+int process_get_comm(const Process *p, char ret[static PROCESS_COMM_MAX]) {
+        char path[64], buf[PROCESS_COMM_MAX + 1];
+        ssize_t n;
+        int fd, r;
+
+        if (!process_is_set(p))
+                return -ESRCH;
+
+        snprintf(path, sizeof path, "/proc/%d/comm", (int) p->pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return errno == ENOENT ? -ESRCH : negative_errno();
+        n = read(fd, buf, sizeof buf - 1);
+        r = n < 0 ? negative_errno() : 0;
+        safe_close(fd);
+        if (r < 0)
+                return r;
+        buf[n] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
+
+        /* The read counts only if the pidfd still names that pid: while the
+         * process lives, its pid cannot name anyone else. */
+        if (!process_is_legacy(p)) {
+                pid_t now;
+                r = pidfd_get_pid(p->fd, &now);
+                if (r < 0)
+                        return r;
+                if (now != p->pid)
+                        return -ESRCH;
+        } else if (!legacy_allowed())
+                return -EOPNOTSUPP;
+
+        memcpy(ret, buf, PROCESS_COMM_MAX);
+        ret[PROCESS_COMM_MAX - 1] = '\0';
+        return 0;
+}
+
 int process_get_exit_status(const Process *p, int *ret_status) {
         struct pb_pidfd_info k = { .mask = PIDFD_INFO_EXIT };
 

@@ -88,6 +88,12 @@ int process_get_exit_status(const Process *p, int *ret_status);
  * /proc/<pid>/ns re-checked against the pidfd. */
 int process_namespace_id(const Process *p, NamespaceType t, uint64_t *ret);
 
+/* The process's comm (/proc/<pid>/comm, at most 15 bytes plus NUL), re-checked
+ * against the pidfd so a recycled pid is never described. Informational
+ * only: any process can set its own comm. */
+#define PROCESS_COMM_MAX 16
+int process_get_comm(const Process *p, char ret[static PROCESS_COMM_MAX]);
+
 /* pidfs inode of a pidfd; -EOPNOTSUPP without pidfs. */
 int pidfd_get_id(int pidfd, uint64_t *ret);
 /* The pid a pidfd names, from /proc/self/fdinfo: -ESRCH once reaped. */

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus-error.h"
+#include "log.h"
+#include "request.h"
+#include "workload.h"
+
+int target_facts_read(Manager *m, const Process *p, uid_t caller_uid, TargetFacts *ret) {
+        TargetFacts t = { .pid = p->pid, .pidfd_id = p->id, .uid = (uid_t) -1 };
+        ProcessInfo info;
+        int r;
+
+        r = process_get_info(p, &info);
+        if (r < 0)
+                return r;
+        t.uid = info.ruid == caller_uid ? info.euid : info.ruid;
+
+        if (process_namespace_id(p, NAMESPACE_PID, &t.pidns) < 0)
+                t.pidns = 0;
+        if (process_namespace_id(p, NAMESPACE_USER, &t.userns) < 0)
+                t.userns = 0;
+        if (process_get_comm(p, t.comm) < 0)
+                t.comm[0] = '\0';
+        t.control_path = process_control_path(p);
+
+        /* Ours only if the pidfs identity matches the record: a pid or a
+         * workload id the caller names proves nothing. */
+        Workload *w = p->id != 0 ? workload_find(m, p->id) : NULL;
+        if (w && w->spawned.process.id == p->id) {
+                t.workload_id = w->id;
+                t.is_own_workload = w->owner_uid == caller_uid && w->state == WORKLOAD_RUNNING;
+        }
+
+        *ret = t;
+        return 0;
+}
+
+bool target_is_cross_namespace(const TargetFacts *t, const CallerFacts *f) {
+        if (t->pidns == 0 || t->userns == 0 || f->pidns == 0 || f->userns == 0)
+                return true;
+        return t->pidns != f->pidns || t->userns != f->userns;
+}
+
+void audit_subject_from_caller(AuditSubject *ret, const Caller *c, const CallerFacts *f) {
+        *ret = (AuditSubject) {
+                .uid = c->uid,
+                .gids = f->gids,
+                .n_gids = f->n_gids,
+                .pid = c->process.pid,
+                .pidfd_id = c->process.id,
+                .bus_name = c->bus_name,
+                .comm = f->comm[0] ? f->comm : NULL,
+                .pidns = f->pidns,
+                .userns = f->userns,
+                .identity = caller_identity_to_string(c->identity),
+        };
+}
+
+void audit_target_from_facts(AuditTarget *ret, const TargetFacts *t) {
+        *ret = (AuditTarget) {
+                .pid = t->pid,
+                .pidfd_id = t->pidfd_id,
+                .uid = t->uid,
+                .pidns = t->pidns,
+                .userns = t->userns,
+                .comm = t->comm[0] ? t->comm : NULL,
+                .workload_id = t->workload_id,
+        };
+}
+
+int request_new(Manager *m, size_t size, sd_bus_message *msg, const Caller *caller, Request **ret) {
+        Request *r;
+        int k;
+
+        if (size < sizeof(Request))
+                return -EINVAL;
+        r = calloc(1, size);
+        if (!r)
+                return -ENOMEM;
+        r->manager = m;
+        r->caller = CALLER_NULL;
+        r->facts = CALLER_FACTS_NULL;
+
+        k = caller_copy(&r->caller, caller);
+        if (k >= 0)
+                k = caller_facts_read(&r->caller, &r->facts);
+        if (k < 0) {
+                caller_done(&r->caller);
+                free(r);
+                return k;
+        }
+        r->msg = sd_bus_message_ref(msg);
+        r->interactive = sd_bus_message_get_allow_interactive_authorization(msg) > 0;
+
+        r->next = m->requests;
+        if (m->requests)
+                m->requests->prev = r;
+        m->requests = r;
+
+        *ret = r;
+        return 0;
+}
+
+void request_free(Request *r) {
+        Manager *m;
+
+        if (!r)
+                return;
+        m = r->manager;
+        if (r->prev)
+                r->prev->next = r->next;
+        else if (m->requests == r)
+                m->requests = r->next;
+        if (r->next)
+                r->next->prev = r->prev;
+
+        r->check = auth_check_cancel(r->check);
+        if (r->destroy)
+                r->destroy(r);
+        sd_bus_message_unref(r->msg);
+        caller_facts_done(&r->facts);
+        caller_done(&r->caller);
+        free(r);
+}
+
+static void on_decided(const AuthResult *res, void *userdata) {
+        Request *r = userdata;
+
+        r->check = NULL; /* the check frees itself */
+        r->decided(r, res);
+        request_free(r);
+}
+
+int request_authorize(Request *r, const Action *actions, size_t n_actions, const AuthTarget *target) {
+        AuthRequest ar = {
+                .caller = &r->caller,
+                .facts = &r->facts,
+                .actions = actions,
+                .n_actions = n_actions,
+                .target = *target,
+                .interactive = r->interactive,
+        };
+        AuthCheck *check = NULL;
+        int k;
+
+        k = authorize(r->manager->authority, &ar, on_decided, r, &check);
+        if (k < 0) {
+                /* Nothing was asked: an error, never an allow. */
+                log_warning_errno(k, "Cannot authorize a request: %m");
+                (void) sd_bus_reply_method_errorf(r->msg, BUS_ERROR_ACCESS_DENIED, "Authorization failed: %s",
+                                                  strerror(-k));
+                request_free(r);
+                return 1;
+        }
+        if (k > 0)
+                r->check = check; /* pending; r lives on */
+        /* k == 0: decided already, and r is gone. */
+        return 1;
+}
+
+int request_audit(Request *r, const AuthResult *res, const AuditTarget *target, const AuditDetails *d,
+                  const char *control_path, uint64_t *ret_seq) {
+        AuditRecord rec = AUDIT_RECORD_NULL;
+
+        rec.action = action_to_string(res->action) ?: "org.pidbroker.unknown";
+        rec.decision = res->allow ? AUDIT_DECISION_ALLOW : AUDIT_DECISION_DENY;
+        rec.rule = res->rule;
+        audit_subject_from_caller(&rec.subject, &r->caller, &r->facts);
+        rec.target = target;
+        if (d)
+                rec.details = *d;
+        rec.control_path = control_path;
+        return manager_audit(r->manager, &rec, ret_seq);
+}
+
+void request_audit_outcome(Request *r, uint64_t seq, int result) {
+        manager_audit_outcome(r->manager, seq, result);
+}
+
+int reply_denied(sd_bus_message *msg, const AuthResult *res, bool interactive) {
+        const char *action = action_to_string(res->action) ?: "?";
+
+        /* The D-Bus meaning of InteractiveAuthorizationRequired is "would
+         * have worked had the call allowed interaction": only when polkit
+         * says a challenge could grant it and the caller did not allow one.
+         * A call that allowed it was already shown to an agent (or there is
+         * none): that is a plain denial. The embedded engine never prompts. */
+        if (res->challenge && !interactive)
+                return sd_bus_reply_method_errorf(msg, BUS_ERROR_INTERACTIVE_AUTH,
+                                                  "Interactive authorization required (%s).", action);
+        return sd_bus_reply_method_errorf(msg, BUS_ERROR_ACCESS_DENIED, "Not authorized (%s).", action);
+}
+
+int reply_audit_failed(sd_bus_message *msg, int error) {
+        return sd_bus_reply_method_errorf(msg, BUS_ERROR_AUDIT_FAILED,
+                                          "The audit record could not be written (%s); nothing was done.",
+                                          strerror(abs(error)));
+}
