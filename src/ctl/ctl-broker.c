@@ -1,0 +1,541 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The verbs on the broker itself: features, metrics, and getfd. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "ctl-util.h"
+#include "ctl.h"
+#include "json.h"
+#include "missing-pidfd.h"
+
+typedef struct Feature {
+        char *name;
+        bool available;
+        char *detail;
+} Feature;
+
+typedef struct Counter {
+        char *key;
+        uint64_t value;
+} Counter;
+
+typedef struct BrokerInfo {
+        char *version;
+        char *control_path;
+        char *policy_backend;
+        Feature *features;
+        size_t n_features;
+        Counter *metrics;
+        size_t n_metrics;
+} BrokerInfo;
+
+static void broker_info_done(BrokerInfo *b) {
+        free(b->version);
+        free(b->control_path);
+        free(b->policy_backend);
+        for (size_t i = 0; i < b->n_features; i++) {
+                free(b->features[i].name);
+                free(b->features[i].detail);
+        }
+        free(b->features);
+        for (size_t i = 0; i < b->n_metrics; i++)
+                free(b->metrics[i].key);
+        free(b->metrics);
+}
+
+static int read_features(sd_bus_message *m, BrokerInfo *b) {
+        const char *name, *detail;
+        int available, r;
+
+        r = sd_bus_message_enter_container(m, 'a', "(sbs)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(m, "(sbs)", &name, &available, &detail)) > 0) {
+                Feature *n = realloc(b->features, (b->n_features + 1) * sizeof *n);
+                if (!n)
+                        return -ENOMEM;
+                b->features = n;
+                n[b->n_features] = (Feature) { .name = strdup(name), .available = available, .detail = strdup(detail) };
+                if (!n[b->n_features].name || !n[b->n_features].detail)
+                        return -ENOMEM;
+                b->n_features++;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+static int read_metrics(sd_bus_message *m, BrokerInfo *b) {
+        const char *key;
+        uint64_t value;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{st}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(m, "{st}", &key, &value)) > 0) {
+                Counter *n = realloc(b->metrics, (b->n_metrics + 1) * sizeof *n);
+                if (!n)
+                        return -ENOMEM;
+                b->metrics = n;
+                n[b->n_metrics].key = strdup(key);
+                n[b->n_metrics].value = value;
+                if (!n[b->n_metrics].key)
+                        return -ENOMEM;
+                b->n_metrics++;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+static int read_string(sd_bus_message *m, char **ret) {
+        const char *s;
+        int r = sd_bus_message_read(m, "s", &s);
+
+        if (r < 0)
+                return r;
+        free(*ret);
+        *ret = strdup(s);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* Properties.GetAll on Broker1; one round trip for every verb here. */
+static int broker_info_get(sd_bus *bus, BrokerInfo *b) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_call_method(bus, ctl_destination(), BROKER_PATH, "org.freedesktop.DBus.Properties", "GetAll",
+                               &error, &reply, "s", BROKER_INTERFACE);
+        if (r < 0)
+                return ctl_error(r, &error, "Failed to get the broker's properties");
+
+        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        if (r < 0)
+                goto fail;
+        while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+                const char *name, *sig;
+
+                r = sd_bus_message_read(reply, "s", &name);
+                if (r < 0)
+                        goto fail;
+                r = sd_bus_message_peek_type(reply, NULL, &sig);
+                if (r < 0)
+                        goto fail;
+                r = sd_bus_message_enter_container(reply, 'v', sig);
+                if (r < 0)
+                        goto fail;
+                if (strcmp(name, "Version") == 0 && strcmp(sig, "s") == 0)
+                        r = read_string(reply, &b->version);
+                else if (strcmp(name, "ControlPath") == 0 && strcmp(sig, "s") == 0)
+                        r = read_string(reply, &b->control_path);
+                else if (strcmp(name, "PolicyBackend") == 0 && strcmp(sig, "s") == 0)
+                        r = read_string(reply, &b->policy_backend);
+                else if (strcmp(name, "Features") == 0 && strcmp(sig, "a(sbs)") == 0)
+                        r = read_features(reply, b);
+                else if (strcmp(name, "Metrics") == 0 && strcmp(sig, "a{st}") == 0)
+                        r = read_metrics(reply, b);
+                else
+                        r = sd_bus_message_skip(reply, sig);
+                if (r < 0)
+                        goto fail;
+                r = sd_bus_message_exit_container(reply);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        goto fail;
+        }
+        if (r < 0)
+                goto fail;
+        return 0;
+
+fail:
+        return ctl_error(r, NULL, "Failed to parse the broker's properties");
+}
+
+/* ---- features ---- */
+
+int verb_features(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        BrokerInfo b = {};
+        int r;
+
+        r = ctl_connect(&bus);
+        if (r < 0)
+                return r;
+        r = broker_info_get(bus, &b);
+        if (r < 0)
+                goto finish;
+
+        if (arg.json) {
+                fputc('{', stdout);
+                json_write_key(stdout, "version", true);
+                json_write_string(stdout, b.version ?: "");
+                json_write_key(stdout, "control_path", false);
+                json_write_string(stdout, b.control_path ?: "");
+                json_write_key(stdout, "policy_backend", false);
+                json_write_string(stdout, b.policy_backend ?: "");
+                json_write_key(stdout, "features", false);
+                fputc('[', stdout);
+                for (size_t i = 0; i < b.n_features; i++) {
+                        fputs(i > 0 ? ",{" : "{", stdout);
+                        json_write_key(stdout, "name", true);
+                        json_write_string(stdout, b.features[i].name);
+                        json_write_key(stdout, "available", false);
+                        fputs(b.features[i].available ? "true" : "false", stdout);
+                        json_write_key(stdout, "detail", false);
+                        json_write_string(stdout, b.features[i].detail);
+                        fputc('}', stdout);
+                }
+                fputs("]}\n", stdout);
+        } else {
+                int w = 7;
+
+                printf("Version:        %s\n", b.version ?: "-");
+                printf("Control path:   %s\n", b.control_path ?: "-");
+                printf("Policy backend: %s\n\n", b.policy_backend ?: "-");
+                for (size_t i = 0; i < b.n_features; i++)
+                        w = MAX(w, (int) strlen(b.features[i].name));
+                printf("%-*s %-9s %s\n", w, "FEATURE", "AVAILABLE", "DETAIL");
+                for (size_t i = 0; i < b.n_features; i++)
+                        printf("%-*s %-9s %s\n", w, b.features[i].name, b.features[i].available ? "yes" : "no",
+                               b.features[i].detail);
+        }
+        r = 0;
+finish:
+        broker_info_done(&b);
+        return r;
+}
+
+/* ---- metrics ---- */
+
+/* How a Metrics key "GROUP.VALUE" maps onto a Prometheus family and label. */
+static const struct {
+        const char *group, *family, *label, *help;
+} metric_families[] = {
+        { "spawns", "pidbroker_spawns_total", "result", "Workloads spawned, by result." },
+        { "control_path", "pidbroker_operations_total", "control_path",
+          "Operations on processes, by control path (pidfd or legacy_pid)." },
+        { "signal_result", "pidbroker_signals_total", "signal_result", "Signals sent, by result." },
+        { "wait_result", "pidbroker_waits_total", "wait_result", "Waits for a workload's exit, by result." },
+};
+
+typedef struct Sample {
+        char *family;
+        const char *help;
+        char *label;   /* NULL: no label */
+        char *value;
+        uint64_t count;
+} Sample;
+
+/* Prometheus names: [a-zA-Z_:][a-zA-Z0-9_:]*; we keep to [a-z0-9_]. */
+static char *sanitize_name(const char *s, size_t len) {
+        char *n = malloc(len + 2), *p = n;
+
+        if (!n)
+                return NULL;
+        if (len == 0 || (s[0] >= '0' && s[0] <= '9'))
+                *p++ = '_';
+        for (size_t i = 0; i < len; i++) {
+                char c = s[i];
+                *p++ = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ? c
+                       : (c >= 'A' && c <= 'Z') ? (char) (c - 'A' + 'a') : '_';
+        }
+        *p = 0;
+        return n;
+}
+
+static int sample_from_key(const char *key, uint64_t count, Sample *ret) {
+        size_t glen = strcspn(key, ".=");
+        _cleanup_free_ char *group = sanitize_name(key, glen);
+        Sample s = { .count = count, .help = "pidbroker counter." };
+
+        if (!group)
+                return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(metric_families); i++)
+                if (strcmp(group, metric_families[i].group) == 0) {
+                        s.family = strdup(metric_families[i].family);
+                        s.label = strdup(metric_families[i].label);
+                        s.help = metric_families[i].help;
+                        break;
+                }
+        if (!s.family) {
+                if (asprintf(&s.family, "pidbroker_%s_total", group) < 0)
+                        s.family = NULL;
+                s.label = key[glen] ? strdup(group) : NULL;
+        }
+        if (key[glen])
+                s.value = strdup(key + glen + 1);
+        if (!s.family || (key[glen] && (!s.label || !s.value))) {
+                free(s.family);
+                free(s.label);
+                free(s.value);
+                return -ENOMEM;
+        }
+        if (!key[glen]) {
+                free(s.label);
+                s.label = NULL;
+        }
+        *ret = s;
+        return 0;
+}
+
+static void write_label_value(const char *v) {
+        fputc('"', stdout);
+        for (; *v; v++) {
+                if (*v == '\\' || *v == '"')
+                        printf("\\%c", *v);
+                else if (*v == '\n')
+                        fputs("\\n", stdout);
+                else
+                        fputc(*v, stdout);
+        }
+        fputc('"', stdout);
+}
+
+int verb_metrics(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        BrokerInfo b = {};
+        Sample *samples = NULL;
+        bool *printed = NULL;
+        size_t n = 0;
+        int r;
+
+        r = ctl_connect(&bus);
+        if (r < 0)
+                return r;
+        r = broker_info_get(bus, &b);
+        if (r < 0)
+                goto finish;
+
+        samples = calloc(b.n_metrics + 1, sizeof *samples);
+        printed = calloc(b.n_metrics + 1, sizeof *printed);
+        if (!samples || !printed) {
+                r = ctl_error(-ENOMEM, NULL, "Out of memory");
+                goto finish;
+        }
+        for (size_t i = 0; i < b.n_metrics; i++) {
+                r = sample_from_key(b.metrics[i].key, b.metrics[i].value, &samples[n]);
+                if (r < 0) {
+                        ctl_error(r, NULL, "Out of memory");
+                        goto finish;
+                }
+                n++;
+        }
+
+        /* A family's samples must be contiguous, after one HELP and TYPE. */
+        for (size_t i = 0; i < n; i++) {
+                if (printed[i])
+                        continue;
+                printf("# HELP %s %s\n# TYPE %s counter\n", samples[i].family, samples[i].help, samples[i].family);
+                for (size_t j = i; j < n; j++) {
+                        if (printed[j] || strcmp(samples[j].family, samples[i].family) != 0)
+                                continue;
+                        printed[j] = true;
+                        fputs(samples[j].family, stdout);
+                        if (samples[j].label) {
+                                printf("{%s=", samples[j].label);
+                                write_label_value(samples[j].value);
+                                fputc('}', stdout);
+                        }
+                        printf(" %" PRIu64 "\n", samples[j].count);
+                }
+        }
+
+        printf("# HELP pidbroker_info The broker's version, control path and policy backend.\n"
+               "# TYPE pidbroker_info gauge\n"
+               "pidbroker_info{version=");
+        write_label_value(b.version ?: "");
+        fputs(",control_path=", stdout);
+        write_label_value(b.control_path ?: "");
+        fputs(",policy_backend=", stdout);
+        write_label_value(b.policy_backend ?: "");
+        fputs("} 1\n", stdout);
+
+        if (b.n_features > 0)
+                printf("# HELP pidbroker_feature_available Kernel features the broker probed at start (1: available).\n"
+                       "# TYPE pidbroker_feature_available gauge\n");
+        for (size_t i = 0; i < b.n_features; i++) {
+                fputs("pidbroker_feature_available{feature=", stdout);
+                write_label_value(b.features[i].name);
+                printf("} %d\n", b.features[i].available ? 1 : 0);
+        }
+        r = fflush(stdout) == 0 ? 0 : ctl_error(-errno, NULL, "Failed to write the metrics");
+
+finish:
+        for (size_t i = 0; i < n; i++) {
+                free(samples[i].family);
+                free(samples[i].label);
+                free(samples[i].value);
+        }
+        free(samples);
+        free(printed);
+        broker_info_done(&b);
+        return r;
+}
+
+/* ---- getfd ---- */
+
+static const char *fd_type(mode_t mode, const char *link, bool json) {
+        if (strncmp(link, "anon_inode:", 11) == 0)
+                return json ? "anon_inode" : "anonymous inode";
+        switch (mode & S_IFMT) {
+        case S_IFREG:  return json ? "regular" : "regular file";
+        case S_IFDIR:  return "directory";
+        case S_IFCHR:  return json ? "character_device" : "character device";
+        case S_IFBLK:  return json ? "block_device" : "block device";
+        case S_IFIFO:  return json ? "fifo" : "fifo (pipe)";
+        case S_IFSOCK: return "socket";
+        case S_IFLNK:  return "symlink";
+        default:       return "unknown";
+        }
+}
+
+/* The file status flags (shared by every copy of the open file), as names. */
+static void format_open_flags(unsigned flags, char *buf, size_t size) {
+        static const struct { unsigned flag; const char *name; } names[] = {
+                { O_APPEND, "O_APPEND" }, { O_NONBLOCK, "O_NONBLOCK" }, { O_DSYNC, "O_DSYNC" },
+                { O_SYNC & ~O_DSYNC, "O_SYNC" }, { O_DIRECT, "O_DIRECT" }, { O_NOATIME, "O_NOATIME" },
+                { O_PATH, "O_PATH" }, { O_DIRECTORY, "O_DIRECTORY" }, { O_LARGEFILE, "O_LARGEFILE" },
+        };
+        unsigned acc = flags & O_ACCMODE;
+        size_t len;
+
+        snprintf(buf, size, "%s", acc == O_RDONLY ? "O_RDONLY" : acc == O_WRONLY ? "O_WRONLY" : "O_RDWR");
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (names[i].flag && (flags & names[i].flag) == names[i].flag) {
+                        len = strlen(buf);
+                        snprintf(buf + len, size - len, "|%s", names[i].name);
+                }
+}
+
+/* What fd (our copy of the target's target_fd) is. */
+static int describe_fd(int fd, int target_fd) {
+        char proc[64], link[4096] = "", line[256], flags_str[256] = "";
+        _cleanup_fclose_ FILE *f = NULL;
+        struct stat st;
+        ssize_t n;
+        unsigned long long pos = 0;
+        unsigned flags = 0;
+        bool has_flags = false;
+
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+        n = readlink(proc, link, sizeof link - 1);
+        link[n > 0 ? n : 0] = 0;
+        if (fstat(fd, &st) < 0)
+                return ctl_error(-errno, NULL, "Failed to stat the fd");
+
+        snprintf(proc, sizeof proc, "/proc/self/fdinfo/%d", fd);
+        f = fopen(proc, "re");
+        while (f && fgets(line, sizeof line, f)) {
+                if (sscanf(line, "pos: %llu", &pos) == 1)
+                        continue;
+                if (sscanf(line, "flags: %o", &flags) == 1)
+                        has_flags = true;
+        }
+        /* O_CLOEXEC is a property of our copy, not of the target's fd. */
+        flags &= ~(unsigned) O_CLOEXEC;
+        if (has_flags)
+                format_open_flags(flags, flags_str, sizeof flags_str);
+
+        if (arg.json) {
+                fputc('{', stdout);
+                json_write_key(stdout, "pid", true);
+                printf("%d", (int) arg.pid);
+                json_write_key(stdout, "fd", false);
+                printf("%d", target_fd);
+                json_write_key(stdout, "path", false);
+                json_write_string(stdout, link);
+                json_write_key(stdout, "type", false);
+                json_write_string(stdout, fd_type(st.st_mode, link, true));
+                json_write_key(stdout, "dev", false);
+                printf("\"%u:%u\"", major(st.st_dev), minor(st.st_dev));
+                json_write_key(stdout, "inode", false);
+                printf("%" PRIu64, (uint64_t) st.st_ino);
+                json_write_key(stdout, "flags", false);
+                if (has_flags)
+                        json_write_string(stdout, flags_str);
+                else
+                        fputs("null", stdout);
+                json_write_key(stdout, "pos", false);
+                printf("%llu}\n", pos);
+                return 0;
+        }
+        printf("fd %d of PID %d:\n", target_fd, (int) arg.pid);
+        printf("  path:  %s\n", link);
+        printf("  type:  %s\n", fd_type(st.st_mode, link, false));
+        printf("  dev:   %u:%u\n", major(st.st_dev), minor(st.st_dev));
+        printf("  inode: %" PRIu64 "\n", (uint64_t) st.st_ino);
+        if (has_flags)
+                printf("  flags: %s\n", flags_str);
+        printf("  pos:   %llu\n", pos);
+        return 0;
+}
+
+int verb_getfd(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_close_ int pidfd = -EBADF, fd = -EBADF;
+        int target_fd, received, r;
+
+        if (!arg.has_pid)
+                return ctl_usage_error("getfd needs --pid PID; see 'pidbrokerctl getfd --help'");
+        if (parse_fd(argv[0], &target_fd) < 0)
+                return ctl_usage_error("'%s' is not an fd number", argv[0]);
+
+        r = ctl_connect(&bus);
+        if (r < 0)
+                return r;
+
+        pidfd = (int) syscall(__NR_pidfd_open, arg.pid, 0);
+        if (pidfd < 0)
+                return ctl_error(-errno, NULL, "Failed to open a pidfd for PID %d", (int) arg.pid);
+
+        r = sd_bus_call_method(bus, ctl_destination(), BROKER_PATH, BROKER_INTERFACE, "GetFd", &error, &reply,
+                               "hi", pidfd, (int32_t) target_fd);
+        if (r < 0)
+                return ctl_error(r, &error, "Failed to get fd %d of PID %d", target_fd, (int) arg.pid);
+        r = sd_bus_message_read(reply, "h", &received);
+        if (r < 0)
+                return ctl_error(r, NULL, "Failed to parse the GetFd reply");
+        fd = fcntl(received, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return ctl_error(-errno, NULL, "Failed to keep the received fd");
+        reply = sd_bus_message_unref(reply);
+        bus = sd_bus_flush_close_unref(bus);
+
+        if (argc > 1) {
+                _cleanup_free_ char *exe = NULL;
+
+                r = find_executable(argv[1], getenv("PATH"), &exe);
+                if (r < 0) {
+                        ctl_error(r, NULL, r == -ENOENT ? "Cannot find %s in $PATH" : "Cannot execute %s", argv[1]);
+                        return r == -ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_INVOKE;
+                }
+                /* Hand it over as fd 3, without close-on-exec. */
+                if (fd == 3) {
+                        if (fcntl(fd, F_SETFD, 0) < 0)
+                                return ctl_error(-errno, NULL, "Failed to clear close-on-exec");
+                } else if (dup2(fd, 3) < 0)
+                        return ctl_error(-errno, NULL, "Failed to move the fd to 3");
+                ctl_debug("executing %s with fd %d of PID %d as fd 3", exe, target_fd, (int) arg.pid);
+                fflush(NULL);
+                execv(exe, argv + 1);
+                ctl_error(-errno, NULL, "Failed to execute %s", exe);
+                return EXIT_CANNOT_INVOKE;
+        }
+
+        return describe_fd(fd, target_fd);
+}

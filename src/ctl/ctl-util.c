@@ -1,0 +1,445 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <ctype.h>
+#include <errno.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl-util.h"
+
+size_t strv_length(char *const *l) {
+        size_t n = 0;
+
+        while (l && l[n])
+                n++;
+        return n;
+}
+
+int strv_push(char ***l, const char *s) {
+        size_t n = strv_length(*l);
+        char **nl, *copy;
+
+        copy = strdup(s);
+        if (!copy)
+                return -ENOMEM;
+        nl = realloc(*l, (n + 2) * sizeof *nl);
+        if (!nl) {
+                free(copy);
+                return -ENOMEM;
+        }
+        nl[n] = copy;
+        nl[n + 1] = NULL;
+        *l = nl;
+        return 0;
+}
+
+int strv_push_split(char ***l, const char *s) {
+        _cleanup_free_ char *copy = strdup(s);
+        char *saveptr = NULL;
+        int r;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *w = strtok_r(copy, ", ", &saveptr); w; w = strtok_r(NULL, ", ", &saveptr)) {
+                r = strv_push(l, w);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+char **strv_free(char **l) {
+        for (size_t i = 0; l && l[i]; i++)
+                free(l[i]);
+        free(l);
+        return NULL;
+}
+
+int parse_u64(const char *s, uint64_t *ret) {
+        char *end;
+        unsigned long long v;
+
+        if (!s || !isdigit((unsigned char) *s))
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno == ERANGE)
+                return -ERANGE;
+        if (*end)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+int parse_pid(const char *s, pid_t *ret) {
+        uint64_t v;
+        int r = parse_u64(s, &v);
+
+        if (r < 0)
+                return r;
+        if (v == 0 || v > INT_MAX)
+                return -ERANGE;
+        *ret = (pid_t) v;
+        return 0;
+}
+
+int parse_fd(const char *s, int *ret) {
+        uint64_t v;
+        int r = parse_u64(s, &v);
+
+        if (r < 0)
+                return r;
+        if (v > INT_MAX)
+                return -ERANGE;
+        *ret = (int) v;
+        return 0;
+}
+
+int parse_user(const char *s, uid_t *ret, gid_t *ret_gid) {
+        struct passwd *pw;
+        uint64_t v;
+
+        if (parse_u64(s, &v) >= 0) {
+                if (v >= UINT32_MAX)
+                        return -ERANGE;
+                pw = getpwuid((uid_t) v);
+                *ret = (uid_t) v;
+                *ret_gid = pw ? pw->pw_gid : (gid_t) -1;
+                return 0;
+        }
+        pw = getpwnam(s);
+        if (!pw)
+                return -ESRCH;
+        *ret = pw->pw_uid;
+        *ret_gid = pw->pw_gid;
+        return 0;
+}
+
+int parse_group(const char *s, gid_t *ret) {
+        struct group *gr;
+        uint64_t v;
+
+        if (parse_u64(s, &v) >= 0) {
+                if (v >= UINT32_MAX)
+                        return -ERANGE;
+                *ret = (gid_t) v;
+                return 0;
+        }
+        gr = getgrnam(s);
+        if (!gr)
+                return -ESRCH;
+        *ret = gr->gr_gid;
+        return 0;
+}
+
+int parse_signal(const char *s) {
+        const char *name = s;
+        uint64_t v;
+
+        if (parse_u64(s, &v) >= 0)
+                return v >= 1 && v < (uint64_t) _NSIG ? (int) v : -EINVAL;
+
+        if (strncasecmp(name, "SIG", 3) == 0)
+                name += 3;
+
+        /* RTMIN+n / RTMAX-n, as kill(1) spells them. */
+        if (strncasecmp(name, "RTMIN", 5) == 0 || strncasecmp(name, "RTMAX", 5) == 0) {
+                bool min = strncasecmp(name, "RTMIN", 5) == 0;
+                int base = min ? SIGRTMIN : SIGRTMAX, sig;
+                const char *rest = name + 5;
+
+                if (*rest == 0)
+                        return base;
+                if (*rest != (min ? '+' : '-') || parse_u64(rest + 1, &v) < 0 || v > 64)
+                        return -EINVAL;
+                sig = min ? base + (int) v : base - (int) v;
+                return sig >= SIGRTMIN && sig <= SIGRTMAX ? sig : -EINVAL;
+        }
+
+        for (int sig = 1; sig < SIGRTMIN; sig++) {
+                const char *abbrev = sigabbrev_np(sig);
+                if (abbrev && strcasecmp(abbrev, name) == 0)
+                        return sig;
+        }
+        return -EINVAL;
+}
+
+const char *signal_to_string(int sig, char *buf, size_t size) {
+        const char *abbrev = sig > 0 && sig < SIGRTMIN ? sigabbrev_np(sig) : NULL;
+
+        if (abbrev)
+                snprintf(buf, size, "SIG%s", abbrev);
+        else if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+                snprintf(buf, size, "SIGRTMIN+%d", sig - SIGRTMIN);
+        else
+                snprintf(buf, size, "SIG%d", sig);
+        return buf;
+}
+
+int parse_duration(const char *s, uint64_t *ret_usec) {
+        static const struct { const char *suffix; uint64_t usec; } units[] = {
+                { "us", 1 }, { "usec", 1 },
+                { "ms", USEC_PER_MSEC }, { "msec", USEC_PER_MSEC },
+                { "", USEC_PER_SEC }, { "s", USEC_PER_SEC }, { "sec", USEC_PER_SEC },
+                { "m", 60 * USEC_PER_SEC }, { "min", 60 * USEC_PER_SEC },
+                { "h", 3600 * USEC_PER_SEC }, { "hour", 3600 * USEC_PER_SEC },
+                { "d", 86400 * USEC_PER_SEC }, { "day", 86400 * USEC_PER_SEC },
+        };
+        uint64_t total = 0;
+        const char *p = s;
+
+        if (strcmp(s, "infinity") == 0) {
+                *ret_usec = UINT64_MAX;
+                return 0;
+        }
+        if (!*s)
+                return -EINVAL;
+
+        /* "1min 30s" and "1min30s" add up. */
+        while (*p) {
+                char *end;
+                double v;
+                size_t len;
+                bool found = false;
+
+                while (*p == ' ')
+                        p++;
+                if (!*p)
+                        break;
+                if (!isdigit((unsigned char) *p) && *p != '.')
+                        return -EINVAL;
+                errno = 0;
+                v = strtod(p, &end);
+                if (errno != 0 || end == p || v < 0)
+                        return -EINVAL;
+                p = end;
+                len = strspn(p, "abcdefghijklmnopqrstuvwxyz");
+                for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                        if (strlen(units[i].suffix) == len && strncmp(units[i].suffix, p, len) == 0) {
+                                if (v * (double) units[i].usec >= (double) (UINT64_MAX / 2))
+                                        return -ERANGE;
+                                total += (uint64_t) (v * (double) units[i].usec);
+                                found = true;
+                                break;
+                        }
+                if (!found)
+                        return -EINVAL;
+                p += len;
+        }
+        *ret_usec = total;
+        return 0;
+}
+
+uint64_t now_realtime_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static uint64_t start_of_today_usec(void) {
+        time_t t = time(NULL);
+        struct tm tm;
+
+        localtime_r(&t, &tm);
+        tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+        tm.tm_isdst = -1;
+        return (uint64_t) mktime(&tm) * USEC_PER_SEC;
+}
+
+int parse_timestamp(const char *s, uint64_t *ret_usec) {
+        struct tm tm = { .tm_isdst = -1 };
+        uint64_t now = now_realtime_usec(), d, frac = 0;
+        const char *p;
+        size_t len = strlen(s);
+        int n = 0, offset_min = 0;
+        bool has_zone = false;
+        time_t t;
+
+        if (strcmp(s, "now") == 0) {
+                *ret_usec = now;
+                return 0;
+        }
+        if (strcmp(s, "today") == 0) {
+                *ret_usec = start_of_today_usec();
+                return 0;
+        }
+        if (strcmp(s, "yesterday") == 0) {
+                *ret_usec = start_of_today_usec() - 86400 * USEC_PER_SEC;
+                return 0;
+        }
+        if (s[0] == '@') {
+                if (parse_u64(s + 1, &d) < 0)
+                        return -EINVAL;
+                *ret_usec = d * USEC_PER_SEC;
+                return 0;
+        }
+        if (s[0] == '-' || (len > 4 && strcmp(s + len - 4, " ago") == 0)) {
+                _cleanup_free_ char *copy = strndup(s[0] == '-' ? s + 1 : s, s[0] == '-' ? len - 1 : len - 4);
+                if (!copy)
+                        return -ENOMEM;
+                if (parse_duration(copy, &d) < 0 || d > now)
+                        return -EINVAL;
+                *ret_usec = now - d;
+                return 0;
+        }
+
+        if (sscanf(s, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) != 3 || n != 10)
+                return -EINVAL;
+        p = s + n;
+        if (*p == 'T' || *p == ' ') {
+                int m = 0;
+
+                if (sscanf(p + 1, "%2d:%2d%n", &tm.tm_hour, &tm.tm_min, &m) != 2 || m != 5)
+                        return -EINVAL;
+                p += 1 + m;
+                if (*p == ':') {
+                        if (!isdigit((unsigned char) p[1]) || !isdigit((unsigned char) p[2]))
+                                return -EINVAL;
+                        tm.tm_sec = (p[1] - '0') * 10 + (p[2] - '0');
+                        p += 3;
+                        if (*p == '.') {
+                                uint64_t scale = 100000;
+                                for (p++; isdigit((unsigned char) *p); p++, scale /= 10)
+                                        frac += (uint64_t) (*p - '0') * scale;
+                        }
+                }
+        }
+        if (*p == 'Z' || *p == 'z') {
+                has_zone = true;
+                p++;
+        } else if (*p == '+' || *p == '-') {
+                int hh, mm, m = 0;
+
+                if (sscanf(p + 1, "%2d:%2d%n", &hh, &mm, &m) != 2 || m != 5)
+                        return -EINVAL;
+                offset_min = (*p == '-' ? -1 : 1) * (hh * 60 + mm);
+                has_zone = true;
+                p += 1 + m;
+        }
+        if (*p)
+                return -EINVAL;
+
+        tm.tm_year -= 1900;
+        tm.tm_mon -= 1;
+        if (has_zone) {
+                t = timegm(&tm);
+                if (t == (time_t) -1)
+                        return -EINVAL;
+                t -= (time_t) offset_min * 60;
+        } else {
+                t = mktime(&tm);
+                if (t == (time_t) -1)
+                        return -EINVAL;
+        }
+        if (t < 0)
+                return -ERANGE;
+        *ret_usec = (uint64_t) t * USEC_PER_SEC + frac;
+        return 0;
+}
+
+const char *format_timestamp(uint64_t usec, char *buf, size_t size) {
+        time_t t = (time_t) (usec / USEC_PER_SEC);
+        struct tm tm;
+
+        if (usec == 0 || !localtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+                snprintf(buf, size, "-");
+        return buf;
+}
+
+const char *format_rfc3339(uint64_t usec, char *buf, size_t size) {
+        time_t t = (time_t) (usec / USEC_PER_SEC);
+        struct tm tm;
+        char base[32];
+
+        if (!gmtime_r(&t, &tm) || strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+                base[0] = 0;
+        snprintf(buf, size, "%s.%06" PRIu64 "Z", base, usec % USEC_PER_SEC);
+        return buf;
+}
+
+const char *format_uid(uid_t uid, char *buf, size_t size) {
+        struct passwd *pw = getpwuid(uid);
+
+        if (pw)
+                snprintf(buf, size, "%s", pw->pw_name);
+        else
+                snprintf(buf, size, "%u", (unsigned) uid);
+        return buf;
+}
+
+static int check_executable(const char *path) {
+        struct stat st;
+
+        if (stat(path, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EACCES;
+        if (access(path, X_OK) < 0)
+                return -errno;
+        return 0;
+}
+
+int find_executable(const char *name, const char *path, char **ret) {
+        int r, last = -ENOENT;
+
+        if (!*name)
+                return -ENOENT;
+
+        if (strchr(name, '/')) {
+                _cleanup_free_ char *cwd = NULL;
+                char *abs;
+
+                r = check_executable(name);
+                if (r < 0)
+                        return r;
+                if (name[0] == '/') {
+                        abs = strdup(name);
+                } else {
+                        cwd = getcwd(NULL, 0);
+                        if (!cwd)
+                                return -errno;
+                        if (asprintf(&abs, "%s/%s", cwd, name) < 0)
+                                abs = NULL;
+                }
+                if (!abs)
+                        return -ENOMEM;
+                *ret = abs;
+                return 0;
+        }
+
+        if (!path)
+                path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+        for (const char *p = path;; ) {
+                const char *colon = strchrnul(p, ':');
+                _cleanup_free_ char *candidate = NULL;
+                int dirlen = (int) (colon - p);
+
+                /* An empty PATH entry means the working directory, as for execvp(). */
+                if (asprintf(&candidate, "%.*s/%s", dirlen > 0 ? dirlen : 1, dirlen > 0 ? p : ".", name) < 0)
+                        return -ENOMEM;
+                r = check_executable(candidate);
+                if (r >= 0) {
+                        if (candidate[0] != '/')
+                                return find_executable(candidate, NULL, ret);
+                        *ret = TAKE_PTR(candidate);
+                        return 0;
+                }
+                if (r == -EACCES)
+                        last = r;
+                if (!*colon)
+                        break;
+                p = colon + 1;
+        }
+        return last;
+}

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* pidbrokerctl's shared state and the verbs. Every verb talks to the broker
+ * through the public D-Bus API of DESIGN.md §2 only (ctl-bus.c), except
+ * `audit`, which reads the audit log file. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+
+#include "macro.h"
+
+#define BROKER_BUS_NAME "org.pidbroker.Broker1"
+#define BROKER_PATH "/org/pidbroker/Broker1"
+#define BROKER_INTERFACE "org.pidbroker.Broker1"
+#define WORKLOAD_PATH_PREFIX "/org/pidbroker/Broker1/workload/"
+#define WORKLOAD_INTERFACE "org.pidbroker.Workload1"
+
+#define DEFAULT_PRIVATE_SOCKET "/run/pidbroker/private"
+#define DEFAULT_AUDIT_LOG "/var/log/pidbroker/audit.jsonl"
+
+/* Exit codes of the verbs that otherwise exit with a workload's status
+ * (run --wait, wait), in env(1)/timeout(1) style. */
+#define EXIT_CTL_FAILED 125    /* pidbrokerctl or the broker failed */
+#define EXIT_CANNOT_INVOKE 126 /* found but not executable / exec failed */
+#define EXIT_NOT_FOUND 127     /* command not found on PATH */
+#define EXIT_USAGE 2
+
+typedef enum BusTransport {
+        TRANSPORT_SYSTEM,
+        TRANSPORT_DIRECT,
+        TRANSPORT_ADDRESS,
+} BusTransport;
+
+typedef enum SignalScope {
+        SCOPE_DEFAULT = 0,
+        SCOPE_THREAD = 1,   /* PIDFD_SIGNAL_THREAD */
+        SCOPE_PROCESS = 2,  /* PIDFD_SIGNAL_THREAD_GROUP */
+        SCOPE_GROUP = 4,    /* PIDFD_SIGNAL_PROCESS_GROUP */
+} SignalScope;
+
+typedef struct FdArg {
+        int target;
+        int fd;        /* owned */
+} FdArg;
+
+typedef struct Args {
+        BusTransport transport;
+        const char *address;     /* --address=, or --direct's socket path */
+        bool json;
+        bool quiet;
+        int verbose;
+
+        /* run */
+        char **namespaces;
+        const char *user;
+        const char *group;
+        char **capabilities;
+        const char *seccomp;
+        char **env;              /* --env= as given */
+        bool clear_env;
+        const char *cwd;
+        FdArg *fds;
+        size_t n_fds;
+        bool watch;
+        bool has_stop_timeout;
+        uint64_t stop_timeout_usec;
+        bool wait;
+
+        /* signal, getfd */
+        bool has_pid;
+        pid_t pid;
+        unsigned scope;
+
+        /* audit */
+        const char *audit_log;
+        const char *action;
+        bool has_uid;
+        uid_t uid;
+        bool has_since;
+        uint64_t since_usec;
+        bool follow;
+} Args;
+
+extern Args arg;
+
+/* Report an error in the one-line form "pidbrokerctl: <name>: <message>".
+ * A D-Bus error keeps its name; a local -errno gets sd-bus's errno name.
+ * Returns r (negative). */
+int ctl_error(int r, const sd_bus_error *error, const char *format, ...) _printf_(3, 4);
+/* A usage mistake: "pidbrokerctl: <message>". Returns -EINVAL. */
+int ctl_usage_error(const char *format, ...) _printf_(1, 2);
+/* Whether ctl_usage_error() was called: the process then exits 2. */
+bool ctl_usage_error_seen(void);
+void ctl_debug(const char *format, ...) _printf_(1, 2);
+
+/* Connect as --system/--direct/--address say. Errors are reported. */
+int ctl_connect(sd_bus **ret);
+/* The broker's well-known name, or NULL on a peer-to-peer connection. */
+const char *ctl_destination(void);
+
+/* A workload id (decimal) or object path → object path. */
+int ctl_workload_path(const char *id_or_path, char **ret);
+
+/* sd_bus_call with no timeout (Stop, Wait reply at exit). */
+int ctl_call(sd_bus *bus, sd_bus_message *m, uint64_t timeout_usec, sd_bus_error *error, sd_bus_message **reply);
+
+/* Exit code for an ExitStatus: the code, or 128+signal. */
+int ctl_exit_code(const char *code, int status);
+
+int verb_run(int argc, char *argv[]);
+int verb_list(int argc, char *argv[]);
+int verb_status(int argc, char *argv[]);
+int verb_signal(int argc, char *argv[]);
+int verb_stop(int argc, char *argv[]);
+int verb_wait(int argc, char *argv[]);
+int verb_release(int argc, char *argv[]);
+int verb_monitor(int argc, char *argv[]);
+int verb_getfd(int argc, char *argv[]);
+int verb_features(int argc, char *argv[]);
+int verb_metrics(int argc, char *argv[]);
+int verb_audit(int argc, char *argv[]);

@@ -1,0 +1,647 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* pidbrokerctl: the command-line client of pidbrokerd. It reads top to bottom:
+ * the verbs and their help, option parsing, then dispatch. Each verb lives in
+ * ctl-<concern>.c and uses only the public D-Bus API (DESIGN.md §2). */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ctl-util.h"
+#include "ctl.h"
+
+Args arg = {
+        .transport = TRANSPORT_SYSTEM,
+};
+
+enum {
+        V_RUN      = 1 << 0,
+        V_LIST     = 1 << 1,
+        V_STATUS   = 1 << 2,
+        V_SIGNAL   = 1 << 3,
+        V_STOP     = 1 << 4,
+        V_WAIT     = 1 << 5,
+        V_RELEASE  = 1 << 6,
+        V_GETFD    = 1 << 7,
+        V_FEATURES = 1 << 8,
+        V_METRICS  = 1 << 9,
+        V_AUDIT    = 1 << 10,
+        V_MONITOR  = 1 << 11,
+        V_HELP     = 1 << 12,
+        V_ALL      = (1 << 13) - 1,
+};
+
+typedef enum ParseMode {
+        PARSE_PERMUTE,        /* options anywhere, all other words positional */
+        PARSE_COMMAND,        /* the first non-option starts CMD (run) */
+        PARSE_DASHDASH_CMD,   /* CMD only after "--" (getfd) */
+} ParseMode;
+
+typedef struct Verb {
+        const char *name;
+        unsigned bit;
+        int min_args, max_args;   /* positional words; -1: no limit */
+        ParseMode mode;
+        int (*func)(int argc, char *argv[]);
+        const char *help;
+} Verb;
+
+static const Verb verbs[] = {
+        { "run", V_RUN, 1, -1, PARSE_COMMAND, verb_run,
+          "run [OPTIONS] [--] CMD [ARGS...]\n\n"
+          "Spawn CMD as a workload of pidbrokerd and get its pidfd. CMD is looked up in\n"
+          "$PATH here, by pidbrokerctl (the broker needs an absolute path). The workload\n"
+          "runs as you, in / unless --cwd is given, with no capabilities, with\n"
+          "no_new_privileges and the 'default' seccomp profile. It gets pidbrokerctl's\n"
+          "stdin, stdout and stderr and, unless --clear-env, pidbrokerctl's environment\n"
+          "(so $PATH, $HOME, $LANG carry over; the broker itself passes none of its own).\n\n"
+          "Without --wait, prints the new workload and returns at once:\n"
+          "  Running as workload ID (pid PID): /org/pidbroker/Broker1/workload/ID\n"
+          "(-q prints only ID; --json prints {\"id\":ID,\"pid\":PID,\"path\":PATH}).\n"
+          "PID is in pidbrokerctl's pid namespace. The workload keeps pidbrokerctl's\n"
+          "stdout: inside id=$(...) give it another one (--fd=1:/dev/null), or the\n"
+          "substitution lasts as long as the workload does.\n\n"
+          "With --wait, prints nothing of its own (unless -v), waits on the pidfd, and\n"
+          "exits with the workload's exit code, or 128+N when signal N killed it.\n"
+          "SIGINT, SIGTERM and SIGHUP sent to pidbrokerctl (^C) are forwarded to the\n"
+          "workload through the broker.\n\n"
+          "Options:\n"
+          "     --ns=NS[,NS...]      New namespaces: user pid mount net ipc uts cgroup time\n"
+          "     --user=USER          Run as USER, a name or uid (spawn-as-user)\n"
+          "     --group=GROUP        Primary group (default: USER's, or yours)\n"
+          "     --cap=CAP[,CAP...]   Keep capabilities, e.g. net_admin (spawn-privileged)\n"
+          "     --seccomp=PROFILE    default, strict, or none (none: spawn-privileged)\n"
+          "  -E --env=NAME=VALUE     Set a variable; --env=NAME copies it from here\n"
+          "     --clear-env          Start from an empty environment, not pidbrokerctl's\n"
+          "     --cwd=DIR            Working directory, relative to ours; default /\n"
+          "     --fd=N:PATH|N:M      Give the workload fd N: PATH opened here (read-write,\n"
+          "                          created if missing, appending; read-only if refused),\n"
+          "                          or pidbrokerctl's own fd M. 0, 1, 2 default to ours\n"
+          "     --watch              Stop it if pidbrokerctl goes away (implies --wait)\n"
+          "     --stop-timeout=TIME  SIGTERM to SIGKILL grace for stop and --watch, e.g. 5s\n"
+          "     --wait               Wait for the workload and exit with its status\n"
+          "  -q --quiet              Print only the workload id\n"
+          "     --json               Print the result as JSON\n\n"
+          "With --wait the exit status is the workload's; 125: pidbrokerctl or the broker\n"
+          "failed, 126: CMD could not be executed, 127: CMD was not found.\n"
+          "(spawn-as-user, spawn-privileged: polkit actions org.pidbroker.*, auth_admin.)\n\n"
+          "Examples:\n"
+          "  pidbrokerctl run --wait -- make -j8\n"
+          "  pidbrokerctl run --wait --ns=pid,mount,net -- readlink /proc/self/ns/pid\n"
+          "  id=$(pidbrokerctl run -q --fd=1:/tmp/out.log -- sleep 600)\n"
+          "  pidbrokerctl run --watch --stop-timeout=5s -- ./server\n" },
+        { "list", V_LIST, 0, 0, PARSE_PERMUTE, verb_list,
+          "list [--json]\n\n"
+          "List the workloads you can see (yours; everyone's with org.pidbroker.manage):\n"
+          "ID, PID, USER (runs as), STATE (running, exited N, killed SIG), COMMAND.\n"
+          "--json prints an array of workload objects (see 'help status').\n" },
+        { "status", V_STATUS, 1, 1, PARSE_PERMUTE, verb_status,
+          "status ID [--json]\n\n"
+          "Show one workload: command, pid, state and exit status, owner, user, creation\n"
+          "time, control path and namespaces. ID is the workload id or its object path.\n\n"
+          "--json prints one object; this schema is shared by list and monitor:\n"
+          "  {\"id\": 123, \"path\": \"/org/pidbroker/Broker1/workload/123\", \"pid\": 4242,\n"
+          "   \"argv\": [\"/usr/bin/sleep\", \"60\"], \"owner_uid\": 1000, \"user\": 1000,\n"
+          "   \"state\": \"running\" | \"exited\",\n"
+          "   \"exit\": null | {\"code\": \"exited\" | \"killed\" | \"dumped\", \"status\": N},\n"
+          "   \"namespaces\": {\"pid\": INODE, ...}, \"created_usec\": USEC (realtime),\n"
+          "   \"control_path\": \"pidfd\" | \"legacy_pid\"}\n"
+          "Numbers are JSON integers (ids and inodes may exceed 2^53); keys the broker does\n"
+          "not report are null.\n" },
+        { "signal", V_SIGNAL, 0, 2, PARSE_PERMUTE, verb_signal,
+          "signal ID [SIG] [--scope=thread|process|group]\n"
+          "signal --pid PID [SIG] [--scope=...]\n\n"
+          "Send SIG (default SIGTERM; TERM, SIGTERM, 15, RTMIN+1 all work) to a workload,\n"
+          "or, with --pid, to any process: pidbrokerctl opens a pidfd for PID itself and\n"
+          "the broker signals that pidfd (policy decides; every attempt is audited). A\n"
+          "process that has exited is reported as org.pidbroker.Error.NoSuchProcess and\n"
+          "never hits a process that reused its PID.\n\n"
+          "Options:\n"
+          "  -p --pid=PID            Signal PID instead of a workload\n"
+          "     --scope=SCOPE        thread, process (thread group) or group (process group)\n\n"
+          "Examples:\n"
+          "  pidbrokerctl signal 123 HUP\n"
+          "  pidbrokerctl signal --pid 4242 USR1\n" },
+        { "stop", V_STOP, 1, 1, PARSE_PERMUTE, verb_stop,
+          "stop ID\n\n"
+          "SIGTERM the workload, wait up to its stop timeout, then SIGKILL; returns once it\n"
+          "is dead. -v prints how it ended.\n" },
+        { "wait", V_WAIT, 1, 1, PARSE_PERMUTE, verb_wait,
+          "wait ID\n\n"
+          "Wait until the workload exits (at once if it has) and exit with its exit code,\n"
+          "or 128+N when signal N killed it; 125 if the wait itself failed. -v prints how\n"
+          "it ended.\n" },
+        { "release", V_RELEASE, 1, 1, PARSE_PERMUTE, verb_release,
+          "release ID\n\n"
+          "Forget an exited workload: its object and exit status go away.\n" },
+        { "getfd", V_GETFD, 1, 1, PARSE_DASHDASH_CMD, verb_getfd,
+          "getfd --pid PID FD [--json] [-- CMD [ARGS...]]\n\n"
+          "Take a copy of file descriptor FD of process PID through the broker\n"
+          "(pidfd_getfd; needs org.pidbroker.getfd, auth_admin by default; audited).\n"
+          "With CMD, runs CMD (searched in $PATH) with the copy as its fd 3, e.g. for a\n"
+          "debugger or to read a pipe. Without, prints what the fd is: its path\n"
+          "(readlink), type, device, inode, flags and position; --json prints\n"
+          "{\"pid\", \"fd\", \"path\", \"type\", \"dev\", \"inode\", \"flags\", \"pos\"}.\n\n"
+          "Examples:\n"
+          "  pidbrokerctl getfd --pid 4242 5\n"
+          "  pidbrokerctl getfd --pid 4242 0 -- sh -c 'cat <&3'\n" },
+        { "features", V_FEATURES, 0, 0, PARSE_PERMUTE, verb_features,
+          "features [--json]\n\n"
+          "Show the broker's version, control path (pidfd or legacy_pid), policy backend,\n"
+          "and every kernel feature it probed, with whether it is available and why.\n"
+          "--json prints {\"version\": S, \"control_path\": S, \"policy_backend\": S,\n"
+          "\"features\": [{\"name\": S, \"available\": B, \"detail\": S}, ...]}.\n" },
+        { "metrics", V_METRICS, 0, 0, PARSE_PERMUTE, verb_metrics,
+          "metrics\n\n"
+          "Print the broker's counters in the Prometheus text exposition format, for\n"
+          "node_exporter's textfile collector (pidbrokerctl metrics > DIR/pidbroker.prom).\n"
+          "Each Metrics key \"GROUP.VALUE\" (or \"GROUP=VALUE\") becomes a sample:\n"
+          "  spawns.RESULT         pidbroker_spawns_total{result=\"RESULT\"}\n"
+          "  control_path.PATH     pidbroker_operations_total{control_path=\"PATH\"}\n"
+          "  signal_result.RESULT  pidbroker_signals_total{signal_result=\"RESULT\"}\n"
+          "  wait_result.RESULT    pidbroker_waits_total{wait_result=\"RESULT\"}\n"
+          "  other GROUP.VALUE     pidbroker_GROUP_total{GROUP=\"VALUE\"}\n"
+          "  other KEY             pidbroker_KEY_total\n"
+          "all counters; plus pidbroker_info{version,control_path,policy_backend} 1 and\n"
+          "pidbroker_feature_available{feature} 0|1 gauges.\n" },
+        { "audit", V_AUDIT, 0, 0, PARSE_PERMUTE, verb_audit,
+          "audit [--action=ACTION] [--uid=USER] [--since=TIME] [--follow] [--json]\n\n"
+          "Read the broker's audit log (a file: " DEFAULT_AUDIT_LOG ";\n"
+          "reading it usually needs root). One line per record: time, action, decision,\n"
+          "result, subject and target. --json passes the matching records through as\n"
+          "they are (JSON lines, DESIGN.md §4).\n\n"
+          "Options:\n"
+          "     --action=ACTION      org.pidbroker.signal or just signal, getfd, spawn, ...\n"
+          "     --uid=USER           Records whose subject is USER (name or uid)\n"
+          "     --since=TIME         2024-05-01, '2024-05-01 12:00', RFC 3339, @EPOCH,\n"
+          "                          -10min, '1h ago', today, yesterday\n"
+          "  -f --follow             Keep printing records as they are appended\n"
+          "     --audit-log=PATH     Read PATH instead\n" },
+        { "monitor", V_MONITOR, 0, 0, PARSE_PERMUTE, verb_monitor,
+          "monitor [--json]\n\n"
+          "Print one line per event of the workloads you can see, until interrupted:\n"
+          "  TIME new     ID pid PID COMMAND\n"
+          "  TIME exited  ID exited N | killed SIG | dumped SIG\n"
+          "  TIME removed ID                 (released, or forgotten after exit)\n"
+          "  TIME changed ID State=...       (if the broker sends PropertiesChanged)\n"
+          "Events come from the broker's signals (InterfacesAdded, Exited,\n"
+          "InterfacesRemoved, PropertiesChanged) where they reach this connection - the\n"
+          "broker sends them to a workload's owning connection - and from comparing the\n"
+          "workload list every 0.5s, so a workload that comes and goes in between can be\n"
+          "missed. Workloads that exist when monitor starts are not reported.\n"
+          "--json prints one object per line:\n"
+          "  {\"time_usec\": USEC, \"event\": \"new\"|\"exited\"|\"changed\"|\"removed\",\n"
+          "   \"path\": PATH, \"id\": ID|null, \"workload\": {...} (new; see 'help status'),\n"
+          "   \"exit\": {\"code\": S, \"status\": N} (exited), \"changed\": {\"state\": S,\n"
+          "   \"exit\": {...}|null} (changed)}\n" },
+        { "help", V_HELP, 0, 1, PARSE_PERMUTE, NULL,
+          "help [COMMAND]\n\nShow help for pidbrokerctl or one of its commands.\n" },
+};
+
+static void help_overview(void) {
+        printf("pidbrokerctl [OPTIONS...] COMMAND ...\n\n"
+               "Run workloads through pidbrokerd and act on them by pidfd, never by a PID the\n"
+               "kernel could have recycled.\n\n"
+               "Commands:\n"
+               "  run [OPTIONS] [--] CMD [ARGS...]  Spawn CMD as a workload (--wait to wait)\n"
+               "  list                              List your workloads\n"
+               "  status ID                         Show a workload\n"
+               "  signal ID|--pid PID [SIG]         Send a signal (default SIGTERM)\n"
+               "  stop ID                           SIGTERM, then SIGKILL after a timeout\n"
+               "  wait ID                           Wait for exit, exit with its status\n"
+               "  release ID                        Forget an exited workload\n"
+               "  getfd --pid PID FD [-- CMD...]    Copy another process's fd (debuggers)\n"
+               "  features                          Kernel features the broker probed\n"
+               "  metrics                           Counters, Prometheus text format\n"
+               "  audit                             Read the audit log\n"
+               "  monitor                           Follow workload events\n"
+               "  help [COMMAND]                    Help for one command\n\n"
+               "ID is a workload id, as 'run' and 'list' print it, or its object path\n"
+               "/org/pidbroker/Broker1/workload/ID.\n\n"
+               "Options:\n"
+               "     --system              Use the system bus (default; $DBUS_SYSTEM_BUS_ADDRESS)\n"
+               "     --direct[=PATH]       Use pidbrokerd's own socket, peer to peer\n"
+               "                           (default " DEFAULT_PRIVATE_SOCKET ")\n"
+               "     --address=ADDRESS     Use the bus at this D-Bus address\n"
+               "     --json                JSON output (list, status, features, monitor, audit,\n"
+               "                           run, getfd)\n"
+               "  -v --verbose             Say more on stderr\n"
+               "  -h --help                Show help (pidbrokerctl COMMAND --help: that command's)\n"
+               "     --version             Show the version\n\n"
+               "Exit status: 0 on success, 1 on failure, 2 on a usage error. 'run --wait' and\n"
+               "'wait' exit with the workload's code, 128+N if signal N killed it, and 125,\n"
+               "126, 127 when pidbrokerctl failed, CMD could not run, CMD was not found.\n"
+               "Errors are one line on stderr: pidbrokerctl: <D-Bus error name>: <message>\n"
+               "(org.freedesktop.DBus.Error.AccessDenied: the policy said no).\n\n"
+               "Examples:\n"
+               "  pidbrokerctl run --wait -- make -j8           # run it, exit with its code\n"
+               "  id=$(pidbrokerctl run -q --fd=1:/dev/null -- sleep 600)   # in the background\n"
+               "  pidbrokerctl status $id                       # how is it doing?\n"
+               "  pidbrokerctl signal $id HUP                   # signal it, by pidfd\n"
+               "  pidbrokerctl stop $id; pidbrokerctl release $id   # end it, forget it\n"
+               "  pidbrokerctl monitor                          # events as they happen\n"
+               "  pidbrokerctl getfd --pid 4242 3               # what is fd 3 of PID 4242?\n");
+}
+
+static void help_verb(const Verb *v) {
+        printf("pidbrokerctl [OPTIONS...] %s\n"
+               "Connection and output options (--system, --direct[=PATH], --address=ADDRESS,\n"
+               "-v): see 'pidbrokerctl --help'.\n", v->help);
+}
+
+static const Verb *find_verb(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (strcmp(verbs[i].name, name) == 0)
+                        return &verbs[i];
+        return NULL;
+}
+
+enum {
+        ARG_VERSION = 0x100,
+        ARG_SYSTEM,
+        ARG_DIRECT,
+        ARG_ADDRESS,
+        ARG_JSON,
+        ARG_NS,
+        ARG_USER,
+        ARG_GROUP,
+        ARG_CAP,
+        ARG_SECCOMP,
+        ARG_CLEAR_ENV,
+        ARG_CWD,
+        ARG_FD,
+        ARG_WATCH,
+        ARG_STOP_TIMEOUT,
+        ARG_WAIT,
+        ARG_SCOPE,
+        ARG_AUDIT_LOG,
+        ARG_ACTION,
+        ARG_UID,
+        ARG_SINCE,
+        _ARG_MAX,
+};
+
+static const struct option options[] = {
+        { "help",         no_argument,       NULL, 'h' },
+        { "version",      no_argument,       NULL, ARG_VERSION },
+        { "system",       no_argument,       NULL, ARG_SYSTEM },
+        { "direct",       optional_argument, NULL, ARG_DIRECT },
+        { "address",      required_argument, NULL, ARG_ADDRESS },
+        { "json",         no_argument,       NULL, ARG_JSON },
+        { "verbose",      no_argument,       NULL, 'v' },
+        { "quiet",        no_argument,       NULL, 'q' },
+        { "ns",           required_argument, NULL, ARG_NS },
+        { "namespaces",   required_argument, NULL, ARG_NS },
+        { "user",         required_argument, NULL, ARG_USER },
+        { "group",        required_argument, NULL, ARG_GROUP },
+        { "cap",          required_argument, NULL, ARG_CAP },
+        { "seccomp",      required_argument, NULL, ARG_SECCOMP },
+        { "env",          required_argument, NULL, 'E' },
+        { "clear-env",    no_argument,       NULL, ARG_CLEAR_ENV },
+        { "cwd",          required_argument, NULL, ARG_CWD },
+        { "fd",           required_argument, NULL, ARG_FD },
+        { "watch",        no_argument,       NULL, ARG_WATCH },
+        { "stop-timeout", required_argument, NULL, ARG_STOP_TIMEOUT },
+        { "wait",         no_argument,       NULL, ARG_WAIT },
+        { "pid",          required_argument, NULL, 'p' },
+        { "scope",        required_argument, NULL, ARG_SCOPE },
+        { "audit-log",    required_argument, NULL, ARG_AUDIT_LOG },
+        { "action",       required_argument, NULL, ARG_ACTION },
+        { "uid",          required_argument, NULL, ARG_UID },
+        { "since",        required_argument, NULL, ARG_SINCE },
+        { "follow",       no_argument,       NULL, 'f' },
+        {}
+};
+
+/* Which verbs accept each option; global ones are V_ALL. */
+static unsigned option_verbs(int c) {
+        switch (c) {
+        case ARG_JSON:
+                return V_RUN | V_LIST | V_STATUS | V_FEATURES | V_AUDIT | V_MONITOR | V_GETFD;
+        case 'q':
+        case ARG_NS: case ARG_USER: case ARG_GROUP: case ARG_CAP: case ARG_SECCOMP: case 'E':
+        case ARG_CLEAR_ENV: case ARG_CWD: case ARG_FD: case ARG_WATCH: case ARG_STOP_TIMEOUT:
+        case ARG_WAIT:
+                return V_RUN;
+        case 'p':
+                return V_SIGNAL | V_GETFD;
+        case ARG_SCOPE:
+                return V_SIGNAL;
+        case ARG_AUDIT_LOG: case ARG_ACTION: case ARG_UID: case ARG_SINCE: case 'f':
+                return V_AUDIT;
+        default:
+                return V_ALL;
+        }
+}
+
+static const char *option_name(int c) {
+        if (c == 'h')
+                return "--help";
+        for (const struct option *o = options; o->name; o++)
+                if (o->val == c) {
+                        static char buf[32];
+                        snprintf(buf, sizeof buf, "--%s", o->name);
+                        return buf;
+                }
+        return "?";
+}
+
+static bool seen[_ARG_MAX];
+static bool arg_help, arg_version;
+
+static int parse_fd_arg(const char *s) {
+        const char *colon = strchr(s, ':');
+        _cleanup_free_ char *target_str = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int target, source;
+        FdArg *n;
+
+        if (!colon)
+                return ctl_usage_error("--fd=%s: expected N:PATH or N:M", s);
+        target_str = strndup(s, (size_t) (colon - s));
+        if (!target_str)
+                return -ENOMEM;
+        if (parse_fd(target_str, &target) < 0)
+                return ctl_usage_error("--fd=%s: '%s' is not an fd number", s, target_str);
+
+        if (parse_fd(colon + 1, &source) >= 0) {
+                /* Our own fd: dup'ed so that closing ours later is harmless. */
+                fd = fcntl(source, F_DUPFD_CLOEXEC, 3);
+                if (fd < 0)
+                        return ctl_error(-errno, NULL, "--fd=%s: fd %d", s, source);
+        } else {
+                const char *path = colon + 1;
+
+                fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_NOCTTY | O_CLOEXEC, 0666);
+                if (fd < 0 && (errno == EACCES || errno == EISDIR || errno == EROFS || errno == EPERM))
+                        fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+                if (fd < 0)
+                        return ctl_error(-errno, NULL, "--fd=%s: cannot open %s", s, path);
+        }
+
+        for (size_t i = 0; i < arg.n_fds; i++)
+                if (arg.fds[i].target == target) {
+                        /* The last --fd for a target wins. */
+                        safe_close(arg.fds[i].fd);
+                        arg.fds[i].fd = TAKE_FD(fd);
+                        return 0;
+                }
+        n = realloc(arg.fds, (arg.n_fds + 1) * sizeof *n);
+        if (!n)
+                return -ENOMEM;
+        arg.fds = n;
+        arg.fds[arg.n_fds++] = (FdArg) { .target = target, .fd = TAKE_FD(fd) };
+        return 0;
+}
+
+static int parse_one_option(int c, const char *optarg_) {
+        int r;
+
+        if (c >= 0 && c < _ARG_MAX)
+                seen[c] = true;
+
+        switch (c) {
+        case 'h':
+                arg_help = true;
+                return 0;
+        case ARG_VERSION:
+                arg_version = true;
+                return 0;
+        case ARG_SYSTEM:
+                arg.transport = TRANSPORT_SYSTEM;
+                arg.address = NULL;
+                return 0;
+        case ARG_DIRECT:
+                arg.transport = TRANSPORT_DIRECT;
+                arg.address = optarg_ && *optarg_ ? optarg_ : DEFAULT_PRIVATE_SOCKET;
+                return 0;
+        case ARG_ADDRESS:
+                arg.transport = TRANSPORT_ADDRESS;
+                arg.address = optarg_;
+                return 0;
+        case ARG_JSON:
+                arg.json = true;
+                return 0;
+        case 'v':
+                arg.verbose++;
+                return 0;
+        case 'q':
+                arg.quiet = true;
+                return 0;
+        case ARG_NS:
+                return strv_push_split(&arg.namespaces, optarg_);
+        case ARG_USER:
+                arg.user = optarg_;
+                return 0;
+        case ARG_GROUP:
+                arg.group = optarg_;
+                return 0;
+        case ARG_CAP:
+                return strv_push_split(&arg.capabilities, optarg_);
+        case ARG_SECCOMP:
+                arg.seccomp = optarg_;
+                return 0;
+        case 'E':
+                if (optarg_[0] == '=' || optarg_[0] == 0)
+                        return ctl_usage_error("--env=%s: the name must not be empty", optarg_);
+                return strv_push(&arg.env, optarg_);
+        case ARG_CLEAR_ENV:
+                arg.clear_env = true;
+                return 0;
+        case ARG_CWD:
+                arg.cwd = optarg_;
+                return 0;
+        case ARG_FD:
+                return parse_fd_arg(optarg_);
+        case ARG_WATCH:
+                arg.watch = true;
+                return 0;
+        case ARG_STOP_TIMEOUT:
+                r = parse_duration(optarg_, &arg.stop_timeout_usec);
+                if (r < 0)
+                        return ctl_usage_error("--stop-timeout=%s: not a duration (e.g. 10s, 500ms, 2min)", optarg_);
+                arg.has_stop_timeout = true;
+                return 0;
+        case ARG_WAIT:
+                arg.wait = true;
+                return 0;
+        case 'p':
+                if (parse_pid(optarg_, &arg.pid) < 0)
+                        return ctl_usage_error("--pid=%s: not a process id", optarg_);
+                arg.has_pid = true;
+                return 0;
+        case ARG_SCOPE:
+                if (strcmp(optarg_, "thread") == 0)
+                        arg.scope = SCOPE_THREAD;
+                else if (strcmp(optarg_, "process") == 0)
+                        arg.scope = SCOPE_PROCESS;
+                else if (strcmp(optarg_, "group") == 0)
+                        arg.scope = SCOPE_GROUP;
+                else
+                        return ctl_usage_error("--scope=%s: expected thread, process or group", optarg_);
+                return 0;
+        case ARG_AUDIT_LOG:
+                arg.audit_log = optarg_;
+                return 0;
+        case ARG_ACTION:
+                arg.action = optarg_;
+                return 0;
+        case ARG_UID: {
+                gid_t unused;
+                if (parse_user(optarg_, &arg.uid, &unused) < 0)
+                        return ctl_usage_error("--uid=%s: no such user", optarg_);
+                arg.has_uid = true;
+                return 0;
+        }
+        case ARG_SINCE:
+                if (parse_timestamp(optarg_, &arg.since_usec) < 0)
+                        return ctl_usage_error("--since=%s: not a time (try 2024-05-01, -10min, '1h ago', today)", optarg_);
+                arg.has_since = true;
+                return 0;
+        case 'f':
+                arg.follow = true;
+                return 0;
+        case '?':
+        default:
+                /* getopt_long() has said what was wrong. */
+                return -EINVAL;
+        }
+}
+
+/* Parse options of argv[0..argc) (argv[0] is the program or verb name). */
+static int parse_options(int argc, char *argv[], bool stop_at_first_word) {
+        int c, r;
+
+        optind = 0; /* full re-initialisation, so a second pass works */
+        opterr = 0;  /* argv[0] is the verb in the second pass: say it ourselves */
+        while ((c = getopt_long(argc, argv, stop_at_first_word ? "+hvqE:p:f" : "hvqE:p:f", options, NULL)) >= 0) {
+                if (c == '?')
+                        return ctl_usage_error("unknown option or missing argument: %s; see 'pidbrokerctl --help'",
+                                               argv[optind - 1]);
+                r = parse_one_option(c, optarg);
+                if (r < 0)
+                        return r;
+        }
+        return optind;
+}
+
+static void args_done(void) {
+        strv_free(arg.namespaces);
+        strv_free(arg.capabilities);
+        strv_free(arg.env);
+        for (size_t i = 0; i < arg.n_fds; i++)
+                safe_close(arg.fds[i].fd);
+        free(arg.fds);
+}
+
+static int run(int argc, char *argv[]) {
+        const Verb *verb;
+        char **rest, **cmd = NULL;
+        int n_rest, n_cmd = 0, r;
+
+        /* Options before the verb. */
+        r = parse_options(argc, argv, true);
+        if (r < 0)
+                return EXIT_USAGE;
+        if (arg_version) {
+                printf("pidbrokerctl %s\n", PIDBROKER_VERSION);
+                return 0;
+        }
+        if (r >= argc) {
+                if (arg_help) {
+                        help_overview();
+                        return 0;
+                }
+                ctl_usage_error("missing command; see 'pidbrokerctl --help'");
+                return EXIT_USAGE;
+        }
+
+        verb = find_verb(argv[r]);
+        if (!verb) {
+                ctl_usage_error("unknown command '%s'; see 'pidbrokerctl --help'", argv[r]);
+                return EXIT_USAGE;
+        }
+        argc -= r;
+        argv += r;
+
+        /* Options after the verb; getfd's CMD is whatever follows "--". */
+        if (verb->mode == PARSE_DASHDASH_CMD)
+                for (int i = 1; i < argc; i++)
+                        if (strcmp(argv[i], "--") == 0) {
+                                cmd = argv + i + 1;
+                                n_cmd = argc - i - 1;
+                                argc = i;
+                                break;
+                        }
+        r = parse_options(argc, argv, verb->mode == PARSE_COMMAND);
+        if (r < 0)
+                return EXIT_USAGE;
+        rest = argv + r;
+        n_rest = argc - r;
+
+        if (verb->bit == V_HELP || arg_help) {
+                const Verb *about = verb->bit == V_HELP && n_rest > 0 ? find_verb(rest[0]) : verb;
+
+                if (!about) {
+                        ctl_usage_error("unknown command '%s'", rest[0]);
+                        return EXIT_USAGE;
+                }
+                if (about->bit == V_HELP)
+                        help_overview();
+                else
+                        help_verb(about);
+                return 0;
+        }
+
+        for (int c = 0; c < _ARG_MAX; c++)
+                if (seen[c] && !(option_verbs(c) & verb->bit)) {
+                        if (c == ARG_JSON && verb->bit == V_METRICS)
+                                ctl_usage_error("metrics prints the Prometheus text format only; --json does not apply");
+                        else
+                                ctl_usage_error("%s is not an option of '%s'; see 'pidbrokerctl %s --help'",
+                                                option_name(c), verb->name, verb->name);
+                        return EXIT_USAGE;
+                }
+
+        if (n_rest < verb->min_args || (verb->max_args >= 0 && n_rest > verb->max_args)) {
+                ctl_usage_error("wrong number of arguments for '%s'; see 'pidbrokerctl %s --help'",
+                                verb->name, verb->name);
+                return EXIT_USAGE;
+        }
+
+        if (verb->mode == PARSE_DASHDASH_CMD) {
+                /* getfd FD -- CMD: hand the verb FD followed by CMD. */
+                _cleanup_free_ char **joined = calloc((size_t) (n_rest + n_cmd + 1), sizeof(char *));
+                if (!joined)
+                        return EXIT_FAILURE;
+                for (int i = 0; i < n_rest; i++)
+                        joined[i] = rest[i];
+                for (int i = 0; i < n_cmd; i++)
+                        joined[n_rest + i] = cmd[i];
+                r = verb->func(n_rest + n_cmd, joined);
+        } else
+                r = verb->func(n_rest, rest);
+
+        return r;
+}
+
+int main(int argc, char *argv[]) {
+        int r;
+
+        setlocale(LC_ALL, "");
+        r = run(argc, argv);
+        args_done();
+        if (ctl_usage_error_seen())
+                return EXIT_USAGE;
+        if (r < 0)
+                return EXIT_FAILURE;
+        return r > 255 ? EXIT_FAILURE : r;
+}
