@@ -31,92 +31,6 @@
  * came (see test-process.c). */
 #define MARKER_SIGNAL SIGWINCH
 
-/* --- Checks inside forked children (as in test-process.c) ---------------- */
-
-static int child_report_fd = -EBADF;
-
-static void child_write(const char *prefix, const char *fmt, va_list ap) {
-        char buf[512];
-        int n, m;
-
-        n = snprintf(buf, sizeof(buf), "%s ", prefix);
-        m = vsnprintf(buf + n, sizeof(buf) - n - 1, fmt, ap);
-        n += MIN(m, (int) sizeof(buf) - n - 2);
-        buf[n++] = '\n';
-        (void) !write(child_report_fd, buf, n);
-}
-
-G_GNUC_PRINTF(1, 2) static void child_info(const char *fmt, ...) {
-        va_list ap;
-
-        va_start(ap, fmt);
-        child_write("INFO", fmt, ap);
-        va_end(ap);
-}
-
-G_GNUC_PRINTF(1, 2) static int child_fail(const char *fmt, ...) {
-        va_list ap;
-
-        va_start(ap, fmt);
-        child_write("FAIL", fmt, ap);
-        va_end(ap);
-        return 1;
-}
-
-#define CHILD_CHECK(expr)                                                       \
-        do {                                                                    \
-                if (!(expr))                                                    \
-                        return child_fail("line %d: %s", __LINE__, #expr);      \
-        } while (0)
-
-#define CHILD_CHECK_R(expr, expected)                                           \
-        do {                                                                    \
-                long _r = (expr), _e = (expected);                              \
-                if (_r != _e)                                                   \
-                        return child_fail("line %d: %s returned %ld (%s), expected %ld (%s)", \
-                                          __LINE__, #expr, _r, _r < 0 ? strerror((int) -_r) : "-", \
-                                          _e, _e < 0 ? strerror((int) -_e) : "-"); \
-        } while (0)
-
-/* Run fn as pid 1 of a pid namespace that wraps pids at 400, and fail the
- * test unless it exited 0 without a FAIL line. */
-static void run_in_pid_namespace_checked(const char *what, int (*fn)(void *userdata), void *userdata) {
-        _cleanup_close_pair_ int report[2] = { -EBADF, -EBADF };
-        g_autofree char *text = NULL;
-        g_auto(GStrv) lines = NULL;
-        g_autoptr(GString) failures = g_string_new(NULL);
-        int status;
-
-        g_assert_no_errno(pipe2(report, O_CLOEXEC));
-        child_report_fd = report[1];
-        status = test_run_in_pid_namespace(TEST_PID_REUSE_PID_MAX, fn, userdata);
-        child_report_fd = -EBADF;
-        report[1] = safe_close(report[1]);
-
-        text = test_read_all(report[0]);
-        g_assert_nonnull(text);
-        lines = g_strsplit(text, "\n", -1);
-        for (char **l = lines; *l; l++) {
-                if (g_str_has_prefix(*l, "INFO "))
-                        g_test_message("%s: %s", what, *l + 5);
-                else if (g_str_has_prefix(*l, "FAIL "))
-                        g_string_append_printf(failures, "%s%s", failures->len ? "; " : "", *l + 5);
-        }
-
-        if (status == -EOPNOTSUPP) {
-                g_test_skip("pid_max is not per pid namespace on this kernel (Linux < 6.14): "
-                            "PID reuse cannot be forced without shrinking the machine's pid_max");
-                return;
-        }
-        if (status < 0)
-                g_error("%s: could not set up the pid namespace: %s", what, g_strerror(-status));
-        if (failures->len > 0)
-                g_error("%s: %s", what, failures->str);
-        if (WIFSIGNALED(status))
-                g_error("%s: child killed by signal %d (%s)", what, WTERMSIG(status), strsignal(WTERMSIG(status)));
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                g_error("%s: child exited with %d and no report", what, WEXITSTATUS(status));
-}
 
 /* --- Children for the parent-side tests ---------------------------------- */
 
@@ -401,61 +315,61 @@ static int legacy_reuse_in_namespace(void *userdata) {
         int pidfd = -EBADF, status;
         siginfo_t si = {};
 
-        CHILD_CHECK(getpid() == 1);
-        CHILD_CHECK(control_path_get() == CONTROL_PATH_AUTO);
-        CHILD_CHECK(pipe2(report, O_CLOEXEC) == 0);
+        TEST_CHILD_CHECK(getpid() == 1);
+        TEST_CHILD_CHECK(control_path_get() == CONTROL_PATH_AUTO);
+        TEST_CHILD_CHECK(pipe2(report, O_CLOEXEC) == 0);
 
         victim_pid = test_clone_reusable_victim(&pidfd);
-        CHILD_CHECK(victim_pid > 0);
+        TEST_CHILD_CHECK(victim_pid > 0);
         /* Kept only to show the pidfd path's answer beside the legacy one. */
-        CHILD_CHECK_R(process_from_pidfd(&victim, pidfd), 0);
+        TEST_CHILD_CHECK_R(process_from_pidfd(&victim, pidfd), 0);
 
         if (via == REUSE_VIA_LEGACY_HANDLE) {
                 control_path_set(CONTROL_PATH_LEGACY);
-                CHILD_CHECK_R(process_from_pid(&legacy, victim_pid), 0);
-                CHILD_CHECK(process_is_legacy(&legacy));
+                TEST_CHILD_CHECK_R(process_from_pid(&legacy, victim_pid), 0);
+                TEST_CHILD_CHECK(process_is_legacy(&legacy));
         }
 
         /* Reaped the legacy way; from here on the number is free. */
-        CHILD_CHECK_R(legacy_wait(victim_pid, 0, &si), 0);
-        CHILD_CHECK(si.si_pid == victim_pid && si.si_code == CLD_EXITED && si.si_status == 0);
+        TEST_CHILD_CHECK_R(legacy_wait(victim_pid, 0, &si), 0);
+        TEST_CHILD_CHECK(si.si_pid == victim_pid && si.si_code == CLD_EXITED && si.si_status == 0);
 
         stranger_pid = test_fork_until_pid(victim_pid, TEST_PID_REUSE_MAX_FORKS, recorder_main, &report[1], &forks);
         if (stranger_pid == -EBUSY)
-                return child_fail("pid %d did not come back within %u forks", (int) victim_pid,
+                return test_child_fail("pid %d did not come back within %u forks", (int) victim_pid,
                                   TEST_PID_REUSE_MAX_FORKS);
-        CHILD_CHECK_R(stranger_pid, victim_pid);
+        TEST_CHILD_CHECK_R(stranger_pid, victim_pid);
         report[1] = safe_close(report[1]);
-        CHILD_CHECK_R(test_signal_record_read(report[0], REPORT_TIMEOUT_MS, &rec), 0);
-        CHILD_CHECK(rec.sig == 0 && rec.pid == stranger_pid);
+        TEST_CHILD_CHECK_R(test_signal_record_read(report[0], REPORT_TIMEOUT_MS, &rec), 0);
+        TEST_CHILD_CHECK(rec.sig == 0 && rec.pid == stranger_pid);
 
         /* The pidfd knows its process is gone... */
-        CHILD_CHECK_R(process_signal(&victim, SIGTERM, 0), -ESRCH);
+        TEST_CHILD_CHECK_R(process_signal(&victim, SIGTERM, 0), -ESRCH);
 
         /* ...the bare pid does not: the signal "succeeds", on the stranger. */
         if (via == REUSE_VIA_LEGACY_SIGNAL)
-                CHILD_CHECK_R(legacy_signal(victim_pid, SIGTERM), 0);
+                TEST_CHILD_CHECK_R(legacy_signal(victim_pid, SIGTERM), 0);
         else {
-                CHILD_CHECK_R(process_check_alive(&legacy), 0);
-                CHILD_CHECK_R(process_signal(&legacy, SIGTERM, 0), 0);
+                TEST_CHILD_CHECK_R(process_check_alive(&legacy), 0);
+                TEST_CHILD_CHECK_R(process_signal(&legacy, SIGTERM, 0), 0);
         }
-        CHILD_CHECK_R(test_signal_record_read(report[0], REPORT_TIMEOUT_MS, &rec), 0);
+        TEST_CHILD_CHECK_R(test_signal_record_read(report[0], REPORT_TIMEOUT_MS, &rec), 0);
         if (rec.sig != SIGTERM || rec.pid != stranger_pid)
-                return child_fail("expected the stranger %d to record SIGTERM, got signal %d from %d",
+                return test_child_fail("expected the stranger %d to record SIGTERM, got signal %d from %d",
                                   (int) stranger_pid, rec.sig, (int) rec.pid);
 
         if (via == REUSE_VIA_LEGACY_SIGNAL) {
-                CHILD_CHECK(waitpid(stranger_pid, &status, 0) == stranger_pid);
-                CHILD_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+                TEST_CHILD_CHECK(waitpid(stranger_pid, &status, 0) == stranger_pid);
+                TEST_CHILD_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
         } else {
                 /* And the stale handle's wait reaps the stranger, handing
                  * over an exit status that belongs to another process. */
                 memset(&si, 0, sizeof(si));
-                CHILD_CHECK_R(process_wait(&legacy, 0, &si), 0);
-                CHILD_CHECK(si.si_pid == stranger_pid && si.si_code == CLD_EXITED);
+                TEST_CHILD_CHECK_R(process_wait(&legacy, 0, &si), 0);
+                TEST_CHILD_CHECK(si.si_pid == stranger_pid && si.si_code == CLD_EXITED);
         }
 
-        child_info("pid %d came back after %u forks; %s reached the stranger", (int) victim_pid, forks,
+        test_child_info("pid %d came back after %u forks; %s reached the stranger", (int) victim_pid, forks,
                    via == REUSE_VIA_LEGACY_SIGNAL ? "legacy_signal(pid, SIGTERM)" :
                                                     "process_signal(legacy handle, SIGTERM)");
         control_path_set(CONTROL_PATH_AUTO);
@@ -470,7 +384,7 @@ static void test_pid_reuse_common(ReuseVia via) {
         TEST_REQUIRE_FEATURE(FEATURE_CLONE_PIDFD);
 
         control_path_set(CONTROL_PATH_AUTO);
-        run_in_pid_namespace_checked("legacy pid reuse", legacy_reuse_in_namespace, &via);
+        test_run_in_pid_namespace_checked("legacy pid reuse", legacy_reuse_in_namespace, &via);
 }
 
 static void test_pid_reuse_legacy_signal(void) {

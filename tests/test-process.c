@@ -42,99 +42,6 @@
 
 #define NOBODY 65534
 
-/* --- Checks inside forked children ---------------------------------------
- *
- * g_assert in a forked child would not reach TAP. A child writes "FAIL
- * line N: ..." to child_report_fd and exits 1; "INFO ..." lines are passed
- * on with g_test_message(). The parent fails the test with the FAIL text. */
-
-static int child_report_fd = -EBADF;
-
-static void child_write(const char *prefix, const char *fmt, va_list ap) {
-        char buf[512];
-        int n, m;
-
-        n = snprintf(buf, sizeof(buf), "%s ", prefix);
-        m = vsnprintf(buf + n, sizeof(buf) - n - 1, fmt, ap);
-        n += MIN(m, (int) sizeof(buf) - n - 2);
-        buf[n++] = '\n';
-        (void) !write(child_report_fd, buf, n);
-}
-
-G_GNUC_PRINTF(1, 2) static void child_info(const char *fmt, ...) {
-        va_list ap;
-
-        va_start(ap, fmt);
-        child_write("INFO", fmt, ap);
-        va_end(ap);
-}
-
-G_GNUC_PRINTF(1, 2) static int child_fail(const char *fmt, ...) {
-        va_list ap;
-
-        va_start(ap, fmt);
-        child_write("FAIL", fmt, ap);
-        va_end(ap);
-        return 1;
-}
-
-#define CHILD_CHECK(expr)                                                       \
-        do {                                                                    \
-                if (!(expr))                                                    \
-                        return child_fail("line %d: %s", __LINE__, #expr);      \
-        } while (0)
-
-/* For -errno results: says what came back instead. */
-#define CHILD_CHECK_R(expr, expected)                                           \
-        do {                                                                    \
-                long _r = (expr), _e = (expected);                              \
-                if (_r != _e)                                                   \
-                        return child_fail("line %d: %s returned %ld (%s), expected %ld (%s)", \
-                                          __LINE__, #expr, _r, _r < 0 ? strerror((int) -_r) : "-", \
-                                          _e, _e < 0 ? strerror((int) -_e) : "-"); \
-        } while (0)
-
-/* Run fn as pid 1 of a pid namespace that wraps pids at 400, and fail the
- * test unless it exited 0 without a FAIL line. */
-static void run_in_pid_namespace_checked(const char *what, int (*fn)(void *userdata), void *userdata) {
-        _cleanup_close_pair_ int report[2] = { -EBADF, -EBADF };
-        g_autofree char *text = NULL;
-        g_auto(GStrv) lines = NULL;
-        g_autoptr(GString) failures = g_string_new(NULL);
-        int status;
-
-        g_assert_no_errno(pipe2(report, O_CLOEXEC));
-        child_report_fd = report[1];
-        status = test_run_in_pid_namespace(TEST_PID_REUSE_PID_MAX, fn, userdata);
-        child_report_fd = -EBADF;
-        report[1] = safe_close(report[1]);
-
-        /* Every process that held the write end is gone by now. */
-        text = test_read_all(report[0]);
-        g_assert_nonnull(text);
-        lines = g_strsplit(text, "\n", -1);
-        for (char **l = lines; *l; l++) {
-                if (g_str_has_prefix(*l, "INFO "))
-                        g_test_message("%s: %s", what, *l + 5);
-                else if (g_str_has_prefix(*l, "FAIL "))
-                        g_string_append_printf(failures, "%s%s", failures->len ? "; " : "", *l + 5);
-        }
-
-        if (status == -EOPNOTSUPP) {
-                g_test_skip("pid_max is not per pid namespace on this kernel (Linux < 6.14): "
-                            "PID reuse cannot be forced without shrinking the machine's pid_max");
-                return;
-        }
-        if (status < 0)
-                g_error("%s: could not set up the pid namespace: %s", what, g_strerror(-status));
-        if (failures->len > 0)
-                g_error("%s: %s", what, failures->str);
-        if (WIFSIGNALED(status))
-                g_error("%s: child killed by signal %d (%s)", what, WTERMSIG(status), strsignal(WTERMSIG(status)));
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                g_error("%s: child exited with %d and no report", what, WEXITSTATUS(status));
-}
-
 /* --- Children for the parent-side tests ---------------------------------- */
 
 static pid_t fork_child(void) {
@@ -1088,59 +995,59 @@ static int pid_reuse_in_namespace(void *userdata) {
         int pidfd = -EBADF, status = -1;
         siginfo_t si = {};
 
-        CHILD_CHECK(getpid() == 1);
-        CHILD_CHECK(pipe2(report, O_CLOEXEC) == 0);
+        TEST_CHILD_CHECK(getpid() == 1);
+        TEST_CHILD_CHECK(pipe2(report, O_CLOEXEC) == 0);
 
         /* The victim's pidfd comes from clone3 itself: no window in which
          * the pid names anyone else. */
         victim_pid = test_clone_reusable_victim(&pidfd);
-        CHILD_CHECK(victim_pid > 0);
-        CHILD_CHECK_R(process_from_pidfd(&victim, pidfd), 0);
-        CHILD_CHECK(victim.pid == victim_pid);
+        TEST_CHILD_CHECK(victim_pid > 0);
+        TEST_CHILD_CHECK_R(process_from_pidfd(&victim, pidfd), 0);
+        TEST_CHILD_CHECK(victim.pid == victim_pid);
 
         /* Reap through the pidfd, and keep the handle: it is stale now. */
-        CHILD_CHECK_R(process_wait(&victim, WEXITED, &si), 0);
-        CHILD_CHECK(si.si_pid == victim_pid && si.si_code == CLD_EXITED && si.si_status == 0);
+        TEST_CHILD_CHECK_R(process_wait(&victim, WEXITED, &si), 0);
+        TEST_CHILD_CHECK(si.si_pid == victim_pid && si.si_code == CLD_EXITED && si.si_status == 0);
 
         stranger_pid = test_fork_until_pid(victim_pid, TEST_PID_REUSE_MAX_FORKS, recorder_main, &report[1], &forks);
         if (stranger_pid == -EBUSY)
-                return child_fail("pid %d did not come back within %u forks", (int) victim_pid,
+                return test_child_fail("pid %d did not come back within %u forks", (int) victim_pid,
                                   TEST_PID_REUSE_MAX_FORKS);
-        CHILD_CHECK_R(stranger_pid, victim_pid);
-        child_info("pid %d came back after %u forks", (int) victim_pid, forks);
+        TEST_CHILD_CHECK_R(stranger_pid, victim_pid);
+        test_child_info("pid %d came back after %u forks", (int) victim_pid, forks);
         report[1] = safe_close(report[1]);
-        CHILD_CHECK_R(test_signal_record_read(report[0], REPORT_TIMEOUT_MS, &rec), 0);
-        CHILD_CHECK(rec.sig == 0 && rec.pid == stranger_pid);
+        TEST_CHILD_CHECK_R(test_signal_record_read(report[0], REPORT_TIMEOUT_MS, &rec), 0);
+        TEST_CHILD_CHECK(rec.sig == 0 && rec.pid == stranger_pid);
 
         /* What pidbroker exists for: the stale handle fails, and the signal
          * goes nowhere, although its pid names a live process. */
-        CHILD_CHECK_R(process_signal(&victim, SIGTERM, 0), -ESRCH);
-        CHILD_CHECK_R(process_signal(&victim, SIGKILL, 0), -ESRCH);
-        CHILD_CHECK_R(process_check_alive(&victim), -ESRCH);
-        CHILD_CHECK(victim.pid == stranger_pid);
+        TEST_CHILD_CHECK_R(process_signal(&victim, SIGTERM, 0), -ESRCH);
+        TEST_CHILD_CHECK_R(process_signal(&victim, SIGKILL, 0), -ESRCH);
+        TEST_CHILD_CHECK_R(process_check_alive(&victim), -ESRCH);
+        TEST_CHILD_CHECK(victim.pid == stranger_pid);
 
         /* Nor can the stale pidfd be turned into a handle of the stranger. */
-        CHILD_CHECK_R(pidfd_get_pid(victim.fd, &fdpid), -ESRCH);
-        CHILD_CHECK_R(process_from_pidfd_dup(&stale, victim.fd), -ESRCH);
-        CHILD_CHECK_R(process_get_info(&victim, &(ProcessInfo) {}), -ESRCH);
-        CHILD_CHECK_R(process_wait(&victim, WNOHANG, &si), -ECHILD);
+        TEST_CHILD_CHECK_R(pidfd_get_pid(victim.fd, &fdpid), -ESRCH);
+        TEST_CHILD_CHECK_R(process_from_pidfd_dup(&stale, victim.fd), -ESRCH);
+        TEST_CHILD_CHECK_R(process_get_info(&victim, &(ProcessInfo) {}), -ESRCH);
+        TEST_CHILD_CHECK_R(process_wait(&victim, WNOHANG, &si), -ECHILD);
         /* What it can still tell: how its own process ended. */
         if (feature_available(FEATURE_PIDFD_INFO_EXIT)) {
-                CHILD_CHECK_R(process_get_exit_status(&victim, &status), 0);
-                CHILD_CHECK(status == 0);
+                TEST_CHILD_CHECK_R(process_get_exit_status(&victim, &status), 0);
+                TEST_CHILD_CHECK(status == 0);
         }
 
         /* The stranger: a different process, alive, and untouched. */
-        CHILD_CHECK_R(process_from_pid(&stranger, stranger_pid), 0);
-        CHILD_CHECK(stranger.id != victim.id);
-        CHILD_CHECK(!process_same(&victim, &stranger));
-        CHILD_CHECK_R(process_check_alive(&stranger), 0);
-        CHILD_CHECK_R(process_signal(&stranger, MARKER_SIGNAL, 0), 0);
-        CHILD_CHECK_R(test_signal_record_read(report[0], REPORT_TIMEOUT_MS, &rec), 0);
+        TEST_CHILD_CHECK_R(process_from_pid(&stranger, stranger_pid), 0);
+        TEST_CHILD_CHECK(stranger.id != victim.id);
+        TEST_CHILD_CHECK(!process_same(&victim, &stranger));
+        TEST_CHILD_CHECK_R(process_check_alive(&stranger), 0);
+        TEST_CHILD_CHECK_R(process_signal(&stranger, MARKER_SIGNAL, 0), 0);
+        TEST_CHILD_CHECK_R(test_signal_record_read(report[0], REPORT_TIMEOUT_MS, &rec), 0);
         if (rec.sig != MARKER_SIGNAL)
-                return child_fail("the stranger received signal %d (%s) through the stale handle",
+                return test_child_fail("the stranger received signal %d (%s) through the stale handle",
                                   rec.sig, strsignal(rec.sig));
-        CHILD_CHECK_R(process_check_alive(&stranger), 0);
+        TEST_CHILD_CHECK_R(process_check_alive(&stranger), 0);
         return 0;
 }
 
@@ -1153,7 +1060,7 @@ static void test_pid_reuse(void) {
         TEST_REQUIRE_FEATURE(FEATURE_CLONE_PIDFD);
         TEST_REQUIRE_FEATURE(FEATURE_PIDFS);
 
-        run_in_pid_namespace_checked("pid reuse", pid_reuse_in_namespace, NULL);
+        test_run_in_pid_namespace_checked("pid reuse", pid_reuse_in_namespace, NULL);
 }
 
 int main(int argc, char *argv[]) {

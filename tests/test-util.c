@@ -11,16 +11,18 @@
 #include <seccomp.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "macro.h"
 #include "missing-pidfd.h"
 #include "test-util.h"
 
@@ -538,4 +540,81 @@ int test_signal_record_read(int fd, int timeout_ms, TestSignalRecord *ret) {
         if (n != (ssize_t) sizeof(*ret))
                 return -EIO;
         return 0;
+}
+
+/* --- Checks inside forked children ---------------------------------------
+ *
+ * g_assert in a forked child would not reach TAP. A child writes "FAIL
+ * line N: ..." to child_report_fd and exits 1; "INFO ..." lines are passed
+ * on with g_test_message(). The parent fails the test with the FAIL text. */
+
+static int child_report_fd = -EBADF;
+
+static void child_write(const char *prefix, const char *fmt, va_list ap) {
+        char buf[512];
+        int n, m;
+
+        n = snprintf(buf, sizeof(buf), "%s ", prefix);
+        m = vsnprintf(buf + n, sizeof(buf) - n - 1, fmt, ap);
+        n += MIN(m, (int) sizeof(buf) - n - 2);
+        buf[n++] = '\n';
+        (void) !write(child_report_fd, buf, n);
+}
+
+void test_child_info(const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        child_write("INFO", fmt, ap);
+        va_end(ap);
+}
+
+int test_child_fail(const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        child_write("FAIL", fmt, ap);
+        va_end(ap);
+        return 1;
+}
+
+/* Run fn as pid 1 of a pid namespace that wraps pids at 400, and fail the
+ * test unless it exited 0 without a FAIL line. */
+void test_run_in_pid_namespace_checked(const char *what, int (*fn)(void *userdata), void *userdata) {
+        _cleanup_close_pair_ int report[2] = { -EBADF, -EBADF };
+        g_autofree char *text = NULL;
+        g_auto(GStrv) lines = NULL;
+        g_autoptr(GString) failures = g_string_new(NULL);
+        int status;
+
+        g_assert_no_errno(pipe2(report, O_CLOEXEC));
+        child_report_fd = report[1];
+        status = test_run_in_pid_namespace(TEST_PID_REUSE_PID_MAX, fn, userdata);
+        child_report_fd = -EBADF;
+        report[1] = safe_close(report[1]);
+
+        /* Every process that held the write end is gone by now. */
+        text = test_read_all(report[0]);
+        g_assert_nonnull(text);
+        lines = g_strsplit(text, "\n", -1);
+        for (char **l = lines; *l; l++) {
+                if (g_str_has_prefix(*l, "INFO "))
+                        g_test_message("%s: %s", what, *l + 5);
+                else if (g_str_has_prefix(*l, "FAIL "))
+                        g_string_append_printf(failures, "%s%s", failures->len ? "; " : "", *l + 5);
+        }
+
+        if (status == -EOPNOTSUPP) {
+                g_test_skip("pid_max is not per pid namespace on this kernel (Linux < 6.14): "
+                            "PID reuse cannot be forced without shrinking the machine's pid_max");
+                return;
+        }
+        if (status < 0)
+                g_error("%s: could not set up the pid namespace: %s", what, g_strerror(-status));
+        if (failures->len > 0)
+                g_error("%s: %s", what, failures->str);
+        if (WIFSIGNALED(status))
+                g_error("%s: child killed by signal %d (%s)", what, WTERMSIG(status), strsignal(WTERMSIG(status)));
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                g_error("%s: child exited with %d and no report", what, WEXITSTATUS(status));
 }

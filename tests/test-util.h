@@ -104,3 +104,30 @@ int test_signal_recorder(int report_fd);
 /* Next record from a recorder: 0, -ETIMEDOUT after timeout_ms, -EPIPE at
  * EOF (every recorder gone), or -errno. */
 int test_signal_record_read(int fd, int timeout_ms, TestSignalRecord *ret);
+
+/* Checks inside forked children: g_assert there would not reach TAP. A
+ * child reports "FAIL line N: ..." with test_child_fail() (and returns 1);
+ * "INFO ..." lines from test_child_info() become g_test_message()s. */
+G_GNUC_PRINTF(1, 2) void test_child_info(const char *fmt, ...);
+G_GNUC_PRINTF(1, 2) int test_child_fail(const char *fmt, ...);
+
+#define TEST_CHILD_CHECK(expr)                                                       \
+        do {                                                                    \
+                if (!(expr))                                                    \
+                        return test_child_fail("line %d: %s", __LINE__, #expr);      \
+        } while (0)
+
+/* For -errno results: says what came back instead. */
+#define TEST_CHILD_CHECK_R(expr, expected)                                           \
+        do {                                                                    \
+                long _r = (expr), _e = (expected);                              \
+                if (_r != _e)                                                   \
+                        return test_child_fail("line %d: %s returned %ld (%s), expected %ld (%s)", \
+                                          __LINE__, #expr, _r, _r < 0 ? strerror((int) -_r) : "-", \
+                                          _e, _e < 0 ? strerror((int) -_e) : "-"); \
+        } while (0)
+
+/* Run fn as pid 1 of a pid namespace whose pids wrap at
+ * TEST_PID_REUSE_PID_MAX, and fail the test unless it exited 0 without a
+ * FAIL line; skip where pid_max is not per pid namespace. */
+void test_run_in_pid_namespace_checked(const char *what, int (*fn)(void *userdata), void *userdata);
