@@ -220,6 +220,21 @@ int process_wait(const Process *p, int options, siginfo_t *ret) {
         return 0;
 }
 
+/* A fact read from /proc/<pid> counts only if, after the read, the pidfd
+ * still names a live process with that pid: while it lives, its pid cannot
+ * name anyone else. */
+static int process_verify_pid(const Process *p) {
+        pid_t now;
+        int r;
+
+        if (process_is_legacy(p))
+                return legacy_allowed() ? 0 : -EOPNOTSUPP;
+        r = pidfd_get_pid(p->fd, &now);
+        if (r < 0)
+                return r;
+        return now == p->pid ? 0 : -ESRCH;
+}
+
 static int proc_status_read(pid_t pid, ProcessInfo *info) {
         char path[64], line[512];
         unsigned found = 0;
@@ -278,17 +293,9 @@ int process_get_info(const Process *p, ProcessInfo *ret) {
         r = proc_status_read(p->pid, &info);
         if (r < 0)
                 return r;
-        /* The pid may have been recycled between our read and now: the read
-         * counts only if the pidfd still names a live process with that pid. */
-        if (!process_is_legacy(p)) {
-                pid_t now;
-                r = pidfd_get_pid(p->fd, &now);
-                if (r < 0)
-                        return r;
-                if (now != p->pid)
-                        return -ESRCH;
-        } else if (!legacy_allowed())
-                return -EOPNOTSUPP;
+        r = process_verify_pid(p);
+        if (r < 0)
+                return r;
         info.source = PROCESS_INFO_PROC;
         *ret = info;
         return 0;
@@ -314,17 +321,9 @@ int process_get_comm(const Process *p, char ret[static PROCESS_COMM_MAX]) {
         buf[n] = '\0';
         buf[strcspn(buf, "\n")] = '\0';
 
-        /* The read counts only if the pidfd still names that pid: while the
-         * process lives, its pid cannot name anyone else. */
-        if (!process_is_legacy(p)) {
-                pid_t now;
-                r = pidfd_get_pid(p->fd, &now);
-                if (r < 0)
-                        return r;
-                if (now != p->pid)
-                        return -ESRCH;
-        } else if (!legacy_allowed())
-                return -EOPNOTSUPP;
+        r = process_verify_pid(p);
+        if (r < 0)
+                return r;
 
         memcpy(ret, buf, PROCESS_COMM_MAX);
         ret[PROCESS_COMM_MAX - 1] = '\0';
@@ -376,15 +375,9 @@ int process_namespace_id(const Process *p, NamespaceType t, uint64_t *ret) {
                 return -ESRCH;
         if (r < 0)
                 return r;
-        if (!process_is_legacy(p)) {
-                pid_t now;
-                r = pidfd_get_pid(p->fd, &now);
-                if (r < 0)
-                        return r;
-                if (now != p->pid)
-                        return -ESRCH;
-        } else if (!legacy_allowed())
-                return -EOPNOTSUPP;
+        r = process_verify_pid(p);
+        if (r < 0)
+                return r;
         *ret = id;
         return 0;
 }
