@@ -346,9 +346,10 @@ const char *policy_rule_origin(const Policy *p, size_t i) {
 /* The contract the daemon follows and pidbroker-rules(5) prints. */
 static const PolicyMethodAction method_actions[] = {
         { BROKER, "Spawn", POLICY_ACTION_SPAWN, "always" },
-        { BROKER, "Spawn", POLICY_ACTION_SPAWN_AS_USER, "user, group or groups differ from the caller's" },
+        { BROKER, "Spawn", POLICY_ACTION_SPAWN_AS_USER,
+          "an outside uid or gid other than the caller's (user, group, groups, uid_map, gid_map)" },
         { BROKER, "Spawn", POLICY_ACTION_SPAWN_PRIVILEGED,
-          "capabilities, no_new_privileges=false, seccomp \"none\", or a cgroup fd" },
+          "capabilities, no_new_privileges=false, seccomp \"none\", or a cgroup fd the caller does not own" },
         { BROKER, "Signal", POLICY_ACTION_SIGNAL, "the target has the caller's uid and namespaces" },
         { BROKER, "Signal", POLICY_ACTION_SIGNAL_OTHER_USER, "the target's uid differs from the caller's" },
         { BROKER, "Signal", POLICY_ACTION_SIGNAL_CROSS_NAMESPACE,
