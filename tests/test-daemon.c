@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -308,9 +310,44 @@ static int client_direct(GDBusConnection *c) {
         return 0;
 }
 
+/* Spawn with the defaults and print the workload's "Gid:" line. */
+static int client_print_gid(GDBusConnection *c) {
+        g_autofree char *path = NULL;
+        g_autoptr(GError) e = NULL;
+        int p[2];
+
+        g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
+        FdMap fds[] = { { 1, p[1] } };
+        g_assert_true(spawn_full(c, argv_variant((const char *const[]) { test_helper_path(), "status", NULL }, true),
+                                 NULL, fds, 1, NULL, &path, NULL, NULL, &e));
+        g_assert_no_error(e);
+        close(p[1]);
+        g_autofree char *out = read_all_fd(p[0]);
+        close(p[0]);
+        g_autofree char *code = NULL;
+        int status;
+        wait_workload(c, path, &code, &status);
+        release_workload(c, path);
+        const char *gid = strstr(out, "Gid:");
+        g_assert_nonnull(gid);
+        printf("%.*s\n", (int) strcspn(gid, "\n"), gid);
+        return 0;
+}
+
 static int client_main(int argc, char *argv[]) {
         /* argv: self --client SCENARIO [ARGS...] */
         const char *scenario = argv[2];
+        if (g_str_equal(scenario, "print-gid") && argc >= 4) {
+                /* GLib ignores DBUS_SYSTEM_BUS_ADDRESS in a process whose
+                 * real and effective ids differ: connect by address. */
+                g_autoptr(GError) e = NULL;
+                g_autoptr(GDBusConnection) b = g_dbus_connection_new_for_address_sync(
+                        argv[3],
+                        G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                        NULL, NULL, &e);
+                g_assert_no_error(e);
+                return client_print_gid(b);
+        }
         g_autoptr(GDBusConnection) c = client_connect(g_str_equal(scenario, "direct") ? argv[3] : NULL);
 
         if (g_str_equal(scenario, "spawn-ns"))
@@ -842,6 +879,31 @@ static void test_limit_per_user(void) {
         g_free(client_run(UID_DAEMON, (const char *const[]) { "limit", NULL }));
 }
 
+/* A client whose effective gid is not its own (the process the bus names
+ * runs a setgid program, the connection shared with another process) does
+ * not lend that gid to the workload: the default group is the real one. */
+static void setgid_client_setup(gpointer data) {
+        /* Async-signal-safe calls only: between fork and exec. rgid nogroup,
+         * egid 5 ("tty"), as under a setgid-tty program run by nobody. */
+        if (setgroups(0, NULL) < 0 || setresgid(65534, 5, 5) < 0 || setresuid(65534, 65534, 65534) < 0)
+                _exit(127);
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static void test_default_group_is_real_gid(void) {
+        g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+        g_autoptr(GError) e = NULL;
+
+        g_subprocess_launcher_set_child_setup(l, setgid_client_setup, NULL, NULL);
+        g_autoptr(GSubprocess) p = g_subprocess_launcher_spawnv(
+                l, (const char *const[]) { self_exe, "--client", "print-gid", T.address, NULL }, &e);
+        g_assert_no_error(e);
+        g_autofree char *out = read_all_fd(client_stdout_fd(p));
+        client_finish(p);
+        /* Real, effective, saved, fs: all the real gid, none the 5. */
+        g_assert_nonnull(strstr(out, "Gid:\t65534\t65534\t65534\t65534"));
+}
+
 static void test_direct_socket(void) {
         g_autofree char *out = client_run(UID_NOBODY, (const char *const[]) { "direct", T.private_socket, NULL });
         g_assert_cmpuint(g_ascii_strtoull(out, NULL, 10), >, 0);
@@ -1038,6 +1100,7 @@ static void register_tests(void) {
         add_test("signal-own-workload", test_signal_own_workload);
         add_test("limit-per-user", test_limit_per_user);
         add_test("direct-socket", test_direct_socket);
+        add_test("default-group-is-real-gid", test_default_group_is_real_gid);
         add_test("get-fd", test_get_fd);
         add_test("release", test_release);
         add_test("bad-input", test_bad_input);

@@ -463,6 +463,47 @@ static void test_cwd_failure(void) {
         rmdir(dir);
 }
 
+/* Until exec the child still holds whatever the daemon had open; a
+ * "/proc/self/fd/N" cwd or argv[0] must not reach any of it (runc's
+ * CVE-2024-21626 class): a directory the workload's user cannot reach by
+ * path, and an executable, both open in the "daemon" (this process). */
+static void test_daemon_fds_unreachable(void) {
+        TEST_REQUIRE_ROOT();
+        char *argv[] = { NULL, (char *) "cwd", NULL };
+        char path[64];
+        SpawnRequest req;
+        SpawnStep step;
+        Run run;
+
+        g_autofree char *outer = g_dir_make_tmp("pidbroker-fdleak-XXXXXX", NULL);
+        g_autofree char *inner = g_build_filename(outer, "inner", NULL);
+        g_assert_cmpint(chmod(outer, 0700), ==, 0);
+        g_assert_cmpint(mkdir(inner, 0755), ==, 0);
+        int dir_fd = open(inner, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        g_assert_cmpint(dir_fd, >=, 0);
+
+        request_helper(&req, argv);
+        req.uid = req.gid = 65534;
+        snprintf(path, sizeof path, "/proc/self/fd/%d", dir_fd);
+        req.cwd = path;
+        g_assert_cmpint(run_request(&req, &run, &step), ==, -ENOENT);
+        g_assert_cmpint(step, ==, SPAWN_STEP_CWD);
+
+        int exe = open(helper_argv0, O_RDONLY | O_CLOEXEC);
+        g_assert_cmpint(exe, >=, 0);
+        char *exe_argv[] = { path, (char *) "exit", (char *) "0", NULL };
+        request_helper(&req, exe_argv);
+        exe_argv[0] = path; /* request_helper() set it to the helper's path */
+        snprintf(path, sizeof path, "/proc/self/fd/%d", exe);
+        g_assert_cmpint(run_request(&req, &run, &step), ==, -ENOENT);
+        g_assert_cmpint(step, ==, SPAWN_STEP_EXEC);
+
+        close(exe);
+        close(dir_fd);
+        rmdir(inner);
+        rmdir(outer);
+}
+
 static void test_user_namespace(void) {
         TEST_REQUIRE_ROOT();
         char *argv[] = { NULL, (char *) "status", NULL };
@@ -666,6 +707,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/spawn/fd-map", test_fd_map);
         g_test_add_func("/spawn/environment-and-setup", test_environment_and_setup);
         g_test_add_func("/spawn/cwd-failure", test_cwd_failure);
+        g_test_add_func("/spawn/daemon-fds-unreachable", test_daemon_fds_unreachable);
         g_test_add_func("/spawn/user-namespace", test_user_namespace);
         g_test_add_func("/spawn/pid-namespace-init", test_pid_namespace_init);
         g_test_add_func("/spawn/into-cgroup", test_into_cgroup);

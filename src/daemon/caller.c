@@ -143,11 +143,17 @@ static gid_t primary_gid_from_passwd(uid_t uid) {
 }
 
 /* The primary gid as the pinned process has it; the user database only if
- * the process cannot say. */
+ * the process cannot say. The real gid, never the effective one: a bus
+ * connection survives exec, so the process the bus names may by now run a
+ * setgid program (tty, shadow, ...) while another process sharing the
+ * socket sends the call; that egid is the program's privilege, not the
+ * caller's, and would become the workload's group with no spawn-as-user
+ * check. Likewise a process whose real and effective uids differ (mid
+ * setuid) is not asked. */
 static gid_t caller_primary_gid(const Process *p, uid_t uid) {
         ProcessInfo info;
-        if (process_is_set(p) && process_get_info(p, &info) >= 0 && info.euid == uid)
-                return info.egid;
+        if (process_is_set(p) && process_get_info(p, &info) >= 0 && info.euid == uid && info.ruid == uid)
+                return info.rgid;
         return primary_gid_from_passwd(uid);
 }
 

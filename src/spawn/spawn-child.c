@@ -147,8 +147,20 @@ static void setup_fds(const ChildContext *c, int *exe_fd) {
                 if (!target)
                         close(fd);
         }
-        /* Above it, only our own CLOEXEC copies remain needed until exec. */
-        CHECK(SPAWN_STEP_FDS, fds_close_from(high, NULL, 0, true));
+        /* Above it, only the channel and the exe fd are still needed. Close
+         * the rest now rather than marking it CLOEXEC: the steps before exec
+         * (chdir, execve of argv[0]) run as the workload's user on paths it
+         * chose, and "/proc/self/fd/N" would reach any daemon fd still open
+         * here, another client's directory or executable included (the class
+         * of runc's CVE-2024-21626, which the getcwd() check alone does not
+         * cover for a directory reachable from our root). */
+        int keep[2] = { report_fd, *exe_fd };
+        size_t n_keep = *exe_fd >= 0 ? 2 : 1;
+        if (n_keep == 2 && keep[0] > keep[1]) {
+                keep[0] = *exe_fd;
+                keep[1] = report_fd;
+        }
+        CHECK(SPAWN_STEP_FDS, fds_close_from(high, keep, n_keep, false));
 }
 
 /* Libcap-ng keeps its state per thread, and a raw-clone child inherits the
