@@ -165,18 +165,27 @@ static void setup_fds(const ChildContext *c, int *exe_fd) {
 
 /* Libcap-ng keeps its state per thread, and a raw-clone child inherits the
  * parent's, including the parent's pid as the capset() target: point it at
- * us and start from a clean state. Bounding set first, while we still hold
- * CAP_SETPCAP; Debian's libcap-ng can report success without dropping it, so
- * verify every capability with PR_CAPBSET_READ. */
+ * us and start from a clean state; setup_credentials() applies it.
+ *
+ * The bounding set is dropped here by hand, first, while we still hold
+ * CAP_SETPCAP: libcap-ng's capng_apply(CAPNG_SELECT_BOUNDS) re-reads
+ * /proc/<pid>/status through fopen(), an allocation this child must not make,
+ * and Debian's build can report success without dropping anything. Every
+ * capability is then verified with PR_CAPBSET_READ. */
 static void setup_bounding_set(const ChildContext *c) {
         const SpawnRequest *r = c->req;
 
         capng_setpid((int) syscall(SYS_getpid));
         capng_clear(CAPNG_SELECT_ALL);
         for (int cap = 0; cap <= c->cap_last_cap; cap++) {
-                if (!(r->capabilities & (UINT64_C(1) << cap)))
+                bool keep = r->capabilities & (UINT64_C(1) << cap);
+
+                if (!keep) {
+                        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+                                fail(SPAWN_STEP_BOUNDING_SET, errno);
                         continue;
-                capng_type_t type = CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET;
+                }
+                capng_type_t type = CAPNG_EFFECTIVE | CAPNG_PERMITTED;
                 /* A non-root workload keeps capabilities across exec only as
                  * ambient ones, which need the inheritable bit too. */
                 if (r->uid != 0)
@@ -184,8 +193,6 @@ static void setup_bounding_set(const ChildContext *c) {
                 if (capng_update(CAPNG_ADD, type, (unsigned) cap) < 0)
                         fail(SPAWN_STEP_BOUNDING_SET, EINVAL);
         }
-        if (capng_apply(CAPNG_SELECT_BOUNDS) < 0)
-                fail(SPAWN_STEP_BOUNDING_SET, EPERM);
         for (int cap = 0; cap <= c->cap_last_cap; cap++) {
                 int want = !!(r->capabilities & (UINT64_C(1) << cap));
                 int have = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
