@@ -579,6 +579,7 @@ void daemon_start(const char *const *extra_args) {
         g_autofree char *sock_arg = g_strdup_printf("--private-socket=%s", T.private_socket);
         g_autofree char *max_fds = g_strdup_printf("--max-fds-per-call=%d", TEST_MAX_FDS);
         g_autofree char *max_wl = g_strdup_printf("--max-workloads-per-user=%d", TEST_MAX_WORKLOADS);
+        g_autofree char *max_waiters = g_strdup_printf("--max-waiters-per-workload=%d", TEST_MAX_WAITERS);
         g_autofree char *conf_arg = g_strdup_printf("--config=%s/pidbroker.conf", T.dir);
         g_autofree char *conf_path = g_strdup_printf("%s/pidbroker.conf", T.dir);
         g_autofree char *actions = g_strdup_printf("--policy-actions=%s/policy/org.pidbroker.policy", source_root());
@@ -594,8 +595,8 @@ void daemon_start(const char *const *extra_args) {
                                           -1, &e));
         g_assert_nonnull(g_getenv("PIDBROKERD"));
         g_ptr_array_add(argv, (char *) g_getenv("PIDBROKERD"));
-        const char *fixed[] = { conf_arg, sock_arg, max_fds, max_wl, "--stop-timeout-sec=10", "--log-target=stderr",
-                                "--log-level=debug", actions, rules, audit };
+        const char *fixed[] = { conf_arg, sock_arg, max_fds, max_wl, max_waiters, "--stop-timeout-sec=10",
+                                "--log-target=stderr", "--log-level=debug", actions, rules, audit };
         for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++)
                 g_ptr_array_add(argv, (char *) fixed[i]);
         for (const char *const *a = extra_args; a && *a; a++)

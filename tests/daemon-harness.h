@@ -42,6 +42,7 @@
 /* Limits the test daemon runs with (see daemon_start()). */
 #define TEST_MAX_FDS 8
 #define TEST_MAX_WORKLOADS 6
+#define TEST_MAX_WAITERS 4
 
 typedef enum BusKind {
         BUS_DBUS_DAEMON,

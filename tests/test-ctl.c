@@ -201,6 +201,34 @@ static void stop_child(pid_t pid) {
 
 /* ---------- tests ---------- */
 
+/* The lines of the first ``` block in the "## VERB" section of
+ * pidbrokerctl(1): the output format the page documents. */
+static char **man_output_format(const char *verb) {
+        g_autofree char *path = g_build_filename(g_getenv("PIDBROKER_SOURCE_ROOT"), "man", "pidbrokerctl.1.scd", NULL);
+        g_autofree char *scd = NULL;
+        g_autofree char *heading = g_strdup_printf("\n## %s ", verb);
+        g_assert_true(g_file_get_contents(path, &scd, NULL, NULL));
+        const char *sec = strstr(scd, heading);
+        g_assert_nonnull(sec);
+        const char *open = strstr(sec, "\n```\n");
+        g_assert_nonnull(open);
+        open += 5;
+        const char *close = strstr(open, "```");
+        g_assert_nonnull(close);
+        g_autofree char *block = g_strndup(open, (gsize) (close - open));
+        g_strchomp(block);
+        return g_strsplit(block, "\n", -1);
+}
+
+/* A verb's --help shows the output format its man page documents. */
+static void assert_help_shows_man_format(const char *verb, const char *help) {
+        g_auto(GStrv) lines = man_output_format(verb);
+        g_assert_nonnull(lines[0]);
+        for (char **l = lines; *l; l++)
+                if (!strstr(help, *l))
+                        g_error("'%s --help' lacks the line of pidbrokerctl(1): %s", verb, *l);
+}
+
 static void test_help(void) {
         g_auto(Ctl) c = {}, v = {}, u = {};
         static const char *const verbs[] = { "run", "list", "status", "signal", "stop", "wait", "release",
@@ -215,6 +243,17 @@ static void test_help(void) {
                 g_assert_cmpint(h.exit, ==, 0);
                 g_assert_true(strlen(h.out) > 40);
         }
+        /* What the help says about audit and monitor output is what the man
+         * page (and the code) say: #SEQ and outcome lines; monitor polls,
+         * since the broker sends no PropertiesChanged. */
+        g_auto(Ctl) a = {}, m = {};
+        CTL(&a, "audit", "--help");
+        assert_help_shows_man_format("audit", a.out);
+        CTL(&m, "monitor", "--help");
+        assert_help_shows_man_format("monitor", m.out);
+        g_assert_nonnull(strstr(m.out, "GetManagedObjects every 0.5s"));
+        g_assert_nonnull(strstr(m.out, "The broker sends no\nPropertiesChanged"));
+
         CTL(&v, "--version");
         g_assert_cmpint(v.exit, ==, 0);
         g_assert_true(g_str_has_prefix(v.out, "pidbrokerctl "));

@@ -599,6 +599,96 @@ static void test_wait(void) {
         close(pidfd);
 }
 
+/* One Wait or Stop call on a running workload: its reply or its error. */
+typedef struct WaitSlot {
+        bool answered;
+        char *code;
+        int status;
+        GError *error;
+} WaitSlot;
+
+static void on_wait_slot_reply(GObject *src, GAsyncResult *res, gpointer userdata) {
+        WaitSlot *s = userdata;
+        g_autoptr(GVariant) r = g_dbus_connection_call_finish(G_DBUS_CONNECTION(src), res, &s->error);
+        if (r)
+                g_variant_get(r, "(si)", &s->code, &s->status);
+        s->answered = true;
+}
+
+static bool slot_answered(void *data) {
+        return ((WaitSlot *) data)->answered;
+}
+
+static bool slots_answered(void *data) {
+        WaitSlot *s = data;
+        for (int i = 0; i < TEST_MAX_WAITERS; i++)
+                if (!s[i].answered)
+                        return false;
+        return true;
+}
+
+/* Waiters are bounded (MaxWaitersPerWorkload, TEST_MAX_WAITERS here): the
+ * one past the limit is refused at once, a Stop too (without a signal), and
+ * the others are all answered at the exit, leaving nothing behind. */
+static void test_wait_limit(void) {
+        GDBusConnection *c = root_bus();
+        WaitSlot slots[TEST_MAX_WAITERS + 1] = {};
+        g_autofree char *path = NULL;
+        g_autoptr(GError) e = NULL, e2 = NULL;
+        int pidfd;
+
+        g_autoptr(GVariant) warm = get_property(c, BROKER_PATH, BROKER_IFACE, "Metrics", NULL);
+        unsigned before = count_fds(T.daemon_pid);
+
+        g_assert_true(spawn_full(c, argv_variant((const char *const[]) { test_helper_path(), "sleep", "120", NULL }, true),
+                                 NULL, NULL, 0, NULL, &path, &pidfd, NULL, &e));
+        g_assert_no_error(e);
+
+        /* Sent in order on one connection, so handled in order: the last
+         * one finds the list full. */
+        for (int i = 0; i < TEST_MAX_WAITERS + 1; i++)
+                g_dbus_connection_call(c, BROKER_NAME, path, WORKLOAD_IFACE, "Wait", NULL, G_VARIANT_TYPE("(si)"),
+                                       G_DBUS_CALL_FLAGS_NONE, 30000, NULL, on_wait_slot_reply, &slots[i]);
+        iterate_until(slot_answered, &slots[TEST_MAX_WAITERS], 10000);
+        g_assert_true(slots[TEST_MAX_WAITERS].answered);
+        assert_dbus_error(slots[TEST_MAX_WAITERS].error, ERR_LIMIT);
+        g_assert_nonnull(strstr(slots[TEST_MAX_WAITERS].error->message, "MaxWaitersPerWorkload"));
+        for (int i = 0; i < TEST_MAX_WAITERS; i++)
+                g_assert_false(slots[i].answered);
+
+        /* Stop is a waiter too: refused, and it sent nothing. */
+        g_autoptr(GVariant) r = call(c, path, WORKLOAD_IFACE, "Stop", NULL, "(si)", &e2);
+        g_assert_null(r);
+        assert_dbus_error(e2, ERR_LIMIT);
+        g_assert_false(fd_readable_within(pidfd, 200));
+        g_autofree char *state = get_str(c, path, "State");
+        g_assert_cmpstr(state, ==, "running");
+
+        /* The exit answers every waiter. */
+        g_autoptr(GVariant) r2 = call(c, path, WORKLOAD_IFACE, "Signal", g_variant_new("(iu)", SIGTERM, 0), NULL, &e);
+        g_assert_no_error(e);
+        iterate_until(slots_answered, slots, 20000);
+        for (int i = 0; i < TEST_MAX_WAITERS; i++) {
+                g_assert_true(slots[i].answered);
+                g_assert_no_error(slots[i].error);
+                g_assert_cmpstr(slots[i].code, ==, "killed");
+                g_assert_cmpint(slots[i].status, ==, SIGTERM);
+                g_free(slots[i].code);
+        }
+        g_clear_error(&slots[TEST_MAX_WAITERS].error);
+        release_workload(c, path);
+        close(pidfd);
+
+        unsigned after = 0;
+        for (int i = 0; i < 50; i++) {
+                after = count_fds(T.daemon_pid);
+                if (after == before)
+                        break;
+                g_usleep(100000);
+        }
+        g_assert_cmpuint(after, ==, before);
+}
+
 static void test_stop_escalation(void) {
         GDBusConnection *c = root_bus();
         g_autofree char *path = NULL;
@@ -1091,6 +1181,7 @@ static void register_tests(void) {
         add_test("introspection-matches-xml", test_introspection_matches_xml);
         add_test("spawn-unprivileged-namespaces", test_spawn_unprivileged_namespaces);
         add_test("wait", test_wait);
+        add_test("wait-limit", test_wait_limit);
         add_test("concurrent-spawns", test_concurrent_spawns);
         add_test("stop-escalation", test_stop_escalation);
         add_test("other-user-cannot-see-or-signal", test_other_user_cannot_see_or_signal);

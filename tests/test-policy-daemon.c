@@ -802,7 +802,7 @@ static void test_polkit(void) {
         g_autoptr(GError) e = NULL;
 
         polkitd_start();
-        daemon_restart((const char *const[]) { "--polkit-timeout-sec=2", NULL });
+        daemon_restart((const char *const[]) { "--polkit-timeout-sec=2", "--max-pending-per-connection=2", NULL });
         /* PolicyBackend=auto (the configuration file) finds polkitd. */
         g_assert_cmpstr(policy_backend(), ==, "polkit");
         gint64 seq0 = last_seq();
@@ -901,29 +901,43 @@ static void test_polkit(void) {
         assert_denied(direct_recs->pdata[0], lines3, "org.pidbroker.spawn", "polkit:no-bus-name");
 
         /* polkitd stops answering: the check times out (2 s) into a deny,
-         * and the daemon serves others meanwhile. */
+         * and the daemon serves others meanwhile. A third call while two
+         * wait is refused at once (MaxPendingPerConnection=2), unrecorded. */
         g_assert_cmpint(kill(T.polkitd_pid, SIGSTOP), ==, 0);
-        AsyncSpawn a = {};
-        GVariant *argv = argv_helper((const char *const[]) { "exit", "0", NULL });
+        gint64 seq_hang = last_seq();
+        AsyncSpawn a[3] = {};
         uint64_t t0 = now_ms();
-        g_dbus_connection_call_with_unix_fd_list(
-                root_bus(), BROKER_NAME, BROKER_PATH, BROKER_IFACE, "Spawn",
-                g_variant_new("(@aay@a{ss}@a{uh}@a{sv})", argv, g_variant_new_array(G_VARIANT_TYPE("{ss}"), NULL, 0),
-                              g_variant_new_array(G_VARIANT_TYPE("{uh}"), NULL, 0),
-                              g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0)),
-                G_VARIANT_TYPE("(oht)"), G_DBUS_CALL_FLAGS_NONE, 30000, NULL, NULL, on_async_spawn, &a);
-        iterate_until(NULL, NULL, 200);
-        g_assert_false(a.done);
+        for (int i = 0; i < 3; i++) {
+                GVariant *argv = argv_helper((const char *const[]) { "exit", "0", NULL });
+                g_dbus_connection_call_with_unix_fd_list(
+                        root_bus(), BROKER_NAME, BROKER_PATH, BROKER_IFACE, "Spawn",
+                        g_variant_new("(@aay@a{ss}@a{uh}@a{sv})", argv,
+                                      g_variant_new_array(G_VARIANT_TYPE("{ss}"), NULL, 0),
+                                      g_variant_new_array(G_VARIANT_TYPE("{uh}"), NULL, 0),
+                                      g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0)),
+                        G_VARIANT_TYPE("(oht)"), G_DBUS_CALL_FLAGS_NONE, 30000, NULL, NULL, on_async_spawn, &a[i]);
+        }
+        iterate_until(async_done, &a[2], 1000);
+        g_assert_true(a[2].done);
+        assert_dbus_error(a[2].error, ERR_LIMIT);
+        g_assert_nonnull(strstr(a[2].error->message, "MaxPendingPerConnection"));
+        g_clear_error(&a[2].error);
+        g_assert_cmpuint(now_ms() - t0, <, 1000);
+        g_assert_false(a[0].done);
+        g_assert_false(a[1].done);
         uint64_t t1 = now_ms();
         g_assert_cmpstr(policy_backend(), ==, "polkit"); /* served while the check hangs */
         g_assert_cmpuint(now_ms() - t1, <, 1000);
-        iterate_until(async_done, &a, 10000);
-        g_assert_true(a.done);
+        for (int i = 0; i < 2; i++) {
+                iterate_until(async_done, &a[i], 10000);
+                g_assert_true(a[i].done);
+                assert_dbus_error(a[i].error, ERR_DENIED);
+                g_clear_error(&a[i].error);
+        }
         g_assert_cmpuint(now_ms() - t0, >=, 1800);
-        assert_dbus_error(a.error, ERR_DENIED);
-        g_clear_error(&a.error);
         g_assert_cmpint(kill(T.polkitd_pid, SIGCONT), ==, 0);
         g_autoptr(GPtrArray) recs4 = audit_records();
+        g_assert_cmpint(last_seq(), ==, seq_hang + 2); /* the two timeouts only */
         GVariant *trec = recs4->pdata[recs4->len - 1];
         g_assert_cmpstr(jv_str(trec, "action"), ==, "org.pidbroker.spawn");
         g_assert_cmpstr(jv_str(trec, "rule"), ==, "polkit:timeout");

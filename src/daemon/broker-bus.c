@@ -283,7 +283,7 @@ static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error
 
         n = spawn_actions(caller, &a, actions);
 
-        k = request_new(m, sizeof(SpawnOp), msg, caller, &r);
+        k = request_new(m, sizeof(SpawnOp), msg, caller, &r, error);
         if (k < 0)
                 return k;
         SpawnOp *op = (SpawnOp *) r;
@@ -354,7 +354,7 @@ int signal_request_start(Manager *m, sd_bus_message *msg, const Caller *caller, 
         Request *r;
         int k;
 
-        k = request_new(m, sizeof(SignalOp), msg, caller, &r);
+        k = request_new(m, sizeof(SignalOp), msg, caller, &r, error);
         if (k < 0) {
                 process_done(target);
                 return k;
@@ -566,7 +566,7 @@ static int method_get_fd(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         if (process_is_legacy(&p))
                 return sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED, "pidfd_getfd needs a pidfd.");
 
-        k = request_new(m, sizeof(GetFdOp), msg, caller, &r);
+        k = request_new(m, sizeof(GetFdOp), msg, caller, &r, error);
         if (k < 0)
                 return k;
         GetFdOp *op = (GetFdOp *) r;

@@ -42,6 +42,8 @@ void config_init(Config *c) {
                 .max_argv_bytes = 128 * 1024,
                 .max_env_bytes = 128 * 1024,
                 .max_connections = 256,
+                .max_waiters_per_workload = 64,
+                .max_pending_per_connection = 32,
                 .log_target = LOG_TARGET_AUTO,
                 .log_level = LOG_INFO,
         };
@@ -171,6 +173,10 @@ static int config_set(Config *c, const char *key, const char *value) {
                 return parse_unsigned(value, &c->max_fds_per_call);
         else if (strcasecmp(key, "MaxConnections") == 0)
                 return parse_unsigned(value, &c->max_connections);
+        else if (strcasecmp(key, "MaxWaitersPerWorkload") == 0)
+                return parse_unsigned(value, &c->max_waiters_per_workload);
+        else if (strcasecmp(key, "MaxPendingPerConnection") == 0)
+                return parse_unsigned(value, &c->max_pending_per_connection);
         else if (strcasecmp(key, "MaxArgvBytes") == 0) {
                 if (parse_u64(value, &u64) < 0 || u64 > SIZE_MAX)
                         return -EINVAL;
@@ -265,6 +271,10 @@ static void help(void) {
                "     --max-argv-bytes=N\n"
                "     --max-env-bytes=N\n"
                "     --max-connections=N       Direct-socket connections\n"
+               "     --max-waiters-per-workload=N\n"
+               "                               Wait/Stop calls pending on one workload\n"
+               "     --max-pending-per-connection=N\n"
+               "                               Calls of one client awaiting polkit\n"
                "     --log-target=auto|journal|stderr\n"
                "     --log-level=LEVEL\n",
                PIDBROKER_DEFAULT_CONFIG_FILE);
@@ -294,6 +304,8 @@ int config_parse_argv(Config *c, int argc, char *argv[]) {
                 { "max-argv-bytes", "MaxArgvBytes" },
                 { "max-env-bytes", "MaxEnvBytes" },
                 { "max-connections", "MaxConnections" },
+                { "max-waiters-per-workload", "MaxWaitersPerWorkload" },
+                { "max-pending-per-connection", "MaxPendingPerConnection" },
                 { "log-target", "LogTarget" },
                 { "log-level", "LogLevel" },
         };
@@ -362,7 +374,8 @@ int config_parse_argv(Config *c, int argc, char *argv[]) {
                 return log_oom();
         if (!c->private_socket && set_string(&c->private_socket, PIDBROKER_DEFAULT_PRIVATE_SOCKET) < 0)
                 return log_oom();
-        if (c->max_fds_per_call == 0 || c->max_workloads_per_user == 0)
+        if (c->max_fds_per_call == 0 || c->max_workloads_per_user == 0 || c->max_waiters_per_workload == 0 ||
+            c->max_pending_per_connection == 0)
                 return log_error_errno(-EINVAL, "Limits must be at least 1.");
         return 0;
 }

@@ -41,6 +41,13 @@ typedef struct Config {
         size_t max_argv_bytes;
         size_t max_env_bytes;
         unsigned max_connections;   /* direct-socket connections at once */
+        /* Wait and Stop calls pending on one running workload: each holds its
+         * message until the exit, and nothing else bounds them (the direct
+         * socket has no bus limit on pending replies). */
+        unsigned max_waiters_per_workload;
+        /* Calls of one connection waiting for their polkit decision at once:
+         * each holds its message (and its fds) until polkit answers. */
+        unsigned max_pending_per_connection;
         LogTarget log_target;
         int log_level;
 

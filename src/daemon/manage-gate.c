@@ -229,9 +229,11 @@ static int gate_filter(sd_bus_message *msg, void *userdata, sd_bus_error *ret_er
         if (kind == GATE_LISTING && !others_have_workloads(m, caller->uid))
                 return 0;
 
-        k = request_new(m, sizeof(GateRequest), msg, caller, &r);
+        k = request_new(m, sizeof(GateRequest), msg, caller, &r, &error);
         if (k < 0) {
-                (void) sd_bus_reply_method_errorf(msg, SD_BUS_ERROR_NO_MEMORY, "Out of memory.");
+                if (!sd_bus_error_is_set(&error))
+                        sd_bus_error_set_errno(&error, k);
+                (void) sd_bus_reply_method_error(msg, &error);
                 return 1;
         }
         g = (GateRequest *) r;

@@ -72,12 +72,36 @@ void audit_target_from_facts(AuditTarget *ret, const TargetFacts *t) {
         };
 }
 
-int request_new(Manager *m, size_t size, sd_bus_message *msg, const Caller *caller, Request **ret) {
+/* Calls of msg's connection waiting for their decision: the same sd-bus
+ * connection (one per direct-socket peer) and, on the bus, the same sender.
+ * Only polkit decisions wait; embedded ones free the request at once. */
+static unsigned requests_pending_for(Manager *m, sd_bus_message *msg) {
+        sd_bus *bus = sd_bus_message_get_bus(msg);
+        const char *sender = sd_bus_message_get_sender(msg);
+        unsigned n = 0;
+
+        for (Request *r = m->requests; r; r = r->next) {
+                const char *s = sd_bus_message_get_sender(r->msg);
+                if (sd_bus_message_get_bus(r->msg) == bus && (s == sender || (s && sender && strcmp(s, sender) == 0)))
+                        n++;
+        }
+        return n;
+}
+
+int request_new(Manager *m, size_t size, sd_bus_message *msg, const Caller *caller, Request **ret,
+                sd_bus_error *error) {
         Request *r;
         int k;
 
         if (size < sizeof(Request))
                 return -EINVAL;
+        /* Each pending request holds its message (and the fds in it) until
+         * polkit answers or times out: one client must not pile them up. */
+        if (requests_pending_for(m, msg) >= m->config->max_pending_per_connection)
+                return sd_bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED,
+                                         "%u calls of this connection are waiting for authorization already "
+                                         "(MaxPendingPerConnection); wait for their replies.",
+                                         m->config->max_pending_per_connection);
         r = calloc(1, size);
         if (!r)
                 return -ENOMEM;

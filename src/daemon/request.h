@@ -72,8 +72,10 @@ struct Request {
 };
 
 /* Allocate size bytes (a struct that starts with a Request), copy the
- * caller, read its facts, reference msg. */
-int request_new(Manager *m, size_t size, sd_bus_message *msg, const Caller *caller, Request **ret);
+ * caller, read its facts, reference msg. LimitExceeded in *error when msg's
+ * connection has MaxPendingPerConnection requests waiting already. */
+int request_new(Manager *m, size_t size, sd_bus_message *msg, const Caller *caller, Request **ret,
+                sd_bus_error *error);
 void request_free(Request *r);
 
 /* Ask the actions; r->decided runs when decided, then r is freed. Always

@@ -146,6 +146,14 @@ static int method_signal(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         return signal_request_start(w->manager, msg, caller, &p, sig, flags, error);
 }
 
+/* Wait and Stop beyond MaxWaitersPerWorkload. */
+static int reply_waiters_full(Workload *w, sd_bus_error *error) {
+        return sd_bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED,
+                                 "Workload %" PRIu64 " has %u Wait or Stop calls pending already "
+                                 "(MaxWaitersPerWorkload); wait for one of them to return.",
+                                 w->id, w->manager->config->max_waiters_per_workload);
+}
+
 /* Stop sends SIGTERM now (and SIGKILL after the timeout): the owner's own
  * business (the method table asks nothing of the owner), another user's
  * after org.pidbroker.manage. The SIGTERM is recorded with the caller as
@@ -171,6 +179,10 @@ static int method_stop(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         if (!owner && !manage_gate_allows(m, sd_bus_message_get_bus(msg), &rule))
                 /* Not reachable through the gate; refuse rather than assume. */
                 return sd_bus_error_set(error, BUS_ERROR_ACCESS_DENIED, "Not authorized (org.pidbroker.manage).");
+        /* Refused before the SIGTERM is recorded: a record whose signal is
+         * never sent would have no outcome. */
+        if (!workload_waiter_room(w))
+                return reply_waiters_full(w, error);
 
         if (workload_stop_signals(w)) {
                 r = caller_facts_read(caller, &facts);
@@ -205,6 +217,8 @@ static int method_wait(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         Workload *w = userdata;
         int r;
 
+        if (!workload_waiter_room(w))
+                return reply_waiters_full(w, error);
         r = workload_add_waiter(w, msg);
         if (r < 0)
                 return bus_error_from_errno(error, r, "Wait failed");

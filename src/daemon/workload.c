@@ -51,6 +51,16 @@ bool workload_visible_to(const Workload *w, const Caller *c, bool manage_allowed
         return c->uid == w->owner_uid || manage_allowed;
 }
 
+/* Its exit has been seen: workload_exited() disarms the exit watch first.
+ * Until it has also marked the workload exited (it takes a late exec result
+ * in between, which may stop a watch_client workload whose owner left), the
+ * state still says running, but the process is reaped: nothing may be
+ * signalled (its pid may be reused on the legacy path) and no stop timer
+ * armed (workload_exited() has already disarmed them). */
+static bool workload_reaped(const Workload *w) {
+        return w->state == WORKLOAD_EXITED || !w->pidfd_source;
+}
+
 /* The daemon signals a workload on its owner's behalf (watch_client, the
  * SIGKILL of a stop timeout): recorded as org.pidbroker.signal with the
  * owner as subject, whose process we do not have (it may be long gone), and
@@ -327,6 +337,8 @@ static void workload_exec_succeeded(Workload *w) {
 
         (void) workload_send_interfaces_added(w);
 
+        /* When the exit was seen first (workload_exited() is taking this
+         * result), the process is reaped and workload_stop() does nothing. */
         if (w->owner_gone && w->watch_client)
                 (void) workload_stop(w, NULL, 0);
 }
@@ -471,6 +483,8 @@ static int on_kill_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         int r;
 
         w->kill_timer = sd_event_source_disable_unref(w->kill_timer);
+        if (workload_reaped(w))
+                return 0; /* gone meanwhile: no SIGKILL to send or record */
         r = workload_audit_own_signal(w, SIGKILL, "daemon:stop-timeout", &seq);
         if (r < 0) {
                 /* Nothing runs unrecorded, the daemon's own escalation
@@ -499,9 +513,18 @@ static int on_audit_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+bool workload_waiter_room(const Workload *w) {
+        return w->state == WORKLOAD_EXITED || w->n_waiters < w->manager->config->max_waiters_per_workload;
+}
+
 int workload_add_waiter(Workload *w, sd_bus_message *msg) {
         if (w->state == WORKLOAD_EXITED)
                 return workload_reply_exit(w, msg);
+        /* Each waiter pins its message until the exit, and on the direct
+         * socket no bus limits pending replies: bounded here
+         * (MaxWaitersPerWorkload). */
+        if (!workload_waiter_room(w))
+                return -EUSERS;
 
         sd_bus_message **n = reallocarray(w->waiters, w->n_waiters + 1, sizeof *n);
         if (!n)
@@ -512,7 +535,7 @@ int workload_add_waiter(Workload *w, sd_bus_message *msg) {
 }
 
 bool workload_stop_signals(const Workload *w) {
-        return w->state == WORKLOAD_RUNNING && !w->stopping;
+        return w->state == WORKLOAD_RUNNING && !w->stopping && !workload_reaped(w);
 }
 
 int workload_stop(Workload *w, sd_bus_message *reply_to, uint64_t audit_seq) {
@@ -526,7 +549,9 @@ int workload_stop(Workload *w, sd_bus_message *reply_to, uint64_t audit_seq) {
                 if (r < 0)
                         return r;
         }
-        if (w->stopping)
+        /* A reaped process is answered by workload_exited() (reply_to is a
+         * waiter now): no SIGTERM, no record of one, no SIGKILL timer. */
+        if (w->stopping || workload_reaped(w))
                 return 0;
 
         if (audit_seq == 0) {

@@ -83,7 +83,7 @@ int workload_id_from_path(const char *path, uint64_t *ret);
  * allowed the message being dispatched (manage_allowed). */
 bool workload_visible_to(const Workload *w, const Caller *c, bool manage_allowed);
 
-/* Whether a Stop now sends SIGTERM (running and not stopping yet). */
+/* Whether a Stop now sends SIGTERM (running, not stopping yet, not reaped). */
 bool workload_stop_signals(const Workload *w);
 /* SIGTERM, then SIGKILL after the stop timeout. reply_to (may be NULL) is
  * answered with (s, i) once the workload is dead. audit_seq is the record a
@@ -91,8 +91,11 @@ bool workload_stop_signals(const Workload *w);
  * owner's behalf (watch_client), in which case the record is written here,
  * and when it cannot be, the stop waits and retries (nothing unrecorded). */
 int workload_stop(Workload *w, sd_bus_message *reply_to, uint64_t audit_seq);
-/* Answer msg with (s, i) at exit (now, if exited already). */
+/* Answer msg with (s, i) at exit (now, if exited already); -EUSERS when
+ * MaxWaitersPerWorkload calls are pending already. */
 int workload_add_waiter(Workload *w, sd_bus_message *msg);
+/* Whether one more Wait or Stop may be added (always, once exited). */
+bool workload_waiter_room(const Workload *w);
 /* Forget an exited workload. */
 void workload_release(Workload *w);
 
