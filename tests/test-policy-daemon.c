@@ -1004,6 +1004,35 @@ static void test_manage_other_users_workload(void) {
         }
 }
 
+/* pidbrokerd --features parses the whole configuration first: values
+ * strtod()/strtoull() would take (NaN, whose conversion to usec is undefined,
+ * " -1" as 2^64-1, hex) must be refused. */
+static int pidbrokerd_features_exit(const char *flag) {
+        const char *argv[] = { g_getenv("PIDBROKERD"), "--features", "--config=/dev/null", flag, NULL };
+        g_autoptr(GError) e = NULL;
+        int status = -1;
+
+        g_assert_true(g_spawn_sync(NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                                   NULL, NULL, NULL, NULL, &status, &e));
+        g_assert_no_error(e);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_config_rejects_bad_values(void) {
+        static const char *const bad[] = {
+                "--stop-timeout-sec=nan", "--polkit-timeout-sec=nan", "--exit-retention-sec=inf",
+                "--stop-timeout-sec=0x10", "--stop-timeout-sec= 5", "--max-argv-bytes= -1",
+                "--max-env-bytes=+1",
+        };
+
+        g_assert_cmpint(pidbrokerd_features_exit("--stop-timeout-sec=0.5"), ==, EXIT_SUCCESS);
+        g_assert_cmpint(pidbrokerd_features_exit("--max-argv-bytes=4096"), ==, EXIT_SUCCESS);
+        for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+                g_test_message("%s", bad[i]);
+                g_assert_cmpint(pidbrokerd_features_exit(bad[i]), ==, EXIT_FAILURE);
+        }
+}
+
 static void register_tests(void) {
         add_test("denials-audited", test_denials_audited);
         add_test("getfd-group-rule", test_getfd_group_rule);
@@ -1011,6 +1040,7 @@ static void register_tests(void) {
         add_test("manage-other-users-workload", test_manage_other_users_workload);
         add_test("audit-fail-closed", test_audit_fail_closed);
         add_test("polkit", test_polkit);
+        add_test("config-rejects-bad-values", test_config_rejects_bad_values);
 }
 
 int main(int argc, char *argv[]) {

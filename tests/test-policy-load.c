@@ -345,6 +345,20 @@ static void test_writable_rules_refused(void) {
         g_assert_cmpstr(error, ==, want);
 }
 
+/* The actions file's defaults grant like rules do ("<allow_any>yes</allow_any>"
+ * on getfd): it gets the same ownership and mode check. */
+static void test_writable_actions_refused(void) {
+        g_autofree char *path = g_build_filename(tmp_root, "writable.policy", NULL);
+        g_autofree char *error = NULL;
+        g_autofree char *want = g_strdup_printf("%s: writable by group or others", path);
+        Policy *p = NULL;
+
+        write_file(path, ACTION_HEAD ACTION("org.pidbroker.getfd", "yes") "</policyconfig>\n", 0666);
+        g_assert_cmpint(policy_load(&p, path, NULL, &error), ==, -EPERM);
+        g_assert_null(p);
+        g_assert_cmpstr(error, ==, want);
+}
+
 static void test_not_regular_refused(void) {
         g_autofree char *actions = shipped_actions();
         g_autofree char *dir = make_dir("not-regular");
@@ -492,6 +506,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/policy-load/default-fallback", test_default_fallback);
         g_test_add_func("/policy-load/missing-actions-file", test_missing_actions_file);
         g_test_add_func("/policy-load/writable-rules-refused", test_writable_rules_refused);
+        g_test_add_func("/policy-load/writable-actions-refused", test_writable_actions_refused);
         g_test_add_func("/policy-load/not-regular-refused", test_not_regular_refused);
         g_test_add_func("/policy-load/masking", test_masking);
         g_test_add_func("/policy-load/syntax-accepted", test_syntax_accepted);

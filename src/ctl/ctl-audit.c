@@ -84,6 +84,23 @@ static bool record_matches(const JsonValue *rec) {
         return true;
 }
 
+/* A decoded string on the terminal. comm and fd_type (a file's path) are
+ * chosen by whoever made the request, and the log's "\u001b" or "\n" decode
+ * to the real control characters: printed raw they would move the cursor,
+ * erase what came before or forge a record line. Shown as \xNN instead, C1
+ * controls (U+0080..U+009F, which some terminals obey) too. */
+static void print_sanitized(const char *s) {
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+                if (*p < 0x20 || *p == 0x7f)
+                        printf("\\x%02x", *p);
+                else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+                        printf("\\u%04x", p[1]);
+                        p++;
+                } else
+                        putchar(*p);
+        }
+}
+
 /* " key=value" for a scalar member, nothing when absent or null. */
 static void print_field(const JsonValue *rec, const char *path, const char *label) {
         const JsonValue *v = json_get(rec, path);
@@ -91,7 +108,8 @@ static void print_field(const JsonValue *rec, const char *path, const char *labe
 
         if (!s || (v->type == JSON_STRING && !*s))
                 return;
-        printf(" %s=%s", label, s);
+        printf(" %s=", label);
+        print_sanitized(s);
 }
 
 /* A detail, under "details" (audit.h) or, failing that, at the top level. */
@@ -113,15 +131,25 @@ static void print_record(const JsonValue *rec) {
         if (t && parse_timestamp(t, &usec) >= 0)
                 t = format_timestamp(usec, buf, sizeof buf);
 
+        /* Every string from the log goes through print_sanitized(). */
+        print_sanitized(t ?: "?");
+        fputs(" #", stdout);
+        print_sanitized(seq ?: "?");
         if (is_type(rec, "outcome")) {
-                printf("%s #%s outcome %s\n", t ?: "?", seq ?: "?", json_scalar(json_get(rec, "result")) ?: "-");
+                fputs(" outcome ", stdout);
+                print_sanitized(json_scalar(json_get(rec, "result")) ?: "-");
+                putchar('\n');
                 return;
         }
 
         if (strncmp(action, ACTION_PREFIX, strlen(ACTION_PREFIX)) == 0)
                 action += strlen(ACTION_PREFIX);
-        printf("%s #%s %s %s %s", t ?: "?", seq ?: "?", action, json_scalar(json_get(rec, "decision")) ?: "?",
-               json_scalar(json_get(rec, "result")) ?: "-");
+        putchar(' ');
+        print_sanitized(action);
+        putchar(' ');
+        print_sanitized(json_scalar(json_get(rec, "decision")) ?: "?");
+        putchar(' ');
+        print_sanitized(json_scalar(json_get(rec, "result")) ?: "-");
         print_field(rec, "subject.uid", "uid");
         print_field(rec, "subject.pid", "pid");
         print_field(rec, "subject.comm", "comm");

@@ -65,7 +65,8 @@ void config_done(Config *c) {
 
 static int parse_u64(const char *s, uint64_t *ret) {
         char *end;
-        if (!s || !*s || *s == '-')
+        /* A digit first: strtoull() would skip blanks and take " -1" as 2^64-1. */
+        if (!s || *s < '0' || *s > '9')
                 return -EINVAL;
         errno = 0;
         unsigned long long v = strtoull(s, &end, 10);
@@ -86,11 +87,13 @@ static int parse_unsigned(const char *s, unsigned *ret) {
 /* Seconds, with an optional fraction: "10", "0.5". */
 static int parse_sec(const char *s, uint64_t *ret_usec) {
         char *end;
-        if (!s || !*s || *s == '-')
+        /* A digit first: strtod() also takes " -1", "nan", "inf" and hex. */
+        if (!s || *s < '0' || *s > '9' || strpbrk(s, "xX"))
                 return -EINVAL;
         errno = 0;
         double d = strtod(s, &end);
-        if (errno != 0 || *end || d < 0 || d > 1e9)
+        /* Written so that a NaN fails too: its conversion below is undefined. */
+        if (errno != 0 || *end || !(d >= 0 && d <= 1e9))
                 return -EINVAL;
         *ret_usec = (uint64_t) (d * 1e6);
         return 0;

@@ -301,6 +301,16 @@ static void actions_entity_decl(void *userdata, const XML_Char *name, int is_par
         (void) actions_fail(userdata, -EINVAL, "entity declarations are not allowed");
 }
 
+/* Whoever can write the actions file or a rule owns the broker's
+ * authority: the defaults decide as much as the rules do. */
+static int check_trusted_file(const struct stat *st, const char *path, char **error) {
+        if (st->st_uid != 0 && st->st_uid != geteuid())
+                return load_error(error, -EPERM, "%s: owned by uid %u, not root", path, (unsigned) st->st_uid);
+        if ((st->st_mode & S_IWOTH) || ((st->st_mode & S_IWGRP) && st->st_gid != 0))
+                return load_error(error, -EPERM, "%s: writable by group or others", path);
+        return 0;
+}
+
 static int load_actions(Policy *policy, const char *path, char **error) {
         _cleanup_close_ int fd = -EBADF;
         struct stat st;
@@ -319,6 +329,10 @@ static int load_actions(Policy *policy, const char *path, char **error) {
         }
         if (!S_ISREG(st.st_mode))
                 return load_error(error, -EINVAL, "%s: not a regular file", path);
+        /* Checked like a rules file: "<allow_any>yes" grants as a rule would. */
+        r = check_trusted_file(&st, path, error);
+        if (r < 0)
+                return r;
 
         p.xml = XML_ParserCreate("UTF-8");
         if (!p.xml)
@@ -767,11 +781,9 @@ static int load_rules_file(Policy *policy, const char *path, char **error) {
                 return 0;
         if (!S_ISREG(st.st_mode))
                 return load_error(error, -EINVAL, "%s: not a regular file", path);
-        /* Whoever can write a rule owns the broker's authority. */
-        if (st.st_uid != 0 && st.st_uid != geteuid())
-                return load_error(error, -EPERM, "%s: owned by uid %u, not root", path, (unsigned) st.st_uid);
-        if ((st.st_mode & S_IWOTH) || ((st.st_mode & S_IWGRP) && st.st_gid != 0))
-                return load_error(error, -EPERM, "%s: writable by group or others", path);
+        r = check_trusted_file(&st, path, error);
+        if (r < 0)
+                return r;
 
         f = fdopen(fd, "r");
         if (!f) {
