@@ -644,6 +644,44 @@ static void test_audit_filters(void) {
         assert_one_line_error(&missing, "org.freedesktop.DBus.Error.FileNotFound");
 }
 
+/* comm and fd_type are the requester's choice: the log's JSON escapes decode
+ * to control characters that, printed raw, would erase the terminal line or
+ * forge another record. The human output shows them as \xNN (C1 as \u00NN). */
+static void test_audit_hostile_strings(void) {
+        g_autofree char *log = g_build_filename(T.dir, "hostile-audit.jsonl", NULL);
+        g_autofree char *log_arg = g_strdup_printf("--audit-log=%s", log);
+        g_autoptr(GError) e = NULL;
+        g_auto(Ctl) human = {}, json = {};
+        const char *r1 = "{\"time\":\"2024-05-01T10:00:00.000001Z\",\"seq\":1,\"type\":\"record\","
+                         "\"action\":\"org.pidbroker.getfd\",\"decision\":\"deny\",\"rule\":\"default:auth_admin\","
+                         "\"subject\":{\"uid\":1000,\"pid\":10,\"comm\":\"x\\u001b[2K\\r\\nfake #2\"},"
+                         "\"target\":{\"pid\":20,\"uid\":0,\"comm\":\"\\u009b31m\\u007f\"},"
+                         "\"details\":{\"signal\":null,\"flags\":null,\"target_fd\":3,\"fd_type\":\"file:/tmp/a\\nb\"},"
+                         "\"result\":\"denied\",\"control_path\":\"pidfd\"}";
+        g_autofree char *text = g_strdup_printf("%s\n", r1);
+
+        g_assert_true(g_file_set_contents(log, text, -1, &e));
+
+        CTL(&human, "audit", log_arg);
+        g_assert_cmpint(human.exit, ==, 0);
+        /* One record, one line: its only LF is the last byte; no ESC, CR,
+         * DEL or C1 anywhere. */
+        g_assert_true(g_str_has_suffix(human.out, "\n"));
+        g_assert_true(strchr(human.out, '\n') == human.out + strlen(human.out) - 1);
+        g_assert_null(strchr(human.out, '\x1b'));
+        g_assert_null(strchr(human.out, '\r'));
+        g_assert_null(strchr(human.out, '\x7f'));
+        g_assert_null(strstr(human.out, "\xc2\x9b"));
+        g_assert_nonnull(strstr(human.out, "comm=x\\x1b[2K\\x0d\\x0afake #2"));
+        g_assert_nonnull(strstr(human.out, "comm=\\u009b31m\\x7f"));
+        g_assert_nonnull(strstr(human.out, "fd_type=file:/tmp/a\\x0ab"));
+
+        /* --json passes the line through as it is: still escaped JSON. */
+        CTL(&json, "audit", log_arg, "--json");
+        g_assert_cmpint(json.exit, ==, 0);
+        g_assert_cmpstr(json.out, ==, text);
+}
+
 /* pidbrokerctl in the background with its stdout/stderr on pipes. */
 typedef struct Bg {
         GPid pid;
@@ -863,6 +901,7 @@ static void register_tests(void) {
         add_test("help", test_help);
         add_test("audit-filters", test_audit_filters);
         add_test("audit-follow", test_audit_follow);
+        add_test("audit-hostile-strings", test_audit_hostile_strings);
         add_test("run-wait-exit-code", test_run_wait_exit_code);
         add_test("run-env-and-cwd", test_run_env_and_cwd);
         add_test("run-namespaces", test_run_namespaces);

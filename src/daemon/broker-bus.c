@@ -380,7 +380,34 @@ int signal_request_start(Manager *m, sd_bus_message *msg, const Caller *caller, 
          * own workloads there are allowed by the built-in rule), both when
          * both; plain signal otherwise. */
         bool cross = target_is_cross_namespace(&op->facts, &r->facts);
-        if (op->facts.uid != r->caller.uid)
+        uid_t uid = op->facts.uid;
+        bool own_workload = op->facts.is_own_workload;
+
+        /* A group-scoped signal goes, with our credentials, to every member
+         * of the group the target's pid names: the target's uid alone says
+         * nothing of them. A member the caller's own kill(2) could not
+         * reach makes it another user's business, and the policy sees that
+         * member's uid (not your workload, whatever the leader is). The audit
+         * target stays the process the caller named; details.flags says 4. */
+        if (flags & PIDFD_SIGNAL_PROCESS_GROUP) {
+                pid_t member;
+                uid_t member_uid;
+
+                k = process_group_foreign_member(op->target.pid, r->caller.uid, &member, &member_uid);
+                if (k < 0) {
+                        request_free(r);
+                        return bus_error_from_errno(error, k, "Cannot read the members of the target's process group");
+                }
+                if (k > 0) {
+                        log_info("Process group %d holds pid %d of uid %u: signalling it is another user's business.",
+                                 (int) op->target.pid, (int) member, (unsigned) member_uid);
+                        if (uid == r->caller.uid || member_uid == 0)
+                                uid = member_uid;
+                        own_workload = false;
+                }
+        }
+
+        if (uid != r->caller.uid)
                 actions[n++] = ACTION_SIGNAL_OTHER_USER;
         if (cross)
                 actions[n++] = ACTION_SIGNAL_CROSS_NAMESPACE;
@@ -390,8 +417,8 @@ int signal_request_start(Manager *m, sd_bus_message *msg, const Caller *caller, 
         AuthTarget t = AUTH_TARGET_NULL;
         t.has_process = true;
         t.pid = op->facts.pid;
-        t.uid = op->facts.uid;
-        t.is_own_workload = op->facts.is_own_workload;
+        t.uid = uid;
+        t.is_own_workload = own_workload;
         t.cross_namespace = cross;
         t.workload_id = op->facts.workload_id;
         t.signal = sig;

@@ -46,6 +46,13 @@ typedef struct TargetFacts {
 
 /* -ESRCH when the target is gone (its credentials cannot be read). */
 int target_facts_read(Manager *m, const Process *p, uid_t caller_uid, TargetFacts *ret);
+/* PIDFD_SIGNAL_PROCESS_GROUP reaches every member of the process group
+ * whose id is the target's pid, each checked by the kernel against the
+ * daemon's credentials, not the caller's. Finds a member kill(2) would not
+ * let the caller signal: its real and saved uid both differ from caller_uid.
+ * 1 with *ret_pid, *ret_uid (uid 0 preferred where there are several), 0
+ * when there is none, -errno when the group cannot be read (deny then). */
+int process_group_foreign_member(pid_t pgid, uid_t caller_uid, pid_t *ret_pid, uid_t *ret_uid);
 /* The target's pid or user namespace differs from the caller's, or either
  * is unknown (which must ask the stricter action). */
 bool target_is_cross_namespace(const TargetFacts *t, const CallerFacts *f);

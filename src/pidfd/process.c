@@ -245,14 +245,15 @@ static int proc_status_read(pid_t pid, ProcessInfo *info) {
         if (!f)
                 return errno == ENOENT ? -ESRCH : negative_errno();
         while (fgets(line, sizeof line, f)) {
-                unsigned a, b;
+                unsigned a, b, c;
                 int n;
                 if (sscanf(line, "PPid: %d", &n) == 1) {
                         info->ppid = n;
                         found |= 1;
-                } else if (sscanf(line, "Uid: %u %u", &a, &b) == 2) {
+                } else if (sscanf(line, "Uid: %u %u %u", &a, &b, &c) == 3) {
                         info->ruid = a;
                         info->euid = b;
+                        info->suid = c;
                         found |= 2;
                 } else if (sscanf(line, "Gid: %u %u", &a, &b) == 2) {
                         info->rgid = a;
@@ -282,6 +283,7 @@ int process_get_info(const Process *p, ProcessInfo *ret) {
                 info.ppid = (pid_t) k.ppid;
                 info.ruid = k.ruid;
                 info.euid = k.euid;
+                info.suid = k.suid;
                 info.rgid = k.rgid;
                 info.egid = k.egid;
                 info.cgroup_id = (k.mask & PIDFD_INFO_CGROUPID) ? k.cgroupid : 0;

@@ -71,7 +71,7 @@ typedef enum ProcessInfoSource {
 
 typedef struct ProcessInfo {
         pid_t pid, ppid;
-        uid_t ruid, euid;
+        uid_t ruid, euid, suid;
         gid_t rgid, egid;
         uint64_t cgroup_id;   /* 0 when unknown */
         ProcessInfoSource source;

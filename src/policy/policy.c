@@ -350,8 +350,11 @@ static const PolicyMethodAction method_actions[] = {
           "an outside uid or gid other than the caller's (user, group, groups, uid_map, gid_map)" },
         { BROKER, "Spawn", POLICY_ACTION_SPAWN_PRIVILEGED,
           "capabilities, no_new_privileges=false, seccomp \"none\", or a cgroup fd the caller does not own" },
-        { BROKER, "Signal", POLICY_ACTION_SIGNAL, "the target has the caller's uid and namespaces" },
-        { BROKER, "Signal", POLICY_ACTION_SIGNAL_OTHER_USER, "the target's uid differs from the caller's" },
+        { BROKER, "Signal", POLICY_ACTION_SIGNAL,
+          "the target has the caller's uid and namespaces, and a group signal reaches no other user's process" },
+        { BROKER, "Signal", POLICY_ACTION_SIGNAL_OTHER_USER,
+          "the target's uid differs from the caller's, or a group signal (flags 4) reaches a process whose real and "
+          "saved uid both differ from it" },
         { BROKER, "Signal", POLICY_ACTION_SIGNAL_CROSS_NAMESPACE,
           "the target's pid or user namespace differs from the caller's" },
         { BROKER, "GetFd", POLICY_ACTION_GETFD, "always" },
