@@ -32,9 +32,14 @@ static int bytes_to_string(const void *p, size_t n, char **ret) {
                 n--;
         if (memchr(p, 0, n))
                 return -EINVAL;
-        char *s = strndup(p, n);
+        /* Copy the n bytes, not strndup(): p is the message's own bytes,
+         * usually with no NUL after them, and ASan's strict_string_checks
+         * reads strndup()'s argument as a C string, past the buffer. */
+        char *s = malloc(n + 1);
         if (!s)
                 return -ENOMEM;
+        memcpy(s, p, n);
+        s[n] = '\0';
         *ret = s;
         return 0;
 }
