@@ -330,7 +330,7 @@ _noreturn_ void spawn_child(const ChildContext *c) {
                       mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL));
         }
 
-        /* 4. Exactly the mapped fds; everything else closed by exec. */
+        /* 4. Exactly the mapped fds; everything else is closed here. */
         setup_fds(c, &exe_fd);
         umask(r->umask);
 
