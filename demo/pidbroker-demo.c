@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* The main job, seen from an unprivileged client that knows only the D-Bus
- * contract (DESIGN.md §2): ask pidbrokerd to run a shell command in new pid,
+ * contract (org.pidbroker.Broker1(5)): ask pidbrokerd to run a shell command in new pid,
  * mount, net and uts namespaces, receive its pidfd, show what the pidfd
  * names, stop the workload and print how it ended.
  *

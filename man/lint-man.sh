@@ -4,7 +4,7 @@
 # lint-man.sh PAGE
 #     mandoc -Tlint -W error on a built man page: exit 0 and no output is
 #     clean. scdoc's own output draws "PP after SH"-style warnings, which is
-#     why the bar is -W error (NOTES-KERNEL.md); CI runs the same command as
+#     why the bar is -W error; CI runs the same command as
 #     `scdoc < PAGE.scd | mandoc -Tlint -W error`.
 # lint-man.sh --skip REASON
 #     Print the reason and skip (77): the pages were not built.

@@ -6,8 +6,7 @@
 #   check-selinux.sh compile SRCDIR
 #       Compile pidbroker.pp, and tests/pidbroker_test.pp (which calls every
 #       interface of pidbroker.if, so that the interfaces are expanded and
-#       checked too), with the reference policy's development Makefile, as
-#       NOTES-KERNEL.md says:
+#       checked too), with the reference policy's development Makefile:
 #           make -f /usr/share/selinux/devel/Makefile NAME=default pidbroker.pp
 #       in a temporary copy of SRCDIR. Any warning fails the check (an m4
 #       warning is how refpolicy reports a deprecated interface).

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* Integration tests for pidbrokerd: the D-Bus API of DESIGN.md §2 on a
+/* Integration tests for pidbrokerd: the D-Bus API of org.pidbroker.Broker1(5) on a
  * private system-like bus (dbus-daemon or dbus-broker, --bus=), with clients
  * as root and as unprivileged users (daemon-harness.h), and at the end the
  * audit trail of everything the suite did. */

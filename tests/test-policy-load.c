@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* The loaders: the shipped action file and vendor rules load with the
- * defaults of DESIGN.md §3, and every malformed input fails the whole load
+ * defaults the actions declare, and every malformed input fails the whole load
  * (no Policy returned) with an error that names the file and line. */
 
 #include <glib.h>
@@ -71,7 +71,7 @@ static void test_shipped(void) {
         for (size_t i = 0; i < G_N_ELEMENTS(want); i++) {
                 PolicyDefault d = _POLICY_DEFAULT_INVALID;
 
-                /* Declared in the order of DESIGN.md's table. */
+                /* Declared in the order of the actions table. */
                 g_assert_cmpstr(policy_action_id(p, i), ==, want[i].id);
                 g_assert_cmpint(policy_action_default(p, want[i].id, &d), ==, 0);
                 g_assert_cmpstr(policy_default_to_string(d), ==, policy_default_to_string(want[i].def));

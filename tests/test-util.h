@@ -55,7 +55,7 @@ int test_run_in_child(int (*fn)(void *userdata), void *userdata);
  * makes clone(2) fail only when (flags & mask) != 0. Returns 0 or -errno. */
 int test_block_syscalls(const int *nrs, size_t n, int err, unsigned long clone_flag_mask);
 
-/* Forcing PID reuse (NOTES-KERNEL.md, "Forcing PID reuse in tests"): in a
+/* Forcing PID reuse (pid_max is per pid namespace since Linux 6.14): in a
  * pid namespace of its own with a small pid_max, pids wrap after a few
  * hundred forks. After the wrap the kernel starts again at RESERVED_PIDS
  * (300), not at 1, so only a pid >= 300 is ever handed out twice. */

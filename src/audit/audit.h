@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The audit trail of DESIGN.md §4: one JSON object per line, appended to a
+/* The audit trail: one JSON object per line, appended to a
  * file (the record of truth) and copied to the journal where journald runs.
  * This module knows nothing of D-Bus or of the daemon's types; the daemon
  * fills an AuditRecord from its Caller/Process/policy decision.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* `audit`: the audit log is a file of JSON lines (DESIGN.md §4, format in
+/* `audit`: the audit log is a file of JSON lines (format in
  * src/audit/audit.h), so this reads it directly, filters on a few fields, and
  * with --follow keeps reading as the broker appends (and after a rotation).
  * A "record" line of an allowed operation says result "pending"; its

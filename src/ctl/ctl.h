@@ -2,7 +2,7 @@
 #pragma once
 
 /* pidbrokerctl's shared state and the verbs. Every verb talks to the broker
- * through the public D-Bus API of DESIGN.md §2 only (ctl-bus.c), except
+ * through the public D-Bus API of org.pidbroker.Broker1(5) only (ctl-bus.c), except
  * `audit`, which reads the audit log file. */
 
 #include <stdbool.h>

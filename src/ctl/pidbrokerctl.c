@@ -2,7 +2,7 @@
 
 /* pidbrokerctl: the command-line client of pidbrokerd. It reads top to bottom:
  * the verbs and their help, option parsing, then dispatch. Each verb lives in
- * ctl-<concern>.c and uses only the public D-Bus API (DESIGN.md §2). */
+ * ctl-<concern>.c and uses only the public D-Bus API (org.pidbroker.Broker1(5)). */
 
 #include <errno.h>
 #include <fcntl.h>

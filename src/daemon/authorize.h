@@ -2,7 +2,7 @@
 #pragma once
 
 /* The one seam where policy decides. Every privileged operation of the daemon
- * asks authorize() first, with every action the request needs (DESIGN.md §3,
+ * asks authorize() first, with every action the request needs (pidbroker-rules(5),
  * the method table of pidbroker-rules(5)); all must allow.
  *
  * Two backends behind one asynchronous interface:

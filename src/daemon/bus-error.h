@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The named errors of DESIGN.md §2 and the one place that maps a -errno from
+/* The named errors of org.pidbroker.Broker1(5) and the one place that maps a -errno from
  * the layers below onto them. */
 
 #include <systemd/sd-bus.h>

@@ -53,7 +53,7 @@ struct Manager {
         Metrics metrics;
 
         Authority *authority;     /* the policy backend (authorize.h) */
-        AuditLog *audit;          /* DESIGN.md §4 (src/audit) */
+        AuditLog *audit;          /* the audit trail (src/audit) */
         Request *requests;        /* calls waiting for their decision (request.h) */
 
         /* The manage gate (manage-gate.c): decisions parked for a requeued
@@ -88,7 +88,7 @@ static inline void manager_freep(Manager **m) {
 int manager_start(Manager *m);
 int manager_run(Manager *m);
 
-/* Register every object of DESIGN.md §2 on a connection. */
+/* Register every object of org.pidbroker.Broker1(5) on a connection. */
 int manager_register_objects(Manager *m, sd_bus *bus);
 
 /* The caller of msg; on the direct socket the connection's peer. */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The counters of DESIGN.md §5, published as the Metrics property (a{st}).
+/* The counters by control path and result, published as the Metrics property (a{st}).
  * Keys are "<label>.<value>": control_path.pidfd, signal_result.esrch,
  * wait_result.exited, spawns.ok, ... Every key is always present. */
 

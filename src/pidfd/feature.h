@@ -30,7 +30,7 @@ typedef enum Feature {
         _FEATURE_MAX,
 } Feature;
 
-/* The DESIGN.md §5 name, e.g. "clone3". */
+/* The feature's public name, e.g. "clone3". */
 const char *feature_name(Feature f);
 /* Parse a name back; -EINVAL when unknown. */
 int feature_from_name(const char *name);

@@ -46,7 +46,7 @@ typedef struct SpawnRequest {
         bool setsid;
 } SpawnRequest;
 
-/* Defaults as DESIGN.md §2 states them; argv/env/uid/gid are left to fill. */
+/* Defaults as org.pidbroker.Broker1(5) states them; argv/env/uid/gid are left to fill. */
 void spawn_request_init(SpawnRequest *req);
 
 /* -EINVAL with *ret_reason (static string) for a request that cannot run:
