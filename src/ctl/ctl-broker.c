@@ -99,15 +99,20 @@ static int read_metrics(sd_bus_message *m, BrokerInfo *b) {
         return sd_bus_message_exit_container(m);
 }
 
-static int read_string(sd_bus_message *m, char **ret) {
-        const char *s;
-        int r = sd_bus_message_read(m, "s", &s);
+static int read_broker_property(sd_bus_message *m, const char *name, const char *sig, void *userdata) {
+        BrokerInfo *b = userdata;
 
-        if (r < 0)
-                return r;
-        free(*ret);
-        *ret = strdup(s);
-        return *ret ? 0 : -ENOMEM;
+        if (strcmp(name, "Version") == 0 && strcmp(sig, "s") == 0)
+                return ctl_read_string(m, &b->version);
+        if (strcmp(name, "ControlPath") == 0 && strcmp(sig, "s") == 0)
+                return ctl_read_string(m, &b->control_path);
+        if (strcmp(name, "PolicyBackend") == 0 && strcmp(sig, "s") == 0)
+                return ctl_read_string(m, &b->policy_backend);
+        if (strcmp(name, "Features") == 0 && strcmp(sig, "a(sbs)") == 0)
+                return read_features(m, b);
+        if (strcmp(name, "Metrics") == 0 && strcmp(sig, "a{st}") == 0)
+                return read_metrics(m, b);
+        return sd_bus_message_skip(m, sig);
 }
 
 /* Properties.GetAll on Broker1; one round trip for every verb here. */
@@ -121,47 +126,10 @@ static int broker_info_get(sd_bus *bus, BrokerInfo *b) {
         if (r < 0)
                 return ctl_error(r, &error, "Failed to get the broker's properties");
 
-        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        r = ctl_read_properties(reply, read_broker_property, b);
         if (r < 0)
-                goto fail;
-        while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
-                const char *name, *sig;
-
-                r = sd_bus_message_read(reply, "s", &name);
-                if (r < 0)
-                        goto fail;
-                r = sd_bus_message_peek_type(reply, NULL, &sig);
-                if (r < 0)
-                        goto fail;
-                r = sd_bus_message_enter_container(reply, 'v', sig);
-                if (r < 0)
-                        goto fail;
-                if (strcmp(name, "Version") == 0 && strcmp(sig, "s") == 0)
-                        r = read_string(reply, &b->version);
-                else if (strcmp(name, "ControlPath") == 0 && strcmp(sig, "s") == 0)
-                        r = read_string(reply, &b->control_path);
-                else if (strcmp(name, "PolicyBackend") == 0 && strcmp(sig, "s") == 0)
-                        r = read_string(reply, &b->policy_backend);
-                else if (strcmp(name, "Features") == 0 && strcmp(sig, "a(sbs)") == 0)
-                        r = read_features(reply, b);
-                else if (strcmp(name, "Metrics") == 0 && strcmp(sig, "a{st}") == 0)
-                        r = read_metrics(reply, b);
-                else
-                        r = sd_bus_message_skip(reply, sig);
-                if (r < 0)
-                        goto fail;
-                r = sd_bus_message_exit_container(reply);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(reply);
-                if (r < 0)
-                        goto fail;
-        }
-        if (r < 0)
-                goto fail;
+                return ctl_error(r, NULL, "Failed to parse the broker's properties");
         return 0;
-
-fail:
-        return ctl_error(r, NULL, "Failed to parse the broker's properties");
 }
 
 /* ---- features ---- */

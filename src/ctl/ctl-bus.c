@@ -196,3 +196,48 @@ int ctl_exit_code(const char *code, int status) {
                 return 128 + (status & 0x7f);
         return EXIT_CTL_FAILED;
 }
+
+int ctl_read_properties(sd_bus_message *m, ctl_property_reader read_one, void *userdata) {
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char *name, *sig;
+
+                r = sd_bus_message_read(m, "s", &name);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_peek_type(m, NULL, &sig);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_enter_container(m, 'v', sig);
+                if (r < 0)
+                        return r;
+                r = read_one(m, name, sig, userdata);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+int ctl_read_string(sd_bus_message *m, char **ret) {
+        const char *s;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &s);
+        if (r < 0)
+                return r;
+        free(*ret);
+        *ret = strdup(s);
+        return *ret ? 0 : -ENOMEM;
+}

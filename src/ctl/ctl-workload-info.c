@@ -22,18 +22,6 @@ void workload_info_done(WorkloadInfo *w) {
         *w = (WorkloadInfo) {};
 }
 
-static int read_string(sd_bus_message *m, char **ret) {
-        const char *s;
-        int r;
-
-        r = sd_bus_message_read(m, "s", &s);
-        if (r < 0)
-                return r;
-        free(*ret);
-        *ret = strdup(s);
-        return *ret ? 0 : -ENOMEM;
-}
-
 /* aay: each element a string's bytes, with or without a trailing NUL. */
 static int read_bytestring_array(sd_bus_message *m, char ***ret) {
         _cleanup_strv_free_ char **l = NULL;
@@ -92,7 +80,8 @@ static int read_namespaces(sd_bus_message *m, WorkloadInfo *w) {
         return sd_bus_message_exit_container(m);
 }
 
-static int read_property(sd_bus_message *m, const char *name, const char *sig, WorkloadInfo *w) {
+static int read_property(sd_bus_message *m, const char *name, const char *sig, void *userdata) {
+        WorkloadInfo *w = userdata;
         const char *code;
 
         if (strcmp(name, "Id") == 0 && strcmp(sig, "t") == 0)
@@ -106,7 +95,7 @@ static int read_property(sd_bus_message *m, const char *name, const char *sig, W
         if (strcmp(name, "User") == 0 && strcmp(sig, "u") == 0)
                 return w->has_user = true, sd_bus_message_read(m, "u", &w->user);
         if (strcmp(name, "State") == 0 && strcmp(sig, "s") == 0)
-                return read_string(m, &w->state);
+                return ctl_read_string(m, &w->state);
         if (strcmp(name, "ExitStatus") == 0 && strcmp(sig, "(si)") == 0) {
                 int r = sd_bus_message_read(m, "(si)", &code, &w->exit_status);
                 if (r < 0)
@@ -120,41 +109,12 @@ static int read_property(sd_bus_message *m, const char *name, const char *sig, W
         if (strcmp(name, "CreatedUsec") == 0 && strcmp(sig, "t") == 0)
                 return w->has_created = true, sd_bus_message_read(m, "t", &w->created_usec);
         if (strcmp(name, "ControlPath") == 0 && strcmp(sig, "s") == 0)
-                return read_string(m, &w->control_path);
+                return ctl_read_string(m, &w->control_path);
         return sd_bus_message_skip(m, sig);
 }
 
 int workload_info_read(sd_bus_message *m, WorkloadInfo *w) {
-        int r;
-
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *name, *sig;
-
-                r = sd_bus_message_read(m, "s", &name);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_peek_type(m, NULL, &sig);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_enter_container(m, 'v', sig);
-                if (r < 0)
-                        return r;
-                r = read_property(m, name, sig, w);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
+        return ctl_read_properties(m, read_property, w);
 }
 
 int workload_info_get(sd_bus *bus, const char *path, WorkloadInfo *w) {

@@ -107,6 +107,14 @@ int ctl_workload_path(const char *id_or_path, char **ret);
 /* sd_bus_call with no timeout (Stop, Wait reply at exit). */
 int ctl_call(sd_bus *bus, sd_bus_message *m, uint64_t timeout_usec, sd_bus_error *error, sd_bus_message **reply);
 
+/* Walk an a{sv} of properties: for each, read_one is called inside the
+ * variant with the property's name and signature; it reads the value or
+ * skips it (sd_bus_message_skip). */
+typedef int (*ctl_property_reader)(sd_bus_message *m, const char *name, const char *sig, void *userdata);
+int ctl_read_properties(sd_bus_message *m, ctl_property_reader read_one, void *userdata);
+/* Read an "s" into *ret, replacing what was there. */
+int ctl_read_string(sd_bus_message *m, char **ret);
+
 /* Exit code for an ExitStatus: the code, or 128+signal. */
 int ctl_exit_code(const char *code, int status);
 
