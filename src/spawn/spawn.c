@@ -445,14 +445,16 @@ int spawn_start(const SpawnRequest *req, Spawned *ret) {
                 sync_pipe[1] = safe_close(sync_pipe[1]);
         }
 
+        /* clone told us the pid: only the pidfs identity is left to read. */
+        uint64_t id = 0;
         if (pidfd >= 0) {
-                r = process_from_pidfd(&ret->process, TAKE_FD(pidfd));
-                if (r < 0) {
-                        child_abort(pid, -1);
+                r = pidfd_get_id(pidfd, &id);
+                if (r < 0 && r != -EOPNOTSUPP) {
+                        child_abort(pid, pidfd);
                         return r;
                 }
-        } else
-                ret->process = (Process) { .pid = pid, .fd = -EBADF, .id = 0 };
+        }
+        ret->process = (Process) { .pid = pid, .fd = TAKE_FD(pidfd), .id = id };
 
         ret->status_fd = TAKE_FD(status_pipe[0]);
         ret->method = method;
