@@ -115,13 +115,17 @@ static void test_clone_flags_unshare(gconstpointer data) {
         pid = fork();
         g_assert_cmpint(pid, >=, 0);
         if (pid == 0) {
+                pid_t init = 0;
+
                 (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
                 if (unshare((int) namespace_clone_flag(t)) < 0)
                         _exit(3);
                 /* pid_for_children reads ENOENT until the new namespace
-                 * has its init: start one, which dies with us. */
+                 * has its init: start one, killed and reaped before we
+                 * exit (it holds the test's stdout, which the runner
+                 * waits on). */
                 if (t == NAMESPACE_PID) {
-                        pid_t init = fork();
+                        init = fork();
 
                         if (init < 0)
                                 _exit(3);
@@ -135,6 +139,10 @@ static void test_clone_flags_unshare(gconstpointer data) {
                         _exit(3);
                 while (read(rel[0], &c, 1) < 0 && errno == EINTR)
                         ;
+                if (init > 0) {
+                        (void) kill(init, SIGKILL);
+                        (void) waitpid(init, NULL, 0);
+                }
                 _exit(0);
         }
         g_assert_cmpint(read(ready[0], &c, 1), ==, 1);
