@@ -1113,11 +1113,15 @@ GPtrArray *audit_records(void) {
         return r;
 }
 
-char *audit_outcome(GPtrArray *lines, gint64 seq) {
+char *audit_outcome_field(GPtrArray *lines, gint64 seq, const char *field) {
         for (guint i = 0; i < lines->len; i++)
                 if (g_strcmp0(jv_str(lines->pdata[i], "type"), "outcome") == 0 && jv_int(lines->pdata[i], "seq") == seq)
-                        return g_strdup(jv_str(lines->pdata[i], "result"));
+                        return g_strdup(jv_str(lines->pdata[i], field));
         return NULL;
+}
+
+char *audit_outcome(GPtrArray *lines, gint64 seq) {
+        return audit_outcome_field(lines, seq, "result");
 }
 
 char *client_output_get(const char *out, const char *key) {

@@ -35,6 +35,7 @@
 #define ERR_AUDIT_FAILED "org.pidbroker.Error.AuditFailed"
 #define ERR_DENIED "org.freedesktop.DBus.Error.AccessDenied"
 #define ERR_INTERACTIVE "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"
+#define ERR_UNKNOWN_OBJECT "org.freedesktop.DBus.Error.UnknownObject"
 
 #define UID_NOBODY 65534
 #define UID_DAEMON 1
@@ -182,6 +183,8 @@ GPtrArray *audit_lines(void);
 /* Only the "record" lines. */
 GPtrArray *audit_records(void);
 /* The result of the outcome line for seq, or NULL when there is none. */
+/* A field of the outcome line of record seq ("fd_type" of a GetFd). */
+char *audit_outcome_field(GPtrArray *lines, gint64 seq, const char *field);
 char *audit_outcome(GPtrArray *lines, gint64 seq);
 
 /* A member by dotted path ("subject.uid"); NULL when absent. A null value

@@ -332,11 +332,15 @@ static int record_format(const AuditRecord *rec, uint64_t seq, const char *times
         return b->oom ? -ENOMEM : 0;
 }
 
-static int outcome_format(uint64_t seq, const char *timestamp, const char *result, Buf *b) {
+static int outcome_format(uint64_t seq, const char *timestamp, const char *result, const char *fd_type, Buf *b) {
         buf_puts(b, "{\"time\":");
         buf_json_string(b, timestamp);
         buf_printf(b, ",\"seq\":%" PRIu64 ",\"type\":\"outcome\",\"result\":", seq);
         buf_json_string(b, result);
+        if (fd_type) {
+                buf_puts(b, ",\"fd_type\":");
+                buf_json_string(b, fd_type);
+        }
         buf_puts(b, "}\n");
 
         return b->oom ? -ENOMEM : 0;
@@ -827,6 +831,10 @@ int audit_begin(AuditLog *log, const AuditRecord *rec, uint64_t *ret_seq) {
 }
 
 int audit_outcome(AuditLog *log, uint64_t seq, const char *result) {
+        return audit_outcome_fd_type(log, seq, result, NULL);
+}
+
+int audit_outcome_fd_type(AuditLog *log, uint64_t seq, const char *result, const char *fd_type) {
         char timestamp[AUDIT_TIMESTAMP_MAX];
         Buf b = {};
         int r;
@@ -838,7 +846,7 @@ int audit_outcome(AuditLog *log, uint64_t seq, const char *result) {
         if (r < 0)
                 return r;
 
-        r = outcome_format(seq, timestamp, result, &b);
+        r = outcome_format(seq, timestamp, result, fd_type, &b);
         if (r >= 0)
                 r = log_write_line(log, b.data, b.len);
         if (r >= 0)

@@ -223,6 +223,10 @@ int audit_begin(AuditLog *log, const AuditRecord *rec, uint64_t *ret_seq);
  * "pending" result. A failure here comes after the operation ran: the caller
  * logs it; the record line keeps "pending". */
 int audit_outcome(AuditLog *log, uint64_t seq, const char *result);
+/* The same with the type of the fd a GetFd took ("socket", "file:/path"): it
+ * is known only once the fd is taken, after the record (no "fd_type" field
+ * when NULL). */
+int audit_outcome_fd_type(AuditLog *log, uint64_t seq, const char *result, const char *fd_type);
 /* The same with the result from an operation's return value (see below). */
 int audit_outcome_errno(AuditLog *log, uint64_t seq, int r);
 

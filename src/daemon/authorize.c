@@ -191,7 +191,7 @@ bool authority_is_polkit(const Authority *a) {
 }
 
 static void policy_request_fill(PolicyRequest *pr, Action action, const AuthRequest *req) {
-        const AuthTarget *t = &req->target;
+        const Target *t = req->target;
 
         *pr = (PolicyRequest) {
                 .action = action_to_string(action),
@@ -208,13 +208,16 @@ static void policy_request_fill(PolicyRequest *pr, Action action, const AuthRequ
                         .uid = t->uid,
                         .is_own_workload = t->is_own_workload,
                         .cross_namespace = t->cross_namespace,
-                        .has_process = t->has_process,
+                        .has_process = t->pid > 0,
                 },
                 .details = {
                         /* 0 is "no signal" to the engine: a liveness probe
                          * matches no Signal= rule. */
                         .signal = t->signal > 0 ? t->signal : 0,
+                        /* A GetFd is decided before the fd is taken: its
+                         * type is not known yet (see policy.h). */
                         .fd_type = t->fd_type,
+                        .fd_type_pending = t->target_fd >= 0 && !t->fd_type,
                 },
         };
 }
@@ -225,7 +228,7 @@ static void log_decision(const AuthRequest *req, Action action, bool allow, cons
                   caller_describe(req->caller, buf, sizeof buf), allow ? "allow" : "deny", rule ?: "?");
 }
 
-static int authorize_embedded(Authority *a, const AuthRequest *req, AuthCallback cb, void *userdata) {
+static void decide_embedded(Authority *a, const AuthRequest *req, AuthResult *ret) {
         AuthResult res = { .allow = false, .action = _ACTION_INVALID, .rule = "error:no-action" };
 
         for (size_t i = 0; i < req->n_actions; i++) {
@@ -240,7 +243,23 @@ static int authorize_embedded(Authority *a, const AuthRequest *req, AuthCallback
                 if (!d.allow)
                         break;
         }
+        *ret = res;
+}
+
+static int authorize_embedded(Authority *a, const AuthRequest *req, AuthCallback cb, void *userdata) {
+        AuthResult res;
+
+        decide_embedded(a, req, &res);
         cb(&res, userdata);
+        return 0;
+}
+
+int authorize_now(Authority *a, const AuthRequest *req, AuthResult *ret) {
+        if (a->backend == POLICY_BACKEND_POLKIT)
+                return -EOPNOTSUPP;
+        if (req->caller->uid == (uid_t) -1)
+                return -EPERM;
+        decide_embedded(a, req, ret);
         return 0;
 }
 
@@ -258,12 +277,12 @@ static void detail_add(AuthCheck *c, const char *key, const char *fmt, ...) {
 }
 
 /* The facts a polkit rule can read with action.lookup(). */
-static void details_fill(AuthCheck *c, const AuthTarget *t) {
+static void details_fill(AuthCheck *c, const Target *t) {
         if (t->pid > 0)
                 detail_add(c, "target_pid", "%d", (int) t->pid);
         if (t->uid != (uid_t) -1)
                 detail_add(c, "target_uid", "%u", (unsigned) t->uid);
-        if (t->has_process) {
+        if (t->pid > 0) {
                 detail_add(c, "own_workload", "%s", t->is_own_workload ? "true" : "false");
                 detail_add(c, "cross_namespace", "%s", t->cross_namespace ? "true" : "false");
         }
@@ -435,7 +454,7 @@ static int authorize_polkit(Authority *a, const AuthRequest *req, AuthCallback c
         }
         snprintf(c->cancellation_id, sizeof c->cancellation_id, "pidbroker-%d-%" PRIu64, (int) getpid(),
                  ++a->n_checks);
-        details_fill(c, &req->target);
+        details_fill(c, req->target);
 
         /* The built-in own-workload rule is pidbroker's half of
          * signal-cross-namespace's default ("yes for your own workloads"):
@@ -466,7 +485,7 @@ static int authorize_polkit(Authority *a, const AuthRequest *req, AuthCallback c
 int authorize(Authority *a, const AuthRequest *req, AuthCallback cb, void *userdata, AuthCheck **ret_check) {
         if (ret_check)
                 *ret_check = NULL;
-        if (!a || !req || !req->caller || !req->facts || !cb || req->n_actions == 0 || req->n_actions > _ACTION_MAX)
+        if (!a || !req || !req->caller || !req->facts || !req->target || !cb || req->n_actions == 0 || req->n_actions > _ACTION_MAX)
                 return -EINVAL;
         for (size_t i = 0; i < req->n_actions; i++)
                 if (!action_to_string(req->actions[i]))

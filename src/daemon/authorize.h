@@ -30,6 +30,7 @@
 
 #include "caller.h"
 #include "daemon-config.h"
+#include "target.h"
 
 typedef enum Action {
         ACTION_SPAWN,
@@ -47,28 +48,12 @@ typedef enum Action {
 /* "org.pidbroker.spawn", ... */
 const char *action_to_string(Action a);
 
-/* What the request is about, as the engine's predicates and polkit's details
- * see it. Start from AUTH_TARGET_NULL. */
-typedef struct AuthTarget {
-        bool has_process;         /* the request names a process (Signal, GetFd, a workload) */
-        pid_t pid;                /* 0: none */
-        uid_t uid;                /* the target's uid, or the user a Spawn asks for; (uid_t) -1: none */
-        bool is_own_workload;     /* a workload this daemon spawned for the caller (matched by pidfs id) */
-        bool cross_namespace;     /* pid or user namespace differs from the caller's (or is unknown) */
-        uint64_t workload_id;     /* 0: not a workload */
-        int signal;               /* -1: no signal; 0 is a probe */
-        int target_fd;            /* -1: none */
-        const char *fd_type;      /* FdType= value: "socket", "pipe", "file", "anon_inode:[eventfd]"; NULL: none */
-} AuthTarget;
-
-#define AUTH_TARGET_NULL ((AuthTarget) { .uid = (uid_t) -1, .signal = -1, .target_fd = -1 })
-
 typedef struct AuthRequest {
         const Caller *caller;
         const CallerFacts *facts;
         const Action *actions;    /* asked in this order; the first deny ends it */
         size_t n_actions;
-        AuthTarget target;
+        const Target *target;
         bool interactive;         /* the message carries ALLOW_INTERACTIVE_AUTHORIZATION */
 } AuthRequest;
 
@@ -112,5 +97,10 @@ bool authority_is_polkit(const Authority *a);
  * built-in rules), 1 when it is pending (*ret_check, if not NULL, may cancel
  * it), -errno when nothing could be started (the callback never runs). */
 int authorize(Authority *a, const AuthRequest *req, AuthCallback cb, void *userdata, AuthCheck **ret_check);
+/* Decide req at once with the embedded engine (its rules.d and defaults),
+ * whatever the backend: for facts only the daemon has, such as the type of
+ * the fd a GetFd took (FdType=, pidbroker-rules(5)). -EOPNOTSUPP under the
+ * polkit backend, whose rules never see those facts. */
+int authorize_now(Authority *a, const AuthRequest *req, AuthResult *ret);
 /* Drop a pending check: its callback never runs. Returns NULL. */
 AuthCheck *auth_check_cancel(AuthCheck *c);

@@ -3,12 +3,15 @@
 /* org.pidbroker.Broker1 at /org/pidbroker/Broker1. */
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -21,52 +24,54 @@
 #include "missing-pidfd.h"
 #include "namespace.h"
 #include "request.h"
+#include "process-group.h"
 #include "spawn-args.h"
 #include "workload.h"
 
-int signal_check_args(int sig, unsigned flags, sd_bus_error *error) {
-        /* 0 probes liveness; the kernel knows 1.._NSIG-1. */
-        if (sig < 0 || sig >= _NSIG)
-                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Signal %d out of range.", sig);
-        if (flags & ~PB_PIDFD_SIGNAL_SCOPES)
-                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Unknown flags %#x.", flags);
-        if (__builtin_popcount(flags) > 1)
-                return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT, "At most one signal scope flag.");
-        if (flags != 0 && !feature_available(FEATURE_PIDFD_SIGNAL_SCOPE))
-                return sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED, "The kernel has no pidfd signal scopes.");
-        return 0;
-}
-
-static bool gid_in(gid_t g, const gid_t *l, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                if (l[i] == g)
-                        return true;
-        return false;
-}
-
-/* Answer msg with the named error for r (a -errno): for replies sent after
- * the handler returned. */
-static int reply_errno(sd_bus_message *msg, int r, const char *what) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-
-        (void) bus_error_from_errno(&error, r, what);
-        return sd_bus_reply_method_error(msg, &error);
-}
-
 /* ---- Spawn ------------------------------------------------------------- */
 
-typedef struct SpawnOp {
-        Request req;
-        SpawnArgs args;
-        const SeccompProfile *profile;
-} SpawnOp;
+static int gid_compare(const void *a, const void *b) {
+        gid_t x = *(const gid_t *) a, y = *(const gid_t *) b;
+        return x < y ? -1 : x > y;
+}
 
-static void spawn_op_destroy(Request *r) {
-        spawn_args_done(&((SpawnOp *) r)->args);
+/* Sorted, without duplicates, into a new array. */
+static gid_t *gid_set(const gid_t *l, size_t n, size_t *ret_n) {
+        gid_t *s = calloc(n + 1, sizeof(gid_t));
+        size_t k = 0;
+
+        if (!s)
+                return NULL;
+        memcpy(s, l, n * sizeof(gid_t));
+        qsort(s, n, sizeof(gid_t), gid_compare);
+        for (size_t i = 0; i < n; i++)
+                if (k == 0 || s[k - 1] != s[i])
+                        s[k++] = s[i];
+        *ret_n = k;
+        return s;
+}
+
+/* Whether the workload's supplementary groups are exactly the caller's, as
+ * sets: dropping a group is a privilege too (deny-by-group permissions and
+ * ACLs rely on it). O(n log n) in the groups given. */
+static int groups_are_callers(const Caller *c, const gid_t *groups, size_t n_groups) {
+        _cleanup_free_ gid_t *a = NULL, *b = NULL;
+        size_t na, nb;
+
+        a = gid_set(groups, n_groups, &na);
+        b = gid_set(c->groups, c->n_groups, &nb);
+        if (!a || !b)
+                return -ENOMEM;
+        return na == nb && memcmp(a, b, na * sizeof(gid_t)) == 0;
 }
 
 static bool gid_is_callers(const Caller *c, gid_t g) {
-        return g == c->gid || gid_in(g, c->groups, c->n_groups);
+        if (g == c->gid)
+                return true;
+        for (size_t i = 0; i < c->n_groups; i++)
+                if (c->groups[i] == g)
+                        return true;
+        return false;
 }
 
 static bool spawn_has_userns_map(const SpawnArgs *a, size_t n_map) {
@@ -87,14 +92,45 @@ static uid_t spawn_outside_uid(const Caller *c, const SpawnArgs *a) {
         return (uid_t) -1;
 }
 
+/* What a cgroup fd the caller passed is, read off the loop: fstat() on a
+ * client's fd may block for as long as a FUSE server likes. */
+typedef struct CgroupCheck {
+        int fd;
+        int error;
+        bool is_cgroup2_dir;
+        uid_t owner;
+} CgroupCheck;
+
+static void cgroup_check_free(void *p) {
+        CgroupCheck *c = p;
+        safe_close(c->fd);
+        free(c);
+}
+
+static void cgroup_check_run(void *p) {
+        CgroupCheck *c = p;
+        struct statfs sfs;
+        struct stat st;
+
+        if (fstatfs(c->fd, &sfs) < 0 || fstat(c->fd, &st) < 0) {
+                c->error = -errno;
+                return;
+        }
+        c->is_cgroup2_dir = sfs.f_type == CGROUP2_SUPER_MAGIC && S_ISDIR(st.st_mode);
+        c->owner = st.st_uid;
+}
+
 /* Which actions a spawn request asks: spawn always; spawn-as-user when the
- * workload could act as ids other than the caller's outside a user
- * namespace (user, group, groups; with a user namespace, every outside id
- * its uid_map/gid_map maps, since the inside ids then mean nothing else);
- * spawn-privileged for giving up confinement. */
-static size_t spawn_actions(const Caller *c, const SpawnArgs *a, Action actions[static 3]) {
+ * workload could act as ids other than the caller's (user, group, a set of
+ * supplementary groups other than exactly the caller's; with a user
+ * namespace, every outside id its uid_map/gid_map maps); spawn-privileged
+ * for capabilities and a cgroup not delegated to the caller. Seccomp and
+ * no_new_privileges ask nothing more: without capabilities and as the
+ * caller, a workload can do nothing the caller could not run directly. */
+static int spawn_actions(const Caller *c, const SpawnArgs *a, const CgroupCheck *cgroup, Action actions[static 3]) {
         bool as_user = false, privileged = false;
         size_t n = 0;
+        int k;
 
         if (spawn_has_userns_map(a, a->n_uid_map)) {
                 for (size_t i = 0; i < a->n_uid_map; i++)
@@ -107,30 +143,28 @@ static size_t spawn_actions(const Caller *c, const SpawnArgs *a, Action actions[
                 for (size_t i = 0; i < a->n_gid_map; i++)
                         if (a->gid_map[i].count != 1 || !gid_is_callers(c, a->gid_map[i].outside))
                                 as_user = true;
-        } else {
-                if ((a->has_group ? a->group : c->gid) != c->gid)
+        } else if ((a->has_group ? a->group : c->gid) != c->gid)
+                as_user = true;
+
+        if (a->has_groups) {
+                k = groups_are_callers(c, a->groups, a->n_groups);
+                if (k < 0)
+                        return k;
+                if (k == 0)
                         as_user = true;
-                for (size_t i = 0; a->has_groups && i < a->n_groups; i++)
-                        if (!gid_is_callers(c, a->groups[i]))
-                                as_user = true;
         }
 
-        if (a->capabilities != 0 || (a->has_no_new_privileges && !a->no_new_privileges) ||
-            (a->seccomp && strcmp(a->seccomp, "none") == 0))
+        if (a->capabilities != 0)
                 privileged = true;
-        /* A cgroup the caller does not own (not delegated to it) is foreign. */
-        if (a->cgroup_fd >= 0) {
-                struct stat st;
-                if (fstat(a->cgroup_fd, &st) < 0 || st.st_uid != c->uid)
-                        privileged = true;
-        }
+        if (cgroup && cgroup->owner != c->uid)
+                privileged = true;
 
         actions[n++] = ACTION_SPAWN;
         if (as_user)
                 actions[n++] = ACTION_SPAWN_AS_USER;
         if (privileged)
                 actions[n++] = ACTION_SPAWN_PRIVILEGED;
-        return n;
+        return (int) n;
 }
 
 static void spawn_request_fill(SpawnRequest *req, const SpawnArgs *a, const Caller *caller,
@@ -175,319 +209,284 @@ static void kill_and_reap(Spawned *s) {
         spawned_done(s);
 }
 
-static int reply_spawn_error(sd_bus_message *msg, int r) {
+static int spawn_error(sd_bus_error *error, int r) {
         if (r == -EINVAL)
-                return sd_bus_reply_method_errorf(msg, BUS_ERROR_INVALID_ARGUMENT, "Invalid spawn request: %s",
-                                                  strerror(-r));
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Invalid spawn request: %s", strerror(-r));
         if (r == -EOPNOTSUPP || r == -ENOSYS)
-                return sd_bus_reply_method_errorf(msg, BUS_ERROR_NOT_SUPPORTED, "No way to create the process: %s",
-                                                  strerror(-r));
-        return sd_bus_reply_method_errorf(msg, BUS_ERROR_SPAWN_FAILED, "clone failed: %s (%s, errno %d)",
-                                          strerror(-r), strerrorname_np(-r) ?: "?", -r);
-}
-
-static void spawn_decided(Request *r, const AuthResult *res) {
-        SpawnOp *op = (SpawnOp *) r;
-        Manager *m = r->manager;
-        const Caller *caller = &r->caller;
-        AuditTarget target = AUDIT_TARGET_NULL;
-        Spawned spawned = SPAWNED_NULL;
-        SpawnRequest req;
-        uint64_t seq;
-        char buf[256];
-        int k;
-
-        /* Other spawns of this user may have been decided meanwhile. */
-        if (res->allow && manager_count_workloads(m, caller->uid) >= m->config->max_workloads_per_user) {
-                (void) sd_bus_reply_method_errorf(r->msg, BUS_ERROR_LIMIT_EXCEEDED, "uid %u has %u workloads already.",
-                                                  (unsigned) caller->uid, m->config->max_workloads_per_user);
-                return;
-        }
-
-        /* No process exists yet: the target is the user it will run as. */
-        target.uid = spawn_outside_uid(caller, &op->args);
-        k = request_audit(r, res, &target, NULL, manager_control_path(m), &seq);
-        if (k < 0) {
-                (void) reply_audit_failed(r->msg, k);
-                return;
-        }
-        if (!res->allow) {
-                log_notice("Spawn of %s denied for %s (%s, %s).", op->args.argv[0],
-                           caller_describe(caller, buf, sizeof buf), action_to_string(res->action), res->rule);
-                (void) reply_denied(r->msg, res, r->interactive);
-                return;
-        }
-
-        spawn_request_fill(&req, &op->args, caller, op->profile);
-        k = spawn_start(&req, &spawned);
-        if (k < 0) {
-                m->metrics.spawns_failed++;
-                log_info_errno(k, "Spawn of %s for %s failed: %m", op->args.argv[0],
-                               caller_describe(caller, buf, sizeof buf));
-                manager_audit_outcome(m, seq, k);
-                (void) reply_spawn_error(r->msg, k);
-                return;
-        }
-
-        WorkloadOptions opts = {
-                .user = req.uid,
-                .watch_client = op->args.watch_client,
-                .stop_timeout_usec = op->args.has_stop_timeout ? op->args.stop_timeout_usec
-                                                               : m->config->stop_timeout_usec,
-                .audit_seq = seq, /* the outcome comes with the exec result */
-        };
-        log_debug("Spawning %s for %s.", op->args.argv[0], caller_describe(caller, buf, sizeof buf));
-        k = workload_new(m, caller, r->msg, &spawned, &op->args.argv, &opts, NULL);
-        if (k < 0) {
-                kill_and_reap(&spawned);
-                manager_audit_outcome(m, seq, k);
-                (void) reply_errno(r->msg, k, "Failed to track the workload");
-        }
-        /* Else the workload answers the call once the exec result is in. */
+                return sd_bus_error_setf(error, BUS_ERROR_NOT_SUPPORTED, "No way to create the process: %s",
+                                         strerror(-r));
+        return sd_bus_error_setf(error, BUS_ERROR_SPAWN_FAILED, "clone failed: %s (%s, errno %d)", strerror(-r),
+                                 strerrorname_np(-r) ?: "?", -r);
 }
 
 static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_(spawn_args_done) SpawnArgs a = SPAWN_ARGS_NULL;
         Manager *m = userdata;
-        const Caller *caller;
         const SeccompProfile *profile = NULL;
-        const char *reason = NULL;
+        const CgroupCheck *cgroup = NULL;
+        const char *reason = NULL, *profile_name;
+        Spawned spawned = SPAWNED_NULL;
+        Target t = TARGET_NULL;
         SpawnRequest req;
         Action actions[3];
-        size_t n;
         Request *r;
-        int k;
+        uint64_t seq;
+        char buf[256];
+        int k, n;
 
-        k = manager_get_caller(m, msg, &caller, error);
+        /* 1. Who is asking. */
+        t.control_path = manager_control_path(m);
+        k = request_begin(m, msg, ACTION_SPAWN, &r, error);
         if (k < 0)
                 return k;
 
+        /* 2. What is asked, checked without policy. The target is the user
+         *    the workload will run as: no process exists yet. */
         k = spawn_args_parse(msg, m->config, &a, error);
         if (k < 0)
+                return request_refuse(r, &t, error);
+        t.uid = spawn_outside_uid(&r->caller, &a);
+        profile_name = a.seccomp ?: m->config->default_seccomp_profile;
+        if (manager_get_seccomp_profile(m, profile_name, &profile) < 0) {
+                sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Unknown seccomp profile '%s'.", profile_name);
+                return request_refuse(r, &t, error);
+        }
+        spawn_request_fill(&req, &a, &r->caller, profile);
+        if (spawn_request_validate(&req, &reason) < 0) {
+                sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "%s", reason ?: "Invalid spawn request.");
+                return request_refuse(r, &t, error);
+        }
+        if (a.cgroup_fd >= 0) {
+                CgroupCheck *c = calloc(1, sizeof *c);
+                void *done = NULL;
+
+                if (!c)
+                        return -ENOMEM;
+                c->fd = fcntl(a.cgroup_fd, F_DUPFD_CLOEXEC, 3);
+                if (c->fd < 0) {
+                        free(c);
+                        return request_refuse_errno(r, &t, -errno, "Cannot take the cgroup fd", error);
+                }
+                k = request_offload(r, cgroup_check_run, c, cgroup_check_free, &done, &t, error);
+                RET_IF_NOT_YET(k);
+                cgroup = done;
+                if (cgroup->error < 0)
+                        return request_refuse_errno(r, &t, cgroup->error, "Cannot read the cgroup fd", error);
+                if (!cgroup->is_cgroup2_dir) {
+                        sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT, "The cgroup fd is not a cgroup2 directory.");
+                        return request_refuse(r, &t, error);
+                }
+        }
+        if (manager_count_workloads(m, r->caller.uid) >= m->config->max_workloads_per_user) {
+                sd_bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED, "uid %u has %u workloads already.",
+                                  (unsigned) r->caller.uid, m->config->max_workloads_per_user);
+                return request_refuse(r, &t, error);
+        }
+
+        /* 3. Policy. */
+        n = spawn_actions(&r->caller, &a, cgroup, actions);
+        if (n < 0)
+                return n;
+        k = request_authorize(r, actions, (size_t) n, &t, error);
+        RET_IF_NOT_YET(k);
+
+        /* 4. The record, before anything exists. */
+        k = request_record(r, &t, &seq, error);
+        if (k < 0)
                 return k;
 
-        if (manager_count_workloads(m, caller->uid) >= m->config->max_workloads_per_user)
-                return sd_bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED, "uid %u has %u workloads already.",
-                                         (unsigned) caller->uid, m->config->max_workloads_per_user);
-
-        /* What can be refused without policy is refused first: a request
-         * that could never run is bad input, not a decision to record. */
-        k = manager_get_seccomp_profile(m, a.seccomp ?: "default", &profile);
-        if (k < 0)
-                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Unknown seccomp profile '%s'.",
-                                         a.seccomp ?: "default");
-        spawn_request_fill(&req, &a, caller, profile);
-        k = spawn_request_validate(&req, &reason);
-        if (k < 0)
-                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "%s", reason ?: "Invalid spawn request.");
-
-        n = spawn_actions(caller, &a, actions);
-
-        k = request_new(m, sizeof(SpawnOp), msg, caller, &r, error);
-        if (k < 0)
-                return k;
-        SpawnOp *op = (SpawnOp *) r;
-        op->args = a;
-        a = SPAWN_ARGS_NULL; /* moved */
-        op->profile = profile;
-        r->decided = spawn_decided;
-        r->destroy = spawn_op_destroy;
-
-        AuthTarget t = AUTH_TARGET_NULL;
-        t.uid = spawn_outside_uid(caller, &op->args);
-        return request_authorize(r, actions, n, &t);
+        /* 5. Clone. Its outcome (6) and the reply (7) come with the exec
+         *    result, from the workload. */
+        k = spawn_start(&req, &spawned);
+        if (k < 0) {
+                m->metrics.spawns_failed++;
+                log_info_errno(k, "Spawn of %s for %s failed: %m", a.argv[0],
+                               caller_describe(&r->caller, buf, sizeof buf));
+                request_outcome(r, seq, k);
+                return spawn_error(error, k);
+        }
+        WorkloadOptions opts = {
+                .user = req.uid,
+                .watch_client = a.watch_client,
+                .stop_timeout_usec = a.has_stop_timeout ? a.stop_timeout_usec : m->config->stop_timeout_usec,
+                .audit_seq = seq,
+        };
+        k = workload_new(m, &r->caller, msg, &spawned, &a.argv, &opts, NULL);
+        if (k < 0) {
+                kill_and_reap(&spawned);
+                request_outcome(r, seq, k);
+                return bus_error_from_errno(error, k, "Failed to track the workload");
+        }
+        return 1; /* answered once the exec result is in */
 }
 
 /* ---- Signal (both interfaces) -------------------------------------------- */
 
-typedef struct SignalOp {
-        Request req;
-        Process target;
-        TargetFacts facts;
-        int sig;
-        unsigned flags;
-} SignalOp;
-
-static void signal_op_destroy(Request *r) {
-        process_done(&((SignalOp *) r)->target);
+int signal_check_args(int sig, unsigned flags, sd_bus_error *error) {
+        /* 0 probes liveness; the kernel knows 1.._NSIG-1. */
+        if (sig < 0 || sig >= _NSIG)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Signal %d out of range.", sig);
+        if (flags & ~PB_PIDFD_SIGNAL_SCOPES)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Unknown flags %#x.", flags);
+        if (__builtin_popcount(flags) > 1)
+                return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT, "At most one signal scope flag.");
+        if (flags != 0 && !feature_available(FEATURE_PIDFD_SIGNAL_SCOPE))
+                return sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED, "The kernel has no pidfd signal scopes.");
+        return 0;
 }
 
-static void signal_decided(Request *r, const AuthResult *res) {
-        SignalOp *op = (SignalOp *) r;
+/* The /proc walk of a group-scoped signal, off the loop. */
+typedef struct ProcessGroupScan {
+        pid_t pgid;
+        uid_t caller_uid;
+        int result;
+        pid_t member;
+        uid_t member_uid;
+} ProcessGroupScan;
+
+static void process_group_scan_free(void *p) {
+        free(p);
+}
+
+static void process_group_scan_run(void *p) {
+        ProcessGroupScan *s = p;
+        s->result = process_group_foreign_member(s->pgid, s->caller_uid, &s->member, &s->member_uid);
+}
+
+int handle_signal(Request *r, const Process *p, int sig, unsigned flags, sd_bus_error *error) {
         Manager *m = r->manager;
-        AuditDetails d = AUDIT_DETAILS_NULL;
-        AuditTarget t;
+        Target t = TARGET_NULL;
+        Action actions[2];
+        size_t n = 0;
         uint64_t seq;
         char buf[256];
         int k;
 
-        audit_target_from_facts(&t, &op->facts);
-        d.signal = op->sig;
-        d.flags = op->flags;
-        k = request_audit(r, res, &t, &d, op->facts.control_path, &seq);
-        if (k < 0) {
-                (void) reply_audit_failed(r->msg, k);
-                return;
+        /* 2. The target as the policy and the record see it. */
+        t.signal = sig;
+        t.flags = flags;
+        k = target_read(m, p, &r->caller, &r->facts, &t);
+        if (k == -ESRCH) {
+                t.pid = p->pid;
+                t.pidfd_id = p->id;
+                sd_bus_error_set(error, BUS_ERROR_NO_SUCH_PROCESS, "The process has exited.");
+                return request_refuse(r, &t, error);
         }
-        if (!res->allow) {
-                log_notice("Signal %d to pid %d denied for %s (%s, %s).", op->sig, (int) op->target.pid,
-                           caller_describe(&r->caller, buf, sizeof buf), action_to_string(res->action), res->rule);
-                (void) reply_denied(r->msg, res, r->interactive);
-                return;
-        }
-
-        k = process_signal(&op->target, op->sig, op->flags);
-        metrics_count_signal(&m->metrics, &op->target, k);
-        manager_audit_outcome(m, seq, k);
-        log_info("Signal %d (flags %u) to pid %d for %s: %s", op->sig, op->flags, (int) op->target.pid,
-                 caller_describe(&r->caller, buf, sizeof buf), k < 0 ? strerror(-k) : "ok");
         if (k < 0)
-                (void) reply_errno(r->msg, k, "Signal failed");
-        else
-                (void) sd_bus_reply_method_return(r->msg, NULL);
-}
-
-int signal_request_start(Manager *m, sd_bus_message *msg, const Caller *caller, Process *target, int sig,
-                         unsigned flags, sd_bus_error *error) {
-        Action actions[2];
-        size_t n = 0;
-        Request *r;
-        int k;
-
-        k = request_new(m, sizeof(SignalOp), msg, caller, &r, error);
-        if (k < 0) {
-                process_done(target);
-                return k;
-        }
-        SignalOp *op = (SignalOp *) r;
-        op->target = *target;
-        *target = PROCESS_NULL; /* moved */
-        op->sig = sig;
-        op->flags = flags;
-        r->decided = signal_decided;
-        r->destroy = signal_op_destroy;
-
-        k = target_facts_read(m, &op->target, r->caller.uid, &op->facts);
-        if (k < 0) {
-                request_free(r);
-                if (k == -ESRCH)
-                        return sd_bus_error_set(error, BUS_ERROR_NO_SUCH_PROCESS, "The process has exited.");
-                return bus_error_from_errno(error, k, "Cannot read the target's credentials");
-        }
-
-        /* Which actions: another user's process asks signal-other-user,
-         * one in another pid or user namespace signal-cross-namespace (your
-         * own workloads there are allowed by the built-in rule), both when
-         * both; plain signal otherwise. */
-        bool cross = target_is_cross_namespace(&op->facts, &r->facts);
-        uid_t uid = op->facts.uid;
-        bool own_workload = op->facts.is_own_workload;
+                return request_refuse_errno(r, &t, k, "Cannot read the target's credentials", error);
+        t.signal = sig;
+        t.flags = flags;
 
         /* A group-scoped signal goes, with our credentials, to every member
          * of the group the target's pid names: the target's uid alone says
-         * nothing of them. A member the caller's own kill(2) could not
-         * reach makes it another user's business, and the policy sees that
-         * member's uid (not your workload, whatever the leader is). The audit
-         * target stays the process the caller named; details.flags says 4. */
+         * nothing of them. A member the caller's own kill(2) could not reach
+         * makes it another user's business, and the policy sees that
+         * member's uid (not your workload, whatever the leader is). The walk
+         * of /proc runs off the loop. */
         if (flags & PIDFD_SIGNAL_PROCESS_GROUP) {
-                pid_t member;
-                uid_t member_uid;
+                ProcessGroupScan *scan = calloc(1, sizeof *scan);
+                void *done = NULL;
 
-                k = process_group_foreign_member(op->target.pid, r->caller.uid, &member, &member_uid);
-                if (k < 0) {
-                        request_free(r);
-                        return bus_error_from_errno(error, k, "Cannot read the members of the target's process group");
-                }
-                if (k > 0) {
-                        log_info("Process group %d holds pid %d of uid %u: signalling it is another user's business.",
-                                 (int) op->target.pid, (int) member, (unsigned) member_uid);
-                        if (uid == r->caller.uid || member_uid == 0)
-                                uid = member_uid;
-                        own_workload = false;
+                if (!scan)
+                        return -ENOMEM;
+                *scan = (ProcessGroupScan) { .pgid = p->pid, .caller_uid = r->caller.uid };
+                k = request_offload(r, process_group_scan_run, scan, process_group_scan_free, &done, &t, error);
+                RET_IF_NOT_YET(k);
+                scan = done;
+                if (scan->result < 0)
+                        return request_refuse_errno(r, &t, scan->result,
+                                                    "Cannot read the members of the target's process group", error);
+                if (scan->result > 0) {
+                        if (t.uid == r->caller.uid || scan->member_uid == 0)
+                                t.uid = scan->member_uid;
+                        t.is_own_workload = false;
                 }
         }
 
-        if (uid != r->caller.uid)
+        /* 3. Another user's process asks signal-other-user, one in another
+         *    pid or user namespace signal-cross-namespace (your own
+         *    workloads there are allowed by the built-in rule), both when
+         *    both; plain signal otherwise. */
+        if (t.uid != r->caller.uid)
                 actions[n++] = ACTION_SIGNAL_OTHER_USER;
-        if (cross)
+        if (t.cross_namespace)
                 actions[n++] = ACTION_SIGNAL_CROSS_NAMESPACE;
         if (n == 0)
                 actions[n++] = ACTION_SIGNAL;
+        k = request_authorize(r, actions, n, &t, error);
+        RET_IF_NOT_YET(k);
 
-        AuthTarget t = AUTH_TARGET_NULL;
-        t.has_process = true;
-        t.pid = op->facts.pid;
-        t.uid = uid;
-        t.is_own_workload = own_workload;
-        t.cross_namespace = cross;
-        t.workload_id = op->facts.workload_id;
-        t.signal = sig;
-        return request_authorize(r, actions, n, &t);
+        /* 4. */
+        k = request_record(r, &t, &seq, error);
+        if (k < 0)
+                return k;
+
+        /* 5, 6. */
+        k = process_signal(p, sig, flags);
+        metrics_count_signal(&m->metrics, p, k);
+        request_outcome(r, seq, k);
+        log_info("Signal %d (flags %u) to pid %d for %s: %s", sig, flags, (int) p->pid,
+                 caller_describe(&r->caller, buf, sizeof buf), k < 0 ? strerror(-k) : "ok");
+
+        /* 7. */
+        if (k < 0)
+                return bus_error_from_errno(error, k, "Signal failed");
+        return sd_bus_reply_method_return(r->msg, NULL);
+}
+
+/* A pidfd the caller passed, as a handle of our own: a refusal (recorded)
+ * when it is none. Reading what it is never blocks: the pidfd is
+ * recognised from our own fdinfo before anything else touches it. */
+static int request_take_pidfd(Request *r, int fd, Process *ret, sd_bus_error *error) {
+        int k = process_from_pidfd_dup(ret, fd);
+
+        if (k == -ESRCH)
+                sd_bus_error_set(error, BUS_ERROR_NO_SUCH_PROCESS, "The process has exited.");
+        else if (k < 0)
+                sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT, "The fd passed is not a pidfd.");
+        else
+                return 0;
+        return request_refuse(r, NULL, error);
 }
 
 static int method_signal(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_process_ Process p = PROCESS_NULL;
         Manager *m = userdata;
-        const Caller *caller;
+        Request *r;
         int32_t sig;
         uint32_t flags;
-        int fd, r;
+        int fd, k;
 
-        r = manager_get_caller(m, msg, &caller, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(msg, "hiu", &fd, &sig, &flags);
-        if (r < 0)
-                return r;
-        r = signal_check_args(sig, flags, error);
-        if (r < 0)
-                return r;
-
-        r = process_from_pidfd_dup(&p, fd);
-        if (r == -ESRCH)
-                return sd_bus_error_set(error, BUS_ERROR_NO_SUCH_PROCESS, "The process has exited.");
-        if (r < 0)
-                return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT, "The fd passed is not a pidfd.");
-
-        return signal_request_start(m, msg, caller, &p, sig, flags, error);
+        k = request_begin(m, msg, ACTION_SIGNAL, &r, error);
+        if (k < 0)
+                return k;
+        k = sd_bus_message_read(msg, "hiu", &fd, &sig, &flags);
+        if (k < 0)
+                return request_refuse_errno(r, NULL, k, "Bad arguments", error);
+        if (signal_check_args(sig, flags, error) < 0)
+                return request_refuse(r, NULL, error);
+        k = request_take_pidfd(r, fd, &p, error);
+        if (k < 0)
+                return k;
+        return handle_signal(r, &p, sig, flags, error);
 }
 
 /* ---- GetFd ------------------------------------------------------------- */
 
-typedef struct GetFdOp {
-        Request req;
-        Process target;
-        TargetFacts facts;
-        int target_fd;
-        int fd;                 /* what pidfd_getfd gave, or -errno */
-        char *fd_type;          /* FdType= of the policy: "socket", "file", ... */
-        char *fd_type_audit;    /* the audit record's: "file:/path", ... */
-} GetFdOp;
-
-static void getfd_op_destroy(Request *r) {
-        GetFdOp *op = (GetFdOp *) r;
-
-        /* A denied or failed request never hands the fd out. */
-        op->fd = safe_close(op->fd);
-        process_done(&op->target);
-        free(op->fd_type);
-        free(op->fd_type_audit);
-}
-
-/* The kind of an open file: for the policy, one word ("socket", "pipe",
+/* The kind of an fd we took: for the policy, one word ("socket", "pipe",
  * "file", "directory", "chardev", "blockdev") or the anon inode's name
- * ("anon_inode:[eventfd]"); for the audit record the same, with the path
- * appended for things that have one ("file:/etc/passwd"). The path is what
- * /proc/self/fd says of our copy: informational, the file may have been
- * renamed or deleted (" (deleted)"). */
+ * ("anon_inode:[eventfd]"); for the record the same, with the path appended
+ * for things that have one ("file:/etc/passwd"). Neither call can block on
+ * the file's file system: the link is the dentry's name, and the type comes
+ * from the inode the kernel holds (AT_STATX_DONT_SYNC: a FUSE or network
+ * file system is not asked). The path is informational: the file may have
+ * been renamed or deleted (" (deleted)"). */
 static int fd_classify(int fd, char **ret_type, char **ret_audit) {
         _cleanup_free_ char *type = NULL, *audit = NULL;
         char path[64], link[4096];
-        struct stat st;
+        struct statx stx;
         ssize_t n;
 
-        if (fstat(fd, &st) < 0)
-                return -errno;
         snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
         n = readlink(path, link, sizeof link - 1);
         if (n < 0)
@@ -499,12 +498,15 @@ static int fd_classify(int fd, char **ret_type, char **ret_audit) {
                 type = strdup(link);
                 audit = strdup(link);
         } else {
-                const char *t = S_ISSOCK(st.st_mode) ? "socket" :
-                                S_ISFIFO(st.st_mode) ? "pipe" :
-                                S_ISREG(st.st_mode)  ? "file" :
-                                S_ISDIR(st.st_mode)  ? "directory" :
-                                S_ISCHR(st.st_mode)  ? "chardev" :
-                                S_ISBLK(st.st_mode)  ? "blockdev" : "unknown";
+                if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE, &stx) < 0)
+                        return -errno;
+                mode_t mode = stx.stx_mode;
+                const char *t = S_ISSOCK(mode) ? "socket" :
+                                S_ISFIFO(mode) ? "pipe" :
+                                S_ISREG(mode)  ? "file" :
+                                S_ISDIR(mode)  ? "directory" :
+                                S_ISCHR(mode)  ? "chardev" :
+                                S_ISBLK(mode)  ? "blockdev" : "unknown";
                 type = strdup(t);
                 /* "socket:[1234]", "pipe:[1234]" name no path. */
                 if (link[0] == '/') {
@@ -520,124 +522,95 @@ static int fd_classify(int fd, char **ret_type, char **ret_audit) {
         return 0;
 }
 
-/* The operation GetFd performs is handing the caller an fd, not taking it:
- * pidfd_getfd() ran before the decision because the fd's type is a fact the
- * policy (FdType=) and the record need, and only the fd itself tells it
- * without a race on the fd number. Until the decision it stays with us; on a
- * deny or an audit failure it is closed and nothing reached the caller. What
- * the target can observe of our look: nothing (no offset moves; for a socket
- * the kernel's receive path updates its net_cls/net_prio cgroup v1 tags). */
-static void getfd_decided(Request *r, const AuthResult *res) {
-        GetFdOp *op = (GetFdOp *) r;
-        Manager *m = r->manager;
-        AuditDetails d = AUDIT_DETAILS_NULL;
-        AuditTarget t;
-        uint64_t seq;
-        char buf[256];
-        int k;
+/* FdType= rules (embedded engine) are asked a second time once the type is
+ * known, before the fd is handed out. 0 allowed, -EACCES denied. */
+static int getfd_check_fd_type(Request *r, Target *t, const char *fd_type) {
+        AuthResult res;
+        AuthRequest ar = {
+                .caller = &r->caller,
+                .facts = &r->facts,
+                .actions = (const Action[]) { ACTION_GETFD },
+                .n_actions = 1,
+                .target = t,
+        };
 
-        audit_target_from_facts(&t, &op->facts);
-        d.target_fd = op->target_fd;
-        d.fd_type = op->fd_type_audit;
-        k = request_audit(r, res, &t, &d, op->facts.control_path, &seq);
-        if (k < 0) {
-                (void) reply_audit_failed(r->msg, k);
-                return;
-        }
-        if (!res->allow) {
-                log_notice("GetFd %d from pid %d denied for %s (%s).", op->target_fd, (int) op->target.pid,
-                           caller_describe(&r->caller, buf, sizeof buf), res->rule);
-                (void) reply_denied(r->msg, res, r->interactive);
-                return;
-        }
-
-        if (op->fd < 0) {
-                manager_audit_outcome(m, seq, op->fd);
-                if (op->fd == -EBADF)
-                        (void) sd_bus_reply_method_errorf(r->msg, BUS_ERROR_INVALID_ARGUMENT, "The target has no fd %d.",
-                                                          op->target_fd);
-                else
-                        (void) reply_errno(r->msg, op->fd, "pidfd_getfd failed");
-                return;
-        }
-
-        /* Appending an 'h' dups it; ours is closed with the request. */
-        k = sd_bus_reply_method_return(r->msg, "h", op->fd);
-        manager_audit_outcome(m, seq, k);
-        log_info("GetFd %d (%s) from pid %d for %s: %s", op->target_fd, op->fd_type_audit ?: "?", (int) op->target.pid,
-                 caller_describe(&r->caller, buf, sizeof buf), k < 0 ? strerror(-k) : "ok");
+        t->fd_type = fd_type;
+        if (authorize_now(r->manager->authority, &ar, &res) < 0 || res.allow)
+                return 0;
+        log_notice("GetFd %d from pid %d: fd type %s denied (%s).", t->target_fd, (int) t->pid, fd_type, res.rule);
+        return -EACCES;
 }
 
 static int method_get_fd(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_process_ Process p = PROCESS_NULL;
+        _cleanup_free_ char *fd_type = NULL, *fd_type_audit = NULL;
+        _cleanup_close_ int fd = -EBADF;
         Manager *m = userdata;
-        const Caller *caller;
+        Target t = TARGET_NULL;
         int32_t target_fd;
+        uint64_t seq;
+        char buf[256];
         Request *r;
-        int fd, k;
+        int pidfd, k;
 
-        k = manager_get_caller(m, msg, &caller, error);
+        /* 1, 2. */
+        k = request_begin(m, msg, ACTION_GETFD, &r, error);
         if (k < 0)
                 return k;
-        k = sd_bus_message_read(msg, "hi", &fd, &target_fd);
+        k = sd_bus_message_read(msg, "hi", &pidfd, &target_fd);
         if (k < 0)
-                return k;
-        if (target_fd < 0)
-                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Invalid target fd %d.", target_fd);
-
-        k = process_from_pidfd_dup(&p, fd);
-        if (k == -ESRCH)
-                return sd_bus_error_set(error, BUS_ERROR_NO_SUCH_PROCESS, "The process has exited.");
-        if (k < 0)
-                return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT, "The fd passed is not a pidfd.");
-        if (process_is_legacy(&p))
-                return sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED, "pidfd_getfd needs a pidfd.");
-
-        k = request_new(m, sizeof(GetFdOp), msg, caller, &r, error);
-        if (k < 0)
-                return k;
-        GetFdOp *op = (GetFdOp *) r;
-        op->target = p;
-        p = PROCESS_NULL; /* moved */
-        op->target_fd = target_fd;
-        op->fd = -EBADF;
-        r->decided = getfd_decided;
-        r->destroy = getfd_op_destroy;
-
-        k = target_facts_read(m, &op->target, r->caller.uid, &op->facts);
-        if (k < 0) {
-                request_free(r);
-                if (k == -ESRCH)
-                        return sd_bus_error_set(error, BUS_ERROR_NO_SUCH_PROCESS, "The process has exited.");
-                return bus_error_from_errno(error, k, "Cannot read the target's credentials");
-        }
-
-        op->fd = RET_NERRNO(syscall(__NR_pidfd_getfd, op->target.fd, target_fd, 0));
-        metrics_count_operation(&m->metrics, &op->target);
-        if (op->fd == -ESRCH) {
-                request_free(r);
-                return sd_bus_error_set(error, BUS_ERROR_NO_SUCH_PROCESS, "The process has exited.");
-        }
-        if (op->fd >= 0) {
-                k = fd_classify(op->fd, &op->fd_type, &op->fd_type_audit);
-                if (k < 0) {
-                        request_free(r);
-                        return bus_error_from_errno(error, k, "Cannot classify the fd");
-                }
-        }
-        /* A missing fd is still decided (and recorded) first: the answer
-         * "no such fd" is for callers allowed to ask. */
-
-        AuthTarget t = AUTH_TARGET_NULL;
-        t.has_process = true;
-        t.pid = op->facts.pid;
-        t.uid = op->facts.uid;
-        t.is_own_workload = op->facts.is_own_workload;
-        t.cross_namespace = target_is_cross_namespace(&op->facts, &r->facts);
-        t.workload_id = op->facts.workload_id;
+                return request_refuse_errno(r, NULL, k, "Bad arguments", error);
         t.target_fd = target_fd;
-        t.fd_type = op->fd_type;
-        return request_authorize(r, (const Action[]) { ACTION_GETFD }, 1, &t);
+        if (target_fd < 0) {
+                sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Invalid target fd %d.", target_fd);
+                return request_refuse(r, &t, error);
+        }
+        k = request_take_pidfd(r, pidfd, &p, error);
+        if (k < 0)
+                return k;
+        if (process_is_legacy(&p) || !feature_available(FEATURE_PIDFD_GETFD)) {
+                sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED, "pidfd_getfd is not available.");
+                return request_refuse(r, &t, error);
+        }
+        k = target_read(m, &p, &r->caller, &r->facts, &t);
+        if (k < 0)
+                return request_refuse_errno(r, &t, k, "Cannot read the target's credentials", error);
+        t.target_fd = target_fd;
+
+        /* 3. Decided before the fd is taken: its type is not known yet. */
+        k = request_authorize(r, (const Action[]) { ACTION_GETFD }, 1, &t, error);
+        RET_IF_NOT_YET(k);
+
+        /* 4. */
+        k = request_record(r, &t, &seq, error);
+        if (k < 0)
+                return k;
+
+        /* 5. Take it, then look at what it is, then ask FdType= rules. A
+         *    denied or failed one never reaches the caller. */
+        fd = process_getfd(&p, target_fd);
+        metrics_count_operation(&m->metrics, &p);
+        if (fd >= 0) {
+                k = fd_classify(fd, &fd_type, &fd_type_audit);
+                if (k >= 0)
+                        k = getfd_check_fd_type(r, &t, fd_type);
+        } else
+                k = fd;
+
+        /* 6. */
+        request_outcome_fd_type(r, seq, k, fd_type_audit);
+        log_info("GetFd %d (%s) from pid %d for %s: %s", target_fd, fd_type_audit ?: "?", (int) p.pid,
+                 caller_describe(&r->caller, buf, sizeof buf), k < 0 ? strerror(-k) : "ok");
+
+        /* 7. Appending an 'h' dups it; ours is closed on return. */
+        if (k == -EBADF)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "The target has no fd %d.", target_fd);
+        if (k == -EACCES)
+                return sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED, "Not authorized (%s, fd type %s).",
+                                         action_to_string(ACTION_GETFD), fd_type);
+        if (k < 0)
+                return bus_error_from_errno(error, k, "pidfd_getfd failed");
+        return sd_bus_reply_method_return(msg, "h", fd);
 }
 
 static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,

@@ -44,6 +44,14 @@ void config_init(Config *c) {
                 .max_connections = 256,
                 .max_waiters_per_workload = 64,
                 .max_pending_per_connection = 32,
+                .max_pending_per_user = 64,
+                .max_blocking_per_user = 4,
+                .max_blocking = 64,
+                .blocking_timeout_usec = 5 * 1000000ULL,
+                .max_connections_per_user = 16,
+                .auth_timeout_usec = 5 * 1000000ULL,
+                .audit_denial_burst = 100,
+                .audit_denials_per_sec = 10,
                 .log_target = LOG_TARGET_AUTO,
                 .log_level = LOG_INFO,
         };
@@ -61,6 +69,7 @@ void config_done(Config *c) {
         strv_free_config(c->policy_rules_dirs);
         free(c->audit_log);
         free(c->private_socket);
+        free(c->default_seccomp_profile);
 }
 
 static int parse_u64(const char *s, uint64_t *ret) {
@@ -180,6 +189,24 @@ static int config_set(Config *c, const char *key, const char *value) {
                 return parse_unsigned(value, &c->max_waiters_per_workload);
         else if (strcasecmp(key, "MaxPendingPerConnection") == 0)
                 return parse_unsigned(value, &c->max_pending_per_connection);
+        else if (strcasecmp(key, "MaxPendingPerUser") == 0)
+                return parse_unsigned(value, &c->max_pending_per_user);
+        else if (strcasecmp(key, "MaxBlockingPerUser") == 0)
+                return parse_unsigned(value, &c->max_blocking_per_user);
+        else if (strcasecmp(key, "MaxBlocking") == 0)
+                return parse_unsigned(value, &c->max_blocking);
+        else if (strcasecmp(key, "BlockingTimeoutSec") == 0)
+                return parse_sec(value, &c->blocking_timeout_usec);
+        else if (strcasecmp(key, "MaxConnectionsPerUser") == 0)
+                return parse_unsigned(value, &c->max_connections_per_user);
+        else if (strcasecmp(key, "AuthTimeoutSec") == 0)
+                return parse_sec(value, &c->auth_timeout_usec);
+        else if (strcasecmp(key, "AuditDenialBurst") == 0)
+                return parse_unsigned(value, &c->audit_denial_burst);
+        else if (strcasecmp(key, "AuditDenialsPerSec") == 0)
+                return parse_unsigned(value, &c->audit_denials_per_sec);
+        else if (strcasecmp(key, "DefaultSeccompProfile") == 0)
+                return set_string(&c->default_seccomp_profile, value);
         else if (strcasecmp(key, "MaxArgvBytes") == 0) {
                 if (parse_u64(value, &u64) < 0 || u64 > SIZE_MAX)
                         return -EINVAL;
@@ -277,7 +304,17 @@ static void help(void) {
                "     --max-waiters-per-workload=N\n"
                "                               Wait/Stop calls pending on one workload\n"
                "     --max-pending-per-connection=N\n"
-               "                               Calls of one client awaiting polkit\n"
+               "                               Calls of one client awaiting an answer\n"
+               "     --max-pending-per-user=N  Calls of one uid awaiting an answer\n"
+               "     --max-blocking-per-user=N Blocking operations of one uid at once\n"
+               "     --max-blocking=N          Blocking operations at once\n"
+               "     --blocking-timeout-sec=SEC\n"
+               "     --max-connections-per-user=N\n"
+               "                               Direct-socket connections of one uid\n"
+               "     --auth-timeout-sec=SEC    Direct-socket authentication deadline\n"
+               "     --audit-denial-burst=N    Denial records of one uid in a burst\n"
+               "     --audit-denials-per-sec=N Denial records of one uid per second\n"
+               "     --default-seccomp-profile=NAME\n"
                "     --log-target=auto|journal|stderr\n"
                "     --log-level=LEVEL\n",
                PIDBROKER_DEFAULT_CONFIG_FILE);
@@ -309,6 +346,15 @@ int config_parse_argv(Config *c, int argc, char *argv[]) {
                 { "max-connections", "MaxConnections" },
                 { "max-waiters-per-workload", "MaxWaitersPerWorkload" },
                 { "max-pending-per-connection", "MaxPendingPerConnection" },
+                { "max-pending-per-user", "MaxPendingPerUser" },
+                { "max-blocking-per-user", "MaxBlockingPerUser" },
+                { "max-blocking", "MaxBlocking" },
+                { "blocking-timeout-sec", "BlockingTimeoutSec" },
+                { "max-connections-per-user", "MaxConnectionsPerUser" },
+                { "auth-timeout-sec", "AuthTimeoutSec" },
+                { "audit-denial-burst", "AuditDenialBurst" },
+                { "audit-denials-per-sec", "AuditDenialsPerSec" },
+                { "default-seccomp-profile", "DefaultSeccompProfile" },
                 { "log-target", "LogTarget" },
                 { "log-level", "LogLevel" },
         };
@@ -377,8 +423,11 @@ int config_parse_argv(Config *c, int argc, char *argv[]) {
                 return log_oom();
         if (!c->private_socket && set_string(&c->private_socket, PIDBROKER_DEFAULT_PRIVATE_SOCKET) < 0)
                 return log_oom();
+        if (!c->default_seccomp_profile && set_string(&c->default_seccomp_profile, "default") < 0)
+                return log_oom();
         if (c->max_fds_per_call == 0 || c->max_workloads_per_user == 0 || c->max_waiters_per_workload == 0 ||
-            c->max_pending_per_connection == 0)
+            c->max_pending_per_connection == 0 || c->max_pending_per_user == 0 || c->max_blocking_per_user == 0 ||
+            c->max_blocking == 0 || c->max_connections_per_user == 0)
                 return log_error_errno(-EINVAL, "Limits must be at least 1.");
         return 0;
 }

@@ -45,9 +45,27 @@ typedef struct Config {
          * message until the exit, and nothing else bounds them (the direct
          * socket has no bus limit on pending replies). */
         unsigned max_waiters_per_workload;
-        /* Calls of one connection waiting for their polkit decision at once:
-         * each holds its message (and its fds) until polkit answers. */
+        /* Calls of one connection, and of one uid, waiting at once for a
+         * polkit decision or a blocking operation: each holds its message
+         * (and its fds) until answered. */
         unsigned max_pending_per_connection;
+        unsigned max_pending_per_user;
+        /* Blocking operations (a /proc walk, a syscall on a client's fd) run
+         * off the event loop: at most this many at once per uid and in all,
+         * stalled ones included, each given up after the timeout. */
+        unsigned max_blocking_per_user;
+        unsigned max_blocking;
+        uint64_t blocking_timeout_usec;
+        /* Direct socket: connections per uid, and how long a connection may
+         * take to finish the D-Bus authentication. */
+        unsigned max_connections_per_user;
+        uint64_t auth_timeout_usec;
+        /* Denial records per uid: a burst, refilled at a rate; past it one
+         * summary record stands for the suppressed ones. */
+        unsigned audit_denial_burst;
+        unsigned audit_denials_per_sec;
+        /* The seccomp profile of a Spawn that names none. */
+        char *default_seccomp_profile;
         LogTarget log_target;
         int log_level;
 

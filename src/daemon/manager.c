@@ -11,7 +11,8 @@
 #include "feature.h"
 #include "legacy.h"
 #include "log.h"
-#include "manage-gate.h"
+#include "offload.h"
+#include "visibility.h"
 #include "manager.h"
 #include "request.h"
 #include "workload.h"
@@ -22,7 +23,6 @@ int manager_new(Config *config, Manager **ret) {
                 return -ENOMEM;
         m->config = config;
         m->private_fd = -EBADF;
-        m->caller_cache = CALLER_NULL;
         *ret = m;
         return 0;
 }
@@ -33,9 +33,9 @@ Manager *manager_free(Manager *m) {
 
         /* Pending decisions first: their callbacks must not run on a
          * half-freed manager. */
-        while (m->requests)
-                request_free(m->requests);
-        manage_gate_free_all(m);
+        request_dispatch_done(m);
+        while (m->pending)
+                request_free(m->pending);
 
         while (m->workloads)
                 workload_free(m->workloads);
@@ -43,6 +43,7 @@ Manager *manager_free(Manager *m) {
                 private_connection_free(m->connections);
         m->authority = authority_free(m->authority);
         m->audit = audit_log_free(m->audit);
+        m->offload = offload_free(m->offload);
 
         sd_event_source_disable_unref(m->private_source);
         safe_close(m->private_fd);
@@ -54,8 +55,6 @@ Manager *manager_free(Manager *m) {
                 seccomp_profile_free(m->seccomp_profiles[i]);
         free(m->seccomp_profiles);
 
-        free(m->caller_sender);
-        caller_done(&m->caller_cache);
         free(m);
         return NULL;
 }
@@ -67,56 +66,10 @@ PrivateConnection *manager_find_connection(Manager *m, sd_bus *bus) {
         return NULL;
 }
 
-int manager_get_caller(Manager *m, sd_bus_message *msg, const Caller **ret, sd_bus_error *error) {
-        PrivateConnection *c = manager_find_connection(m, sd_bus_message_get_bus(msg));
-        const char *sender = sd_bus_message_get_sender(msg);
-        uint64_t cookie = 0;
-        Caller n;
-        int r;
-
-        if (c) {
-                *ret = &c->caller;
-                return 0;
-        }
-
-        /* One bus query per message: a sender never reuses a cookie. */
-        (void) sd_bus_message_get_cookie(msg, &cookie);
-        if (sender && m->caller_sender && cookie == m->caller_cookie && strcmp(sender, m->caller_sender) == 0) {
-                *ret = &m->caller_cache;
-                return 0;
-        }
-
-        r = caller_from_bus_message(msg, &n, error);
-        if (r < 0)
-                return r;
-
-        char *s = strdup(sender);
-        if (!s) {
-                caller_done(&n);
-                return -ENOMEM;
-        }
-        caller_done(&m->caller_cache);
-        free(m->caller_sender);
-        m->caller_cache = n;
-        m->caller_sender = s;
-        m->caller_cookie = cookie;
-        *ret = &m->caller_cache;
-        return 0;
-}
-
-const Caller *manager_current_caller(Manager *m, sd_bus *bus) {
-        sd_bus_message *msg = sd_bus_get_current_message(bus);
-        const Caller *c;
-
-        if (!msg || manager_get_caller(m, msg, &c, NULL) < 0)
-                return NULL;
-        return c;
-}
-
 const char *manager_control_path(Manager *m) {
-        if (control_path_get() == CONTROL_PATH_LEGACY)
+        if (m->config->control_path == CONTROL_PATH_LEGACY)
                 return "legacy_pid";
-        if (control_path_get() == CONTROL_PATH_AUTO &&
+        if (m->config->control_path == CONTROL_PATH_AUTO &&
             (!feature_available(FEATURE_PIDFD_OPEN) || !feature_available(FEATURE_PIDFD_SEND_SIGNAL)))
                 return "legacy_pid";
         return "pidfd";
@@ -137,6 +90,26 @@ int manager_audit(Manager *m, const AuditRecord *rec, uint64_t *ret_seq) {
         if (r < 0)
                 return log_error_errno(r, "Failed to write the audit record for %s, refusing: %m", rec->action);
         return 0;
+}
+
+int manager_audit_denial(Manager *m, const AuditRecord *rec) {
+        int r;
+
+        r = audit_begin(m->audit, rec, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write the denial record for %s: %m", rec->action);
+        return 0;
+}
+
+void manager_audit_outcome_fd_type(Manager *m, uint64_t seq, int result, const char *fd_type) {
+        char buf[AUDIT_RESULT_MAX];
+        int r;
+
+        if (seq == 0)
+                return;
+        r = audit_outcome_fd_type(m->audit, seq, audit_result_from_errno(result, buf), fd_type);
+        if (r < 0)
+                log_error_errno(r, "Failed to write the outcome of audit record %" PRIu64 ": %m", seq);
 }
 
 void manager_audit_outcome(Manager *m, uint64_t seq, int result) {
@@ -209,7 +182,7 @@ static int manager_load_seccomp_profiles(Manager *m) {
 int manager_register_objects(Manager *m, sd_bus *bus) {
         int r;
 
-        r = manage_gate_attach(m, bus);
+        r = visibility_attach(m, bus);
         if (r < 0)
                 return r;
         r = broker_register_objects(m, bus);
@@ -218,15 +191,10 @@ int manager_register_objects(Manager *m, sd_bus *bus) {
         return workload_register_objects(m, bus);
 }
 
-/* A caller's identity lives for one dispatched message only: nothing of it
- * (its pidfd above all) outlasts the call. */
+/* A request lives for its dispatch only, unless it awaits an answer:
+ * nothing of the caller (its pidfd above all) outlasts the call. */
 static int on_post_dispatch(sd_event_source *s, void *userdata) {
-        Manager *m = userdata;
-        manage_gate_reset(m);
-        if (m->caller_sender) {
-                m->caller_sender = (free(m->caller_sender), NULL);
-                caller_done(&m->caller_cache);
-        }
+        request_dispatch_done(userdata);
         return 0;
 }
 
@@ -287,6 +255,11 @@ int manager_start(Manager *m) {
         r = audit_log_open(m->config->audit_log, 0, &m->audit);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the audit log %s: %m", m->config->audit_log);
+
+        r = offload_new(m->event, m->config->max_blocking_per_user, m->config->max_blocking,
+                        m->config->blocking_timeout_usec, &m->offload);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up blocking operations: %m");
         log_info("Audit log %s (last record %" PRIu64 ").", audit_log_path(m->audit), audit_log_last_seq(m->audit));
 
         r = sd_bus_open_system(&m->bus);

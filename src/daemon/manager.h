@@ -20,7 +20,7 @@ typedef struct Workload Workload;
 typedef struct PrivateConnection PrivateConnection;
 typedef struct Request Request;
 typedef struct Authority Authority;
-typedef struct GateDecision GateDecision;
+typedef struct Offload Offload;
 
 #define BROKER_PATH "/org/pidbroker/Broker1"
 #define BROKER_INTERFACE "org.pidbroker.Broker1"
@@ -54,27 +54,18 @@ struct Manager {
 
         Authority *authority;     /* the policy backend (authorize.h) */
         AuditLog *audit;          /* the audit trail (src/audit) */
-        Request *requests;        /* calls waiting for their decision (request.h) */
+        Offload *offload;         /* blocking work off the loop (offload.h) */
 
-        /* The manage gate (manage-gate.c): decisions parked for a requeued
-         * call, and the one of the message being dispatched. */
-        GateDecision *gate_decisions;
-        sd_bus_message *gate_msg;
-        bool gate_allow;
-        const char *gate_rule;
-        sd_bus_message *gate_sync; /* the filter is deciding this one right now */
+        /* The request pipeline (request.h): the request of the message
+         * being dispatched, and those waiting for a decision or a job. */
+        Request *current;
+        Request *pending;
+        unsigned n_pending;
 
         SeccompProfile **seccomp_profiles;
         size_t n_seccomp_profiles;
 
         uint64_t next_counter_id; /* workload ids where pidfs is missing */
-
-        /* Identity of the message being dispatched, so the object lookups,
-         * property getters and the method handler of one call share one
-         * query, keyed by (sender, cookie): a sender never reuses a cookie. */
-        char *caller_sender;
-        uint64_t caller_cookie;
-        Caller caller_cache;
 };
 
 int manager_new(Config *config, Manager **ret);
@@ -91,11 +82,6 @@ int manager_run(Manager *m);
 /* Register every object of org.pidbroker.Broker1(5) on a connection. */
 int manager_register_objects(Manager *m, sd_bus *bus);
 
-/* The caller of msg; on the direct socket the connection's peer. */
-int manager_get_caller(Manager *m, sd_bus_message *msg, const Caller **ret, sd_bus_error *error);
-/* The caller of the message being dispatched on bus, or NULL (none, or not identifiable). */
-const Caller *manager_current_caller(Manager *m, sd_bus *bus);
-
 PrivateConnection *manager_find_connection(Manager *m, sd_bus *bus);
 
 /* "pidfd" or "legacy_pid": the path this daemon runs new workloads on. */
@@ -109,8 +95,12 @@ unsigned manager_count_workloads(Manager *m, uid_t owner);
 /* Append an audit record (audit_begin()); a failure is logged and returned:
  * the caller must then refuse the operation (AuditFailed). */
 int manager_audit(Manager *m, const AuditRecord *rec, uint64_t *ret_seq);
+/* A denial, within the subject's denial budget (a suppressed one is no
+ * failure); a write failure is logged and returned. */
+int manager_audit_denial(Manager *m, const AuditRecord *rec);
 /* The outcome line (0 or -errno of the operation); failures are logged. */
 void manager_audit_outcome(Manager *m, uint64_t seq, int result);
+void manager_audit_outcome_fd_type(Manager *m, uint64_t seq, int result, const char *fd_type);
 
 /* The private-socket listener (private-socket.c). */
 int private_socket_open(Manager *m);

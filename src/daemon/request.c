@@ -1,189 +1,139 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "bus-error.h"
 #include "log.h"
 #include "request.h"
 #include "workload.h"
 
-int target_facts_read(Manager *m, const Process *p, uid_t caller_uid, TargetFacts *ret) {
-        TargetFacts t = { .pid = p->pid, .pidfd_id = p->id, .uid = (uid_t) -1 };
-        ProcessInfo info;
-        int r;
+static void pending_link(Request *r) {
+        Manager *m = r->manager;
 
-        r = process_get_info(p, &info);
-        if (r < 0)
-                return r;
-        t.uid = info.ruid == caller_uid ? info.euid : info.ruid;
-
-        if (process_namespace_id(p, NAMESPACE_PID, &t.pidns) < 0)
-                t.pidns = 0;
-        if (process_namespace_id(p, NAMESPACE_USER, &t.userns) < 0)
-                t.userns = 0;
-        if (process_get_comm(p, t.comm) < 0)
-                t.comm[0] = '\0';
-        t.control_path = process_control_path(p);
-
-        /* Ours only if the pidfs identity matches the record: a pid or a
-         * workload id the caller names proves nothing. */
-        Workload *w = p->id != 0 ? workload_find(m, p->id) : NULL;
-        if (w && w->spawned.process.id == p->id) {
-                t.workload_id = w->id;
-                t.is_own_workload = w->owner_uid == caller_uid && w->state == WORKLOAD_RUNNING;
-        }
-
-        *ret = t;
-        return 0;
+        if (r->pending)
+                return;
+        r->pending = true;
+        r->prev = NULL;
+        r->next = m->pending;
+        if (m->pending)
+                m->pending->prev = r;
+        m->pending = r;
+        m->n_pending++;
 }
 
-static void closedirp(DIR **d) {
-        if (*d)
-                closedir(*d);
+static void pending_unlink(Request *r) {
+        Manager *m = r->manager;
+
+        if (!r->pending)
+                return;
+        if (r->prev)
+                r->prev->next = r->next;
+        else
+                m->pending = r->next;
+        if (r->next)
+                r->next->prev = r->prev;
+        r->next = r->prev = NULL;
+        r->pending = false;
+        m->n_pending--;
 }
 
-/* Field 5 (pgrp) of /proc/<pid>/stat. comm (field 2) may hold spaces and
- * parentheses: parse after its last ')'. */
-static int proc_pgrp(pid_t pid, pid_t *ret) {
-        char path[64], buf[512];
-        const char *p;
-        _cleanup_close_ int fd = -EBADF;
-        ssize_t n;
-        int pgrp;
-
-        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return errno == ENOENT ? -ESRCH : -errno;
-        n = read(fd, buf, sizeof buf - 1);
-        if (n < 0)
-                return errno == ESRCH ? -ESRCH : -errno;
-        if (n == 0)
-                return -ESRCH; /* gone while we read */
-        buf[n] = '\0';
-        p = strrchr(buf, ')');
-        if (!p || sscanf(p + 1, " %*c %*d %d", &pgrp) != 1)
-                return -EIO;
-        *ret = pgrp;
-        return 0;
+void request_free(Request *r) {
+        if (!r)
+                return;
+        pending_unlink(r);
+        if (r->manager->current == r)
+                r->manager->current = NULL;
+        r->check = auth_check_cancel(r->check);
+        offload_cancel(r->job);
+        if (r->job_free && r->job_data)
+                r->job_free(r->job_data);
+        sd_bus_message_unref(r->msg);
+        caller_facts_done(&r->facts);
+        caller_done(&r->caller);
+        free(r);
 }
 
-/* Only the group's members matter; each is pinned with a pidfd before its
- * credentials are read, and its pgrp read again after that (the pid seen in
- * the scan may have been reused by then: the pinned process must be the one
- * in the group). A member that exits meanwhile is no concern.
- *
- * What remains is a race no check before the signal can close: between this
- * scan and pidfd_send_signal() a process may join the group (setpgid: only
- * the process itself, or its parent before it execs; a child a member forks
- * is born in the group with that member's uids) or change its uids (only the
- * process itself, by set*uid() or by executing a setuid program). Whoever
- * does it acts on its own process or child: a privileged process that moves
- * into the group or drops to the caller's uid has put itself in the
- * caller's reach; a process of the caller's that executes a setuid program
- * in that window is signalled as if it had not yet. */
-int process_group_foreign_member(pid_t pgid, uid_t caller_uid, pid_t *ret_pid, uid_t *ret_uid) {
-        _cleanup_(closedirp) DIR *d = NULL;
-        pid_t found_pid = 0;
-        uid_t found_uid = (uid_t) -1;
-        struct dirent *de;
-        int k;
+void request_dispatch_done(Manager *m) {
+        Request *r = m->current;
 
-        if (pgid <= 0 || caller_uid == (uid_t) -1)
-                return -EINVAL;
-        d = opendir("/proc");
-        if (!d)
-                return -errno;
-        for (;;) {
-                _cleanup_process_ Process p = PROCESS_NULL;
-                ProcessInfo info;
-                pid_t pid, pgrp;
-                char *end;
-                long l;
+        m->current = NULL;
+        if (r && !r->pending)
+                request_free(r);
+}
 
-                errno = 0;
-                de = readdir(d);
-                if (!de) {
-                        if (errno != 0)
-                                return -errno;
+/* The Request of msg: the one being dispatched, or one a decision or a job
+ * brought back, or a new one. It becomes the current one. */
+static Request *request_get(Manager *m, sd_bus_message *msg) {
+        Request *r = NULL;
+
+        if (m->current && m->current->msg == msg)
+                return m->current;
+        request_dispatch_done(m);
+
+        for (Request *i = m->pending; i; i = i->next)
+                if (i->msg == msg) {
+                        r = i;
                         break;
                 }
-                if (de->d_name[0] < '1' || de->d_name[0] > '9')
-                        continue;
-                errno = 0;
-                l = strtol(de->d_name, &end, 10);
-                if (errno != 0 || *end != '\0' || l <= 0 || l > INT_MAX)
-                        continue;
-                pid = (pid_t) l;
-
-                k = proc_pgrp(pid, &pgrp);
-                if (k == -ESRCH)
-                        continue;
-                if (k < 0)
-                        return k;
-                if (pgrp != pgid)
-                        continue;
-
-                /* pidfd_open() itself, whatever the control path: signal
-                 * scopes need a kernel that has it, and no pin, no fact. */
-                int fd = (int) syscall(__NR_pidfd_open, pid, 0);
-                if (fd < 0) {
-                        /* Gone, or the pid now names a thread. */
-                        if (errno == ESRCH || errno == ENOENT || errno == EINVAL)
-                                continue;
-                        return -errno;
-                }
-                k = process_from_pidfd(&p, fd);
-                if (k == -ESRCH)
-                        continue;
-                if (k < 0)
-                        return k;
-                k = process_get_info(&p, &info);
-                if (k == -ESRCH)
-                        continue;
-                if (k < 0)
-                        return k;
-                /* The pinned process, still alive under this pid, in the group. */
-                k = proc_pgrp(pid, &pgrp);
-                if (k == -ESRCH)
-                        continue;
-                if (k < 0)
-                        return k;
-                if (process_check_alive(&p) < 0 || pgrp != pgid)
-                        continue;
-
-                /* kill(2): an unprivileged sender may signal a process whose
-                 * real or saved uid is the sender's real or effective uid. */
-                if (info.ruid == caller_uid || info.suid == caller_uid)
-                        continue;
-                if (found_pid == 0 || (found_uid != 0 && info.ruid == 0)) {
-                        found_pid = pid;
-                        found_uid = info.ruid;
-                }
+        if (r) {
+                if (r->check || r->job)
+                        return NULL; /* still waiting: a duplicate dispatch, ignore */
+                pending_unlink(r);
+        } else {
+                r = calloc(1, sizeof *r);
+                if (!r)
+                        return NULL;
+                r->manager = m;
+                r->msg = sd_bus_message_ref(msg);
+                r->action = _ACTION_INVALID;
+                r->caller = CALLER_NULL;
+                r->facts = CALLER_FACTS_NULL;
+                r->interactive = sd_bus_message_get_allow_interactive_authorization(msg) > 0;
         }
+        m->current = r;
+        return r;
+}
 
-        if (found_pid == 0)
+static int request_identify(Request *r, sd_bus_error *error) {
+        Manager *m = r->manager;
+        PrivateConnection *c;
+        int k;
+
+        if (r->identity > 0)
                 return 0;
-        *ret_pid = found_pid;
-        *ret_uid = found_uid;
-        return 1;
+        if (r->identity < 0)
+                return sd_bus_error_set(error, BUS_ERROR_ACCESS_DENIED, "Caller process cannot be identified.");
+
+        c = manager_find_connection(m, sd_bus_message_get_bus(r->msg));
+        if (c)
+                k = caller_copy(&r->caller, &c->caller);
+        else
+                k = caller_from_bus_message(r->msg, &r->caller, error);
+        if (k >= 0)
+                k = caller_facts_read(&r->caller, &r->facts);
+        if (k < 0) {
+                caller_done(&r->caller);
+                r->identity = k;
+                if (!sd_bus_error_is_set(error))
+                        sd_bus_error_set(error, BUS_ERROR_ACCESS_DENIED, "Caller process cannot be identified.");
+                return k;
+        }
+        r->identity = 1;
+        return 0;
 }
 
-bool target_is_cross_namespace(const TargetFacts *t, const CallerFacts *f) {
-        if (t->pidns == 0 || t->userns == 0 || f->pidns == 0 || f->userns == 0)
-                return true;
-        return t->pidns != f->pidns || t->userns != f->userns;
-}
+static void audit_subject_fill(AuditSubject *ret, const Request *r) {
+        const Caller *c = &r->caller;
+        const CallerFacts *f = &r->facts;
 
-void audit_subject_from_caller(AuditSubject *ret, const Caller *c, const CallerFacts *f) {
+        if (r->identity <= 0) {
+                /* Who it was is what we could not tell: only the bus name. */
+                *ret = AUDIT_SUBJECT_NULL;
+                ret->bus_name = sd_bus_message_get_sender(r->msg);
+                return;
+        }
         *ret = (AuditSubject) {
                 .uid = c->uid,
                 .gids = f->gids,
@@ -198,167 +148,317 @@ void audit_subject_from_caller(AuditSubject *ret, const Caller *c, const CallerF
         };
 }
 
-void audit_target_from_facts(AuditTarget *ret, const TargetFacts *t) {
-        *ret = (AuditTarget) {
-                .pid = t->pid,
-                .pidfd_id = t->pidfd_id,
-                .uid = t->uid,
-                .pidns = t->pidns,
-                .userns = t->userns,
-                .comm = t->comm[0] ? t->comm : NULL,
-                .workload_id = t->workload_id,
-        };
+/* One record of r about t: the subject, the target, the details. */
+static void audit_record_fill(AuditRecord *rec, AuditTarget *target, const Request *r, const Target *t,
+                              Action action, bool allow, const char *rule) {
+        *rec = AUDIT_RECORD_NULL;
+        rec->action = action_to_string(action) ?: action_to_string(ACTION_SPAWN);
+        rec->decision = allow ? AUDIT_DECISION_ALLOW : AUDIT_DECISION_DENY;
+        rec->rule = rule;
+        audit_subject_fill(&rec->subject, r);
+        if (!t)
+                return;
+        target_to_audit(t, target, &rec->details);
+        rec->target = target;
+        rec->control_path = t->control_path;
 }
 
-/* Calls of msg's connection waiting for their decision: the same sd-bus
- * connection (one per direct-socket peer) and, on the bus, the same sender.
- * Only polkit decisions wait; embedded ones free the request at once. */
-static unsigned requests_pending_for(Manager *m, sd_bus_message *msg) {
-        sd_bus *bus = sd_bus_message_get_bus(msg);
-        const char *sender = sd_bus_message_get_sender(msg);
-        unsigned n = 0;
+/* A denial, within the caller's budget. One per request. A denial whose
+ * record cannot be written is still a denial: it is logged, and the caller
+ * is answered with the reason it was refused. */
+static void request_record_denial(Request *r, const Target *t, Action action, const char *rule) {
+        AuditRecord rec;
+        AuditTarget target;
 
-        for (Request *r = m->requests; r; r = r->next) {
-                const char *s = sd_bus_message_get_sender(r->msg);
-                if (sd_bus_message_get_bus(r->msg) == bus && (s == sender || (s && sender && strcmp(s, sender) == 0)))
-                        n++;
-        }
-        return n;
+        if (r->refused)
+                return;
+        r->refused = true;
+        audit_record_fill(&rec, &target, r, t, action, false, rule);
+        (void) manager_audit_denial(r->manager, &rec);
 }
 
-int request_new(Manager *m, size_t size, sd_bus_message *msg, const Caller *caller, Request **ret,
-                sd_bus_error *error) {
+int request_begin(Manager *m, sd_bus_message *msg, Action action, Request **ret, sd_bus_error *error) {
         Request *r;
         int k;
 
-        if (size < sizeof(Request))
-                return -EINVAL;
-        /* Each pending request holds its message (and the fds in it) until
-         * polkit answers or times out: one client must not pile them up. */
-        if (requests_pending_for(m, msg) >= m->config->max_pending_per_connection)
-                return sd_bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED,
-                                         "%u calls of this connection are waiting for authorization already "
-                                         "(MaxPendingPerConnection); wait for their replies.",
-                                         m->config->max_pending_per_connection);
-        r = calloc(1, size);
+        r = request_get(m, msg);
         if (!r)
                 return -ENOMEM;
-        r->manager = m;
-        r->caller = CALLER_NULL;
-        r->facts = CALLER_FACTS_NULL;
-
-        k = caller_copy(&r->caller, caller);
-        if (k >= 0)
-                k = caller_facts_read(&r->caller, &r->facts);
+        r->action = action;
+        k = request_identify(r, error);
         if (k < 0) {
-                caller_done(&r->caller);
-                free(r);
+                request_record_denial(r, NULL, action, "refused:identity");
                 return k;
         }
-        r->msg = sd_bus_message_ref(msg);
-        r->interactive = sd_bus_message_get_allow_interactive_authorization(msg) > 0;
-
-        r->next = m->requests;
-        if (m->requests)
-                m->requests->prev = r;
-        m->requests = r;
-
         *ret = r;
         return 0;
 }
 
-void request_free(Request *r) {
-        Manager *m;
+Request *request_current(Manager *m, sd_bus *bus) {
+        sd_bus_message *msg = sd_bus_get_current_message(bus);
+        Request *r;
 
-        if (!r)
+        if (!msg)
+                return NULL;
+        r = request_get(m, msg);
+        if (!r || request_identify(r, NULL) < 0)
+                return NULL;
+        return r;
+}
+
+int request_refuse(Request *r, const Target *t, sd_bus_error *error) {
+        char rule[128];
+        const char *name = error && error->name ? error->name : "?";
+        const char *dot = strrchr(name, '.');
+
+        snprintf(rule, sizeof rule, "refused:%s", dot ? dot + 1 : name);
+        request_record_denial(r, t, r->action, rule);
+        return -sd_bus_error_get_errno(error) ?: -EINVAL;
+}
+
+int request_refuse_errno(Request *r, const Target *t, int error, const char *what, sd_bus_error *ret_error) {
+        (void) bus_error_from_errno(ret_error, error, what);
+        return request_refuse(r, t, ret_error);
+}
+
+/* Requests one connection (and one uid) have waiting: each holds its
+ * message, and the fds in it, until its answer comes. */
+static int request_check_pending_room(Request *r, const Target *t, sd_bus_error *error) {
+        Manager *m = r->manager;
+        sd_bus *bus = sd_bus_message_get_bus(r->msg);
+        const char *sender = sd_bus_message_get_sender(r->msg);
+        unsigned per_connection = 0, per_user = 0;
+
+        for (Request *i = m->pending; i; i = i->next) {
+                const char *s = sd_bus_message_get_sender(i->msg);
+                if (i->caller.uid == r->caller.uid)
+                        per_user++;
+                if (sd_bus_message_get_bus(i->msg) == bus && (s == sender || (s && sender && strcmp(s, sender) == 0)))
+                        per_connection++;
+        }
+        if (per_connection >= m->config->max_pending_per_connection)
+                sd_bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED,
+                                  "%u calls of this connection are waiting already (MaxPendingPerConnection); "
+                                  "wait for their replies.", m->config->max_pending_per_connection);
+        else if (per_user >= m->config->max_pending_per_user)
+                sd_bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED,
+                                  "uid %u has %u calls waiting already (MaxPendingPerUser); wait for their replies.",
+                                  (unsigned) r->caller.uid, m->config->max_pending_per_user);
+        else
+                return 0;
+        return request_refuse(r, t, error);
+}
+
+/* The answer is in: run the handler again on the same message. */
+static void request_resume(Request *r) {
+        int k;
+
+        k = sd_bus_enqueue_for_read(sd_bus_message_get_bus(r->msg), r->msg);
+        if (k >= 0)
                 return;
-        m = r->manager;
-        if (r->prev)
-                r->prev->next = r->next;
-        else if (m->requests == r)
-                m->requests = r->next;
-        if (r->next)
-                r->next->prev = r->prev;
-
-        r->check = auth_check_cancel(r->check);
-        if (r->destroy)
-                r->destroy(r);
-        sd_bus_message_unref(r->msg);
-        caller_facts_done(&r->facts);
-        caller_done(&r->caller);
-        free(r);
+        log_warning_errno(k, "Failed to requeue a call after its answer came: %m");
+        (void) sd_bus_reply_method_errorf(r->msg, SD_BUS_ERROR_NO_MEMORY, "Out of memory.");
+        request_free(r);
 }
 
 static void on_decided(const AuthResult *res, void *userdata) {
         Request *r = userdata;
 
         r->check = NULL; /* the check frees itself */
-        r->decided(r, res);
-        request_free(r);
+        r->awaited->result = *res;
+        r->awaited->done = true;
+        if (r->pending)
+                request_resume(r);
 }
 
-int request_authorize(Request *r, const Action *actions, size_t n_actions, const AuthTarget *target) {
+static uint64_t hash_add(uint64_t h, const void *p, size_t n) {
+        const unsigned char *b = p;
+        for (size_t i = 0; i < n; i++)
+                h = (h ^ b[i]) * UINT64_C(0x100000001b3);
+        return h;
+}
+
+/* What a decision was asked about: the actions and every fact of the target
+ * the policy reads. */
+static uint64_t decision_key(const Action *actions, size_t n_actions, const Target *t) {
+        uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+        h = hash_add(h, actions, n_actions * sizeof *actions);
+        h = hash_add(h, &t->pid, sizeof t->pid);
+        h = hash_add(h, &t->pidfd_id, sizeof t->pidfd_id);
+        h = hash_add(h, &t->uid, sizeof t->uid);
+        h = hash_add(h, &t->is_own_workload, sizeof t->is_own_workload);
+        h = hash_add(h, &t->cross_namespace, sizeof t->cross_namespace);
+        h = hash_add(h, &t->workload_id, sizeof t->workload_id);
+        h = hash_add(h, &t->signal, sizeof t->signal);
+        h = hash_add(h, &t->target_fd, sizeof t->target_fd);
+        if (t->fd_type)
+                h = hash_add(h, t->fd_type, strlen(t->fd_type));
+        return h;
+}
+
+/* 1 decided (in slot), 0 not yet, < 0 could not be asked (recorded,
+ * *error set). */
+static int request_decide(Request *r, Decision *slot, const Action *actions, size_t n_actions, const Target *t,
+                          sd_bus_error *error) {
+        Manager *m = r->manager;
+        uint64_t key = decision_key(actions, n_actions, t);
+        AuthCheck *check = NULL;
+        int k;
+
+        if (slot->done && slot->key == key)
+                return 1;
+        /* Only polkit decisions wait, and each waiting one holds its message. */
+        if (authority_is_polkit(m->authority)) {
+                k = request_check_pending_room(r, t, error);
+                if (k < 0)
+                        return k;
+        }
+
         AuthRequest ar = {
                 .caller = &r->caller,
                 .facts = &r->facts,
                 .actions = actions,
                 .n_actions = n_actions,
-                .target = *target,
+                .target = t,
                 .interactive = r->interactive,
         };
-        AuthCheck *check = NULL;
-        int k;
-
-        k = authorize(r->manager->authority, &ar, on_decided, r, &check);
+        *slot = (Decision) { .key = key };
+        r->awaited = slot;
+        k = authorize(m->authority, &ar, on_decided, r, &check);
         if (k < 0) {
                 /* Nothing was asked: an error, never an allow. */
                 log_warning_errno(k, "Cannot authorize a request: %m");
-                (void) sd_bus_reply_method_errorf(r->msg, BUS_ERROR_ACCESS_DENIED, "Authorization failed: %s",
-                                                  strerror(-k));
-                request_free(r);
-                return 1;
+                request_record_denial(r, t, actions[0], "error:authorize");
+                return sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED, "Authorization failed: %s", strerror(-k));
         }
-        if (k > 0)
-                r->check = check; /* pending; r lives on */
-        /* k == 0: decided already, and r is gone. */
-        return 1;
+        if (k == 0)
+                return 1; /* decided already: on_decided() ran */
+        r->check = check;
+        pending_link(r);
+        return 0;
 }
 
-int request_audit(Request *r, const AuthResult *res, const AuditTarget *target, const AuditDetails *d,
-                  const char *control_path, uint64_t *ret_seq) {
-        AuditRecord rec = AUDIT_RECORD_NULL;
-
-        rec.action = action_to_string(res->action) ?: "org.pidbroker.unknown";
-        rec.decision = res->allow ? AUDIT_DECISION_ALLOW : AUDIT_DECISION_DENY;
-        rec.rule = res->rule;
-        audit_subject_from_caller(&rec.subject, &r->caller, &r->facts);
-        rec.target = target;
-        if (d)
-                rec.details = *d;
-        rec.control_path = control_path;
-        return manager_audit(r->manager, &rec, ret_seq);
-}
-
-void request_audit_outcome(Request *r, uint64_t seq, int result) {
-        manager_audit_outcome(r->manager, seq, result);
-}
-
-int reply_denied(sd_bus_message *msg, const AuthResult *res, bool interactive) {
+static int reply_denied(Request *r, const AuthResult *res, sd_bus_error *error) {
         const char *action = action_to_string(res->action) ?: "?";
 
         /* The D-Bus meaning of InteractiveAuthorizationRequired is "would
          * have worked had the call allowed interaction": only when polkit
          * says a challenge could grant it and the caller did not allow one.
-         * A call that allowed it was already shown to an agent (or there is
-         * none): that is a plain denial. The embedded engine never prompts. */
-        if (res->challenge && !interactive)
-                return sd_bus_reply_method_errorf(msg, BUS_ERROR_INTERACTIVE_AUTH,
-                                                  "Interactive authorization required (%s).", action);
-        return sd_bus_reply_method_errorf(msg, BUS_ERROR_ACCESS_DENIED, "Not authorized (%s).", action);
+         * The embedded engine never prompts. */
+        if (res->challenge && !r->interactive)
+                return sd_bus_error_setf(error, BUS_ERROR_INTERACTIVE_AUTH, "Interactive authorization required (%s).",
+                                         action);
+        return sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED, "Not authorized (%s).", action);
 }
 
-int reply_audit_failed(sd_bus_message *msg, int error) {
-        return sd_bus_reply_method_errorf(msg, BUS_ERROR_AUDIT_FAILED,
-                                          "The audit record could not be written (%s); nothing was done.",
-                                          strerror(abs(error)));
+int request_authorize(Request *r, const Action *actions, size_t n_actions, const Target *t, sd_bus_error *error) {
+        const AuthResult *res = &r->method.result;
+        char buf[256];
+        int k;
+
+        k = request_decide(r, &r->method, actions, n_actions, t, error);
+        if (k <= 0)
+                return k;
+        if (res->allow)
+                return 1;
+
+        log_notice("%s denied for %s (%s, %s).", sd_bus_message_get_member(r->msg) ?: "?",
+                   caller_describe(&r->caller, buf, sizeof buf), action_to_string(res->action) ?: "?", res->rule);
+        request_record_denial(r, t, res->action, res->rule);
+        return reply_denied(r, res, error);
+}
+
+void request_allow(Request *r, Action action, const char *rule) {
+        r->method = (Decision) {
+                .done = true,
+                .result = { .allow = true, .action = action, .rule = rule },
+        };
+}
+
+int request_authorize_manage(Request *r, const Target *t, bool record) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int k;
+
+        k = request_decide(r, &r->manage, (const Action[]) { ACTION_MANAGE }, 1, t, &error);
+        if (k == 0)
+                return -EAGAIN;
+        if (k < 0)
+                return 0; /* could not be asked: recorded, not visible */
+        if (!r->manage.result.allow && record)
+                request_record_denial(r, t, ACTION_MANAGE, r->manage.result.rule);
+        return r->manage.result.allow;
+}
+
+int request_record(Request *r, const Target *t, uint64_t *ret_seq, sd_bus_error *error) {
+        AuditRecord rec;
+        AuditTarget target;
+        int k;
+
+        audit_record_fill(&rec, &target, r, t, r->method.result.action, true, r->method.result.rule);
+        k = manager_audit(r->manager, &rec, ret_seq);
+        if (k < 0)
+                return sd_bus_error_setf(error, BUS_ERROR_AUDIT_FAILED,
+                                         "The audit record could not be written (%s); nothing was done.",
+                                         strerror(-k));
+        return 0;
+}
+
+void request_outcome(Request *r, uint64_t seq, int result) {
+        manager_audit_outcome(r->manager, seq, result);
+}
+
+void request_outcome_fd_type(Request *r, uint64_t seq, int result, const char *fd_type) {
+        manager_audit_outcome_fd_type(r->manager, seq, result, fd_type);
+}
+
+static void on_job_done(int result, void *data, void *userdata) {
+        Request *r = userdata;
+
+        r->job = NULL;
+        r->job_done = true;
+        r->job_result = result;
+        r->job_data = data;
+        request_resume(r);
+}
+
+int request_offload(Request *r, OffloadFunc fn, void *data, void (*free_data)(void *data), void **ret_data,
+                    const Target *t, sd_bus_error *error) {
+        Manager *m = r->manager;
+        int k;
+
+        if (r->job_done) {
+                /* A re-run: this pass's input is the same; the answer is kept. */
+                if (free_data)
+                        free_data(data);
+                if (r->job_result < 0) {
+                        sd_bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED,
+                                          "The operation did not finish within BlockingTimeoutSec.");
+                        return request_refuse(r, t, error);
+                }
+                *ret_data = r->job_data;
+                return 1;
+        }
+
+        k = request_check_pending_room(r, t, error);
+        if (k < 0) {
+                if (free_data)
+                        free_data(data);
+                return k;
+        }
+        r->job_free = free_data;
+        k = offload_start(m->offload, r->caller.uid, fn, data, free_data, on_job_done, r, &r->job);
+        if (k < 0) {
+                if (free_data)
+                        free_data(data);
+                if (k == -EUSERS)
+                        sd_bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED,
+                                          "Too many blocking operations running for uid %u (MaxBlockingPerUser).",
+                                          (unsigned) r->caller.uid);
+                else
+                        (void) bus_error_from_errno(error, k, "Cannot start the operation");
+                return request_refuse(r, t, error);
+        }
+        pending_link(r);
+        return 0;
 }

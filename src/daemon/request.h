@@ -1,104 +1,121 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* A method call on its way through policy and audit. The handler reads the
- * arguments and the facts, then hands the request to request_authorize();
- * the decision may come at once (embedded) or later (polkit), so everything
- * the operation needs lives in the request, never on the handler's stack:
- * the caller's identity is copied (the per-message cache dies with the
- * dispatch), the target's pidfd is owned, the message is referenced (its fds
- * stay open). Once decided, the request's decided() does, in this order:
+/* The one pipeline every method call goes through, on both interfaces and
+ * both transports:
  *
- *     request_audit()        the record: allow ("pending") or deny ("denied");
- *                            on failure → AuditFailed, nothing runs
- *     deny                   → AccessDenied / InteractiveAuthorizationRequired
- *     the operation
- *     request_audit_outcome()
- *     the reply
+ *     1. identify          request_begin()
+ *     2. parse, validate   the handler; a refusal is request_refuse()
+ *     3. decide            request_authorize()
+ *     4. record            request_record()
+ *     5. act               the handler
+ *     6. record outcome    request_outcome()
+ *     7. reply             the handler
  *
- * and the request is freed after it returns. */
+ * Each method handler is one linear function in that order. Whatever may
+ * have to wait (a polkit decision, blocking work run off the loop by
+ * offload.h) answers "not yet" (0): the handler returns 1, and once the
+ * answer is in, the very same message is queued for reading again
+ * (sd_bus_enqueue_for_read) and the handler runs again from the top, now
+ * finding the answer kept with the message. So no state machine, no
+ * callbacks per method: one Request per message, found again by the
+ * message on each pass.
+ *
+ * Nothing privileged happens before an allow and a written record: steps 3
+ * and 4 come before step 5 in every handler. Every refusal — no identity, bad
+ * arguments, a limit, a policy deny — is recorded as a denial, within the
+ * caller's denial budget (the audit log's, DESIGN §4). */
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
-#include "audit.h"
 #include "authorize.h"
 #include "caller.h"
 #include "manager.h"
-#include "process.h"
+#include "offload.h"
+#include "target.h"
 
-/* The target process as the policy and the audit record see it. */
-typedef struct TargetFacts {
-        pid_t pid;
-        uint64_t pidfd_id;        /* pidfs inode; 0 unknown */
-        /* The uid compared with the caller's: the real uid, unless that is the
-         * caller's and the effective one is not (a setuid program the caller
-         * started is not "the caller's own process"), so that "same" means
-         * real and effective uid both are the caller's. (uid_t) -1 unknown. */
-        uid_t uid;
-        uint64_t pidns, userns;   /* 0 unknown */
-        char comm[PROCESS_COMM_MAX];
-        uint64_t workload_id;     /* 0: not one of ours */
-        bool is_own_workload;     /* our workload, owned by the caller, same pidfs id */
-        const char *control_path; /* "pidfd" or "legacy_pid" */
-} TargetFacts;
-
-/* -ESRCH when the target is gone (its credentials cannot be read). */
-int target_facts_read(Manager *m, const Process *p, uid_t caller_uid, TargetFacts *ret);
-/* PIDFD_SIGNAL_PROCESS_GROUP reaches every member of the process group
- * whose id is the target's pid, each checked by the kernel against the
- * daemon's credentials, not the caller's. Finds a member kill(2) would not
- * let the caller signal: its real and saved uid both differ from caller_uid.
- * 1 with *ret_pid, *ret_uid (uid 0 preferred where there are several), 0
- * when there is none, -errno when the group cannot be read (deny then). */
-int process_group_foreign_member(pid_t pgid, uid_t caller_uid, pid_t *ret_pid, uid_t *ret_uid);
-/* The target's pid or user namespace differs from the caller's, or either
- * is unknown (which must ask the stricter action). */
-bool target_is_cross_namespace(const TargetFacts *t, const CallerFacts *f);
-
-void audit_subject_from_caller(AuditSubject *ret, const Caller *c, const CallerFacts *f);
-void audit_target_from_facts(AuditTarget *ret, const TargetFacts *t);
-
-typedef struct Request Request;
+typedef struct Decision {
+        bool done;
+        AuthResult result;
+        uint64_t key;             /* what was asked: a re-run that asks something else asks again */
+} Decision;
 
 struct Request {
         Manager *manager;
-        Request *next, *prev;
+        Request *next, *prev;     /* in manager->pending while something is awaited */
+        bool pending;
 
         sd_bus_message *msg;
-        Caller caller;            /* a copy */
-        CallerFacts facts;
+        Action action;            /* the method's own action: what an early refusal is recorded as */
         bool interactive;         /* ALLOW_INTERACTIVE_AUTHORIZATION on msg */
-        AuthCheck *check;         /* while the decision is pending */
 
-        /* Runs once with the decision; the request is freed afterwards. */
-        void (*decided)(Request *r, const AuthResult *res);
-        /* Frees what the embedding struct owns (may be NULL). */
-        void (*destroy)(Request *r);
+        int identity;             /* 0 not yet, 1 identified, -errno failed */
+        Caller caller;
+        CallerFacts facts;
+        bool refused;             /* a denial was recorded already (one per request) */
+
+        AuthCheck *check;         /* a decision on its way */
+        Decision *awaited;        /* the slot it goes to */
+        Decision method;          /* the method's own actions */
+        Decision manage;          /* org.pidbroker.manage: may the caller see this workload */
+
+        OffloadJob *job;          /* blocking work on its way */
+        bool job_done;
+        int job_result;           /* 0 or -ETIMEDOUT */
+        void *job_data;
+        void (*job_free)(void *data);
 };
 
-/* Allocate size bytes (a struct that starts with a Request), copy the
- * caller, read its facts, reference msg. LimitExceeded in *error when msg's
- * connection has MaxPendingPerConnection requests waiting already. */
-int request_new(Manager *m, size_t size, sd_bus_message *msg, const Caller *caller, Request **ret,
-                sd_bus_error *error);
+/* Steps 1: the Request of msg (a new one, or the one a re-run left), its
+ * caller identified. A caller that cannot be identified is refused
+ * (recorded under action, AccessDenied in *error): returns < 0. */
+int request_begin(Manager *m, sd_bus_message *msg, Action action, Request **ret, sd_bus_error *error);
+
+/* The Request of the message being dispatched on bus, identified; NULL when
+ * there is none or the caller cannot be identified (nothing is recorded: for
+ * object lookups and property getters, which answer "no such object"). */
+Request *request_current(Manager *m, sd_bus *bus);
+
+/* Refuse with the named error already set in *error: recorded as a denial
+ * ("refused:<Name>"), with t (may be NULL) as the target. Returns what the
+ * handler returns. */
+int request_refuse(Request *r, const Target *t, sd_bus_error *error);
+/* The same from a -errno, mapped by bus_error_from_errno(). */
+int request_refuse_errno(Request *r, const Target *t, int error, const char *what, sd_bus_error *ret_error);
+
+/* Step 3: ask every action (all must allow). 1 allowed; 0 not yet (return 1
+ * from the handler: it runs again when decided); < 0 denied, recorded,
+ * *error set. */
+int request_authorize(Request *r, const Action *actions, size_t n_actions, const Target *t, sd_bus_error *error);
+/* An allow that needs no policy (the owner stopping its own workload). */
+void request_allow(Request *r, Action action, const char *rule);
+
+/* Whether the caller may see a workload owned by someone else
+ * (org.pidbroker.manage). 1 yes, 0 no (a denial was recorded when record
+ * is set), -EAGAIN not yet (the message comes back once decided). */
+int request_authorize_manage(Request *r, const Target *t, bool record);
+
+/* Step 4: the allow record. 0 and *ret_seq; < 0 with AuditFailed in
+ * *error: nothing may run. */
+int request_record(Request *r, const Target *t, uint64_t *ret_seq, sd_bus_error *error);
+/* Step 6: the outcome (0 or -errno) of what ran under record seq. */
+void request_outcome(Request *r, uint64_t seq, int result);
+/* The same for a GetFd, with the type of the fd taken. */
+void request_outcome_fd_type(Request *r, uint64_t seq, int result, const char *fd_type);
+
+/* Blocking work off the loop (offload.h), for step 2. 1: done, *ret_data
+ * holds the result and stays owned by r; 0: not yet (return 1 from the
+ * handler); < 0: refused (a limit, or the deadline passed), recorded, with
+ * the named error in *error. data (with free_data) is taken either way. */
+int request_offload(Request *r, OffloadFunc fn, void *data, void (*free_data)(void *data), void **ret_data,
+                    const Target *t, sd_bus_error *error);
+
+/* Called after each dispatch: the request of that message is freed unless
+ * it awaits something. */
+void request_dispatch_done(Manager *m);
 void request_free(Request *r);
 
-/* Ask the actions; r->decided runs when decided, then r is freed. Always
- * consumes r: if nothing could be asked, msg is answered with an error.
- * Returns 1, what a method handler returns for "answered or to be
- * answered". */
-int request_authorize(Request *r, const Action *actions, size_t n_actions, const AuthTarget *target);
-
-/* The audit record of the decision res. target may be NULL (Spawn), d may be
- * NULL. 0 and *ret_seq, or -errno (logged) when it could not be written. */
-int request_audit(Request *r, const AuthResult *res, const AuditTarget *target, const AuditDetails *d,
-                  const char *control_path, uint64_t *ret_seq);
-/* The outcome (0 or -errno) of an allowed operation; failures are logged. */
-void request_audit_outcome(Request *r, uint64_t seq, int result);
-
-/* AccessDenied, or InteractiveAuthorizationRequired where polkit says
- * authentication could grant it and the caller did not allow it. */
-int reply_denied(sd_bus_message *msg, const AuthResult *res, bool interactive);
-int reply_audit_failed(sd_bus_message *msg, int error);
+/* Handler shorthand for steps that may answer "not yet". */
+#define RET_IF_NOT_YET(k) do { if ((k) == 0) return 1; if ((k) < 0) return (k); } while (0)

@@ -64,10 +64,13 @@ static int read_argv(sd_bus_message *m, const Config *config, SpawnArgs *a, sd_b
                 if (bytes > config->max_argv_bytes)
                         return sd_bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED, "argv is larger than %zu bytes.",
                                                  config->max_argv_bytes);
-                char **l = reallocarray(a->argv, n + 2, sizeof(char *));
-                if (!l)
-                        return -ENOMEM;
-                a->argv = l;
+                /* Grown by doubling: linear in all. */
+                if ((n & (n + 1)) == 0) {
+                        char **l = reallocarray(a->argv, 2 * (n + 1), sizeof(char *));
+                        if (!l)
+                                return -ENOMEM;
+                        a->argv = l;
+                }
                 a->argv[n + 1] = NULL;
                 r = bytes_to_string(p, sz, &a->argv[n]);
                 if (r == -EINVAL)
@@ -86,11 +89,55 @@ static int read_argv(sd_bus_message *m, const Config *config, SpawnArgs *a, sd_b
         return 0;
 }
 
-static bool env_name_valid(const char *name) {
-        return name[0] != '\0' && !strchr(name, '=');
+/* Whether an environment name was given before: a hash set of the names
+ * seen so far, grown by doubling, so that n variables cost O(n), not O(n^2). */
+typedef struct NameSet {
+        const char **slots;
+        size_t size, n;
+} NameSet;
+
+static uint64_t name_hash(const char *s, size_t n) {
+        uint64_t h = UINT64_C(0xcbf29ce484222325);
+        for (size_t i = 0; i < n; i++)
+                h = (h ^ (unsigned char) s[i]) * UINT64_C(0x100000001b3);
+        return h;
+}
+
+/* entry is "NAME=value"; only NAME counts. 1 added, 0 present already. */
+static int name_set_put(NameSet *set, const char *entry) {
+        size_t len = strchr(entry, '=') - entry, mask = set->size - 1;
+        size_t i = name_hash(entry, len) & mask;
+
+        for (; set->slots[i]; i = (i + 1) & mask)
+                if (strncmp(set->slots[i], entry, len) == 0 && set->slots[i][len] == '=')
+                        return 0;
+        set->slots[i] = entry;
+        set->n++;
+        return 1;
+}
+
+static void name_set_done(NameSet *set) {
+        free(set->slots);
+}
+
+static int name_set_add(NameSet *set, const char *entry) {
+        if (2 * (set->n + 1) > set->size) {
+                NameSet bigger = { .size = set->size ? 2 * set->size : 64 };
+
+                bigger.slots = calloc(bigger.size, sizeof *bigger.slots);
+                if (!bigger.slots)
+                        return -ENOMEM;
+                for (size_t i = 0; i < set->size; i++)
+                        if (set->slots[i])
+                                (void) name_set_put(&bigger, set->slots[i]);
+                free(set->slots);
+                *set = bigger;
+        }
+        return name_set_put(set, entry);
 }
 
 static int read_env(sd_bus_message *m, const Config *config, SpawnArgs *a, sd_bus_error *error) {
+        _cleanup_(name_set_done) NameSet set = {};
         size_t n = 0, bytes = 0;
         int r;
 
@@ -109,28 +156,33 @@ static int read_env(sd_bus_message *m, const Config *config, SpawnArgs *a, sd_bu
                         return r;
                 if (r == 0)
                         break;
-                if (!env_name_valid(name))
+                if (!spawn_env_name_is_valid(name))
                         return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
                                                  "Invalid environment variable name '%s'.", name);
                 size_t nl = strlen(name);
-                for (size_t i = 0; i < n; i++)
-                        if (strncmp(a->env[i], name, nl) == 0 && a->env[i][nl] == '=')
-                                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
-                                                         "Environment variable '%s' given twice.", name);
                 bytes += nl + strlen(value) + 2;
                 if (bytes > config->max_env_bytes)
                         return sd_bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED,
                                                  "Environment is larger than %zu bytes.", config->max_env_bytes);
-                char **l = reallocarray(a->env, n + 2, sizeof(char *));
-                if (!l)
-                        return -ENOMEM;
-                a->env = l;
-                a->env[n + 1] = NULL;
+                /* Grown by doubling: linear in all. */
+                if ((n & (n + 1)) == 0) {
+                        char **l = reallocarray(a->env, 2 * (n + 1), sizeof(char *));
+                        if (!l)
+                                return -ENOMEM;
+                        a->env = l;
+                }
                 if (asprintf(&a->env[n], "%s=%s", name, value) < 0) {
                         a->env[n] = NULL;
                         return -ENOMEM;
                 }
+                a->env[n + 1] = NULL;
                 n++;
+                r = name_set_add(&set, a->env[n - 1]);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+                                                 "Environment variable '%s' given twice.", name);
         }
         return sd_bus_message_exit_container(m);
 }
@@ -176,7 +228,7 @@ static int read_fds(sd_bus_message *m, const Config *config, SpawnArgs *a, sd_bu
         return sd_bus_message_exit_container(m);
 }
 
-static int read_id_map(sd_bus_message *m, IdMapping **ret, size_t *ret_n) {
+static int read_id_map(sd_bus_message *m, IdMapping **ret, size_t *ret_n, sd_bus_error *error) {
         uint32_t inside, outside, count;
         int r;
 
@@ -184,6 +236,11 @@ static int read_id_map(sd_bus_message *m, IdMapping **ret, size_t *ret_n) {
         if (r < 0)
                 return r;
         while ((r = sd_bus_message_read(m, "(uuu)", &inside, &outside, &count)) > 0) {
+                /* The kernel takes no more; the checks of a map are
+                 * quadratic in its lines. */
+                if (*ret_n >= SPAWN_MAX_ID_MAPS)
+                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+                                                 "An id map has more than %d lines.", SPAWN_MAX_ID_MAPS);
                 IdMapping *l = reallocarray(*ret, *ret_n + 1, sizeof(IdMapping));
                 if (!l)
                         return -ENOMEM;
@@ -193,21 +250,6 @@ static int read_id_map(sd_bus_message *m, IdMapping **ret, size_t *ret_n) {
         if (r < 0)
                 return r;
         return sd_bus_message_exit_container(m);
-}
-
-static int capability_from_name(const char *name) {
-        char buf[64];
-        size_t i;
-
-        if (strncasecmp(name, "cap_", 4) == 0)
-                name += 4;
-        for (i = 0; name[i] && i < sizeof buf - 1; i++)
-                buf[i] = (char) tolower((unsigned char) name[i]);
-        if (name[i])
-                return -EINVAL;
-        buf[i] = '\0';
-        int c = capng_name_to_capability(buf);
-        return c < 0 || c >= 64 ? -EINVAL : c;
 }
 
 static const struct {
@@ -271,6 +313,8 @@ static int read_option(sd_bus_message *m, const Config *config, const char *key,
                 if (r < 0)
                         return r;
                 a->n_groups = sz / sizeof(uint32_t);
+                if (a->n_groups > NGROUPS_MAX)
+                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "More than %d groups.", NGROUPS_MAX);
                 a->groups = calloc(a->n_groups + 1, sizeof(gid_t));
                 if (!a->groups)
                         return -ENOMEM;
@@ -287,7 +331,7 @@ static int read_option(sd_bus_message *m, const Config *config, const char *key,
                 if (r < 0)
                         return r;
                 while ((r = sd_bus_message_read_basic(m, 's', &s)) > 0) {
-                        int v = ns ? namespace_from_name(s) : capability_from_name(s);
+                        int v = ns ? namespace_from_name(s) : spawn_capability_from_name(s);
                         if (v < 0)
                                 return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Unknown %s '%s'.",
                                                          ns ? "namespace" : "capability", s);
@@ -302,11 +346,11 @@ static int read_option(sd_bus_message *m, const Config *config, const char *key,
                 if (r < 0)
                         return r;
         } else if (strcmp(key, "uid_map") == 0) {
-                r = read_id_map(m, &a->uid_map, &a->n_uid_map);
+                r = read_id_map(m, &a->uid_map, &a->n_uid_map, error);
                 if (r < 0)
                         return r;
         } else if (strcmp(key, "gid_map") == 0) {
-                r = read_id_map(m, &a->gid_map, &a->n_gid_map);
+                r = read_id_map(m, &a->gid_map, &a->n_gid_map, error);
                 if (r < 0)
                         return r;
         } else if (strcmp(key, "hostname") == 0 || strcmp(key, "seccomp") == 0) {

@@ -3,7 +3,7 @@
 /* org.pidbroker.Workload1: one object per workload under
  * /org/pidbroker/Broker1/workload/<id>, served by a fallback vtable whose
  * lookup shows the caller its own workloads, and another user's only when
- * the manage gate (manage-gate.c) allowed the message being dispatched, so
+ * manage allowed the message being dispatched (visibility.h), so
  * properties, methods, introspection and GetManagedObjects all share one
  * visibility rule. Nothing about a workload is broadcast: Exited and the
  * ObjectManager signals go to the owner's connection only. */
@@ -19,7 +19,7 @@
 #include "bus-error.h"
 #include "legacy.h"
 #include "log.h"
-#include "manage-gate.h"
+#include "visibility.h"
 #include "missing-pidfd.h"
 #include "request.h"
 #include "workload.h"
@@ -106,9 +106,9 @@ static int property_get_control_path(sd_bus *bus, const char *path, const char *
         return sd_bus_message_append(reply, "s", process_control_path(&w->spawned.process));
 }
 
-/* Who may call a method here was settled before dispatch: the owner, or a
- * caller the manage gate let through (manage-gate.c). What a method then
- * does with the process is authorised and audited like Broker1's. */
+/* Who may call a method here was settled before dispatch (visibility.h):
+ * the owner, or a caller manage let see it. What a method then does with
+ * the process goes through the request pipeline like Broker1's. */
 
 static int method_get_pidfd(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Workload *w = userdata;
@@ -119,35 +119,29 @@ static int method_get_pidfd(sd_bus_message *msg, void *userdata, sd_bus_error *e
 }
 
 static int method_signal(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        _cleanup_process_ Process p = PROCESS_NULL;
         Workload *w = userdata;
-        const Caller *caller;
+        Request *r;
         int32_t sig;
         uint32_t flags;
-        int r;
+        int k;
 
-        r = manager_get_caller(w->manager, msg, &caller, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(msg, "iu", &sig, &flags);
-        if (r < 0)
-                return r;
-        r = signal_check_args(sig, flags, error);
-        if (r < 0)
-                return r;
-        if (w->state != WORKLOAD_RUNNING)
-                return sd_bus_error_set(error, BUS_ERROR_NO_SUCH_PROCESS, "The workload has exited.");
-
-        /* Our own handle on the process: the workload may be released
-         * while a polkit check is pending, the pidfd stays valid. */
-        r = process_copy(&p, &w->spawned.process);
-        if (r < 0)
-                return bus_error_from_errno(error, r, "Cannot hold the workload's process");
-        return signal_request_start(w->manager, msg, caller, &p, sig, flags, error);
+        k = request_begin(w->manager, msg, ACTION_SIGNAL, &r, error);
+        if (k < 0)
+                return k;
+        k = sd_bus_message_read(msg, "iu", &sig, &flags);
+        if (k < 0)
+                return request_refuse_errno(r, NULL, k, "Bad arguments", error);
+        if (signal_check_args(sig, flags, error) < 0)
+                return request_refuse(r, NULL, error);
+        if (w->state != WORKLOAD_RUNNING) {
+                sd_bus_error_set(error, BUS_ERROR_NO_SUCH_PROCESS, "The workload has exited.");
+                return request_refuse(r, NULL, error);
+        }
+        return handle_signal(r, &w->spawned.process, sig, flags, error);
 }
 
 /* Wait and Stop beyond MaxWaitersPerWorkload. */
-static int reply_waiters_full(Workload *w, sd_bus_error *error) {
+static int waiters_full(Workload *w, sd_bus_error *error) {
         return sd_bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED,
                                  "Workload %" PRIu64 " has %u Wait or Stop calls pending already "
                                  "(MaxWaitersPerWorkload); wait for one of them to return.",
@@ -156,72 +150,65 @@ static int reply_waiters_full(Workload *w, sd_bus_error *error) {
 
 /* Stop sends SIGTERM now (and SIGKILL after the timeout): the owner's own
  * business (the method table asks nothing of the owner), another user's
- * after org.pidbroker.manage. The SIGTERM is recorded with the caller as
- * subject, under org.pidbroker.signal ("daemon:owner") or
- * org.pidbroker.manage (the gate's rule). */
+ * once manage let the caller see it. The SIGTERM is recorded with the
+ * caller as subject, under org.pidbroker.signal ("daemon:owner") or
+ * org.pidbroker.manage (the rule that let it see the workload). */
 static int method_stop(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        _cleanup_(caller_facts_done) CallerFacts facts = CALLER_FACTS_NULL;
         Workload *w = userdata;
         Manager *m = w->manager;
-        AuditRecord rec = AUDIT_RECORD_NULL;
-        AuditTarget target;
-        TargetFacts tf;
-        const Caller *caller;
-        const char *rule = NULL;
+        Target t = TARGET_NULL;
+        Request *r;
         uint64_t seq = 0;
-        bool owner;
-        int r;
+        int k;
 
-        r = manager_get_caller(m, msg, &caller, error);
-        if (r < 0)
-                return r;
-        owner = caller->uid == w->owner_uid;
-        if (!owner && !manage_gate_allows(m, sd_bus_message_get_bus(msg), &rule))
-                /* Not reachable through the gate; refuse rather than assume. */
-                return sd_bus_error_set(error, BUS_ERROR_ACCESS_DENIED, "Not authorized (org.pidbroker.manage).");
+        /* 1, 2. */
+        k = request_begin(m, msg, ACTION_SIGNAL, &r, error);
+        if (k < 0)
+                return k;
+        target_from_workload(w, &r->caller, &r->facts, &t);
+        t.signal = SIGTERM;
+        t.flags = 0;
         /* Refused before the SIGTERM is recorded: a record whose signal is
          * never sent would have no outcome. */
-        if (!workload_waiter_room(w))
-                return reply_waiters_full(w, error);
-
-        if (workload_stop_signals(w)) {
-                r = caller_facts_read(caller, &facts);
-                if (r < 0)
-                        return r;
-                if (target_facts_read(m, &w->spawned.process, caller->uid, &tf) < 0)
-                        return sd_bus_error_set(error, BUS_ERROR_NO_SUCH_PROCESS, "The workload has exited.");
-                audit_target_from_facts(&target, &tf);
-
-                rec.action = action_to_string(owner ? ACTION_SIGNAL : ACTION_MANAGE);
-                rec.decision = AUDIT_DECISION_ALLOW;
-                rec.rule = owner ? "daemon:owner" : rule;
-                audit_subject_from_caller(&rec.subject, caller, &facts);
-                rec.target = &target;
-                rec.details.signal = SIGTERM;
-                rec.details.flags = 0;
-                rec.control_path = tf.control_path;
-                r = manager_audit(m, &rec, &seq);
-                if (r < 0)
-                        return sd_bus_error_setf(error, BUS_ERROR_AUDIT_FAILED,
-                                                 "The audit record could not be written (%s); nothing was done.",
-                                                 strerror(-r));
+        if (!workload_waiter_room(w)) {
+                waiters_full(w, error);
+                return request_refuse(r, &t, error);
         }
 
-        r = workload_stop(w, msg, seq);
-        if (r < 0)
-                return bus_error_from_errno(error, r, "Stop failed");
-        return 1; /* answered at exit */
+        if (workload_stop_signals(w)) {
+                /* 3. */
+                if (r->caller.uid == w->owner_uid)
+                        request_allow(r, ACTION_SIGNAL, "daemon:owner");
+                else
+                        request_allow(r, ACTION_MANAGE, r->manage.result.rule);
+                /* 4. */
+                k = request_record(r, &t, &seq, error);
+                if (k < 0)
+                        return k;
+        }
+
+        /* 5, 6 (in workload_stop()), 7 at exit. */
+        k = workload_stop(w, msg, seq);
+        if (k < 0)
+                return bus_error_from_errno(error, k, "Stop failed");
+        return 1;
 }
 
 static int method_wait(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Workload *w = userdata;
-        int r;
+        Request *r;
+        int k;
 
-        if (!workload_waiter_room(w))
-                return reply_waiters_full(w, error);
-        r = workload_add_waiter(w, msg);
-        if (r < 0)
-                return bus_error_from_errno(error, r, "Wait failed");
+        k = request_begin(w->manager, msg, ACTION_SIGNAL, &r, error);
+        if (k < 0)
+                return k;
+        if (!workload_waiter_room(w)) {
+                waiters_full(w, error);
+                return request_refuse(r, NULL, error);
+        }
+        k = workload_add_waiter(w, msg);
+        if (k < 0)
+                return bus_error_from_errno(error, k, "Wait failed");
         return 1;
 }
 
@@ -288,12 +275,8 @@ static int workload_object_find(sd_bus *bus, const char *path, const char *inter
         if (workload_id_from_path(path, &id) < 0)
                 return 0;
         Workload *w = workload_find(m, id);
-        if (!w)
-                return 0;
-        /* The manage gate answered a caller who may not see it (AccessDenied)
-         * before dispatch; here it is visible unless something slipped
-         * past the gate, which then finds nothing. */
-        if (!workload_visible_to(w, manager_current_caller(m, bus), manage_gate_allows(m, bus, NULL)))
+        /* One the caller may not see is one that does not exist. */
+        if (!w || !workload_visible(m, bus, w))
                 return 0;
         *found = w;
         return 1;
@@ -302,8 +285,6 @@ static int workload_object_find(sd_bus *bus, const char *path, const char *inter
 static int workload_node_enumerator(sd_bus *bus, const char *prefix, void *userdata, char ***ret_nodes,
                                     sd_bus_error *error) {
         Manager *m = userdata;
-        const Caller *caller = manager_current_caller(m, bus);
-        bool manage = manage_gate_allows(m, bus, NULL);
         size_t n = 0;
         char **l;
 
@@ -311,7 +292,7 @@ static int workload_node_enumerator(sd_bus *bus, const char *prefix, void *userd
         if (!l)
                 return -ENOMEM;
         for (Workload *w = m->workloads; w; w = w->next) {
-                if (!workload_visible_to(w, caller, manage) || !w->path)
+                if (!w->path || !workload_visible(m, bus, w))
                         continue;
                 l[n] = strdup(w->path);
                 if (!l[n]) {

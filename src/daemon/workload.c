@@ -38,17 +38,9 @@ static uint64_t now_usec(clockid_t clock) {
 
 Workload *workload_find(Manager *m, uint64_t id) {
         for (Workload *w = m->workloads; w; w = w->next)
-                if (w->id == id && (w->state == WORKLOAD_RUNNING || w->state == WORKLOAD_EXITED))
+                if (w->id == id && workload_is_listed(w))
                         return w;
         return NULL;
-}
-
-bool workload_visible_to(const Workload *w, const Caller *c, bool manage_allowed) {
-        if (!c || (w->state != WORKLOAD_RUNNING && w->state != WORKLOAD_EXITED))
-                return false;
-        /* Another user's workload only where org.pidbroker.manage allowed
-         * this very message (manage-gate.c): root has no special case here. */
-        return c->uid == w->owner_uid || manage_allowed;
 }
 
 /* Its exit has been seen: workload_exited() disarms the exit watch first.
@@ -68,19 +60,14 @@ static bool workload_reaped(const Workload *w) {
 static int workload_audit_own_signal(Workload *w, int sig, const char *rule, uint64_t *ret_seq) {
         AuditRecord rec = AUDIT_RECORD_NULL;
         AuditTarget target;
-        TargetFacts facts;
+        Caller owner = CALLER_NULL;
+        Target t;
 
-        if (target_facts_read(w->manager, &w->spawned.process, w->owner_uid, &facts) < 0)
-                facts = (TargetFacts) {
-                        .pid = w->spawned.process.pid,
-                        .pidfd_id = w->spawned.process.id,
-                        .uid = w->user,
-                        .pidns = w->namespaces[NAMESPACE_PID],
-                        .userns = w->namespaces[NAMESPACE_USER],
-                        .control_path = process_control_path(&w->spawned.process),
-                };
-        facts.workload_id = w->id;
-        audit_target_from_facts(&target, &facts);
+        owner.uid = w->owner_uid;
+        target_from_workload(w, &owner, &CALLER_FACTS_NULL, &t);
+        t.signal = sig;
+        t.flags = 0;
+        target_to_audit(&t, &target, &rec.details);
 
         rec.action = action_to_string(ACTION_SIGNAL);
         rec.decision = AUDIT_DECISION_ALLOW;
@@ -88,9 +75,7 @@ static int workload_audit_own_signal(Workload *w, int sig, const char *rule, uin
         rec.subject.uid = w->owner_uid;
         rec.subject.bus_name = w->owner_name;
         rec.target = &target;
-        rec.details.signal = sig;
-        rec.details.flags = 0;
-        rec.control_path = facts.control_path;
+        rec.control_path = t.control_path;
         return manager_audit(w->manager, &rec, ret_seq);
 }
 

@@ -79,9 +79,11 @@ Workload *workload_free(Workload *w);
 Workload *workload_find(Manager *m, uint64_t id);
 /* "/org/pidbroker/Broker1/workload/<id>" → id; -EINVAL for anything else. */
 int workload_id_from_path(const char *path, uint64_t *ret);
-/* Exported and visible to this caller: its own, or any when the manage gate
- * allowed the message being dispatched (manage_allowed). */
-bool workload_visible_to(const Workload *w, const Caller *c, bool manage_allowed);
+/* Exported: running or exited, not spawning or failed. Who may see it is
+ * visibility.h's business. */
+static inline bool workload_is_listed(const Workload *w) {
+        return w->state == WORKLOAD_RUNNING || w->state == WORKLOAD_EXITED;
+}
 
 /* Whether a Stop now sends SIGTERM (running, not stopping yet, not reaped). */
 bool workload_stop_signals(const Workload *w);
@@ -111,10 +113,11 @@ int broker_register_objects(Manager *m, sd_bus *bus);
 /* Signal numbers and flags both interfaces accept: InvalidArgument or
  * NotSupported in *error otherwise. */
 int signal_check_args(int sig, unsigned flags, sd_bus_error *error);
-/* Signal (either interface): classify the target, authorize, audit, send,
- * reply. target is moved. Returns what a method handler returns. */
-int signal_request_start(Manager *m, sd_bus_message *msg, const Caller *caller, Process *target, int sig,
-                         unsigned flags, sd_bus_error *error);
+/* Signal on either interface, steps 2 to 7 of the pipeline (request.h) once
+ * the caller is identified and the arguments read: the target p as the
+ * policy and the record see it, decide, record, send, reply. Returns what a
+ * method handler returns. */
+int handle_signal(Request *r, const Process *p, int sig, unsigned flags, sd_bus_error *error);
 
 /* The owner's connection went away: watch_client workloads are stopped,
  * exited ones kept for the retention time only. */

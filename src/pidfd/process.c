@@ -165,6 +165,26 @@ int process_check_alive(const Process *p) {
         return process_signal(p, 0, 0);
 }
 
+int process_getfd(const Process *p, int target_fd) {
+        int fd;
+
+        if (!process_is_set(p))
+                return -ESRCH;
+        if (process_is_legacy(p))
+                return -EOPNOTSUPP;
+        fd = (int) syscall(__NR_pidfd_getfd, p->fd, target_fd, 0);
+        if (fd < 0) {
+                /* EPERM is the kernel's real answer here (no ptrace rights):
+                 * only ENOSYS says the call is missing. */
+                if (errno == ENOSYS) {
+                        feature_mark_missing(FEATURE_PIDFD_GETFD, errno);
+                        return -EOPNOTSUPP;
+                }
+                return negative_errno();
+        }
+        return fd;
+}
+
 int process_signal(const Process *p, int sig, unsigned flags) {
         if (!process_is_set(p))
                 return -ESRCH;

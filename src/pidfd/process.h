@@ -59,6 +59,11 @@ int process_check_alive(const Process *p);
  * process is gone: the signal never reaches anyone else. */
 int process_signal(const Process *p, int sig, unsigned flags);
 
+/* pidfd_getfd(): a copy of the target's fd target_fd, close-on-exec.
+ * -EBADF when it has no such fd, -ESRCH when it is gone, -EOPNOTSUPP on the
+ * legacy path or without the syscall, -EPERM without ptrace rights. */
+int process_getfd(const Process *p, int target_fd);
+
 /* waitid(P_PIDFD). options: WEXITED plus WNOHANG and/or WNOWAIT.
  * 0 and *ret filled once exited; -EAGAIN while running under WNOHANG;
  * -ECHILD when the process is not our child (or already reaped). */

@@ -147,9 +147,16 @@ static bool rule_matches(const PolicyRule *r, const PolicyRequest *req) {
                         return false;
         }
 
-        if (r->n_fd_types > 0 &&
-            (!req->details.fd_type || !fd_type_matches(req->details.fd_type, r->fd_types, r->n_fd_types)))
-                return false;
+        if (r->n_fd_types > 0) {
+                /* Type not known yet: a rule that allows some types may
+                 * allow this one, a rule that denies some may not deny it;
+                 * the second check, with the type, settles both. */
+                if (req->details.fd_type_pending) {
+                        if (r->result != POLICY_YES)
+                                return false;
+                } else if (!req->details.fd_type || !fd_type_matches(req->details.fd_type, r->fd_types, r->n_fd_types))
+                        return false;
+        }
 
         if (r->identity_pinned != POLICY_UNSET && s->identity_pinned != (r->identity_pinned == POLICY_YES))
                 return false;

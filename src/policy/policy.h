@@ -63,6 +63,11 @@ typedef struct PolicyTarget {
 typedef struct PolicyDetails {
         int signal;             /* 0 = no signal */
         const char *fd_type;    /* "socket", "pipe", "file", "anon_inode:[eventfd]", ...; NULL = none */
+        /* A GetFd is decided before the fd is taken (nothing is taken
+         * before an allow), so its type is not known then: an allowing rule
+         * with FdType= matches any type, a denying one none, and the daemon
+         * asks again with the type before it hands the fd out. */
+        bool fd_type_pending;
 } PolicyDetails;
 
 typedef struct PolicyRequest {

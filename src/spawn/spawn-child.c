@@ -209,7 +209,10 @@ static void setup_credentials(const ChildContext *c) {
         const SpawnRequest *r = c->req;
 
         CHECK(SPAWN_STEP_CAPABILITIES, prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0));
-        CHECK(SPAWN_STEP_GROUPS, syscall(SYS_setgroups, r->n_groups, r->groups));
+        /* In a new user namespace they are set already: we were born with
+         * them, and setgroups is denied there (spawn_start()). */
+        if (!c->userns)
+                CHECK(SPAWN_STEP_GROUPS, syscall(SYS_setgroups, r->n_groups, r->groups));
         CHECK(SPAWN_STEP_GID, syscall(SYS_setresgid, r->gid, r->gid, r->gid));
         CHECK(SPAWN_STEP_UID, syscall(SYS_setresuid, r->uid, r->uid, r->uid));
         CHECK(SPAWN_STEP_CAPABILITIES, prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0));

@@ -27,6 +27,7 @@ typedef struct ChildContext {
         const SpawnRequest *req;
         int status_fd;      /* write end of the exec-status channel, CLOEXEC */
         int userns_sync_fd; /* read end: one byte once uid/gid maps are written; -EBADF without userns */
+        bool userns;        /* born in a new user namespace, with its groups set already */
         int devnull_fd;     /* for unmapped 0/1/2 */
         int max_target;     /* highest fd number the workload receives (>= 2) */
         int cap_last_cap;

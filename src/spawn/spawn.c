@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/syscall.h>
@@ -24,7 +25,6 @@
 #include "spawn-internal.h"
 
 #define SPAWN_MAX_TARGET_FD 1023
-#define SPAWN_MAX_ID_MAPS 340 /* the kernel's limit per map file */
 
 static const char *const spawn_method_names[_SPAWN_METHOD_MAX] = {
         [SPAWN_METHOD_CLONE3] = "clone3",
@@ -200,10 +200,6 @@ int spawn_request_validate(const SpawnRequest *req, const char **ret_reason) {
                         INVALID("user is not mapped into the user namespace");
                 if (req->n_gid_map > 0 && !id_mapped(req->gid_map, req->n_gid_map, req->gid))
                         INVALID("group is not mapped into the user namespace");
-                for (size_t i = 0; i < req->n_groups; i++)
-                        if (req->n_gid_map > 0 ? !id_mapped(req->gid_map, req->n_gid_map, req->groups[i])
-                                               : req->groups[i] != req->gid)
-                                INVALID("supplementary group is not mapped into the user namespace");
         }
 
         if (req->hostname) {
@@ -243,6 +239,30 @@ static int write_id_map(pid_t pid, const char *file, const IdMapping *m, size_t 
         if (write(fd, buf, len) != (ssize_t) len)
                 return negative_errno();
         return 0;
+}
+
+/* Before gid_map: nothing in the new user namespace may call setgroups().
+ * Its groups are the ones it was born with (spawn_start()), and dropping
+ * one is a privilege (deny-by-group permissions rely on it), which is why
+ * the kernel itself denies it in namespaces unprivileged users make. */
+static int deny_setgroups(pid_t pid) {
+        char path[64];
+        _cleanup_close_ int fd = -EBADF;
+
+        snprintf(path, sizeof path, "/proc/%d/setgroups", (int) pid);
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        if (write(fd, "deny", 4) != 4)
+                return negative_errno();
+        return 0;
+}
+
+/* The supplementary groups of this thread alone (the raw syscall, not glibc's
+ * process-wide broadcast): a child of a user-namespace clone is born with
+ * them, since it cannot set them itself once setgroups is denied. */
+static int thread_set_groups(size_t n, const gid_t *groups) {
+        return syscall(SYS_setgroups, n, groups) < 0 ? negative_errno() : 0;
 }
 
 static pid_t raw_clone3(struct pb_clone_args *args) {
@@ -407,6 +427,7 @@ int spawn_start(const SpawnRequest *req, Spawned *ret) {
                 .req = req,
                 .status_fd = status_pipe[1],
                 .userns_sync_fd = sync_pipe[0],
+                .userns = userns,
                 .devnull_fd = devnull,
                 .max_target = 2,
                 .cap_last_cap = cap_last_cap(),
@@ -421,19 +442,41 @@ int spawn_start(const SpawnRequest *req, Spawned *ret) {
         /* Let libcap-ng read what it needs (cap_last_cap) here, not in the child. */
         capng_clear(CAPNG_SELECT_BOTH);
 
+        _cleanup_free_ gid_t *own_groups = NULL;
+        int n_own_groups = 0;
+        if (userns) {
+                n_own_groups = getgroups(0, NULL);
+                if (n_own_groups < 0)
+                        return negative_errno();
+                own_groups = calloc((size_t) n_own_groups + 1, sizeof(gid_t));
+                if (!own_groups)
+                        return -ENOMEM;
+                n_own_groups = getgroups(n_own_groups, own_groups);
+                if (n_own_groups < 0)
+                        return negative_errno();
+                r = thread_set_groups(req->n_groups, req->groups);
+                if (r < 0)
+                        return r;
+        }
         pid = create_child(req, flags, &pidfd, &method);
+        if (pid == 0)
+                spawn_child(&c);
+        /* Taking back what we just gave away cannot fail; if it did, this
+         * thread would go on with a workload's groups: stop. */
+        if (userns && thread_set_groups((size_t) n_own_groups, own_groups) < 0)
+                abort();
         if (pid < 0) {
                 pidfd = -EBADF;
                 return pid;
         }
-        if (pid == 0)
-                spawn_child(&c);
 
         status_pipe[1] = safe_close(status_pipe[1]);
         sync_pipe[0] = safe_close(sync_pipe[0]);
 
         if (userns) {
                 r = write_id_map(pid, "uid_map", req->uid_map, req->n_uid_map, req->uid);
+                if (r >= 0)
+                        r = deny_setgroups(pid);
                 if (r >= 0)
                         r = write_id_map(pid, "gid_map", req->gid_map, req->n_gid_map, req->gid);
                 if (r >= 0 && write(sync_pipe[1], "x", 1) != 1)

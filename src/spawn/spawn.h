@@ -14,6 +14,9 @@
 #include "process.h"
 #include "seccomp-profile.h"
 
+/* The kernel's limit of lines per uid_map/gid_map file. */
+#define SPAWN_MAX_ID_MAPS 340
+
 typedef struct IdMapping {
         uint32_t inside, outside, count;
 } IdMapping;

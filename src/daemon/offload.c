@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "macro.h"
+#include "offload.h"
+
+/* Shared by the thread and the loop: whoever drops the last reference frees
+ * it. The thread's reference goes when the loop has read the job back from
+ * the completion pipe; the loop's when the job is done, timed out or
+ * cancelled. */
+struct OffloadJob {
+        unsigned refs;            /* under the offload's lock */
+        uid_t uid;
+        OffloadFunc fn;
+        void *data;
+        void (*free_data)(void *data);
+        OffloadDone done;
+        void *userdata;
+        sd_event_source *timer;
+        int write_fd;             /* the completion pipe, shared */
+};
+
+typedef struct UidCount {
+        uid_t uid;
+        unsigned n;
+} UidCount;
+
+struct Offload {
+        sd_event_source *source;
+        int pipe[2];
+        unsigned max_per_uid, max_total;
+        uint64_t timeout_usec;
+        /* Running threads by uid, abandoned ones included: at most max_total
+         * entries, so a linear scan is fine. */
+        UidCount *counts;
+        unsigned n_counts;
+        unsigned total;
+};
+
+static pthread_mutex_t offload_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static UidCount *count_for(Offload *o, uid_t uid) {
+        for (unsigned i = 0; i < o->n_counts; i++)
+                if (o->counts[i].uid == uid)
+                        return &o->counts[i];
+        return NULL;
+}
+
+unsigned offload_running(const Offload *o, uid_t uid) {
+        UidCount *c = count_for((Offload *) o, uid);
+        return c ? c->n : 0;
+}
+
+static void count_drop(Offload *o, uid_t uid) {
+        UidCount *c = count_for(o, uid);
+        if (!c)
+                return;
+        o->total--;
+        if (--c->n == 0)
+                *c = o->counts[--o->n_counts];
+}
+
+/* Drop one reference; the last frees the job and, if the job never reported
+ * back (abandoned), its data. Called with the lock held. */
+static void job_unref_locked(OffloadJob *j) {
+        if (--j->refs > 0)
+                return;
+        if (j->free_data && j->data)
+                j->free_data(j->data);
+        free(j);
+}
+
+static void *job_thread(void *p) {
+        OffloadJob *j = p;
+
+        j->fn(j->data);
+        /* Hand the job back to the loop. The pipe outlives every thread
+         * that may write to it: offload_free() leaves it open while jobs run. */
+        ssize_t n;
+        do
+                n = write(j->write_fd, &j, sizeof j);
+        while (n < 0 && errno == EINTR);
+        if (n != sizeof j) {
+                /* The loop cannot hear of it: forget it (a leak of one
+                 * count, logged). */
+                pthread_mutex_lock(&offload_lock);
+                job_unref_locked(j);
+                pthread_mutex_unlock(&offload_lock);
+        }
+        return NULL;
+}
+
+/* The loop lets go of a job before its thread reported back: the thread
+ * frees it (and its data) when it does. */
+static void job_abandon(OffloadJob *j) {
+        j->timer = sd_event_source_disable_unref(j->timer);
+        j->done = NULL;
+        pthread_mutex_lock(&offload_lock);
+        job_unref_locked(j);
+        pthread_mutex_unlock(&offload_lock);
+}
+
+static int on_job_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        OffloadJob *j = userdata;
+        OffloadDone done = j->done;
+        void *ud = j->userdata;
+
+        log_warning("A blocking operation for uid %u did not finish in time; abandoning it.", (unsigned) j->uid);
+        job_abandon(j);
+        if (done)
+                done(-ETIMEDOUT, NULL, ud);
+        return 0;
+}
+
+static int on_job_finished(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Offload *o = userdata;
+
+        for (;;) {
+                OffloadJob *j;
+                ssize_t n = read(fd, &j, sizeof j);
+                if (n != sizeof j)
+                        return 0;
+
+                OffloadDone done = j->done;
+                void *data = NULL, *ud = j->userdata;
+
+                pthread_mutex_lock(&offload_lock);
+                count_drop(o, j->uid);
+                if (done) {
+                        /* In time: the data goes to the callback. */
+                        data = j->data;
+                        j->data = NULL;
+                        j->timer = sd_event_source_disable_unref(j->timer);
+                        j->refs--; /* the loop's reference */
+                }
+                job_unref_locked(j); /* the thread's */
+                pthread_mutex_unlock(&offload_lock);
+
+                if (done)
+                        done(0, data, ud);
+        }
+}
+
+int offload_new(sd_event *event, unsigned max_per_uid, unsigned max_total, uint64_t timeout_usec, Offload **ret) {
+        Offload *o;
+        int r;
+
+        o = calloc(1, sizeof *o);
+        if (!o)
+                return -ENOMEM;
+        o->pipe[0] = o->pipe[1] = -EBADF;
+        o->max_per_uid = max_per_uid;
+        o->max_total = max_total;
+        o->timeout_usec = timeout_usec;
+        o->counts = calloc(max_total > 0 ? max_total : 1, sizeof(UidCount));
+        if (!o->counts || pipe2(o->pipe, O_CLOEXEC) < 0) {
+                r = o->counts ? -errno : -ENOMEM;
+                goto fail;
+        }
+        /* Only the loop's end is non-blocking: a thread waits for room. */
+        if (fcntl(o->pipe[0], F_SETFL, O_NONBLOCK) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        r = sd_event_add_io(event, &o->source, o->pipe[0], EPOLLIN, on_job_finished, o);
+        if (r < 0)
+                goto fail;
+        *ret = o;
+        return 0;
+fail:
+        safe_close(o->pipe[0]);
+        safe_close(o->pipe[1]);
+        free(o->counts);
+        free(o);
+        return r;
+}
+
+Offload *offload_free(Offload *o) {
+        if (!o)
+                return NULL;
+        o->source = sd_event_source_disable_unref(o->source);
+        if (o->total > 0) {
+                /* Threads still running write to the pipe when they return:
+                 * leave it (and them) to the process's exit. */
+                log_debug("%u blocking operations still running at exit.", o->total);
+                return NULL;
+        }
+        safe_close(o->pipe[0]);
+        safe_close(o->pipe[1]);
+        free(o->counts);
+        free(o);
+        return NULL;
+}
+
+int offload_start(Offload *o, uid_t uid, OffloadFunc fn, void *data, void (*free_data)(void *data),
+                  OffloadDone done, void *userdata, OffloadJob **ret) {
+        pthread_attr_t attr;
+        pthread_t thread;
+        OffloadJob *j;
+        UidCount *c;
+        int r;
+
+        if (o->total >= o->max_total || offload_running(o, uid) >= o->max_per_uid)
+                return -EUSERS;
+
+        j = calloc(1, sizeof *j);
+        if (!j)
+                return -ENOMEM;
+        *j = (OffloadJob) {
+                .refs = 2, /* the loop's and the thread's */
+                .uid = uid,
+                .fn = fn,
+                .free_data = free_data,
+                .done = done,
+                .userdata = userdata,
+                .write_fd = o->pipe[1],
+        };
+        r = sd_event_add_time_relative(sd_event_source_get_event(o->source), &j->timer, CLOCK_MONOTONIC,
+                                       o->timeout_usec, 0, on_job_timeout, j);
+        if (r < 0) {
+                free(j);
+                return r;
+        }
+
+        /* Small stacks: a job is a loop of syscalls. */
+        if (pthread_attr_init(&attr) != 0) {
+                sd_event_source_disable_unref(j->timer);
+                free(j);
+                return -ENOMEM;
+        }
+        (void) pthread_attr_setstacksize(&attr, 256 * 1024);
+        (void) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        j->data = data;
+        pthread_mutex_lock(&offload_lock);
+        r = -pthread_create(&thread, &attr, job_thread, j);
+        if (r == 0) {
+                c = count_for(o, uid);
+                if (!c) {
+                        c = &o->counts[o->n_counts++];
+                        *c = (UidCount) { .uid = uid };
+                }
+                c->n++;
+                o->total++;
+        }
+        pthread_mutex_unlock(&offload_lock);
+        pthread_attr_destroy(&attr);
+        if (r < 0) {
+                j->data = NULL; /* not taken */
+                sd_event_source_disable_unref(j->timer);
+                free(j);
+                return r;
+        }
+        if (ret)
+                *ret = j;
+        return 0;
+}
+
+void offload_cancel(OffloadJob *j) {
+        if (j)
+                job_abandon(j);
+}
