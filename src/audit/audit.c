@@ -22,6 +22,7 @@
 
 #include "audit.h"
 #include "macro.h"
+#include "string-table.h"
 
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
 
@@ -34,16 +35,12 @@ struct AuditLog {
         off_t truncate_to;
 };
 
-static const char *const decision_table[_AUDIT_DECISION_MAX] = {
+static const char *const audit_decision_table[_AUDIT_DECISION_MAX] = {
         [AUDIT_DECISION_ALLOW] = "allow",
         [AUDIT_DECISION_DENY] = "deny",
 };
 
-const char *audit_decision_to_string(AuditDecision d) {
-        if ((unsigned) d >= _AUDIT_DECISION_MAX)
-                return NULL;
-        return decision_table[d];
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(audit_decision, AuditDecision);
 
 /* ── line buffer ─────────────────────────────────────────────────────────── */
 

@@ -119,7 +119,7 @@ int verb_signal(int argc, char *argv[]) {
                 sigstr = argc > 1 ? argv[1] : NULL;
         }
         if (sigstr) {
-                sig = parse_signal(sigstr);
+                sig = signal_from_string(sigstr);
                 if (sig < 0)
                         return ctl_usage_error("'%s' is not a signal (try TERM, KILL, HUP, 9, RTMIN+1)", sigstr);
         }

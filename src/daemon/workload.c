@@ -22,14 +22,6 @@
 #define PRIORITY_EXEC_STATUS (-10)
 #define PRIORITY_EXIT 0
 
-void strv_free(char **l) {
-        if (!l)
-                return;
-        for (char **i = l; *i; i++)
-                free(*i);
-        free(l);
-}
-
 static uint64_t now_usec(clockid_t clock) {
         struct timespec ts;
         clock_gettime(clock, &ts);

@@ -15,6 +15,7 @@
 #include "manager.h"
 #include "namespace.h"
 #include "spawn.h"
+#include "strv.h"
 
 typedef enum WorkloadState {
         WORKLOAD_SPAWNING, /* cloned, exec result not yet known: invisible */
@@ -120,7 +121,3 @@ int signal_request_start(Manager *m, sd_bus_message *msg, const Caller *caller, 
  * exited ones kept for the retention time only. */
 void workload_owner_gone(Workload *w);
 
-void strv_free(char **l);
-static inline void strv_freep(char ***l) {
-        strv_free(*l);
-}

@@ -33,6 +33,7 @@
 #include "macro.h"
 #include "missing-pidfd.h"
 #include "namespace.h"
+#include "string-table.h"
 
 #define DETAIL_MAX 128
 
@@ -90,12 +91,7 @@ const char *feature_name(Feature f) {
 }
 
 int feature_from_name(const char *name) {
-        if (!name)
-                return -EINVAL;
-        for (Feature f = 0; f < _FEATURE_MAX; f++)
-                if (strcmp(feature_names[f], name) == 0)
-                        return f;
-        return -EINVAL;
+        return string_table_lookup(feature_names, _FEATURE_MAX, name);
 }
 
 bool errno_is_not_supported(int err) {

@@ -6,29 +6,17 @@
 #include <sys/wait.h>
 
 #include "legacy.h"
+#include "string-table.h"
 
 static ControlPath control_path = CONTROL_PATH_AUTO;
 
-static const char *const control_path_names[_CONTROL_PATH_MAX] = {
+static const char *const control_path_table[_CONTROL_PATH_MAX] = {
         [CONTROL_PATH_AUTO] = "auto",
         [CONTROL_PATH_PIDFD] = "pidfd",
         [CONTROL_PATH_LEGACY] = "legacy",
 };
 
-const char *control_path_to_string(ControlPath c) {
-        if (c < 0 || c >= _CONTROL_PATH_MAX)
-                return NULL;
-        return control_path_names[c];
-}
-
-int control_path_from_string(const char *s) {
-        if (!s)
-                return -EINVAL;
-        for (ControlPath c = 0; c < _CONTROL_PATH_MAX; c++)
-                if (strcmp(s, control_path_names[c]) == 0)
-                        return (int) c;
-        return -EINVAL;
-}
+DEFINE_STRING_TABLE_LOOKUP(control_path, ControlPath);
 
 void control_path_set(ControlPath c) {
         control_path = c;

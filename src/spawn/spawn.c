@@ -22,22 +22,21 @@
 #include "legacy.h"
 #include "missing-pidfd.h"
 #include "spawn-internal.h"
+#include "string-table.h"
 
 #define SPAWN_MAX_TARGET_FD 1023
 #define SPAWN_MAX_ID_MAPS 340 /* the kernel's limit per map file */
 
-static const char *const spawn_method_names[_SPAWN_METHOD_MAX] = {
+static const char *const spawn_method_table[_SPAWN_METHOD_MAX] = {
         [SPAWN_METHOD_CLONE3] = "clone3",
         [SPAWN_METHOD_CLONE_PIDFD] = "clone_pidfd",
         [SPAWN_METHOD_FORK_PIDFD_OPEN] = "fork_pidfd_open",
         [SPAWN_METHOD_LEGACY] = "legacy",
 };
 
-const char *spawn_method_to_string(SpawnMethod m) {
-        return m >= 0 && m < _SPAWN_METHOD_MAX ? spawn_method_names[m] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP(spawn_method, SpawnMethod);
 
-static const char *const spawn_step_names[_SPAWN_STEP_MAX] = {
+static const char *const spawn_step_table[_SPAWN_STEP_MAX] = {
         [SPAWN_STEP_NONE] = "none",
         [SPAWN_STEP_USERNS_WAIT] = "userns-wait",
         [SPAWN_STEP_SIGNALS] = "signals",
@@ -57,8 +56,9 @@ static const char *const spawn_step_names[_SPAWN_STEP_MAX] = {
         [SPAWN_STEP_EXEC] = "exec",
 };
 
+/* Never NULL: it goes straight into an error message. */
 const char *spawn_step_to_string(SpawnStep s) {
-        return s >= 0 && s < _SPAWN_STEP_MAX ? spawn_step_names[s] : "unknown";
+        return s >= 0 && s < _SPAWN_STEP_MAX ? spawn_step_table[s] : "unknown";
 }
 
 void spawn_request_init(SpawnRequest *req) {

@@ -65,6 +65,7 @@ typedef enum SpawnMethod {
 } SpawnMethod;
 
 const char *spawn_method_to_string(SpawnMethod m);
+int spawn_method_from_string(const char *s);
 
 typedef struct Spawned {
         Process process;  /* the workload handle; in a new pid namespace, its init */
