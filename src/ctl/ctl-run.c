@@ -73,8 +73,8 @@ static int build_env(char ***ret) {
 
         if (!arg.clear_env)
                 for (char **e = environ; e && *e; e++) {
-                        /* The broker refuses empty names and names with '='. */
-                        if ((*e)[0] == '=' || !strchr(*e, '='))
+                        /* The broker refuses these; the rest still runs. */
+                        if (!env_assignment_is_valid(*e))
                                 continue;
                         r = env_set(&env, *e);
                         if (r < 0)

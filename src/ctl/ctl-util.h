@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "env-util.h"
 #include "macro.h"
 #include "signal-util.h"
 #include "strv.h"

@@ -462,7 +462,8 @@ static int parse_one_option(int c, const char *optarg_) {
                 arg.seccomp = optarg_;
                 return 0;
         case 'E':
-                if (optarg_[0] == '=' || optarg_[0] == 0)
+                /* NAME=VALUE, or NAME to pass ours on. */
+                if (strchr(optarg_, '=') ? !env_assignment_is_valid(optarg_) : !env_name_is_valid(optarg_))
                         return ctl_usage_error("--env=%s: the name must not be empty", optarg_);
                 return strv_extend(&arg.env, optarg_);
         case ARG_CLEAR_ENV:

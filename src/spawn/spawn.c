@@ -4,7 +4,6 @@
  * need, create the child along the fallback chain, write its id maps, and
  * hand back the pidfd and the exec-status channel. */
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -22,6 +21,7 @@
 #include "legacy.h"
 #include "missing-pidfd.h"
 #include "spawn-internal.h"
+#include "spawn-validate.h"
 #include "string-table.h"
 
 #define SPAWN_MAX_TARGET_FD 1023
@@ -78,46 +78,6 @@ void spawned_done(Spawned *s) {
         s->status_fd = safe_close(s->status_fd);
 }
 
-bool spawn_env_name_is_valid(const char *name) {
-        return name && name[0] != '\0' && !strchr(name, '=');
-}
-
-static int cap_last_cap(void) {
-        static int cached = -1;
-        FILE *f;
-
-        if (cached >= 0)
-                return cached;
-        f = fopen("/proc/sys/kernel/cap_last_cap", "re");
-        if (f) {
-                if (fscanf(f, "%d", &cached) != 1)
-                        cached = -1;
-                fclose(f);
-        }
-        if (cached < 0 || cached > 63)
-                cached = CAP_LAST_CAP;
-        return cached;
-}
-
-int spawn_capability_from_name(const char *name) {
-        char lower[64];
-        int cap;
-
-        if (!name)
-                return -EINVAL;
-        if (strncasecmp(name, "cap_", 4) == 0)
-                name += 4;
-        if (name[0] == '\0' || strlen(name) >= sizeof lower)
-                return -EINVAL;
-        for (size_t i = 0; name[i]; i++)
-                lower[i] = (char) tolower((unsigned char) name[i]);
-        lower[strlen(name)] = '\0';
-        cap = capng_name_to_capability(lower);
-        if (cap < 0 || cap > cap_last_cap())
-                return -EINVAL;
-        return cap;
-}
-
 static bool id_maps_valid(const IdMapping *m, size_t n) {
         if (n == 0 || n > SPAWN_MAX_ID_MAPS)
                 return false;
@@ -161,11 +121,9 @@ int spawn_request_validate(const SpawnRequest *req, const char **ret_reason) {
                 INVALID("argv[0] is empty");
         if (req->exe_fd < 0 && req->argv[0][0] != '/')
                 INVALID("argv[0] is not an absolute path (there is no PATH search)");
-        for (char **e = req->env; e && *e; e++) {
-                const char *eq = strchr(*e, '=');
-                if (!eq || eq == *e)
+        for (char **e = req->env; e && *e; e++)
+                if (!env_assignment_is_valid(*e))
                         INVALID("environment entry without a name");
-        }
 
         for (size_t i = 0; i < req->n_fds; i++) {
                 if (req->fds[i].target < 0 || req->fds[i].target > SPAWN_MAX_TARGET_FD)
@@ -213,7 +171,7 @@ int spawn_request_validate(const SpawnRequest *req, const char **ret_reason) {
                 if (len == 0 || len > 64)
                         INVALID("hostname must be 1..64 bytes");
         }
-        if (req->capabilities >> (cap_last_cap() + 1) != 0 && cap_last_cap() < 63)
+        if (req->capabilities >> (capability_last_cap() + 1) != 0 && capability_last_cap() < 63)
                 INVALID("unknown capability");
         if (req->umask & ~0777)
                 INVALID("umask beyond 0777");
@@ -409,7 +367,7 @@ int spawn_start(const SpawnRequest *req, Spawned *ret) {
                 .userns_sync_fd = sync_pipe[0],
                 .devnull_fd = devnull,
                 .max_target = 2,
-                .cap_last_cap = cap_last_cap(),
+                .cap_last_cap = capability_last_cap(),
                 .with_init = req->namespaces & (UINT64_C(1) << NAMESPACE_PID),
                 .mount_proc = (req->namespaces & (UINT64_C(1) << NAMESPACE_PID)) &&
                               (req->namespaces & (UINT64_C(1) << NAMESPACE_MOUNT)),

@@ -122,8 +122,3 @@ int spawn_read_exit_status(Spawned *s, int *ret_status);
  * failed exec the child is reaped and *ret_step set. */
 int spawn_run(const SpawnRequest *req, Spawned *ret, SpawnStep *ret_step);
 
-/* Environment names are non-empty and contain neither '=' nor NUL. */
-bool spawn_env_name_is_valid(const char *name);
-/* "CAP_NET_ADMIN" or "net_admin" (any case) → the capability number;
- * -EINVAL for a name this system does not know. */
-int spawn_capability_from_name(const char *name);
