@@ -219,6 +219,7 @@ static void spawn_decided(Request *r, const AuthResult *res) {
         }
 
         spawn_request_fill(&req, &op->args, caller, op->profile);
+        req.control_path = m->config->control_path;
         k = spawn_start(&req, &spawned);
         if (k < 0) {
                 m->metrics.spawns_failed++;

@@ -251,7 +251,7 @@ fail:
         return r;
 }
 
-int caller_from_bus_message(sd_bus_message *m, Caller *ret, sd_bus_error *error) {
+int caller_from_bus_message(sd_bus_message *m, ControlPath cp, Caller *ret, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         sd_bus *bus = sd_bus_message_get_bus(m);
         const char *sender = sd_bus_message_get_sender(m);
@@ -298,7 +298,7 @@ int caller_from_bus_message(sd_bus_message *m, Caller *ret, sd_bus_error *error)
                  * it, check the pinned process has the bus's uid, then check
                  * the sender is still connected with that same pid. What it
                  * proves is weaker than a ProcessFD, hence "unpinned". */
-                r = process_from_pid(&c.process, bc.pid);
+                r = process_from_pid(&c.process, bc.pid, cp);
                 if (r < 0)
                         goto deny;
                 r = process_get_info(&c.process, &info);
@@ -335,7 +335,7 @@ fail:
         return sd_bus_error_set_errno(error, r);
 }
 
-int caller_from_socket(int fd, Caller *ret) {
+int caller_from_socket(int fd, ControlPath cp, Caller *ret) {
         struct ucred uc;
         socklen_t sl = sizeof uc;
         Caller c = CALLER_NULL;
@@ -358,7 +358,7 @@ int caller_from_socket(int fd, Caller *ret) {
                 c.identity = CALLER_IDENTITY_PEER_PIDFD;
         } else {
                 ProcessInfo info;
-                r = process_from_pid(&c.process, uc.pid);
+                r = process_from_pid(&c.process, uc.pid, cp);
                 if (r < 0)
                         goto fail;
                 r = process_get_info(&c.process, &info);

@@ -86,7 +86,7 @@ int manager_get_caller(Manager *m, sd_bus_message *msg, const Caller **ret, sd_b
                 return 0;
         }
 
-        r = caller_from_bus_message(msg, &n, error);
+        r = caller_from_bus_message(msg, m->config->control_path, &n, error);
         if (r < 0)
                 return r;
 
@@ -114,9 +114,9 @@ const Caller *manager_current_caller(Manager *m, sd_bus *bus) {
 }
 
 const char *manager_control_path(Manager *m) {
-        if (control_path_get() == CONTROL_PATH_LEGACY)
+        if (m->config->control_path == CONTROL_PATH_LEGACY)
                 return "legacy_pid";
-        if (control_path_get() == CONTROL_PATH_AUTO &&
+        if (m->config->control_path == CONTROL_PATH_AUTO &&
             (!feature_available(FEATURE_PIDFD_OPEN) || !feature_available(FEATURE_PIDFD_SEND_SIGNAL)))
                 return "legacy_pid";
         return "pidfd";

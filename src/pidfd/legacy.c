@@ -8,8 +8,6 @@
 #include "legacy.h"
 #include "string-table.h"
 
-static ControlPath control_path = CONTROL_PATH_AUTO;
-
 static const char *const control_path_table[_CONTROL_PATH_MAX] = {
         [CONTROL_PATH_AUTO] = "auto",
         [CONTROL_PATH_PIDFD] = "pidfd",
@@ -18,25 +16,11 @@ static const char *const control_path_table[_CONTROL_PATH_MAX] = {
 
 DEFINE_STRING_TABLE_LOOKUP(control_path, ControlPath);
 
-void control_path_set(ControlPath c) {
-        control_path = c;
-}
-
-ControlPath control_path_get(void) {
-        return control_path;
-}
-
-bool legacy_allowed(void) {
-        return control_path != CONTROL_PATH_PIDFD;
-}
-
 const char *process_control_path(const Process *p) {
         return process_is_legacy(p) ? "legacy_pid" : "pidfd";
 }
 
 int legacy_process_from_pid(Process *ret, pid_t pid) {
-        if (!legacy_allowed())
-                return -EOPNOTSUPP;
         if (pid <= 0)
                 return -EINVAL;
         /* Existence now says nothing about who the number names later:
@@ -48,8 +32,6 @@ int legacy_process_from_pid(Process *ret, pid_t pid) {
 }
 
 int legacy_signal(pid_t pid, int sig) {
-        if (!legacy_allowed())
-                return -EOPNOTSUPP;
         if (pid <= 0)
                 return -EINVAL;
         if (kill(pid, sig) < 0)
@@ -60,8 +42,6 @@ int legacy_signal(pid_t pid, int sig) {
 int legacy_wait(pid_t pid, int options, siginfo_t *ret) {
         siginfo_t si = {};
 
-        if (!legacy_allowed())
-                return -EOPNOTSUPP;
         if (pid <= 0)
                 return -EINVAL;
         if (waitid(P_PID, (id_t) pid, &si, options | WEXITED) < 0)

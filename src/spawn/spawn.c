@@ -20,6 +20,7 @@
 #include "feature.h"
 #include "legacy.h"
 #include "missing-pidfd.h"
+#include "pidfd-util.h"
 #include "spawn-internal.h"
 #include "spawn-validate.h"
 #include "string-table.h"
@@ -68,6 +69,7 @@ void spawn_request_init(SpawnRequest *req) {
                 .exe_fd = -EBADF,
                 .umask = 0022,
                 .setsid = true,
+                .control_path = CONTROL_PATH_AUTO,
         };
 }
 
@@ -203,23 +205,13 @@ static int write_id_map(pid_t pid, const char *file, const IdMapping *m, size_t 
         return 0;
 }
 
-static pid_t raw_clone3(struct pb_clone_args *args) {
-        return (pid_t) syscall(__NR_clone3, args, sizeof *args);
-}
-
-/* clone() with no new stack: returns twice like fork(). With CLONE_PIDFD the
- * kernel writes the pidfd through the parent_tid argument. */
-static pid_t raw_clone(uint64_t flags, int *pidfd) {
-        return (pid_t) syscall(SYS_clone, (unsigned long) flags | SIGCHLD, 0, pidfd, NULL, 0);
-}
-
 /* Did a call fail because the syscall is missing (or filtered), rather than
  * because of these arguments? Ask the kernel a question only it answers with
  * EINVAL: a filter answers first, with its own errno. */
 static bool clone3_missing(int err) {
         if (err != ENOSYS && err != EPERM)
                 return false;
-        return syscall(__NR_clone3, NULL, 0) >= 0 || errno != EINVAL;
+        return sys_clone3(NULL, 0) != -EINVAL;
 }
 
 static bool clone_pidfd_missing(int err) {
@@ -227,7 +219,7 @@ static bool clone_pidfd_missing(int err) {
                 return false;
         /* CLONE_PIDFD with CLONE_THREAD is EINVAL in every kernel that has it. */
         int fd = -1;
-        return syscall(SYS_clone, CLONE_PIDFD | CLONE_THREAD, 0, &fd, NULL, 0) >= 0 || errno != EINVAL;
+        return sys_clone(CLONE_PIDFD | CLONE_THREAD, &fd) != -EINVAL;
 }
 
 static bool pidfd_open_missing(int err) {
@@ -239,7 +231,7 @@ static void child_abort(pid_t pid, int pidfd) {
         siginfo_t si;
 
         if (pidfd >= 0)
-                (void) syscall(__NR_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+                (void) sys_pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
         else
                 kill(pid, SIGKILL);
         (void) waitid(P_PID, (id_t) pid, &si, WEXITED);
@@ -250,7 +242,7 @@ static void child_abort(pid_t pid, int pidfd) {
  * Returns the pid in the parent (with *ret_pidfd, -EBADF on the legacy
  * path), 0 in the child, -errno on failure. */
 static pid_t create_child(const SpawnRequest *req, uint64_t flags, int *ret_pidfd, SpawnMethod *ret_method) {
-        ControlPath cp = control_path_get();
+        ControlPath cp = req->control_path;
         int pidfd = -1;
         pid_t pid;
 
@@ -264,7 +256,7 @@ static pid_t create_child(const SpawnRequest *req, uint64_t flags, int *ret_pidf
                         args.flags |= CLONE_INTO_CGROUP;
                         args.cgroup = (uint64_t) req->cgroup_fd;
                 }
-                pid = raw_clone3(&args);
+                pid = sys_clone3(&args, sizeof args);
                 if (pid >= 0) {
                         *ret_pidfd = pidfd;
                         *ret_method = SPAWN_METHOD_CLONE3;
@@ -273,9 +265,10 @@ static pid_t create_child(const SpawnRequest *req, uint64_t flags, int *ret_pidf
                 /* The kernel may have written a number into the slot that is
                  * not an open fd: never let cleanup close it. */
                 pidfd = -1;
-                if (!clone3_missing(errno))
-                        return negative_errno();
-                feature_mark_missing(FEATURE_CLONE3, errno);
+                /* From the return value: the probe in clone3_missing() sets errno anew. */
+                if (!clone3_missing(-pid))
+                        return pid;
+                feature_mark_missing(FEATURE_CLONE3, -pid);
         }
 
         /* Only clone3 can place a child into a cgroup or a time namespace. */
@@ -283,7 +276,7 @@ static pid_t create_child(const SpawnRequest *req, uint64_t flags, int *ret_pidf
                 return -EOPNOTSUPP;
 
         if (cp != CONTROL_PATH_LEGACY && feature_available(FEATURE_CLONE_PIDFD)) {
-                pid = raw_clone(flags | CLONE_PIDFD, &pidfd);
+                pid = sys_clone((unsigned long) (flags | CLONE_PIDFD) | SIGCHLD, &pidfd);
                 if (pid == 0)
                         return 0;
                 if (pid > 0) {
@@ -298,34 +291,33 @@ static pid_t create_child(const SpawnRequest *req, uint64_t flags, int *ret_pidf
                         goto have_child;
                 }
                 pidfd = -1;
-                if (!clone_pidfd_missing(errno))
-                        return negative_errno();
-                feature_mark_missing(FEATURE_CLONE_PIDFD, errno);
+                if (!clone_pidfd_missing(-pid))
+                        return pid;
+                feature_mark_missing(FEATURE_CLONE_PIDFD, -pid);
         }
 
-        pid = raw_clone(flags, NULL);
+        pid = sys_clone((unsigned long) flags | SIGCHLD, NULL);
         if (pid <= 0)
-                return pid == 0 ? 0 : negative_errno();
+                return pid;
 
 have_child:
         /* Unreaped, the child's pid cannot be recycled: pidfd_open now pins
          * exactly it. */
         if (cp != CONTROL_PATH_LEGACY && feature_available(FEATURE_PIDFD_OPEN)) {
-                pidfd = (int) syscall(__NR_pidfd_open, pid, 0);
-                if (pidfd >= 0) {
-                        *ret_pidfd = pidfd;
+                int r = sys_pidfd_open(pid, 0);
+                if (r >= 0) {
+                        *ret_pidfd = r;
                         *ret_method = SPAWN_METHOD_FORK_PIDFD_OPEN;
                         return pid;
                 }
-                if (!pidfd_open_missing(errno)) {
-                        int r = negative_errno();
+                if (!pidfd_open_missing(r)) {
                         child_abort(pid, -1);
                         return r;
                 }
-                feature_mark_missing(FEATURE_PIDFD_OPEN, errno);
+                feature_mark_missing(FEATURE_PIDFD_OPEN, -r);
         }
 
-        if (!legacy_allowed()) {
+        if (!control_path_allows_legacy(cp)) {
                 child_abort(pid, -1);
                 return -EOPNOTSUPP;
         }

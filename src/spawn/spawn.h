@@ -44,6 +44,7 @@ typedef struct SpawnRequest {
         int exe_fd;           /* executable for execveat(AT_EMPTY_PATH), -EBADF: argv[0] */
         mode_t umask;
         bool setsid;
+        ControlPath control_path; /* which child handles may be made: the site's ControlPath= */
 } SpawnRequest;
 
 /* Defaults as org.pidbroker.Broker1(5) states them; argv/env/uid/gid are left to fill. */
@@ -105,7 +106,7 @@ const char *spawn_step_to_string(SpawnStep s);
 /* Create the child. On success the caller owns *ret and must await the exec
  * result with spawn_read_exec_status() once status_fd is readable.
  * -EOPNOTSUPP when every creation path is missing or refused
- * (ControlPath=pidfd); -EINVAL for an invalid request. */
+ * (req->control_path pidfd); -EINVAL for an invalid request. */
 int spawn_start(const SpawnRequest *req, Spawned *ret);
 
 /* Read the exec result: 0 once exec succeeded; the child's -errno and
