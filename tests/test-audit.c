@@ -29,7 +29,7 @@ static const char validator[] =
         "REC = ['time','seq','type','action','decision','rule','subject','target','details','result','control_path']\n"
         "SUB = ['uid','gids','pid','pidfd_id','bus_name','comm','pidns','userns','identity']\n"
         "TGT = ['pid','pidfd_id','uid','pidns','userns','comm','workload_id']\n"
-        "DET = ['signal','flags','target_fd','fd_type']\n"
+        "DET = ['signal','flags','target_fd','fd_type','suppressed']\n"
         "OUT = ['time','seq','type','result']\n"
         "def hook(pairs):\n"
         "    keys = [k for k, _ in pairs]\n"
@@ -267,7 +267,7 @@ static void test_round_trip(void) {
                 "\"pidns\":4026531836,\"userns\":4026531837,\"identity\":\"bus-processfd\"},"
                 "\"target\":{\"pid\":777,\"pidfd_id\":9001,\"uid\":1001,\"pidns\":4026531836,"
                 "\"userns\":4026531837,\"comm\":\"sleep\",\"workload_id\":9001},"
-                "\"details\":{\"signal\":15,\"flags\":0,\"target_fd\":null,\"fd_type\":null},"
+                "\"details\":{\"signal\":15,\"flags\":0,\"target_fd\":null,\"fd_type\":null,\"suppressed\":null},"
                 "\"result\":\"pending\",\"control_path\":\"pidfd\"}");
         g_assert_cmpstr(lines[1], ==, "{\"time\":\"T\",\"seq\":1,\"type\":\"outcome\",\"result\":\"ok\"}");
         g_assert_true(g_str_has_prefix(lines[2],
@@ -280,7 +280,7 @@ static void test_round_trip(void) {
                 "\"subject\":{\"uid\":null,\"gids\":null,\"pid\":null,\"pidfd_id\":null,"
                 "\"bus_name\":null,\"comm\":null,\"pidns\":null,\"userns\":null,\"identity\":null},"
                 "\"target\":null,"
-                "\"details\":{\"signal\":null,\"flags\":null,\"target_fd\":null,\"fd_type\":null},"
+                "\"details\":{\"signal\":null,\"flags\":null,\"target_fd\":null,\"fd_type\":null,\"suppressed\":null},"
                 "\"result\":\"denied\",\"control_path\":null}");
         g_assert_cmpstr(lines[4], ==,
                 "{\"time\":\"T\",\"seq\":4,\"type\":\"record\",\"action\":\"org.pidbroker.getfd\","
@@ -288,7 +288,7 @@ static void test_round_trip(void) {
                 "\"subject\":{\"uid\":0,\"gids\":[],\"pid\":null,\"pidfd_id\":null,"
                 "\"bus_name\":null,\"comm\":null,\"pidns\":null,\"userns\":null,\"identity\":\"peer-pidfd\"},"
                 "\"target\":null,"
-                "\"details\":{\"signal\":0,\"flags\":null,\"target_fd\":3,\"fd_type\":\"socket:[12345]\"},"
+                "\"details\":{\"signal\":0,\"flags\":null,\"target_fd\":3,\"fd_type\":\"socket:[12345]\",\"suppressed\":null},"
                 "\"result\":\"pending\",\"control_path\":\"pidfd\"}");
         g_assert_cmpstr(lines[5], ==, "{\"time\":\"T\",\"seq\":4,\"type\":\"outcome\",\"result\":\"esrch\"}");
         g_assert_true(g_str_has_prefix(lines[6], "{\"time\":\"T\",\"seq\":5,\"type\":\"record\","));
@@ -507,7 +507,7 @@ static void test_escaping(void) {
                 g_autofree char *rule = g_strdup_printf("\"rule\":%s,", c);
                 g_autofree char *bus = g_strdup_printf("\"bus_name\":%s,\"comm\":%s,", c, c);
                 g_autofree char *tcomm = g_strdup_printf("\"comm\":%s,\"workload_id\":null}", c);
-                g_autofree char *fdt = g_strdup_printf("\"fd_type\":%s}", c);
+                g_autofree char *fdt = g_strdup_printf("\"fd_type\":%s,\"suppressed\":null}", c);
                 g_autofree char *outcome = g_strdup_printf("\"type\":\"outcome\",\"result\":%s}",
                                                            *cases[i].in ? c : "\"ok\"");
 
@@ -904,6 +904,189 @@ static void test_journal(void) {
         rm_rf(dir);
 }
 
+/* ── denial budget ─────────────────────────────────────────────────────── */
+
+#define T0 UINT64_C(1000000000) /* a CLOCK_MONOTONIC reading; any will do */
+
+static AuditRecord denial_by(uid_t uid) {
+        AuditRecord rec = AUDIT_RECORD_NULL;
+
+        rec.action = "org.pidbroker.signal";
+        rec.decision = AUDIT_DECISION_DENY;
+        rec.rule = "default:no";
+        rec.subject.uid = uid;
+        rec.details.signal = 15;
+        return rec;
+}
+
+static char *summary_line(uint64_t seq, const char *uid, const char *rule, uint64_t n) {
+        return g_strdup_printf(
+                "{\"time\":\"T\",\"seq\":%" G_GUINT64_FORMAT ",\"type\":\"record\","
+                "\"action\":\"org.pidbroker.audit-suppressed\",\"decision\":\"deny\",\"rule\":\"%s\","
+                "\"subject\":{\"uid\":%s,\"gids\":null,\"pid\":null,\"pidfd_id\":null,"
+                "\"bus_name\":null,\"comm\":null,\"pidns\":null,\"userns\":null,\"identity\":null},"
+                "\"target\":null,"
+                "\"details\":{\"signal\":null,\"flags\":null,\"target_fd\":null,\"fd_type\":null,"
+                "\"suppressed\":%" G_GUINT64_FORMAT "},"
+                "\"result\":\"suppressed\",\"control_path\":null}",
+                seq, rule, uid, n);
+}
+
+/* Counts the written denials among n calls; every call succeeds. */
+static unsigned deny_n(AuditLog *log, uid_t uid, unsigned n, uint64_t now) {
+        AuditRecord rec = denial_by(uid);
+        unsigned written = 0;
+
+        for (unsigned i = 0; i < n; i++) {
+                uint64_t seq = UINT64_MAX;
+
+                g_assert_cmpint(audit_deny(log, &rec, now, &seq), ==, 0);
+                g_assert_cmpuint(seq, !=, UINT64_MAX);
+                written += seq != 0;
+        }
+        return written;
+}
+
+/* One uid's flood: burst lines, then one exact summary; another uid is
+ * written all along. */
+static void test_denial_budget_flood(void) {
+        g_autofree char *dir = make_tmp_dir();
+        g_autofree char *path = g_build_filename(dir, "audit.jsonl", NULL);
+        g_autofree char *summary = NULL;
+        g_auto(GStrv) lines = NULL;
+        AuditLog *log = NULL;
+        AuditRecord rec;
+        uint64_t seq = 0;
+
+        g_assert_cmpint(audit_log_open(path, AUDIT_LOG_NO_JOURNAL, &log), ==, 0);
+        g_assert_cmpint(audit_log_set_denial_budget(log, 10, 5), ==, 0);
+
+        /* uid 65534 floods: 10 written, 9990 counted. */
+        g_assert_cmpuint(deny_n(log, 65534, 10000, T0), ==, 10);
+        g_assert_cmpuint(audit_log_last_seq(log), ==, 10);
+
+        /* uid 1 is untouched by it. */
+        g_assert_cmpuint(deny_n(log, 1, 3, T0), ==, 3);
+        g_assert_cmpuint(audit_log_last_seq(log), ==, 13);
+
+        /* Allowed records are never counted against anyone. */
+        rec = small_record();
+        rec.subject.uid = 65534;
+        g_assert_cmpint(audit_begin(log, &rec, &seq), ==, 0);
+        g_assert_cmpuint(seq, ==, 14);
+        g_assert_cmpint(audit_deny(log, &rec, T0, &seq), ==, -EINVAL);
+
+        /* 0.1 s later, not a whole token yet: still counted. */
+        g_assert_cmpuint(deny_n(log, 65534, 1, T0 + 100000), ==, 0);
+        /* 1 s after the flood, 5 tokens: the summary, then the denial. */
+        rec = denial_by(65534);
+        g_assert_cmpint(audit_deny(log, &rec, T0 + 1000000, &seq), ==, 0);
+        g_assert_cmpuint(seq, ==, 16);
+        /* Nothing left to summarise. */
+        g_assert_cmpint(audit_flush_suppressed(log, T0 + 1000000), ==, 0);
+        audit_log_free(log);
+
+        lines = validate_file(path);
+        g_assert_cmpuint(g_strv_length(lines), ==, 16);
+        for (unsigned i = 0; i < 10; i++) {
+                g_autofree char *prefix = g_strdup_printf("{\"time\":\"T\",\"seq\":%u,\"type\":\"record\","
+                                                          "\"action\":\"org.pidbroker.signal\",\"decision\":\"deny\","
+                                                          "\"rule\":\"default:no\",\"subject\":{\"uid\":65534,", i + 1);
+                g_assert_true(g_str_has_prefix(lines[i], prefix));
+                g_assert_true(g_str_has_suffix(lines[i], "\"suppressed\":null},\"result\":\"denied\",\"control_path\":null}"));
+        }
+        g_assert_true(strstr(lines[10], "\"subject\":{\"uid\":1,"));
+        summary = summary_line(15, "65534", "audit-budget", 9991);
+        g_assert_cmpstr(lines[14], ==, summary);
+        g_assert_true(strstr(lines[15], "\"seq\":16,\"type\":\"record\",\"action\":\"org.pidbroker.signal\""));
+        rm_rf(dir);
+}
+
+/* Unidentified callers share one bucket; the timer's flush writes what is
+ * owed without waiting for tokens; a budget of 0 writes everything. */
+static void test_denial_budget_flush(void) {
+        g_autofree char *dir = make_tmp_dir();
+        g_autofree char *path = g_build_filename(dir, "audit.jsonl", NULL);
+        g_autofree char *s1 = NULL, *s2 = NULL;
+        g_auto(GStrv) lines = NULL;
+        AuditLog *log = NULL;
+
+        g_assert_cmpint(audit_log_open(path, AUDIT_LOG_NO_JOURNAL, &log), ==, 0);
+        /* The default is on. */
+        g_assert_cmpuint(deny_n(log, AUDIT_UID_UNSET, AUDIT_DENIAL_BURST_DEFAULT + 7, T0), ==,
+                         AUDIT_DENIAL_BURST_DEFAULT);
+        g_assert_cmpint(audit_log_set_denial_budget(log, 2, 0), ==, 0); /* writes the 7 first */
+        g_assert_cmpuint(deny_n(log, AUDIT_UID_UNSET, 5, T0), ==, 2);
+        g_assert_cmpuint(deny_n(log, 0, 4, T0), ==, 2);
+        g_assert_cmpint(audit_flush_suppressed(log, T0), ==, 2);
+        g_assert_cmpint(audit_flush_suppressed(log, T0), ==, 0);
+        /* No refill at 0 per second: still over budget, an hour later. */
+        g_assert_cmpuint(deny_n(log, 0, 1, T0 + UINT64_C(3600000000)), ==, 0);
+
+        g_assert_cmpint(audit_log_set_denial_budget(log, 0, 0), ==, 0); /* the one above */
+        g_assert_cmpuint(deny_n(log, 0, 500, T0), ==, 500);
+        audit_log_free(log);
+
+        lines = validate_file(path);
+        g_assert_cmpuint(g_strv_length(lines), ==, AUDIT_DENIAL_BURST_DEFAULT + 1 + 2 + 2 + 2 + 1 + 500);
+        s1 = summary_line(AUDIT_DENIAL_BURST_DEFAULT + 1, "null", "audit-budget", 7);
+        g_assert_cmpstr(lines[AUDIT_DENIAL_BURST_DEFAULT], ==, s1);
+        g_clear_pointer(&s1, g_free);
+        s1 = summary_line(AUDIT_DENIAL_BURST_DEFAULT + 6, "null", "audit-budget", 3);
+        s2 = summary_line(AUDIT_DENIAL_BURST_DEFAULT + 7, "0", "audit-budget", 2);
+        g_assert_cmpstr(lines[AUDIT_DENIAL_BURST_DEFAULT + 5], ==, s1);
+        g_assert_cmpstr(lines[AUDIT_DENIAL_BURST_DEFAULT + 6], ==, s2);
+        g_clear_pointer(&s1, g_free);
+        s1 = summary_line(AUDIT_DENIAL_BURST_DEFAULT + 8, "0", "audit-budget", 1);
+        g_assert_cmpstr(lines[AUDIT_DENIAL_BURST_DEFAULT + 7], ==, s1);
+        rm_rf(dir);
+}
+
+/* More uids over budget than the table holds: the rest share the overflow
+ * bucket, and idle slots are reused once their uids calm down. */
+static void test_denial_budget_table_full(void) {
+        g_autofree char *dir = make_tmp_dir();
+        g_autofree char *path = g_build_filename(dir, "audit.jsonl", NULL);
+        g_autofree char *overflow = NULL;
+        g_auto(GStrv) lines = NULL;
+        AuditLog *log = NULL;
+        unsigned n_lines, n_summaries = 0;
+
+        g_assert_cmpint(audit_log_open(path, AUDIT_LOG_NO_JOURNAL, &log), ==, 0);
+        g_assert_cmpint(audit_log_set_denial_budget(log, 1, 1), ==, 0);
+        for (uid_t u = 0; u < AUDIT_DENIAL_BUCKETS; u++)
+                g_assert_cmpuint(deny_n(log, 1000 + u, 2, T0), ==, 1);
+        /* Every slot owes a summary: two new uids share one bucket. */
+        g_assert_cmpuint(deny_n(log, 900000, 3, T0), ==, 1);
+        g_assert_cmpuint(deny_n(log, 900001, 3, T0), ==, 0);
+        n_lines = AUDIT_DENIAL_BUCKETS + 1;
+        g_assert_cmpuint(audit_log_last_seq(log), ==, n_lines);
+
+        /* The flush writes all of it, and frees the slots once refilled. */
+        g_assert_cmpint(audit_flush_suppressed(log, T0 + 2000000), ==, AUDIT_DENIAL_BUCKETS + 1);
+        n_lines += AUDIT_DENIAL_BUCKETS + 1;
+        g_assert_cmpuint(deny_n(log, 900001, 1, T0 + 2000000), ==, 1);
+        n_lines++;
+        audit_log_free(log);
+
+        lines = validate_file(path);
+        g_assert_cmpuint(g_strv_length(lines), ==, n_lines);
+        overflow = summary_line(0, "null", "audit-budget:overflow", 5);
+        for (char **l = lines; *l; l++) {
+                const char *a = strstr(*l, "\"action\":\"org.pidbroker.audit-suppressed\"");
+                if (!a)
+                        continue;
+                n_summaries++;
+                if (strstr(*l, "audit-budget:overflow")) {
+                        /* Same line but for the seq. */
+                        g_assert_cmpstr(strstr(*l, "\"type\""), ==, strstr(overflow, "\"type\""));
+                } else
+                        g_assert_true(strstr(*l, "\"suppressed\":1},"));
+        }
+        g_assert_cmpuint(n_summaries, ==, AUDIT_DENIAL_BUCKETS + 1);
+        rm_rf(dir);
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 
@@ -914,5 +1097,8 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/audit/invalid", test_invalid);
         g_test_add_func("/audit/enospc-fail-closed", test_enospc_fail_closed);
         g_test_add_func("/audit/journal", test_journal);
+        g_test_add_func("/audit/denial-budget/flood", test_denial_budget_flood);
+        g_test_add_func("/audit/denial-budget/flush", test_denial_budget_flush);
+        g_test_add_func("/audit/denial-budget/table-full", test_denial_budget_table_full);
         return g_test_run();
 }

@@ -314,10 +314,18 @@ static void test_run_namespaces(void) {
 static void test_signal_stop_wait_release(void) {
         g_autofree char *id1 = start_sleeper(), *id2 = NULL;
         g_autofree char *state = NULL, *exit_obj = NULL;
-        g_auto(Ctl) sig = {}, w = {}, stop = {}, rel = {}, gone = {}, again = {};
+        g_auto(Ctl) sig = {}, w = {}, stop = {}, rel = {}, gone = {}, again = {}, probe = {}, probe_gone = {};
 
         REQUIRE_PYTHON();
 
+        state = status_field(id1, "['state']");
+        g_assert_cmpstr(state, ==, "\"running\"");
+
+        /* Signal 0 is kill -0: a liveness probe that changes nothing. */
+        CTL(&probe, "signal", id1, "0");
+        g_assert_cmpint(probe.exit, ==, 0);
+        g_assert_cmpstr(probe.out, ==, "");
+        g_free(state);
         state = status_field(id1, "['state']");
         g_assert_cmpstr(state, ==, "\"running\"");
 
@@ -330,6 +338,8 @@ static void test_signal_stop_wait_release(void) {
         /* Gone now: the pidfd promise, a named error and never a stranger. */
         CTL(&again, "signal", id1, "TERM");
         assert_one_line_error(&again, "org.pidbroker.Error.NoSuchProcess");
+        CTL(&probe_gone, "signal", id1, "0");
+        assert_one_line_error(&probe_gone, "org.pidbroker.Error.NoSuchProcess");
 
         id2 = start_sleeper();
         CTL(&stop, "stop", id2);

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "feature.h"
 #include "legacy.h"
 #include "macro.h"
 #include "missing-pidfd.h"
@@ -38,12 +39,10 @@ static int recorder_main(void *userdata) {
         return test_signal_recorder(*(int *) userdata);
 }
 
-/* A child running test_signal_recorder(), pinned by a pidfd handle
- * whatever the control path (the tests below change it). Returns once the
- * child's signals are blocked. */
+/* A child running test_signal_recorder(), pinned by a pidfd handle. Returns
+ * once the child's signals are blocked. */
 static void spawn_recorder(Process *ret, int *ret_report) {
         _cleanup_close_pair_ int report[2] = { -EBADF, -EBADF };
-        ControlPath saved = control_path_get();
         TestSignalRecord rec;
         pid_t parent = getpid(), pid;
 
@@ -60,9 +59,7 @@ static void spawn_recorder(Process *ret, int *ret_report) {
         }
         report[1] = safe_close(report[1]);
 
-        control_path_set(CONTROL_PATH_AUTO);
-        g_assert_cmpint(process_from_pid(ret, pid), ==, 0);
-        control_path_set(saved);
+        g_assert_cmpint(process_from_pid(ret, pid, CONTROL_PATH_AUTO), ==, 0);
         g_assert_false(process_is_legacy(ret));
 
         g_assert_cmpint(test_signal_record_read(report[0], REPORT_TIMEOUT_MS, &rec), ==, 0);
@@ -126,13 +123,8 @@ static void test_control_path_strings(void) {
                 g_assert_cmpint(control_path_from_string(bad[i]), ==, -EINVAL);
         g_assert_cmpint(control_path_from_string(NULL), ==, -EINVAL);
 
-        g_assert_cmpint(control_path_get(), ==, CONTROL_PATH_AUTO);
-        for (ControlPath c = 0; c < _CONTROL_PATH_MAX; c++) {
-                control_path_set(c);
-                g_assert_cmpint(control_path_get(), ==, c);
-                g_assert_cmpint(legacy_allowed(), ==, c != CONTROL_PATH_PIDFD);
-        }
-        control_path_set(CONTROL_PATH_AUTO);
+        for (ControlPath c = 0; c < _CONTROL_PATH_MAX; c++)
+                g_assert_cmpint(control_path_allows_legacy(c), ==, c != CONTROL_PATH_PIDFD);
 }
 
 /* The default: pidfds where the kernel has them, and the legacy adapter
@@ -144,10 +136,7 @@ static void test_control_path_auto(void) {
 
         TEST_REQUIRE_FEATURE(FEATURE_PIDFD_OPEN);
 
-        control_path_set(CONTROL_PATH_AUTO);
-        g_assert_true(legacy_allowed());
-
-        g_assert_cmpint(process_from_pid(&p, getpid()), ==, 0);
+        g_assert_cmpint(process_from_pid(&p, getpid(), CONTROL_PATH_AUTO), ==, 0);
         g_assert_cmpint(p.fd, >=, 0);
         g_assert_cmpstr(process_control_path(&p), ==, "pidfd");
 
@@ -187,58 +176,50 @@ static void test_control_path_auto(void) {
         g_assert_cmpint(process_check_alive(&rec), ==, -ESRCH);
 }
 
-/* ControlPath=pidfd: no bare pid is taken, signalled or waited for, and the
- * refused calls have no side effect. */
+/* In a child whose pidfd_open() is gone (a seccomp filter): ControlPath=pidfd
+ * takes no bare pid, auto falls back to one. */
+static int child_pidfd_refuses(void *userdata) {
+        pid_t target = *(pid_t *) userdata;
+        _cleanup_process_ Process p = PROCESS_NULL, l = PROCESS_NULL;
+        const int nr = __NR_pidfd_open;
+
+        /* With pidfds at hand, ControlPath=pidfd changes nothing. */
+        TEST_CHILD_CHECK_R(process_from_pid(&p, target, CONTROL_PATH_PIDFD), 0);
+        TEST_CHILD_CHECK(!process_is_legacy(&p));
+        process_done(&p);
+
+        TEST_CHILD_CHECK_R(test_block_syscalls(&nr, 1, ENOSYS, 0), 0);
+        TEST_CHILD_CHECK_R(process_from_pid(&p, target, CONTROL_PATH_PIDFD), -EOPNOTSUPP);
+        TEST_CHILD_CHECK(!process_is_set(&p));
+        TEST_CHILD_CHECK(!feature_available(FEATURE_PIDFD_OPEN));
+        TEST_CHILD_CHECK_R(process_from_pid(&l, target, CONTROL_PATH_AUTO), 0);
+        TEST_CHILD_CHECK(process_is_legacy(&l));
+        TEST_CHILD_CHECK(l.pid == target);
+        return 0;
+}
+
+/* ControlPath=pidfd: no bare pid is taken when pidfds are missing, and the
+ * refusal has no side effect on the process. */
 static void test_control_path_pidfd_refuses(void) {
-        _cleanup_process_ Process rec = PROCESS_NULL, p = PROCESS_NULL, legacy = PROCESS_NULL;
+        _cleanup_process_ Process rec = PROCESS_NULL;
         _cleanup_close_ int report = -EBADF;
-        ProcessInfo info;
-        uint64_t ns;
         siginfo_t si = {};
+        int status;
 
         TEST_REQUIRE_FEATURE(FEATURE_PIDFD_OPEN);
         TEST_REQUIRE_FEATURE(FEATURE_PIDFD_SEND_SIGNAL);
 
         spawn_recorder(&rec, &report);
-        /* A legacy handle from before the switch. */
-        control_path_set(CONTROL_PATH_LEGACY);
-        g_assert_cmpint(process_from_pid(&legacy, rec.pid), ==, 0);
-        g_assert_true(process_is_legacy(&legacy));
+        status = test_run_in_child(child_pidfd_refuses, &rec.pid);
+        g_assert_true(WIFEXITED(status));
+        g_assert_cmpint(WEXITSTATUS(status), ==, 0);
 
-        control_path_set(CONTROL_PATH_PIDFD);
-        g_assert_cmpint(control_path_get(), ==, CONTROL_PATH_PIDFD);
-        g_assert_false(legacy_allowed());
-
-        g_assert_cmpint(legacy_process_from_pid(&p, rec.pid), ==, -EOPNOTSUPP);
-        g_assert_false(process_is_set(&p));
-        g_assert_cmpint(legacy_signal(rec.pid, SIGUSR1), ==, -EOPNOTSUPP);
-        g_assert_cmpint(legacy_wait(rec.pid, WNOHANG, &si), ==, -EOPNOTSUPP);
-
-        /* Nor through a legacy handle made earlier. */
-        g_assert_cmpint(process_signal(&legacy, SIGUSR1, 0), ==, -EOPNOTSUPP);
-        g_assert_cmpint(process_check_alive(&legacy), ==, -EOPNOTSUPP);
-        g_assert_cmpint(process_wait(&legacy, WNOHANG, &si), ==, -EOPNOTSUPP);
-        g_assert_cmpint(process_get_info(&legacy, &info), ==, -EOPNOTSUPP);
-        g_assert_cmpint(process_namespace_id(&legacy, NAMESPACE_NET, &ns), ==, -EOPNOTSUPP);
-
-        /* The pidfd path is untouched by the switch. */
-        g_assert_cmpint(process_from_pid(&p, rec.pid), ==, 0);
-        g_assert_false(process_is_legacy(&p));
-        g_assert_cmpstr(process_control_path(&p), ==, "pidfd");
-        g_assert_true(process_same(&p, &rec));
-
-        /* None of the refused signals arrived. */
+        /* Nothing arrived, nothing was reaped: the pidfd wait finds the exit. */
         expect_nothing_received(&rec, report);
-
-        /* The refused legacy_wait reaped nothing: the pidfd wait finds the
-         * exit status. */
         g_assert_cmpint(process_signal(&rec, SIGTERM, 0), ==, 0);
         expect_record(report, rec.pid, SIGTERM);
-        g_assert_cmpint(legacy_wait(rec.pid, 0, &si), ==, -EOPNOTSUPP);
         g_assert_cmpint(process_wait(&rec, 0, &si), ==, 0);
         assert_exited(&si, rec.pid, 0);
-
-        control_path_set(CONTROL_PATH_AUTO);
 }
 
 /* ControlPath=legacy: every handle is a bare pid, and works like one. */
@@ -251,9 +232,8 @@ static void test_control_path_legacy_handles(void) {
         TEST_REQUIRE_FEATURE(FEATURE_PIDFD_OPEN);
 
         spawn_recorder(&rec, &report);
-        control_path_set(CONTROL_PATH_LEGACY);
 
-        g_assert_cmpint(process_from_pid(&h, rec.pid), ==, 0);
+        g_assert_cmpint(process_from_pid(&h, rec.pid, CONTROL_PATH_LEGACY), ==, 0);
         g_assert_cmpint(h.pid, ==, rec.pid);
         g_assert_cmpint(h.fd, <, 0);
         g_assert_cmpuint(h.id, ==, 0);
@@ -261,9 +241,9 @@ static void test_control_path_legacy_handles(void) {
         g_assert_cmpstr(process_control_path(&h), ==, "legacy_pid");
         g_assert_cmpstr(process_control_path(&rec), ==, "pidfd");
 
-        g_assert_cmpint(process_from_pid(&self, getpid()), ==, 0);
+        g_assert_cmpint(process_from_pid(&self, getpid(), CONTROL_PATH_LEGACY), ==, 0);
         g_assert_cmpint(self.fd, <, 0);
-        g_assert_cmpint(process_from_pid(&h2, read_pid_max()), ==, -ESRCH);
+        g_assert_cmpint(process_from_pid(&h2, read_pid_max(), CONTROL_PATH_LEGACY), ==, -ESRCH);
 
         /* A copy of a legacy handle is a legacy handle; two bare pids prove
          * no identity, even when equal. */
@@ -293,8 +273,6 @@ static void test_control_path_legacy_handles(void) {
         expect_record(report, rec.pid, SIGTERM);
         g_assert_cmpint(process_wait(&h, 0, &si), ==, 0);
         assert_exited(&si, rec.pid, 0);
-
-        control_path_set(CONTROL_PATH_AUTO);
 }
 
 /* --- PID reuse: the legacy path hits the stranger -------------------------- */
@@ -316,7 +294,6 @@ static int legacy_reuse_in_namespace(void *userdata) {
         siginfo_t si = {};
 
         TEST_CHILD_CHECK(getpid() == 1);
-        TEST_CHILD_CHECK(control_path_get() == CONTROL_PATH_AUTO);
         TEST_CHILD_CHECK(pipe2(report, O_CLOEXEC) == 0);
 
         victim_pid = test_clone_reusable_victim(&pidfd);
@@ -325,8 +302,7 @@ static int legacy_reuse_in_namespace(void *userdata) {
         TEST_CHILD_CHECK_R(process_from_pidfd(&victim, pidfd), 0);
 
         if (via == REUSE_VIA_LEGACY_HANDLE) {
-                control_path_set(CONTROL_PATH_LEGACY);
-                TEST_CHILD_CHECK_R(process_from_pid(&legacy, victim_pid), 0);
+                TEST_CHILD_CHECK_R(process_from_pid(&legacy, victim_pid, CONTROL_PATH_LEGACY), 0);
                 TEST_CHILD_CHECK(process_is_legacy(&legacy));
         }
 
@@ -372,7 +348,6 @@ static int legacy_reuse_in_namespace(void *userdata) {
         test_child_info("pid %d came back after %u forks; %s reached the stranger", (int) victim_pid, forks,
                    via == REUSE_VIA_LEGACY_SIGNAL ? "legacy_signal(pid, SIGTERM)" :
                                                     "process_signal(legacy handle, SIGTERM)");
-        control_path_set(CONTROL_PATH_AUTO);
         return 0;
 }
 
@@ -383,7 +358,6 @@ static void test_pid_reuse_common(ReuseVia via) {
         TEST_REQUIRE_FEATURE(FEATURE_CLONE3);
         TEST_REQUIRE_FEATURE(FEATURE_CLONE_PIDFD);
 
-        control_path_set(CONTROL_PATH_AUTO);
         test_run_in_pid_namespace_checked("legacy pid reuse", legacy_reuse_in_namespace, &via);
 }
 

@@ -96,7 +96,7 @@ static void spawn_blocker(Process *ret, int *ret_release, BlockerSetup setup, in
         }
 
         /* An unreaped child's pid cannot be reused: pinning it now is safe. */
-        g_assert_cmpint(process_from_pid(ret, pid), ==, 0);
+        g_assert_cmpint(process_from_pid(ret, pid, CONTROL_PATH_AUTO), ==, 0);
         ready[1] = safe_close(ready[1]);
         do
                 n = read(ready[0], &c, 1);
@@ -149,7 +149,7 @@ static void spawn_recorder(Process *ret, int *ret_report) {
                 _exit(recorder_main(&report[1]));
         report[1] = safe_close(report[1]);
 
-        g_assert_cmpint(process_from_pid(ret, pid), ==, 0);
+        g_assert_cmpint(process_from_pid(ret, pid, CONTROL_PATH_AUTO), ==, 0);
         g_assert_cmpint(test_signal_record_read(report[0], REPORT_TIMEOUT_MS, &rec), ==, 0);
         g_assert_cmpint(rec.sig, ==, 0);
         g_assert_cmpint(rec.pid, ==, pid);
@@ -231,7 +231,7 @@ static void test_from_pid_self(void) {
         TEST_REQUIRE_FEATURE(FEATURE_PIDFD_OPEN);
         TEST_REQUIRE_FEATURE(FEATURE_PIDFS);
 
-        g_assert_cmpint(process_from_pid(&p, getpid()), ==, 0);
+        g_assert_cmpint(process_from_pid(&p, getpid(), CONTROL_PATH_AUTO), ==, 0);
         assert_pidfd_handle(&p, getpid());
         g_assert_cmpint(process_check_alive(&p), ==, 0);
 }
@@ -246,7 +246,7 @@ static void test_from_pid_child(void) {
 
         spawn_blocker(&p, &release, NULL, 0);
         assert_pidfd_handle(&p, p.pid);
-        g_assert_cmpint(process_from_pid(&self, getpid()), ==, 0);
+        g_assert_cmpint(process_from_pid(&self, getpid(), CONTROL_PATH_AUTO), ==, 0);
         g_assert_cmpuint(p.id, !=, self.id);
 
         release = safe_close(release);
@@ -286,7 +286,7 @@ static void test_from_pid_thread(void) {
         g_assert_cmpint(tid, !=, getpid());
 
         /* A live thread, but no thread-group leader: not a process. */
-        g_assert_cmpint(process_from_pid(&p, tid), ==, -ESRCH);
+        g_assert_cmpint(process_from_pid(&p, tid, CONTROL_PATH_AUTO), ==, -ESRCH);
         g_assert_false(process_is_set(&p));
 
         close(t.release[1]);
@@ -308,10 +308,10 @@ static void test_from_pid_nonexistent(void) {
         pid_max = strtol(text, NULL, 10);
         g_assert_cmpint(pid_max, >, 300);
 
-        g_assert_cmpint(process_from_pid(&p, (pid_t) pid_max), ==, -ESRCH);
+        g_assert_cmpint(process_from_pid(&p, (pid_t) pid_max, CONTROL_PATH_AUTO), ==, -ESRCH);
         g_assert_false(process_is_set(&p));
-        g_assert_cmpint(process_from_pid(&p, 0), <, 0);
-        g_assert_cmpint(process_from_pid(&p, -1), <, 0);
+        g_assert_cmpint(process_from_pid(&p, 0, CONTROL_PATH_AUTO), <, 0);
+        g_assert_cmpint(process_from_pid(&p, -1, CONTROL_PATH_AUTO), <, 0);
 }
 
 static void test_from_pidfd(void) {
@@ -417,8 +417,8 @@ static void test_same(void) {
         TEST_REQUIRE_FEATURE(FEATURE_PIDFS);
 
         /* Two pidfds of one process: different fds, one identity. */
-        g_assert_cmpint(process_from_pid(&a, getpid()), ==, 0);
-        g_assert_cmpint(process_from_pid(&b, getpid()), ==, 0);
+        g_assert_cmpint(process_from_pid(&a, getpid(), CONTROL_PATH_AUTO), ==, 0);
+        g_assert_cmpint(process_from_pid(&b, getpid(), CONTROL_PATH_AUTO), ==, 0);
         g_assert_cmpint(a.fd, !=, b.fd);
         g_assert_true(process_same(&a, &b));
         g_assert_true(process_same(&b, &a));
@@ -546,7 +546,7 @@ static void test_signal_process_group(void) {
                 _exit(recorder_main(&report[1]));
         }
         report[1] = safe_close(report[1]);
-        g_assert_cmpint(process_from_pid(&leader, pid), ==, 0);
+        g_assert_cmpint(process_from_pid(&leader, pid, CONTROL_PATH_AUTO), ==, 0);
 
         for (int i = 0; i < 2; i++) {
                 g_assert_cmpint(test_signal_record_read(report[0], REPORT_TIMEOUT_MS, &rec), ==, 0);
@@ -557,7 +557,7 @@ static void test_signal_process_group(void) {
         g_assert_cmpint(member_pid, >, 0);
         g_assert_cmpint(getpgid(pid), ==, pid);
         g_assert_cmpint(getpgid(member_pid), ==, pid);
-        g_assert_cmpint(process_from_pid(&member, member_pid), ==, 0);
+        g_assert_cmpint(process_from_pid(&member, member_pid, CONTROL_PATH_AUTO), ==, 0);
 
         /* One signal through the leader's pidfd reaches the whole group. */
         g_assert_cmpint(process_signal(&leader, SIGUSR1, PIDFD_SIGNAL_PROCESS_GROUP), ==, 0);
@@ -656,7 +656,7 @@ static void test_signal_thread(void) {
         }
         report[1] = safe_close(report[1]);
         release[0] = safe_close(release[0]);
-        g_assert_cmpint(process_from_pid(&p, pid), ==, 0);
+        g_assert_cmpint(process_from_pid(&p, pid, CONTROL_PATH_AUTO), ==, 0);
 
         g_assert_cmpint(test_signal_record_read(report[0], REPORT_TIMEOUT_MS, &rec), ==, 0);
         g_assert_cmpint(rec.sig, ==, 0);
@@ -786,7 +786,7 @@ static void assert_wait_not_child(pid_t pid) {
         _cleanup_process_ Process p = PROCESS_NULL;
         siginfo_t si;
 
-        g_assert_cmpint(process_from_pid(&p, pid), ==, 0);
+        g_assert_cmpint(process_from_pid(&p, pid, CONTROL_PATH_AUTO), ==, 0);
         g_assert_cmpint(process_wait(&p, WNOHANG, &si), ==, -ECHILD);
         g_assert_cmpint(process_wait(&p, WNOHANG | WNOWAIT, &si), ==, -ECHILD);
 }
@@ -810,7 +810,7 @@ static void test_info_self(void) {
         TEST_REQUIRE_FEATURE(FEATURE_PIDFD_OPEN);
         TEST_REQUIRE_FEATURE(FEATURE_PIDFD_GET_INFO);
 
-        g_assert_cmpint(process_from_pid(&p, getpid()), ==, 0);
+        g_assert_cmpint(process_from_pid(&p, getpid(), CONTROL_PATH_AUTO), ==, 0);
         g_assert_cmpint(process_get_info(&p, &info), ==, 0);
         g_assert_cmpint(info.source, ==, PROCESS_INFO_PIDFD_IOCTL);
         g_assert_cmpint(info.pid, ==, getpid());
@@ -935,7 +935,7 @@ static void test_namespace_self(void) {
         TEST_REQUIRE_FEATURE(FEATURE_PIDFD_OPEN);
         TEST_REQUIRE_FEATURE(FEATURE_PIDFD_NAMESPACE_IOCTLS);
 
-        g_assert_cmpint(process_from_pid(&p, getpid()), ==, 0);
+        g_assert_cmpint(process_from_pid(&p, getpid(), CONTROL_PATH_AUTO), ==, 0);
         for (NamespaceType t = 0; t < _NAMESPACE_MAX; t++) {
                 uint64_t id = 0;
 
@@ -960,7 +960,7 @@ static void test_namespace_child(void) {
         TEST_REQUIRE_FEATURE(FEATURE_PIDFD_OPEN);
         TEST_REQUIRE_FEATURE(FEATURE_PIDFD_NAMESPACE_IOCTLS);
 
-        g_assert_cmpint(process_from_pid(&self, getpid()), ==, 0);
+        g_assert_cmpint(process_from_pid(&self, getpid(), CONTROL_PATH_AUTO), ==, 0);
         spawn_blocker(&p, &release, unshare_net_uts, 0);
         snprintf(pid, sizeof(pid), "%d", (int) p.pid);
 
@@ -1038,7 +1038,7 @@ static int pid_reuse_in_namespace(void *userdata) {
         }
 
         /* The stranger: a different process, alive, and untouched. */
-        TEST_CHILD_CHECK_R(process_from_pid(&stranger, stranger_pid), 0);
+        TEST_CHILD_CHECK_R(process_from_pid(&stranger, stranger_pid, CONTROL_PATH_AUTO), 0);
         TEST_CHILD_CHECK(stranger.id != victim.id);
         TEST_CHILD_CHECK(!process_same(&victim, &stranger));
         TEST_CHILD_CHECK_R(process_check_alive(&stranger), 0);

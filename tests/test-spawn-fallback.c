@@ -54,7 +54,6 @@ static int run_case(void *userdata) {
                 return CHILD_FILTER;
         if (c->reprobe)
                 feature_reset();
-        control_path_set(c->control_path);
 
         char *argv[] = { (char *) test_helper_path(), (char *) "exit", (char *) "42", NULL };
         char *env[] = { NULL };
@@ -66,6 +65,7 @@ static int run_case(void *userdata) {
         req.argv = argv;
         req.env = env;
         req.namespaces = 1 << NAMESPACE_UTS; /* namespace flags travel down the chain too */
+        req.control_path = c->control_path;
         int r = spawn_run(&req, &s, NULL);
         if (r != c->expect_error)
                 return CHILD_SPAWN_RESULT;

@@ -14,11 +14,14 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <cap-ng.h>
+
 #include "missing-pidfd.h"
 #include "namespace.h"
 #include "process.h"
 #include "seccomp-profile.h"
 #include "spawn.h"
+#include "spawn-validate.h"
 #include "test-util.h"
 
 typedef struct Run {
@@ -202,15 +205,38 @@ static void test_validation(void) {
         EXPECT_INVALID(r.umask = 01000);
 #undef EXPECT_INVALID
 
-        g_assert_true(spawn_env_name_is_valid("PATH"));
-        g_assert_false(spawn_env_name_is_valid(""));
-        g_assert_false(spawn_env_name_is_valid("A=B"));
-        g_assert_false(spawn_env_name_is_valid(NULL));
+        g_assert_true(env_name_is_valid("PATH"));
+        g_assert_false(env_name_is_valid(""));
+        g_assert_false(env_name_is_valid("A=B"));
+        g_assert_false(env_name_is_valid(NULL));
+        g_assert_true(env_assignment_is_valid("A="));
+        g_assert_true(env_assignment_is_valid("A=B=C"));
+        g_assert_false(env_assignment_is_valid("=B"));
+        g_assert_false(env_assignment_is_valid("AB"));
+        g_assert_false(env_assignment_is_valid(NULL));
 
-        g_assert_cmpint(spawn_capability_from_name("CAP_NET_ADMIN"), ==, CAP_NET_ADMIN);
-        g_assert_cmpint(spawn_capability_from_name("net_bind_service"), ==, CAP_NET_BIND_SERVICE);
-        g_assert_cmpint(spawn_capability_from_name("CAP_MADE_UP"), ==, -EINVAL);
-        g_assert_cmpint(spawn_capability_from_name(""), ==, -EINVAL);
+        g_assert_cmpint(capability_from_name("CAP_NET_ADMIN"), ==, CAP_NET_ADMIN);
+        g_assert_cmpint(capability_from_name("cap_sys_admin"), ==, CAP_SYS_ADMIN);
+        g_assert_cmpint(capability_from_name("Net_Raw"), ==, CAP_NET_RAW);
+        g_assert_cmpint(capability_from_name("net_bind_service"), ==, CAP_NET_BIND_SERVICE);
+        g_assert_cmpint(capability_from_name("CAP_MADE_UP"), ==, -EINVAL);
+        g_assert_cmpint(capability_from_name("CAP_"), ==, -EINVAL);
+        g_assert_cmpint(capability_from_name(""), ==, -EINVAL);
+        g_assert_cmpint(capability_from_name(NULL), ==, -EINVAL);
+        g_assert_cmpint(capability_from_name("cap_net_admin_and_a_name_much_longer_than_any_capability_has_xx"), ==,
+                        -EINVAL);
+        /* Every capability this kernel has goes back from its name. */
+        for (int cap = 0; cap <= capability_last_cap(); cap++) {
+                const char *name = capng_capability_to_name((unsigned) cap);
+                g_autofree char *upper = name ? g_ascii_strup(name, -1) : NULL;
+
+                if (!name) {
+                        g_test_message("libcap-ng has no name for capability %d", cap);
+                        continue;
+                }
+                g_assert_cmpint(capability_from_name(name), ==, cap);
+                g_assert_cmpint(capability_from_name(upper), ==, cap);
+        }
         g_assert_cmpint(namespace_from_name("network"), ==, -EINVAL);
 
         /* spawn_start() refuses what validate refuses, before any clone. */

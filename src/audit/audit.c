@@ -22,8 +22,17 @@
 
 #include "audit.h"
 #include "macro.h"
+#include "string-table.h"
 
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
+
+typedef struct DenialBucket {
+        bool used;
+        uid_t uid;               /* AUDIT_UID_UNSET: the unidentified callers */
+        uint64_t tokens;         /* millionths of a record */
+        uint64_t refilled_usec;  /* CLOCK_MONOTONIC of the last refill */
+        uint64_t suppressed;     /* denials not written since the last written one */
+} DenialBucket;
 
 struct AuditLog {
         char *path;
@@ -32,18 +41,20 @@ struct AuditLog {
         uint64_t seq;            /* last record seq written or found */
         bool truncate_pending;   /* a failed append left bytes past truncate_to */
         off_t truncate_to;
+
+        /* Denial budget (audit.h). Tokens are counted in millionths, so a
+         * refill of per_second tokens per 10^6 usec is exact integer math. */
+        unsigned denial_burst, denial_per_second;
+        DenialBucket buckets[AUDIT_DENIAL_BUCKETS];
+        DenialBucket overflow;   /* uids that found no free slot */
 };
 
-static const char *const decision_table[_AUDIT_DECISION_MAX] = {
+static const char *const audit_decision_table[_AUDIT_DECISION_MAX] = {
         [AUDIT_DECISION_ALLOW] = "allow",
         [AUDIT_DECISION_DENY] = "deny",
 };
 
-const char *audit_decision_to_string(AuditDecision d) {
-        if ((unsigned) d >= _AUDIT_DECISION_MAX)
-                return NULL;
-        return decision_table[d];
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(audit_decision, AuditDecision);
 
 /* ── line buffer ─────────────────────────────────────────────────────────── */
 
@@ -321,6 +332,8 @@ static int record_format(const AuditRecord *rec, uint64_t seq, const char *times
         buf_json_int_or_null(b, d->target_fd, d->target_fd != AUDIT_INT_UNSET);
         buf_puts(b, ",\"fd_type\":");
         buf_json_string(b, d->fd_type);
+        buf_puts(b, ",\"suppressed\":");
+        buf_json_u64_or_null(b, d->suppressed, d->suppressed != 0);
         buf_puts(b, "}");
 
         buf_puts(b, ",\"result\":");
@@ -450,6 +463,8 @@ static void journal_send_record(const AuditLog *log, const AuditRecord *rec, uin
                 journal_field(&f, "PIDBROKER_TARGET_FD=%d", rec->details.target_fd);
         if (rec->details.fd_type)
                 journal_field(&f, "PIDBROKER_FD_TYPE=%s", rec->details.fd_type);
+        if (rec->details.suppressed != 0)
+                journal_field(&f, "PIDBROKER_SUPPRESSED=%" PRIu64, rec->details.suppressed);
         if (rec->control_path)
                 journal_field(&f, "PIDBROKER_CONTROL_PATH=%s", rec->control_path);
 
@@ -695,6 +710,8 @@ int audit_log_open(const char *path, AuditLogFlags flags, AuditLog **ret) {
                 return -ENOMEM;
         log->fd = -EBADF;
         log->flags = flags;
+        log->denial_burst = AUDIT_DENIAL_BURST_DEFAULT;
+        log->denial_per_second = AUDIT_DENIAL_PER_SECOND_DEFAULT;
         log->path = strdup(path);
         if (!log->path) {
                 audit_log_free(log);
@@ -859,4 +876,146 @@ int audit_outcome_errno(AuditLog *log, uint64_t seq, int r) {
         char buf[AUDIT_RESULT_MAX];
 
         return audit_outcome(log, seq, audit_result_from_errno(r, buf));
+}
+
+/* ── denial budget ───────────────────────────────────────────────────────── */
+
+#define TOKEN UINT64_C(1000000)
+
+static uint64_t bucket_capacity(const AuditLog *log) {
+        return (uint64_t) log->denial_burst * TOKEN;
+}
+
+static void bucket_refill(const AuditLog *log, DenialBucket *b, uint64_t now_usec) {
+        uint64_t cap = bucket_capacity(log), elapsed;
+
+        /* A clock that went back refills nothing. */
+        elapsed = now_usec > b->refilled_usec ? now_usec - b->refilled_usec : 0;
+        b->refilled_usec = now_usec > b->refilled_usec ? now_usec : b->refilled_usec;
+        if (log->denial_per_second == 0 || elapsed == 0)
+                return;
+        /* elapsed * per_second millionths, without overflowing on a long idle. */
+        if (elapsed >= cap / log->denial_per_second + 1)
+                b->tokens = cap;
+        else
+                b->tokens = MIN(cap, b->tokens + elapsed * log->denial_per_second);
+}
+
+static void bucket_reset(const AuditLog *log, DenialBucket *b, uid_t uid, uint64_t now_usec) {
+        *b = (DenialBucket) {
+                .used = true,
+                .uid = uid,
+                .tokens = bucket_capacity(log),
+                .refilled_usec = now_usec,
+        };
+}
+
+/* Full and owing no summary: indistinguishable from a fresh bucket. */
+static bool bucket_idle(const AuditLog *log, DenialBucket *b, uint64_t now_usec) {
+        bucket_refill(log, b, now_usec);
+        return b->tokens == bucket_capacity(log) && b->suppressed == 0;
+}
+
+static int bucket_write_summary(AuditLog *log, DenialBucket *b) {
+        AuditRecord rec = AUDIT_RECORD_NULL;
+        int r;
+
+        if (b->suppressed == 0)
+                return 0;
+        rec.action = AUDIT_ACTION_SUPPRESSED;
+        rec.decision = AUDIT_DECISION_DENY;
+        rec.rule = b == &log->overflow ? AUDIT_RULE_BUDGET_OVERFLOW : AUDIT_RULE_BUDGET;
+        rec.subject.uid = b == &log->overflow ? AUDIT_UID_UNSET : b->uid;
+        rec.details.suppressed = b->suppressed;
+        rec.result = AUDIT_RESULT_SUPPRESSED;
+        r = audit_record_append(log, &rec, NULL);
+        if (r < 0)
+                return r;
+        b->suppressed = 0;
+        return 1;
+}
+
+static DenialBucket *bucket_for_uid(AuditLog *log, uid_t uid, uint64_t now_usec) {
+        DenialBucket *free_slot = NULL;
+
+        for (size_t i = 0; i < AUDIT_DENIAL_BUCKETS; i++) {
+                DenialBucket *b = &log->buckets[i];
+
+                if (b->used && b->uid == uid)
+                        return b;
+                if (!free_slot && (!b->used || bucket_idle(log, b, now_usec)))
+                        free_slot = b;
+        }
+        if (!free_slot) {
+                if (!log->overflow.used)
+                        bucket_reset(log, &log->overflow, AUDIT_UID_UNSET, now_usec);
+                return &log->overflow;
+        }
+        bucket_reset(log, free_slot, uid, now_usec);
+        return free_slot;
+}
+
+int audit_log_set_denial_budget(AuditLog *log, unsigned burst, unsigned per_second) {
+        int r;
+
+        if (!log)
+                return -EINVAL;
+        /* Buckets keep their clock: flushing needs none. */
+        r = audit_flush_suppressed(log, 0);
+        log->denial_burst = burst;
+        log->denial_per_second = per_second;
+        memset(log->buckets, 0, sizeof log->buckets);
+        log->overflow = (DenialBucket) {};
+        return MIN(r, 0);
+}
+
+int audit_deny(AuditLog *log, const AuditRecord *rec, uint64_t now_usec, uint64_t *ret_seq) {
+        DenialBucket *b;
+        int r;
+
+        if (!log || !rec || rec->decision != AUDIT_DECISION_DENY)
+                return -EINVAL;
+        if (log->denial_burst == 0)
+                return audit_begin(log, rec, ret_seq);
+
+        b = bucket_for_uid(log, rec->subject.uid, now_usec);
+        bucket_refill(log, b, now_usec);
+        if (b->tokens < TOKEN) {
+                if (b->suppressed < UINT64_MAX)
+                        b->suppressed++;
+                if (ret_seq)
+                        *ret_seq = 0;
+                return 0;
+        }
+
+        /* The summary goes first, so the file reads in the order things happened. */
+        r = bucket_write_summary(log, b);
+        if (r < 0)
+                return r;
+        r = audit_begin(log, rec, ret_seq);
+        if (r < 0)
+                return r;
+        b->tokens -= TOKEN;
+        return 0;
+}
+
+int audit_flush_suppressed(AuditLog *log, uint64_t now_usec) {
+        int r, ret = 0, n = 0;
+
+        if (!log)
+                return -EINVAL;
+        for (size_t i = 0; i <= AUDIT_DENIAL_BUCKETS; i++) {
+                DenialBucket *b = i < AUDIT_DENIAL_BUCKETS ? &log->buckets[i] : &log->overflow;
+
+                if (!b->used)
+                        continue;
+                r = bucket_write_summary(log, b);
+                if (r < 0 && ret == 0)
+                        ret = r;
+                n += r > 0;
+                /* Free the slots nobody is using, so new uids find room. */
+                if (b != &log->overflow && now_usec > 0 && bucket_idle(log, b, now_usec))
+                        b->used = false;
+        }
+        return ret < 0 ? ret : n;
 }

@@ -13,7 +13,8 @@
  *     r = <the operation>;
  *     audit_outcome_errno(log, seq, r);      // outcome line, result "ok"/"esrch"/…
  *
- * A denial is one line with its final result (nothing runs, no outcome line).
+ * A denial is one line with its final result (nothing runs, no outcome line),
+ * written through audit_deny(), which keeps a per-uid budget (below).
  *
  * ── File format ─────────────────────────────────────────────────────────────
  * UTF-8 JSON lines, '\n'-terminated, keys always in this order, every key
@@ -27,7 +28,8 @@
  *               "userns":4026531837,"identity":"bus-processfd"},
  *    "target":{"pid":777,"pidfd_id":9001,"uid":1000,"pidns":4026531836,
  *              "userns":4026531837,"comm":"sleep","workload_id":9001},
- *    "details":{"signal":15,"flags":0,"target_fd":null,"fd_type":null},
+ *    "details":{"signal":15,"flags":0,"target_fd":null,"fd_type":null,
+ *               "suppressed":null},
  *    "result":"pending","control_path":"pidfd"}
  *
  *   {"time":"2026-11-29T14:05:06.123789Z","seq":12,"type":"outcome","result":"ok"}
@@ -86,7 +88,7 @@
  * PIDBROKER_SUBJECT_{UID,PID,PIDFD_ID,IDENTITY,BUS_NAME},
  * PIDBROKER_TARGET_{PID,PIDFD_ID,UID,WORKLOAD_ID}, PIDBROKER_SIGNAL,
  * PIDBROKER_FLAGS, PIDBROKER_TARGET_FD, PIDBROKER_FD_TYPE,
- * PIDBROKER_CONTROL_PATH (each only when known) and PIDBROKER_JSON (the line
+ * PIDBROKER_SUPPRESSED, PIDBROKER_CONTROL_PATH (each only when known) and PIDBROKER_JSON (the line
  * without its '\n'). A journal failure never fails the operation: the file is
  * the record of truth, the journal a convenience copy (sent after the line is
  * in the file, its result ignored). */
@@ -142,6 +144,7 @@ typedef struct AuditDetails {
         int64_t flags;         /* AUDIT_FLAGS_UNSET → null */
         int target_fd;         /* AUDIT_INT_UNSET → null */
         const char *fd_type;   /* "socket", "pipe", "file:/path", "anon_inode:[eventfd]"; NULL → null */
+        uint64_t suppressed;   /* denials a summary record stands for; 0 → null (every other record) */
 } AuditDetails;
 
 typedef struct AuditRecord {
@@ -234,6 +237,55 @@ int audit_outcome_errno(AuditLog *log, uint64_t seq, int r);
 /* "ok" for r >= 0, else the lower-case errno name of -r ("esrch"), or
  * "errno-N" for a number libc cannot name. Returns buf. */
 const char *audit_result_from_errno(int r, char buf[static AUDIT_RESULT_MAX]);
+
+/* ── Denial budget ───────────────────────────────────────────────────────────
+ * Denials cost the caller nothing, so one uid could write them as fast as it
+ * can call and fill the log's file system; after that, fail-closed would
+ * refuse every user. So denial records have a per-uid budget: a token bucket
+ * of `burst` records refilled at `per_second`. Past it, a denial is counted,
+ * not written; the caller still gets its denial reply. The count is written
+ * as one summary record when the uid's bucket has a token again (just before
+ * that uid's next written denial), or at audit_flush_suppressed():
+ *
+ *   {"time":…,"seq":…,"type":"record","action":"org.pidbroker.audit-suppressed",
+ *    "decision":"deny","rule":"audit-budget","subject":{"uid":65534,…null},
+ *    "target":null,"details":{…null,"suppressed":9873},"result":"suppressed",
+ *    "control_path":null}
+ *
+ * "suppressed" is the exact number of denial records left out since the
+ * uid's last written one. Records whose subject uid is unset (the caller could
+ * not be identified) share one bucket, uid null. Per-uid state lives in a
+ * fixed table of AUDIT_DENIAL_BUCKETS; a full, idle bucket is reused. When
+ * every slot is busy (that many uids over budget at once), the other uids
+ * share one overflow bucket; its summary has uid null and rule
+ * "audit-budget:overflow". Allowed records and outcomes are never
+ * suppressed: they are bounded by what the policy lets a user do. */
+#define AUDIT_ACTION_SUPPRESSED "org.pidbroker.audit-suppressed"
+#define AUDIT_RULE_BUDGET "audit-budget"
+#define AUDIT_RULE_BUDGET_OVERFLOW "audit-budget:overflow"
+#define AUDIT_RESULT_SUPPRESSED "suppressed"
+#define AUDIT_DENIAL_BUCKETS 256
+#define AUDIT_DENIAL_BURST_DEFAULT 200
+#define AUDIT_DENIAL_PER_SECOND_DEFAULT 20
+
+/* burst 0 turns the budget off (every denial is written); per_second 0 means
+ * no refill. Resets every bucket; counts not yet written are written first
+ * (the first error is returned, the new budget applies regardless). */
+int audit_log_set_denial_budget(AuditLog *log, unsigned burst, unsigned per_second);
+
+/* Write a denial (rec->decision must be deny; result defaults to "denied")
+ * if rec->subject.uid has budget left: 0 and *ret_seq (may be NULL) = its
+ * seq. A pending summary for that uid is written first. Over budget: counted,
+ * nothing written, 0 with *ret_seq = 0 (not a failure). -errno as
+ * audit_record_append() when a line could not be written (the denial then
+ * stays uncounted and the budget unspent). now_usec: CLOCK_MONOTONIC. */
+int audit_deny(AuditLog *log, const AuditRecord *rec, uint64_t now_usec, uint64_t *ret_seq);
+
+/* Write the summary of every bucket with suppressed denials, whether or not
+ * it has tokens again (the daemon calls this from a timer, and at exit).
+ * Returns how many summaries were written, or the first -errno (the others
+ * are still tried; a failed one keeps its count for the next call). */
+int audit_flush_suppressed(AuditLog *log, uint64_t now_usec);
 
 /* usec since the epoch as "2026-11-29T14:05:06.123456Z" (27 chars + NUL). */
 #define AUDIT_TIMESTAMP_MAX 28

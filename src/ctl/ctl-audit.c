@@ -168,6 +168,7 @@ static void print_record(const JsonValue *rec) {
         print_field(rec, detail_path(rec, "flags", path, sizeof path), "flags");
         print_field(rec, detail_path(rec, "target_fd", path, sizeof path), "fd");
         print_field(rec, detail_path(rec, "fd_type", path, sizeof path), "fd_type");
+        print_field(rec, detail_path(rec, "suppressed", path, sizeof path), "suppressed");
         print_field(rec, "rule", "rule");
         putchar('\n');
 }

@@ -10,13 +10,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ctl-util.h"
 #include "ctl.h"
 #include "json.h"
-#include "missing-pidfd.h"
+#include "pidfd-util.h"
 
 typedef struct Feature {
         char *name;
@@ -467,9 +466,9 @@ int verb_getfd(int argc, char *argv[]) {
         if (r < 0)
                 return r;
 
-        pidfd = (int) syscall(__NR_pidfd_open, arg.pid, 0);
+        pidfd = sys_pidfd_open(arg.pid, 0);
         if (pidfd < 0)
-                return ctl_error(-errno, NULL, "Failed to open a pidfd for PID %d", (int) arg.pid);
+                return ctl_error(pidfd, NULL, "Failed to open a pidfd for PID %d", (int) arg.pid);
 
         r = sd_bus_call_method(bus, ctl_destination(), BROKER_PATH, BROKER_INTERFACE, "GetFd", &error, &reply,
                                "hi", pidfd, (int32_t) target_fd);

@@ -6,10 +6,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +54,7 @@ static int env_set(char ***env, const char *assignment) {
                         *e = copy;
                         return 0;
                 }
-        return strv_push(env, assignment);
+        return strv_extend(env, assignment);
 }
 
 static const char *env_get(char **env, const char *name) {
@@ -75,8 +73,8 @@ static int build_env(char ***ret) {
 
         if (!arg.clear_env)
                 for (char **e = environ; e && *e; e++) {
-                        /* The broker refuses empty names and names with '='. */
-                        if ((*e)[0] == '=' || !strchr(*e, '='))
+                        /* The broker refuses these; the rest still runs. */
+                        if (!env_assignment_is_valid(*e))
                                 continue;
                         r = env_set(&env, *e);
                         if (r < 0)
@@ -166,18 +164,16 @@ static int append_strv_option(sd_bus_message *m, const char *key, char **l) {
 }
 
 /* The supplementary groups of another user, from the user database. */
-static int append_user_groups(sd_bus_message *m, const char *user, gid_t gid) {
-        struct passwd *pw = getpwnam(user);
-        gid_t groups[NGROUPS_MAX];
-        int n = NGROUPS_MAX, r;
+static int append_user_groups(sd_bus_message *m, uid_t uid, gid_t gid) {
+        _cleanup_free_ gid_t *groups = NULL;
+        size_t n = 0;
+        int r;
 
-        if (!pw) {
-                uint64_t uid;
-                if (parse_u64(user, &uid) >= 0)
-                        pw = getpwuid((uid_t) uid);
-        }
-        if (!pw || getgrouplist(pw->pw_name, gid, groups, &n) < 0)
+        r = user_groups(uid, gid, &groups, &n);
+        if (r == -ESRCH)
                 n = 0; /* unknown user: no supplementary groups, never ours */
+        else if (r < 0)
+                return r;
 
         r = sd_bus_message_open_container(m, 'e', "sv");
         if (r < 0)
@@ -188,7 +184,7 @@ static int append_user_groups(sd_bus_message *m, const char *user, gid_t gid) {
         r = sd_bus_message_open_container(m, 'v', "au");
         if (r < 0)
                 return r;
-        r = sd_bus_message_append_array(m, 'u', groups, (size_t) n * sizeof(gid_t));
+        r = sd_bus_message_append_array(m, 'u', groups ?: (gid_t[]) { 0 }, n * sizeof(gid_t));
         if (r < 0)
                 return r;
         r = sd_bus_message_close_container(m);
@@ -238,7 +234,7 @@ static int append_options(sd_bus_message *m) {
                 uid_t uid;
                 gid_t gid;
 
-                r = parse_user(arg.user, &uid, &gid);
+                r = get_user_creds(arg.user, &uid, &gid);
                 if (r < 0)
                         return ctl_usage_error("--user=%s: no such user", arg.user);
                 r = sd_bus_message_append(m, "{sv}", "user", "u", (uint32_t) uid);
@@ -251,7 +247,7 @@ static int append_options(sd_bus_message *m) {
                                 return r;
                 }
                 if (uid != getuid()) {
-                        r = append_user_groups(m, arg.user, gid != (gid_t) -1 ? gid : getgid());
+                        r = append_user_groups(m, uid, gid != (gid_t) -1 ? gid : getgid());
                         if (r < 0)
                                 return r;
                 }
@@ -259,7 +255,7 @@ static int append_options(sd_bus_message *m) {
         if (arg.group) {
                 gid_t gid;
 
-                r = parse_group(arg.group, &gid);
+                r = get_group_creds(arg.group, &gid);
                 if (r < 0)
                         return ctl_usage_error("--group=%s: no such group", arg.group);
                 r = sd_bus_message_append(m, "{sv}", "group", "u", (uint32_t) gid);

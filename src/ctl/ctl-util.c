@@ -2,11 +2,8 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <pwd.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,54 +12,6 @@
 #include <unistd.h>
 
 #include "ctl-util.h"
-
-size_t strv_length(char *const *l) {
-        size_t n = 0;
-
-        while (l && l[n])
-                n++;
-        return n;
-}
-
-int strv_push(char ***l, const char *s) {
-        size_t n = strv_length(*l);
-        char **nl, *copy;
-
-        copy = strdup(s);
-        if (!copy)
-                return -ENOMEM;
-        nl = realloc(*l, (n + 2) * sizeof *nl);
-        if (!nl) {
-                free(copy);
-                return -ENOMEM;
-        }
-        nl[n] = copy;
-        nl[n + 1] = NULL;
-        *l = nl;
-        return 0;
-}
-
-int strv_push_split(char ***l, const char *s) {
-        _cleanup_free_ char *copy = strdup(s);
-        char *saveptr = NULL;
-        int r;
-
-        if (!copy)
-                return -ENOMEM;
-        for (char *w = strtok_r(copy, ", ", &saveptr); w; w = strtok_r(NULL, ", ", &saveptr)) {
-                r = strv_push(l, w);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-char **strv_free(char **l) {
-        for (size_t i = 0; l && l[i]; i++)
-                free(l[i]);
-        free(l);
-        return NULL;
-}
 
 int parse_u64(const char *s, uint64_t *ret) {
         char *end;
@@ -102,87 +51,6 @@ int parse_fd(const char *s, int *ret) {
                 return -ERANGE;
         *ret = (int) v;
         return 0;
-}
-
-int parse_user(const char *s, uid_t *ret, gid_t *ret_gid) {
-        struct passwd *pw;
-        uint64_t v;
-
-        if (parse_u64(s, &v) >= 0) {
-                if (v >= UINT32_MAX)
-                        return -ERANGE;
-                pw = getpwuid((uid_t) v);
-                *ret = (uid_t) v;
-                *ret_gid = pw ? pw->pw_gid : (gid_t) -1;
-                return 0;
-        }
-        pw = getpwnam(s);
-        if (!pw)
-                return -ESRCH;
-        *ret = pw->pw_uid;
-        *ret_gid = pw->pw_gid;
-        return 0;
-}
-
-int parse_group(const char *s, gid_t *ret) {
-        struct group *gr;
-        uint64_t v;
-
-        if (parse_u64(s, &v) >= 0) {
-                if (v >= UINT32_MAX)
-                        return -ERANGE;
-                *ret = (gid_t) v;
-                return 0;
-        }
-        gr = getgrnam(s);
-        if (!gr)
-                return -ESRCH;
-        *ret = gr->gr_gid;
-        return 0;
-}
-
-int parse_signal(const char *s) {
-        const char *name = s;
-        uint64_t v;
-
-        if (parse_u64(s, &v) >= 0)
-                return v >= 1 && v < (uint64_t) _NSIG ? (int) v : -EINVAL;
-
-        if (strncasecmp(name, "SIG", 3) == 0)
-                name += 3;
-
-        /* RTMIN+n / RTMAX-n, as kill(1) spells them. */
-        if (strncasecmp(name, "RTMIN", 5) == 0 || strncasecmp(name, "RTMAX", 5) == 0) {
-                bool min = strncasecmp(name, "RTMIN", 5) == 0;
-                int base = min ? SIGRTMIN : SIGRTMAX, sig;
-                const char *rest = name + 5;
-
-                if (*rest == 0)
-                        return base;
-                if (*rest != (min ? '+' : '-') || parse_u64(rest + 1, &v) < 0 || v > 64)
-                        return -EINVAL;
-                sig = min ? base + (int) v : base - (int) v;
-                return sig >= SIGRTMIN && sig <= SIGRTMAX ? sig : -EINVAL;
-        }
-
-        for (int sig = 1; sig < SIGRTMIN; sig++) {
-                const char *abbrev = sigabbrev_np(sig);
-                if (abbrev && strcasecmp(abbrev, name) == 0)
-                        return sig;
-        }
-        return -EINVAL;
-}
-
-const char *signal_to_string(int sig, char *buf, size_t size) {
-        const char *abbrev = sig > 0 && sig < SIGRTMIN ? sigabbrev_np(sig) : NULL;
-
-        if (abbrev)
-                snprintf(buf, size, "SIG%s", abbrev);
-        else if (sig >= SIGRTMIN && sig <= SIGRTMAX)
-                snprintf(buf, size, "SIGRTMIN+%d", sig - SIGRTMIN);
-        else
-                snprintf(buf, size, "SIG%d", sig);
-        return buf;
 }
 
 int parse_duration(const char *s, uint64_t *ret_usec) {
@@ -368,10 +236,10 @@ const char *format_rfc3339(uint64_t usec, char *buf, size_t size) {
 }
 
 const char *format_uid(uid_t uid, char *buf, size_t size) {
-        struct passwd *pw = getpwuid(uid);
+        _cleanup_free_ char *name = NULL;
 
-        if (pw)
-                snprintf(buf, size, "%s", pw->pw_name);
+        if (user_name(uid, &name) >= 0)
+                snprintf(buf, size, "%s", name);
         else
                 snprintf(buf, size, "%u", (unsigned) uid);
         return buf;

@@ -9,24 +9,14 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "env-util.h"
 #include "macro.h"
-
-#ifndef MAX
-#define MAX(a, b) ((a) > (b) ? (a) : (b))
-#endif
+#include "signal-util.h"
+#include "strv.h"
+#include "user-util.h"
 
 #define USEC_PER_SEC UINT64_C(1000000)
 #define USEC_PER_MSEC UINT64_C(1000)
-
-/* NULL-terminated string arrays. */
-size_t strv_length(char *const *l);
-int strv_push(char ***l, const char *s);          /* appends a copy */
-int strv_push_split(char ***l, const char *s);    /* appends each comma-separated item */
-char **strv_free(char **l);
-static inline void strv_freep(char ***l) {
-        strv_free(*l);
-}
-#define _cleanup_strv_free_ _cleanup_(strv_freep)
 
 static inline void fclosep(FILE **f) {
         if (*f)
@@ -37,16 +27,6 @@ static inline void fclosep(FILE **f) {
 int parse_u64(const char *s, uint64_t *ret);
 int parse_pid(const char *s, pid_t *ret);
 int parse_fd(const char *s, int *ret);
-/* A user name or a numeric uid; *ret_gid gets the user's primary group when
- * known (else (gid_t) -1). */
-int parse_user(const char *s, uid_t *ret, gid_t *ret_gid);
-int parse_group(const char *s, gid_t *ret);
-
-/* "TERM", "SIGTERM", "15", "RTMIN+2", "SIGRTMAX-1". */
-int parse_signal(const char *s);
-/* "SIGTERM", or "SIGRTMIN+2", or "SIG42"; buf of at least 16 bytes. */
-const char *signal_to_string(int sig, char *buf, size_t size);
-
 /* "5" (seconds), "1.5s", "500ms", "2min", "1h", "infinity". */
 int parse_duration(const char *s, uint64_t *ret_usec);
 /* --since: "2024-05-01", "2024-05-01 12:00[:00]", RFC 3339 "2024-05-01T12:00:00.123456Z"

@@ -43,7 +43,7 @@ static int read_bytestring_array(sd_bus_message *m, char ***ret) {
                 s = strndup(p, n);
                 if (!s)
                         return -ENOMEM;
-                r = strv_push(&l, s);
+                r = strv_extend(&l, s);
                 if (r < 0)
                         return r;
         }

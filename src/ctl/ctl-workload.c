@@ -9,14 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ctl-util.h"
 #include "ctl-workload-info.h"
 #include "ctl.h"
 #include "json.h"
-#include "missing-pidfd.h"
+#include "pidfd-util.h"
 
 /* ---- list ---- */
 
@@ -119,7 +118,7 @@ int verb_signal(int argc, char *argv[]) {
                 sigstr = argc > 1 ? argv[1] : NULL;
         }
         if (sigstr) {
-                sig = parse_signal(sigstr);
+                sig = signal_from_string(sigstr);
                 if (sig < 0)
                         return ctl_usage_error("'%s' is not a signal (try TERM, KILL, HUP, 9, RTMIN+1)", sigstr);
         }
@@ -133,9 +132,9 @@ int verb_signal(int argc, char *argv[]) {
 
                 /* Pin the process here, so the broker acts on exactly the
                  * process we named, even if its PID is reused meanwhile. */
-                pidfd = (int) syscall(__NR_pidfd_open, arg.pid, 0);
+                pidfd = sys_pidfd_open(arg.pid, 0);
                 if (pidfd < 0) {
-                        if (errno == ESRCH) {
+                        if (pidfd == -ESRCH) {
                                 sd_bus_error e = SD_BUS_ERROR_NULL;
                                 sd_bus_error_setf(&e, "org.pidbroker.Error.NoSuchProcess", "No process with PID %d",
                                                   (int) arg.pid);
@@ -143,7 +142,7 @@ int verb_signal(int argc, char *argv[]) {
                                 sd_bus_error_free(&e);
                                 return r;
                         }
-                        return ctl_error(-errno, NULL, "Failed to open a pidfd for PID %d", (int) arg.pid);
+                        return ctl_error(pidfd, NULL, "Failed to open a pidfd for PID %d", (int) arg.pid);
                 }
                 r = sd_bus_call_method(bus, ctl_destination(), BROKER_PATH, BROKER_INTERFACE, "Signal", &error, NULL,
                                        "hiu", pidfd, (int32_t) sig, (uint32_t) arg.scope);

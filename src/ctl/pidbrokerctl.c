@@ -449,7 +449,7 @@ static int parse_one_option(int c, const char *optarg_) {
                 arg.quiet = true;
                 return 0;
         case ARG_NS:
-                return strv_push_split(&arg.namespaces, optarg_);
+                return strv_extend_split(&arg.namespaces, optarg_, ", ");
         case ARG_USER:
                 arg.user = optarg_;
                 return 0;
@@ -457,14 +457,15 @@ static int parse_one_option(int c, const char *optarg_) {
                 arg.group = optarg_;
                 return 0;
         case ARG_CAP:
-                return strv_push_split(&arg.capabilities, optarg_);
+                return strv_extend_split(&arg.capabilities, optarg_, ", ");
         case ARG_SECCOMP:
                 arg.seccomp = optarg_;
                 return 0;
         case 'E':
-                if (optarg_[0] == '=' || optarg_[0] == 0)
+                /* NAME=VALUE, or NAME to pass ours on. */
+                if (strchr(optarg_, '=') ? !env_assignment_is_valid(optarg_) : !env_name_is_valid(optarg_))
                         return ctl_usage_error("--env=%s: the name must not be empty", optarg_);
-                return strv_push(&arg.env, optarg_);
+                return strv_extend(&arg.env, optarg_);
         case ARG_CLEAR_ENV:
                 arg.clear_env = true;
                 return 0;
@@ -506,13 +507,11 @@ static int parse_one_option(int c, const char *optarg_) {
         case ARG_ACTION:
                 arg.action = optarg_;
                 return 0;
-        case ARG_UID: {
-                gid_t unused;
-                if (parse_user(optarg_, &arg.uid, &unused) < 0)
+        case ARG_UID:
+                if (get_user_creds(optarg_, &arg.uid, NULL) < 0)
                         return ctl_usage_error("--uid=%s: no such user", optarg_);
                 arg.has_uid = true;
                 return 0;
-        }
         case ARG_SINCE:
                 if (parse_timestamp(optarg_, &arg.since_usec) < 0)
                         return ctl_usage_error("--since=%s: not a time (try 2024-05-01, -10min, '1h ago', today)", optarg_);

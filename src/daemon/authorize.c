@@ -11,6 +11,7 @@
 
 #include "authorize.h"
 #include "log.h"
+#include "time-util.h"
 #include "policy.h"
 
 #define POLKIT_BUS_NAME "org.freedesktop.PolicyKit1"
@@ -68,12 +69,6 @@ struct Authority {
         uint64_t n_checks;      /* for unique cancellation ids */
         AuthCheck *checks;
 };
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
-}
 
 int authority_new(const Config *config, Authority **ret) {
         _cleanup_free_ char *error = NULL;
@@ -348,7 +343,7 @@ static int polkit_send(AuthCheck *c) {
         if (r < 0)
                 return r;
 
-        c->started_usec = now_usec();
+        c->started_usec = now(CLOCK_MONOTONIC);
         return sd_bus_call_async(a->bus, &c->slot, m, on_polkit_reply, c, a->timeout_usec);
 }
 
@@ -401,7 +396,7 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
                 else if (sd_bus_error_has_name(e, SD_BUS_ERROR_NO_REPLY))
                         /* Ours (the call timed out) or the bus's (polkitd
                          * left without answering). */
-                        rule = now_usec() - c->started_usec + 100000 >= c->authority->timeout_usec ? "polkit:timeout"
+                        rule = now(CLOCK_MONOTONIC) - c->started_usec + 100000 >= c->authority->timeout_usec ? "polkit:timeout"
                                                                                                 : "polkit:unavailable";
                 log_warning("polkit CheckAuthorization(%s) failed, denying: %s: %s",
                             action_to_string(c->actions[c->current]), e->name, e->message ?: "");

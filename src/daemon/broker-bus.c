@@ -252,6 +252,7 @@ static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error
                 return request_refuse(r, &t, error);
         }
         spawn_request_fill(&req, &a, &r->caller, profile);
+        req.control_path = m->config->control_path;
         if (spawn_request_validate(&req, &reason) < 0) {
                 sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "%s", reason ?: "Invalid spawn request.");
                 return request_refuse(r, &t, error);

@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +9,7 @@
 #include "bus-error.h"
 #include "caller.h"
 #include "log.h"
+#include "user-util.h"
 #include "missing-pidfd.h"
 
 static const char *const caller_identity_table[_CALLER_IDENTITY_MAX] = {
@@ -109,37 +108,13 @@ const char *caller_describe(const Caller *c, char *buf, size_t size) {
 /* Supplementary groups from the user database, for a caller whose transport
  * does not carry them. A uid without an entry has none. */
 static int groups_from_passwd(uid_t uid, gid_t gid, gid_t **ret, size_t *ret_n) {
-        struct passwd pw, *pwp = NULL;
-        char buf[4096];
-
-        *ret = NULL;
-        *ret_n = 0;
-        if (getpwuid_r(uid, &pw, buf, sizeof buf, &pwp) != 0 || !pwp)
+        int r = user_groups(uid, gid, ret, ret_n);
+        if (r == -ESRCH) {
+                *ret = NULL;
+                *ret_n = 0;
                 return 0;
-
-        int n = 16;
-        for (int attempt = 0; attempt < 4; attempt++) {
-                gid_t *l = calloc((size_t) n, sizeof(gid_t));
-                if (!l)
-                        return -ENOMEM;
-                int k = n;
-                if (getgrouplist(pwp->pw_name, gid, l, &k) >= 0) {
-                        *ret = l;
-                        *ret_n = (size_t) k;
-                        return 0;
-                }
-                free(l);
-                n = k > n ? k : n * 2;
         }
-        return -E2BIG;
-}
-
-static gid_t primary_gid_from_passwd(uid_t uid) {
-        struct passwd pw, *pwp = NULL;
-        char buf[4096];
-        if (getpwuid_r(uid, &pw, buf, sizeof buf, &pwp) != 0 || !pwp)
-                return (gid_t) -1;
-        return pwp->pw_gid;
+        return r;
 }
 
 /* The primary gid as the pinned process has it; the user database only if
@@ -154,7 +129,8 @@ static gid_t caller_primary_gid(const Process *p, uid_t uid) {
         ProcessInfo info;
         if (process_is_set(p) && process_get_info(p, &info) >= 0 && info.euid == uid && info.ruid == uid)
                 return info.rgid;
-        return primary_gid_from_passwd(uid);
+        gid_t gid;
+        return user_primary_gid(uid, &gid) >= 0 ? gid : (gid_t) -1;
 }
 
 typedef struct BusCreds {
@@ -251,7 +227,7 @@ fail:
         return r;
 }
 
-int caller_from_bus_message(sd_bus_message *m, Caller *ret, sd_bus_error *error) {
+int caller_from_bus_message(sd_bus_message *m, ControlPath cp, Caller *ret, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         sd_bus *bus = sd_bus_message_get_bus(m);
         const char *sender = sd_bus_message_get_sender(m);
@@ -298,7 +274,7 @@ int caller_from_bus_message(sd_bus_message *m, Caller *ret, sd_bus_error *error)
                  * it, check the pinned process has the bus's uid, then check
                  * the sender is still connected with that same pid. What it
                  * proves is weaker than a ProcessFD, hence "unpinned". */
-                r = process_from_pid(&c.process, bc.pid);
+                r = process_from_pid(&c.process, bc.pid, cp);
                 if (r < 0)
                         goto deny;
                 r = process_get_info(&c.process, &info);
@@ -335,7 +311,7 @@ fail:
         return sd_bus_error_set_errno(error, r);
 }
 
-int caller_from_socket(int fd, Caller *ret) {
+int caller_from_socket(int fd, ControlPath cp, Caller *ret) {
         struct ucred uc;
         socklen_t sl = sizeof uc;
         Caller c = CALLER_NULL;
@@ -358,7 +334,7 @@ int caller_from_socket(int fd, Caller *ret) {
                 c.identity = CALLER_IDENTITY_PEER_PIDFD;
         } else {
                 ProcessInfo info;
-                r = process_from_pid(&c.process, uc.pid);
+                r = process_from_pid(&c.process, uc.pid, cp);
                 if (r < 0)
                         goto fail;
                 r = process_get_info(&c.process, &info);

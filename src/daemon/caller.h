@@ -43,10 +43,10 @@ int caller_copy(Caller *ret, const Caller *c);
 
 /* Identify the sender of a message on a bus with a bus driver. Errors are
  * set in *error (AccessDenied for a caller that is gone or cannot be pinned). */
-int caller_from_bus_message(sd_bus_message *m, Caller *ret, sd_bus_error *error);
+int caller_from_bus_message(sd_bus_message *m, ControlPath cp, Caller *ret, sd_bus_error *error);
 
 /* Identify the peer of an accepted direct-socket connection. */
-int caller_from_socket(int fd, Caller *ret);
+int caller_from_socket(int fd, ControlPath cp, Caller *ret);
 
 /* What the policy and the audit record need beyond the identity, read once
  * when the request arrives. Derived from the caller's process handle: for a

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "audit.h"
 #include "daemon-config.h"
 
 static const char *const policy_backend_table[_POLICY_BACKEND_MAX] = {
@@ -50,8 +51,8 @@ void config_init(Config *c) {
                 .blocking_timeout_usec = 5 * 1000000ULL,
                 .max_connections_per_user = 16,
                 .auth_timeout_usec = 5 * 1000000ULL,
-                .audit_denial_burst = 100,
-                .audit_denials_per_sec = 10,
+                .audit_denial_burst = AUDIT_DENIAL_BURST_DEFAULT,
+                .audit_denials_per_sec = AUDIT_DENIAL_PER_SECOND_DEFAULT,
                 .log_target = LOG_TARGET_AUTO,
                 .log_level = LOG_INFO,
         };

@@ -11,6 +11,7 @@
 #include "feature.h"
 #include "legacy.h"
 #include "log.h"
+#include "time-util.h"
 #include "offload.h"
 #include "visibility.h"
 #include "manager.h"
@@ -42,6 +43,9 @@ Manager *manager_free(Manager *m) {
         while (m->connections)
                 private_connection_free(m->connections);
         m->authority = authority_free(m->authority);
+        m->audit_flush_timer = sd_event_source_disable_unref(m->audit_flush_timer);
+        if (m->audit)
+                (void) audit_flush_suppressed(m->audit, now(CLOCK_MONOTONIC));
         m->audit = audit_log_free(m->audit);
         m->offload = offload_free(m->offload);
 
@@ -95,7 +99,7 @@ int manager_audit(Manager *m, const AuditRecord *rec, uint64_t *ret_seq) {
 int manager_audit_denial(Manager *m, const AuditRecord *rec) {
         int r;
 
-        r = audit_begin(m->audit, rec, NULL);
+        r = audit_deny(m->audit, rec, now(CLOCK_MONOTONIC), NULL);
         if (r < 0)
                 return log_error_errno(r, "Failed to write the denial record for %s: %m", rec->action);
         return 0;
@@ -198,6 +202,21 @@ static int on_post_dispatch(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+/* Suppressed denials are summed up in one record each period at the
+ * latest, so a flood that stopped is not left uncounted. */
+#define AUDIT_FLUSH_USEC (5 * 1000000ULL)
+
+static int on_audit_flush(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        r = audit_flush_suppressed(m->audit, now(CLOCK_MONOTONIC));
+        if (r < 0)
+                log_error_errno(r, "Failed to write the summary of suppressed denials: %m");
+        (void) sd_event_source_set_time_relative(s, AUDIT_FLUSH_USEC);
+        return 0;
+}
+
 /* SIGHUP: logrotate renamed the audit log. */
 static int on_reopen_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
@@ -255,6 +274,14 @@ int manager_start(Manager *m) {
         r = audit_log_open(m->config->audit_log, 0, &m->audit);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the audit log %s: %m", m->config->audit_log);
+
+        r = audit_log_set_denial_budget(m->audit, m->config->audit_denial_burst, m->config->audit_denials_per_sec);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set the audit denial budget: %m");
+        r = sd_event_add_time_relative(m->event, &m->audit_flush_timer, CLOCK_MONOTONIC, AUDIT_FLUSH_USEC, 0,
+                                       on_audit_flush, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to arm the audit flush timer: %m");
 
         r = offload_new(m->event, m->config->max_blocking_per_user, m->config->max_blocking,
                         m->config->blocking_timeout_usec, &m->offload);

@@ -54,6 +54,7 @@ struct Manager {
 
         Authority *authority;     /* the policy backend (authorize.h) */
         AuditLog *audit;          /* the audit trail (src/audit) */
+        sd_event_source *audit_flush_timer;
         Offload *offload;         /* blocking work off the loop (offload.h) */
 
         /* The request pipeline (request.h): the request of the message

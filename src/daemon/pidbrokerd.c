@@ -32,7 +32,6 @@ int main(int argc, char *argv[]) {
         }
         log_setup(config.log_target, config.log_level);
 
-        control_path_set(config.control_path);
         feature_probe_all();
 
         if (config.show_features) {

@@ -88,7 +88,7 @@ static int on_private_accept(sd_event_source *s, int fd, uint32_t revents, void 
         m->connections = c;
         m->n_connections++;
 
-        r = caller_from_socket(cfd, &c->caller);
+        r = caller_from_socket(cfd, m->config->control_path, &c->caller);
         if (r < 0) {
                 log_warning_errno(r, "Cannot identify the peer of a direct connection, closing it: %m");
                 goto fail;

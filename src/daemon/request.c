@@ -110,7 +110,7 @@ static int request_identify(Request *r, sd_bus_error *error) {
         if (c)
                 k = caller_copy(&r->caller, &c->caller);
         else
-                k = caller_from_bus_message(r->msg, &r->caller, error);
+                k = caller_from_bus_message(r->msg, m->config->control_path, &r->caller, error);
         if (k >= 0)
                 k = caller_facts_read(&r->caller, &r->facts);
         if (k < 0) {

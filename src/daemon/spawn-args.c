@@ -9,7 +9,9 @@
 
 #include "bus-error.h"
 #include "namespace.h"
+#include "env-util.h"
 #include "spawn-args.h"
+#include "spawn-validate.h"
 #include "workload.h"
 
 void spawn_args_done(SpawnArgs *a) {
@@ -156,7 +158,7 @@ static int read_env(sd_bus_message *m, const Config *config, SpawnArgs *a, sd_bu
                         return r;
                 if (r == 0)
                         break;
-                if (!spawn_env_name_is_valid(name))
+                if (!env_name_is_valid(name))
                         return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
                                                  "Invalid environment variable name '%s'.", name);
                 size_t nl = strlen(name);
@@ -331,7 +333,7 @@ static int read_option(sd_bus_message *m, const Config *config, const char *key,
                 if (r < 0)
                         return r;
                 while ((r = sd_bus_message_read_basic(m, 's', &s)) > 0) {
-                        int v = ns ? namespace_from_name(s) : spawn_capability_from_name(s);
+                        int v = ns ? namespace_from_name(s) : capability_from_name(s);
                         if (v < 0)
                                 return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Unknown %s '%s'.",
                                                          ns ? "namespace" : "capability", s);

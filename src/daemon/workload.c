@@ -14,6 +14,7 @@
 #include "feature.h"
 #include "legacy.h"
 #include "log.h"
+#include "time-util.h"
 #include "request.h"
 #include "workload.h"
 
@@ -21,20 +22,6 @@
  * once must be answered as "spawned" before it is reported as "exited". */
 #define PRIORITY_EXEC_STATUS (-10)
 #define PRIORITY_EXIT 0
-
-void strv_free(char **l) {
-        if (!l)
-                return;
-        for (char **i = l; *i; i++)
-                free(*i);
-        free(l);
-}
-
-static uint64_t now_usec(clockid_t clock) {
-        struct timespec ts;
-        clock_gettime(clock, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
-}
 
 Workload *workload_find(Manager *m, uint64_t id) {
         for (Workload *w = m->workloads; w; w = w->next)
@@ -197,7 +184,7 @@ static void workload_exited(Workload *w, const char *code, int status) {
         w->state = WORKLOAD_EXITED;
         w->exit_code = code;
         w->exit_status = status;
-        w->exited_usec = now_usec(CLOCK_REALTIME);
+        w->exited_usec = now(CLOCK_REALTIME);
         w->status_source = sd_event_source_disable_unref(w->status_source);
         w->spawned.status_fd = safe_close(w->spawned.status_fd);
 
@@ -402,7 +389,7 @@ int workload_new(Manager *m, const Caller *caller, sd_bus_message *msg, Spawned 
                 .spawn_audit_seq = opts->audit_seq,
                 .state = WORKLOAD_SPAWNING,
                 .exit_code = "",
-                .created_usec = now_usec(CLOCK_REALTIME),
+                .created_usec = now(CLOCK_REALTIME),
         };
         *spawned = SPAWNED_NULL;
         w->argv = TAKE_PTR(*argv);

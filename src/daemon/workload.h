@@ -15,6 +15,7 @@
 #include "manager.h"
 #include "namespace.h"
 #include "spawn.h"
+#include "strv.h"
 
 typedef enum WorkloadState {
         WORKLOAD_SPAWNING, /* cloned, exec result not yet known: invisible */
@@ -123,7 +124,3 @@ int handle_signal(Request *r, const Process *p, int sig, unsigned flags, sd_bus_
  * exited ones kept for the retention time only. */
 void workload_owner_gone(Workload *w);
 
-void strv_free(char **l);
-static inline void strv_freep(char ***l) {
-        strv_free(*l);
-}

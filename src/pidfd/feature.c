@@ -33,6 +33,8 @@
 #include "macro.h"
 #include "missing-pidfd.h"
 #include "namespace.h"
+#include "pidfd-util.h"
+#include "string-table.h"
 
 #define DETAIL_MAX 128
 
@@ -90,12 +92,7 @@ const char *feature_name(Feature f) {
 }
 
 int feature_from_name(const char *name) {
-        if (!name)
-                return -EINVAL;
-        for (Feature f = 0; f < _FEATURE_MAX; f++)
-                if (strcmp(feature_names[f], name) == 0)
-                        return f;
-        return -EINVAL;
+        return string_table_lookup(feature_names, _FEATURE_MAX, name);
 }
 
 bool errno_is_not_supported(int err) {
@@ -138,39 +135,6 @@ static int probe_failed(char *detail, size_t size, const char *what, int err,
         if (errno_is_not_supported(err) || err == expected1 || err == expected2)
                 return say(detail, size, 0, "%s: %s", what, errno_name(err));
         return say(detail, size, 0, "%s: unexpected %s", what, errno_name(err));
-}
-
-/* Raw syscalls: glibc 2.36 wraps some of these, but not clone3, and the raw
- * form keeps the probe independent of which libc built us. Unused arguments
- * are passed at full register width. */
-static int sys_pidfd_open(pid_t pid, unsigned flags) {
-        return RET_NERRNO(syscall(__NR_pidfd_open, pid, flags));
-}
-
-static int sys_pidfd_send_signal(int pidfd, int sig, unsigned flags) {
-        return RET_NERRNO(syscall(__NR_pidfd_send_signal, pidfd, sig, NULL, flags));
-}
-
-static int sys_pidfd_getfd(int pidfd, int fd) {
-        return RET_NERRNO(syscall(__NR_pidfd_getfd, pidfd, fd, 0U));
-}
-
-static int sys_close_range(unsigned first, unsigned last) {
-        return RET_NERRNO(syscall(__NR_close_range, first, last, 0U));
-}
-
-static pid_t sys_clone3(struct pb_clone_args *args, size_t size) {
-        return RET_NERRNO(syscall(__NR_clone3, args, size));
-}
-
-/* clone() without a new stack behaves like fork(). CLONE_PIDFD stores the
- * pidfd through the parent_tid argument, third everywhere but s390. */
-static pid_t sys_clone(unsigned long flags, int *pidfd) {
-#if defined(__s390x__) || defined(__s390__)
-        return RET_NERRNO(syscall(__NR_clone, 0UL, flags, pidfd, NULL, 0UL));
-#else
-        return RET_NERRNO(syscall(__NR_clone, flags, 0UL, pidfd, NULL, 0UL));
-#endif
 }
 
 /* __WALL also finds the exit_signal 0 children. */
@@ -283,14 +247,14 @@ static int probe_pidfd_send_signal(char *d, size_t n) {
                 return probe_failed(d, n, "getting a pidfd of self", pidfd, 0, 0);
 
         if (pidfd >= 0) {
-                r = sys_pidfd_send_signal(pidfd, 0, 0);
+                r = sys_pidfd_send_signal(pidfd, 0, NULL, 0);
                 if (r < 0)
                         return probe_failed(d, n, "pidfd_send_signal(self, 0)", r, 0, 0);
                 return say(d, n, 1, "pidfd_send_signal(self, 0) succeeded (pidfd from %s)", how);
         }
 
         /* No pidfd to aim at: only the syscall itself can answer EBADF. */
-        r = sys_pidfd_send_signal(-EBADF, 0, 0);
+        r = sys_pidfd_send_signal(-EBADF, 0, NULL, 0);
         if (r == -EBADF)
                 return say(d, n, 1, "pidfd_send_signal(bad fd) gave EBADF (no pidfd to test with)");
         return probe_failed(d, n, "pidfd_send_signal(bad fd)", r < 0 ? r : -EIO, 0, 0);
@@ -387,7 +351,7 @@ static int probe_pidfd_getfd(char *d, size_t n) {
         if (pidfd < 0 && errno_is_transient(pidfd))
                 return probe_failed(d, n, "getting a pidfd of self", pidfd, 0, 0);
         if (pidfd < 0) {
-                int r = sys_pidfd_getfd(-EBADF, p[0]);
+                int r = sys_pidfd_getfd(-EBADF, p[0], 0);
                 if (r == -EBADF)
                         return say(d, n, 1, "pidfd_getfd(bad fd) gave EBADF (no pidfd to test with)");
                 if (r >= 0)
@@ -395,7 +359,7 @@ static int probe_pidfd_getfd(char *d, size_t n) {
                 return probe_failed(d, n, "pidfd_getfd(bad fd)", r < 0 ? r : -EIO, 0, 0);
         }
 
-        fd = sys_pidfd_getfd(pidfd, p[0]);
+        fd = sys_pidfd_getfd(pidfd, p[0], 0);
         if (fd < 0)
                 return probe_failed(d, n, "pidfd_getfd(self, pipe)", fd, 0, 0);
         if (fstat(fd, &a) < 0 || fstat(p[0], &b) < 0)
@@ -438,7 +402,7 @@ static int probe_pidfd_signal_scope(char *d, size_t n) {
                 return probe_failed(d, n, "getting a pidfd of self", pidfd, 0, 0);
 
         if (pidfd >= 0) {
-                r = sys_pidfd_send_signal(pidfd, 0, PIDFD_SIGNAL_THREAD_GROUP);
+                r = sys_pidfd_send_signal(pidfd, 0, NULL, PIDFD_SIGNAL_THREAD_GROUP);
                 if (r < 0)
                         /* EINVAL: flags had to be 0 before 6.9. */
                         return probe_failed(d, n, "pidfd_send_signal(self, 0, THREAD_GROUP)", r, EINVAL, 0);
@@ -446,7 +410,7 @@ static int probe_pidfd_signal_scope(char *d, size_t n) {
         }
 
         /* The flags are checked before the fd: EBADF means they passed. */
-        r = sys_pidfd_send_signal(-EBADF, 0, PIDFD_SIGNAL_THREAD_GROUP);
+        r = sys_pidfd_send_signal(-EBADF, 0, NULL, PIDFD_SIGNAL_THREAD_GROUP);
         if (r == -EBADF)
                 return say(d, n, 1, "pidfd_send_signal(bad fd, THREAD_GROUP) gave EBADF (no pidfd to test with)");
         return probe_failed(d, n, "pidfd_send_signal(bad fd, THREAD_GROUP)", r < 0 ? r : -EIO, EINVAL, 0);
@@ -660,7 +624,7 @@ static int probe_close_range(char *d, size_t n) {
                 return probe_failed(d, n, "open(/)", negative_errno(), 0, 0);
         /* Success is the answer; checking the number afterwards would race
          * with other threads reusing it. */
-        r = sys_close_range((unsigned) fd, (unsigned) fd);
+        r = sys_close_range((unsigned) fd, (unsigned) fd, 0);
         if (r < 0) {
                 safe_close(fd);
                 return probe_failed(d, n, "close_range(fd, fd, 0)", r, 0, 0);

@@ -6,49 +6,21 @@
 #include <sys/wait.h>
 
 #include "legacy.h"
+#include "string-table.h"
 
-static ControlPath control_path = CONTROL_PATH_AUTO;
-
-static const char *const control_path_names[_CONTROL_PATH_MAX] = {
+static const char *const control_path_table[_CONTROL_PATH_MAX] = {
         [CONTROL_PATH_AUTO] = "auto",
         [CONTROL_PATH_PIDFD] = "pidfd",
         [CONTROL_PATH_LEGACY] = "legacy",
 };
 
-const char *control_path_to_string(ControlPath c) {
-        if (c < 0 || c >= _CONTROL_PATH_MAX)
-                return NULL;
-        return control_path_names[c];
-}
-
-int control_path_from_string(const char *s) {
-        if (!s)
-                return -EINVAL;
-        for (ControlPath c = 0; c < _CONTROL_PATH_MAX; c++)
-                if (strcmp(s, control_path_names[c]) == 0)
-                        return (int) c;
-        return -EINVAL;
-}
-
-void control_path_set(ControlPath c) {
-        control_path = c;
-}
-
-ControlPath control_path_get(void) {
-        return control_path;
-}
-
-bool legacy_allowed(void) {
-        return control_path != CONTROL_PATH_PIDFD;
-}
+DEFINE_STRING_TABLE_LOOKUP(control_path, ControlPath);
 
 const char *process_control_path(const Process *p) {
         return process_is_legacy(p) ? "legacy_pid" : "pidfd";
 }
 
 int legacy_process_from_pid(Process *ret, pid_t pid) {
-        if (!legacy_allowed())
-                return -EOPNOTSUPP;
         if (pid <= 0)
                 return -EINVAL;
         /* Existence now says nothing about who the number names later:
@@ -60,8 +32,6 @@ int legacy_process_from_pid(Process *ret, pid_t pid) {
 }
 
 int legacy_signal(pid_t pid, int sig) {
-        if (!legacy_allowed())
-                return -EOPNOTSUPP;
         if (pid <= 0)
                 return -EINVAL;
         if (kill(pid, sig) < 0)
@@ -72,8 +42,6 @@ int legacy_signal(pid_t pid, int sig) {
 int legacy_wait(pid_t pid, int options, siginfo_t *ret) {
         siginfo_t si = {};
 
-        if (!legacy_allowed())
-                return -EOPNOTSUPP;
         if (pid <= 0)
                 return -EINVAL;
         if (waitid(P_PID, (id_t) pid, &si, options | WEXITED) < 0)

@@ -101,14 +101,12 @@ int process_group_foreign_member(pid_t pgid, uid_t caller_uid, pid_t *ret_pid, u
 
                 /* pidfd_open() itself, whatever the control path: signal
                  * scopes need a kernel that has it, and no pin, no fact. */
-                k = process_from_pid(&p, pid);
+                /* Signal scopes need a kernel with pidfds: no pin, no fact. */
+                k = process_from_pid(&p, pid, CONTROL_PATH_PIDFD);
                 if (k == -ESRCH)
                         continue; /* gone, or the pid now names a thread */
                 if (k < 0)
                         return k;
-                /* Signal scopes need a kernel with pidfds: no pin, no fact. */
-                if (process_is_legacy(&p))
-                        return -EOPNOTSUPP;
                 k = process_get_info(&p, &info);
                 if (k == -ESRCH)
                         continue;

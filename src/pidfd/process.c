@@ -14,6 +14,7 @@
 #include "feature.h"
 #include "legacy.h"
 #include "missing-pidfd.h"
+#include "pidfd-util.h"
 #include "process.h"
 
 void process_done(Process *p) {
@@ -100,16 +101,16 @@ int process_from_pidfd_dup(Process *ret, int pidfd) {
         return process_from_pidfd(ret, fd);
 }
 
-int process_from_pid(Process *ret, pid_t pid) {
+int process_from_pid(Process *ret, pid_t pid, ControlPath cp) {
         int fd;
 
         if (pid <= 0)
                 return -EINVAL;
-        if (control_path_get() == CONTROL_PATH_LEGACY)
+        if (cp == CONTROL_PATH_LEGACY)
                 return legacy_process_from_pid(ret, pid);
 
         if (feature_available(FEATURE_PIDFD_OPEN)) {
-                fd = (int) syscall(__NR_pidfd_open, pid, 0);
+                fd = sys_pidfd_open(pid, 0);
                 if (fd >= 0)
                         return process_from_pidfd(ret, fd);
                 /* Not a thread-group leader (ENOENT on 6.18, EINVAL before) or gone. */
@@ -119,6 +120,8 @@ int process_from_pid(Process *ret, pid_t pid) {
                         return negative_errno();
                 feature_mark_missing(FEATURE_PIDFD_OPEN, errno);
         }
+        if (!control_path_allows_legacy(cp))
+                return -EOPNOTSUPP;
         return legacy_process_from_pid(ret, pid);
 }
 
@@ -172,20 +175,19 @@ int process_getfd(const Process *p, int target_fd) {
                 return -ESRCH;
         if (process_is_legacy(p))
                 return -EOPNOTSUPP;
-        fd = (int) syscall(__NR_pidfd_getfd, p->fd, target_fd, 0);
-        if (fd < 0) {
-                /* EPERM is the kernel's real answer here (no ptrace rights):
-                 * only ENOSYS says the call is missing. */
-                if (errno == ENOSYS) {
-                        feature_mark_missing(FEATURE_PIDFD_GETFD, errno);
-                        return -EOPNOTSUPP;
-                }
-                return negative_errno();
+        fd = sys_pidfd_getfd(p->fd, target_fd, 0);
+        /* EPERM is the kernel's real answer here (no ptrace rights): only
+         * ENOSYS says the call is missing. */
+        if (fd == -ENOSYS) {
+                feature_mark_missing(FEATURE_PIDFD_GETFD, ENOSYS);
+                return -EOPNOTSUPP;
         }
         return fd;
 }
 
 int process_signal(const Process *p, int sig, unsigned flags) {
+        int r;
+
         if (!process_is_set(p))
                 return -ESRCH;
         if (sig < 0 || sig >= _NSIG)
@@ -204,14 +206,12 @@ int process_signal(const Process *p, int sig, unsigned flags) {
                 return legacy_signal(p->pid, sig);
         }
 
-        if (syscall(__NR_pidfd_send_signal, p->fd, sig, NULL, flags) < 0) {
-                if (errno == ENOSYS) {
-                        feature_mark_missing(FEATURE_PIDFD_SEND_SIGNAL, errno);
-                        return -EOPNOTSUPP;
-                }
-                return negative_errno();
+        r = sys_pidfd_send_signal(p->fd, sig, NULL, flags);
+        if (r == -ENOSYS) {
+                feature_mark_missing(FEATURE_PIDFD_SEND_SIGNAL, ENOSYS);
+                return -EOPNOTSUPP;
         }
-        return 0;
+        return r;
 }
 
 int process_wait(const Process *p, int options, siginfo_t *ret) {
@@ -247,8 +247,9 @@ static int process_verify_pid(const Process *p) {
         pid_t now;
         int r;
 
+        /* Made only where the control path allowed it; a bare pid proves nothing more. */
         if (process_is_legacy(p))
-                return legacy_allowed() ? 0 : -EOPNOTSUPP;
+                return 0;
         r = pidfd_get_pid(p->fd, &now);
         if (r < 0)
                 return r;

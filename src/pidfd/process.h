@@ -11,6 +11,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include "control-path.h"
 #include "macro.h"
 #include "namespace.h"
 
@@ -37,8 +38,9 @@ static inline bool process_is_legacy(const Process *p) {
 
 /* Pin a pid with pidfd_open(). A pid that does not name a live thread-group
  * leader is -ESRCH. Falls back to the legacy adapter only when pidfd_open is
- * missing and the control path allows it. */
-int process_from_pid(Process *ret, pid_t pid);
+ * missing and cp allows it (-EOPNOTSUPP under CONTROL_PATH_PIDFD);
+ * CONTROL_PATH_LEGACY always makes a legacy handle. */
+int process_from_pid(Process *ret, pid_t pid, ControlPath cp);
 /* Take ownership of a pidfd (closed on failure too). -EBADF if it is not a
  * pidfd; a pidfd of a reaped process gives -ESRCH. */
 int process_from_pidfd(Process *ret, int pidfd);

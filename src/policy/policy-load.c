@@ -9,10 +9,7 @@
 #include <expat.h>
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <grp.h>
 #include <ini.h>
-#include <pwd.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,11 +18,12 @@
 
 #include "macro.h"
 #include "policy-internal.h"
+#include "signal-util.h"
+#include "user-util.h"
 
 #define ACTIONS_FILE_MAX (1024 * 1024)
 #define ACTIONS_VALUE_MAX 64
 #define ACTION_ID_MAX 255
-#define NSS_BUFFER_MAX (1024 * 1024)
 #define RULE_SECTION "Rule"
 
 /* reallocarray() one more element onto array; 0 or -ENOMEM. */
@@ -420,80 +418,12 @@ static void rule_init(PolicyRule *r) {
         };
 }
 
-static int parse_id(const char *s, uint32_t *ret) {
-        unsigned long long v;
-        char *end;
-
-        if (s[0] == '\0' || strspn(s, "0123456789") != strlen(s))
-                return -EINVAL;
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        /* (uid_t) -1 is "no id" to the kernel. */
-        if (errno != 0 || v >= UINT32_MAX)
-                return -ERANGE;
-        *ret = (uint32_t) v;
-        return 0;
-}
-
-static int nss_buffer_size(int name) {
-        long n = sysconf(name);
-        return n > 0 && n < NSS_BUFFER_MAX ? (int) n : 4096;
-}
-
-static int resolve_user(const char *name, uid_t *ret) {
-        for (size_t size = nss_buffer_size(_SC_GETPW_R_SIZE_MAX); size <= NSS_BUFFER_MAX; size *= 2) {
-                _cleanup_free_ char *buf = malloc(size);
-                struct passwd pw, *result = NULL;
-                int r;
-
-                if (!buf)
-                        return -ENOMEM;
-                r = getpwnam_r(name, &pw, buf, size, &result);
-                if (r == ERANGE)
-                        continue;
-                if (r != 0)
-                        return -r;
-                if (!result)
-                        return -ESRCH;
-                *ret = pw.pw_uid;
-                return 0;
-        }
-        return -ERANGE;
-}
-
-static int resolve_group(const char *name, gid_t *ret) {
-        for (size_t size = nss_buffer_size(_SC_GETGR_R_SIZE_MAX); size <= NSS_BUFFER_MAX; size *= 2) {
-                _cleanup_free_ char *buf = malloc(size);
-                struct group gr, *result = NULL;
-                int r;
-
-                if (!buf)
-                        return -ENOMEM;
-                r = getgrnam_r(name, &gr, buf, size, &result);
-                if (r == ERANGE)
-                        continue;
-                if (r != 0)
-                        return -r;
-                if (!result)
-                        return -ESRCH;
-                *ret = gr.gr_gid;
-                return 0;
-        }
-        return -ERANGE;
-}
-
 /* A number, or a name resolved now: the engine never looks names up. */
 static int parse_user(RulesParser *rp, const char *item, uid_t *ret) {
-        uint32_t id;
-        int r;
+        int r = get_user_creds(item, ret, NULL);
 
-        if (parse_id(item, &id) >= 0) {
-                *ret = id;
-                return 0;
-        }
-        if (item[0] >= '0' && item[0] <= '9')
+        if (r == -EINVAL || r == -ERANGE)
                 return rules_fail(rp, -EINVAL, "invalid uid \"%s\"", item);
-        r = resolve_user(item, ret);
         if (r == -ESRCH)
                 return rules_fail(rp, -EINVAL, "unknown user \"%s\"", item);
         if (r < 0)
@@ -502,55 +432,15 @@ static int parse_user(RulesParser *rp, const char *item, uid_t *ret) {
 }
 
 static int parse_group(RulesParser *rp, const char *item, gid_t *ret) {
-        uint32_t id;
-        int r;
+        int r = get_group_creds(item, ret);
 
-        if (parse_id(item, &id) >= 0) {
-                *ret = id;
-                return 0;
-        }
-        if (item[0] >= '0' && item[0] <= '9')
+        if (r == -EINVAL || r == -ERANGE)
                 return rules_fail(rp, -EINVAL, "invalid gid \"%s\"", item);
-        r = resolve_group(item, ret);
         if (r == -ESRCH)
                 return rules_fail(rp, -EINVAL, "unknown group \"%s\"", item);
         if (r < 0)
                 return rules_fail(rp, r, "cannot look up group \"%s\": %s", item, strerror(-r));
         return 0;
-}
-
-/* "SIGTERM", "TERM", "15", "SIGRTMIN+3", "RTMAX-1"; -EINVAL otherwise. */
-static int parse_signal(const char *s) {
-        uint32_t n;
-        int base, sign;
-
-        if (parse_id(s, &n) >= 0)
-                return n >= 1 && n <= POLICY_SIGNAL_MAX ? (int) n : -ERANGE;
-
-        if (strncmp(s, "SIG", 3) == 0)
-                s += 3;
-        if (strncmp(s, "RTMIN", 5) == 0) {
-                base = SIGRTMIN;
-                sign = 1;
-        } else if (strncmp(s, "RTMAX", 5) == 0) {
-                base = SIGRTMAX;
-                sign = -1;
-        } else {
-                for (int i = 1; i <= POLICY_SIGNAL_MAX && i < NSIG; i++) {
-                        const char *abbrev = sigabbrev_np(i);
-
-                        if (abbrev && strcmp(abbrev, s) == 0)
-                                return i;
-                }
-                return -EINVAL;
-        }
-
-        s += 5;
-        if (s[0] == '\0')
-                return base;
-        if (s[0] != (sign > 0 ? '+' : '-') || parse_id(s + 1, &n) < 0 || n > (uint32_t) (SIGRTMAX - SIGRTMIN))
-                return -EINVAL;
-        return base + sign * (int) n;
 }
 
 static int parse_tristate(RulesParser *rp, const char *key, const char *value, PolicyTristate *t) {
@@ -612,9 +502,10 @@ static int rule_add_item(RulesParser *rp, const char *key, const char *item) {
                 else if (APPEND(r->target_users, r->n_target_users, uid) < 0)
                         return rules_fail(rp, -ENOMEM, "out of memory");
         } else if (strcmp(key, "Signal") == 0) {
-                int sig = parse_signal(item);
+                int sig = signal_from_string(item);
 
-                if (sig < 0)
+                /* Signal 0 sends nothing: a rule about it would be a typo. */
+                if (sig < 1 || sig > POLICY_SIGNAL_MAX)
                         return rules_fail(rp, -EINVAL, "Signal=%s is not a signal name or number 1..%d",
                                           item, POLICY_SIGNAL_MAX);
                 r->signals |= UINT64_C(1) << (sig - 1);

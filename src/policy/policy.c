@@ -12,8 +12,10 @@
 #include "config.h"
 #include "macro.h"
 #include "policy-internal.h"
+#include "string-table.h"
+#include "strv.h"
 
-static const char *const default_table[_POLICY_DEFAULT_MAX] = {
+static const char *const policy_default_table[_POLICY_DEFAULT_MAX] = {
         [POLICY_DEFAULT_NO]              = "no",
         [POLICY_DEFAULT_YES]             = "yes",
         [POLICY_DEFAULT_AUTH_SELF]       = "auth_self",
@@ -45,20 +47,7 @@ static const char *const default_root_rule_table[_POLICY_DEFAULT_MAX] = {
 #define RULE_ERROR_NO_POLICY "error:no-policy"
 #define RULE_ERROR_INVALID_REQUEST "error:invalid-request"
 
-const char *policy_default_to_string(PolicyDefault d) {
-        if (d < 0 || d >= _POLICY_DEFAULT_MAX)
-                return NULL;
-        return default_table[d];
-}
-
-PolicyDefault policy_default_from_string(const char *s) {
-        if (!s)
-                return _POLICY_DEFAULT_INVALID;
-        for (PolicyDefault d = 0; d < _POLICY_DEFAULT_MAX; d++)
-                if (strcmp(default_table[d], s) == 0)
-                        return d;
-        return _POLICY_DEFAULT_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(policy_default, PolicyDefault);
 
 static const PolicyAction *policy_find_action(const Policy *p, const char *id) {
         for (size_t i = 0; i < p->n_actions; i++)
@@ -277,12 +266,6 @@ const char *const *policy_default_rules_dirs(void) {
 void policy_action_done(PolicyAction *a) {
         free(a->id);
         a->id = NULL;
-}
-
-static void strv_free_n(char **v, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                free(v[i]);
-        free(v);
 }
 
 void policy_rule_done(PolicyRule *r) {

@@ -41,7 +41,7 @@ typedef enum PolicyDefault {
 /* "no", "yes", "auth_self", ...; NULL when out of range. */
 const char *policy_default_to_string(PolicyDefault d);
 /* -EINVAL for anything else. */
-PolicyDefault policy_default_from_string(const char *s);
+int policy_default_from_string(const char *s);
 
 typedef struct PolicySubject {
         uid_t uid;              /* from the bus driver or SO_PEERCRED: trusted */

@@ -26,6 +26,7 @@
 #include <cap-ng.h>
 
 #include "missing-pidfd.h"
+#include "pidfd-util.h"
 #include "spawn-internal.h"
 
 /* Where a failure is reported: the status channel, or, in a workload behind
@@ -70,7 +71,7 @@ static int fds_close_from(int from, const int *keep, size_t n_keep, bool cloexec
                         continue;
                 if (end > start) {
                         unsigned last = i < n_keep ? end - 1 : ~0U;
-                        if (syscall(__NR_close_range, start, last, cloexec_only ? CLOSE_RANGE_CLOEXEC : 0) < 0)
+                        if (sys_close_range(start, last, cloexec_only ? CLOSE_RANGE_CLOEXEC : 0) < 0)
                                 range_ok = false;
                 }
                 if (i < n_keep)
@@ -365,7 +366,7 @@ _noreturn_ void spawn_child(const ChildContext *c) {
                 CHECK(SPAWN_STEP_INIT_FORK, pipe2(pipefd, O_CLOEXEC));
                 sigfillset(&all);
                 CHECK(SPAWN_STEP_INIT_FORK, sigprocmask(SIG_SETMASK, &all, NULL));
-                pid_t pid = (pid_t) syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
+                pid_t pid = sys_clone(SIGCHLD, NULL);
                 if (pid < 0)
                         fail(SPAWN_STEP_INIT_FORK, errno);
                 if (pid > 0) {

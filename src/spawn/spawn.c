@@ -4,7 +4,6 @@
  * need, create the child along the fallback chain, write its id maps, and
  * hand back the pidfd and the exec-status channel. */
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -22,22 +21,23 @@
 #include "feature.h"
 #include "legacy.h"
 #include "missing-pidfd.h"
+#include "pidfd-util.h"
 #include "spawn-internal.h"
+#include "spawn-validate.h"
+#include "string-table.h"
 
 #define SPAWN_MAX_TARGET_FD 1023
 
-static const char *const spawn_method_names[_SPAWN_METHOD_MAX] = {
+static const char *const spawn_method_table[_SPAWN_METHOD_MAX] = {
         [SPAWN_METHOD_CLONE3] = "clone3",
         [SPAWN_METHOD_CLONE_PIDFD] = "clone_pidfd",
         [SPAWN_METHOD_FORK_PIDFD_OPEN] = "fork_pidfd_open",
         [SPAWN_METHOD_LEGACY] = "legacy",
 };
 
-const char *spawn_method_to_string(SpawnMethod m) {
-        return m >= 0 && m < _SPAWN_METHOD_MAX ? spawn_method_names[m] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP(spawn_method, SpawnMethod);
 
-static const char *const spawn_step_names[_SPAWN_STEP_MAX] = {
+static const char *const spawn_step_table[_SPAWN_STEP_MAX] = {
         [SPAWN_STEP_NONE] = "none",
         [SPAWN_STEP_USERNS_WAIT] = "userns-wait",
         [SPAWN_STEP_SIGNALS] = "signals",
@@ -57,8 +57,9 @@ static const char *const spawn_step_names[_SPAWN_STEP_MAX] = {
         [SPAWN_STEP_EXEC] = "exec",
 };
 
+/* Never NULL: it goes straight into an error message. */
 const char *spawn_step_to_string(SpawnStep s) {
-        return s >= 0 && s < _SPAWN_STEP_MAX ? spawn_step_names[s] : "unknown";
+        return s >= 0 && s < _SPAWN_STEP_MAX ? spawn_step_table[s] : "unknown";
 }
 
 void spawn_request_init(SpawnRequest *req) {
@@ -68,6 +69,7 @@ void spawn_request_init(SpawnRequest *req) {
                 .exe_fd = -EBADF,
                 .umask = 0022,
                 .setsid = true,
+                .control_path = CONTROL_PATH_AUTO,
         };
 }
 
@@ -76,46 +78,6 @@ void spawned_done(Spawned *s) {
                 return;
         process_done(&s->process);
         s->status_fd = safe_close(s->status_fd);
-}
-
-bool spawn_env_name_is_valid(const char *name) {
-        return name && name[0] != '\0' && !strchr(name, '=');
-}
-
-static int cap_last_cap(void) {
-        static int cached = -1;
-        FILE *f;
-
-        if (cached >= 0)
-                return cached;
-        f = fopen("/proc/sys/kernel/cap_last_cap", "re");
-        if (f) {
-                if (fscanf(f, "%d", &cached) != 1)
-                        cached = -1;
-                fclose(f);
-        }
-        if (cached < 0 || cached > 63)
-                cached = CAP_LAST_CAP;
-        return cached;
-}
-
-int spawn_capability_from_name(const char *name) {
-        char lower[64];
-        int cap;
-
-        if (!name)
-                return -EINVAL;
-        if (strncasecmp(name, "cap_", 4) == 0)
-                name += 4;
-        if (name[0] == '\0' || strlen(name) >= sizeof lower)
-                return -EINVAL;
-        for (size_t i = 0; name[i]; i++)
-                lower[i] = (char) tolower((unsigned char) name[i]);
-        lower[strlen(name)] = '\0';
-        cap = capng_name_to_capability(lower);
-        if (cap < 0 || cap > cap_last_cap())
-                return -EINVAL;
-        return cap;
 }
 
 static bool id_maps_valid(const IdMapping *m, size_t n) {
@@ -161,11 +123,9 @@ int spawn_request_validate(const SpawnRequest *req, const char **ret_reason) {
                 INVALID("argv[0] is empty");
         if (req->exe_fd < 0 && req->argv[0][0] != '/')
                 INVALID("argv[0] is not an absolute path (there is no PATH search)");
-        for (char **e = req->env; e && *e; e++) {
-                const char *eq = strchr(*e, '=');
-                if (!eq || eq == *e)
+        for (char **e = req->env; e && *e; e++)
+                if (!env_assignment_is_valid(*e))
                         INVALID("environment entry without a name");
-        }
 
         for (size_t i = 0; i < req->n_fds; i++) {
                 if (req->fds[i].target < 0 || req->fds[i].target > SPAWN_MAX_TARGET_FD)
@@ -209,7 +169,7 @@ int spawn_request_validate(const SpawnRequest *req, const char **ret_reason) {
                 if (len == 0 || len > 64)
                         INVALID("hostname must be 1..64 bytes");
         }
-        if (req->capabilities >> (cap_last_cap() + 1) != 0 && cap_last_cap() < 63)
+        if (req->capabilities >> (capability_last_cap() + 1) != 0 && capability_last_cap() < 63)
                 INVALID("unknown capability");
         if (req->umask & ~0777)
                 INVALID("umask beyond 0777");
@@ -265,23 +225,13 @@ static int thread_set_groups(size_t n, const gid_t *groups) {
         return syscall(SYS_setgroups, n, groups) < 0 ? negative_errno() : 0;
 }
 
-static pid_t raw_clone3(struct pb_clone_args *args) {
-        return (pid_t) syscall(__NR_clone3, args, sizeof *args);
-}
-
-/* clone() with no new stack: returns twice like fork(). With CLONE_PIDFD the
- * kernel writes the pidfd through the parent_tid argument. */
-static pid_t raw_clone(uint64_t flags, int *pidfd) {
-        return (pid_t) syscall(SYS_clone, (unsigned long) flags | SIGCHLD, 0, pidfd, NULL, 0);
-}
-
 /* Did a call fail because the syscall is missing (or filtered), rather than
  * because of these arguments? Ask the kernel a question only it answers with
  * EINVAL: a filter answers first, with its own errno. */
 static bool clone3_missing(int err) {
         if (err != ENOSYS && err != EPERM)
                 return false;
-        return syscall(__NR_clone3, NULL, 0) >= 0 || errno != EINVAL;
+        return sys_clone3(NULL, 0) != -EINVAL;
 }
 
 static bool clone_pidfd_missing(int err) {
@@ -289,7 +239,7 @@ static bool clone_pidfd_missing(int err) {
                 return false;
         /* CLONE_PIDFD with CLONE_THREAD is EINVAL in every kernel that has it. */
         int fd = -1;
-        return syscall(SYS_clone, CLONE_PIDFD | CLONE_THREAD, 0, &fd, NULL, 0) >= 0 || errno != EINVAL;
+        return sys_clone(CLONE_PIDFD | CLONE_THREAD, &fd) != -EINVAL;
 }
 
 static bool pidfd_open_missing(int err) {
@@ -301,7 +251,7 @@ static void child_abort(pid_t pid, int pidfd) {
         siginfo_t si;
 
         if (pidfd >= 0)
-                (void) syscall(__NR_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+                (void) sys_pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
         else
                 kill(pid, SIGKILL);
         (void) waitid(P_PID, (id_t) pid, &si, WEXITED);
@@ -312,7 +262,7 @@ static void child_abort(pid_t pid, int pidfd) {
  * Returns the pid in the parent (with *ret_pidfd, -EBADF on the legacy
  * path), 0 in the child, -errno on failure. */
 static pid_t create_child(const SpawnRequest *req, uint64_t flags, int *ret_pidfd, SpawnMethod *ret_method) {
-        ControlPath cp = control_path_get();
+        ControlPath cp = req->control_path;
         int pidfd = -1;
         pid_t pid;
 
@@ -326,7 +276,7 @@ static pid_t create_child(const SpawnRequest *req, uint64_t flags, int *ret_pidf
                         args.flags |= CLONE_INTO_CGROUP;
                         args.cgroup = (uint64_t) req->cgroup_fd;
                 }
-                pid = raw_clone3(&args);
+                pid = sys_clone3(&args, sizeof args);
                 if (pid >= 0) {
                         *ret_pidfd = pidfd;
                         *ret_method = SPAWN_METHOD_CLONE3;
@@ -335,9 +285,10 @@ static pid_t create_child(const SpawnRequest *req, uint64_t flags, int *ret_pidf
                 /* The kernel may have written a number into the slot that is
                  * not an open fd: never let cleanup close it. */
                 pidfd = -1;
-                if (!clone3_missing(errno))
-                        return negative_errno();
-                feature_mark_missing(FEATURE_CLONE3, errno);
+                /* From the return value: the probe in clone3_missing() sets errno anew. */
+                if (!clone3_missing(-pid))
+                        return pid;
+                feature_mark_missing(FEATURE_CLONE3, -pid);
         }
 
         /* Only clone3 can place a child into a cgroup or a time namespace. */
@@ -345,7 +296,7 @@ static pid_t create_child(const SpawnRequest *req, uint64_t flags, int *ret_pidf
                 return -EOPNOTSUPP;
 
         if (cp != CONTROL_PATH_LEGACY && feature_available(FEATURE_CLONE_PIDFD)) {
-                pid = raw_clone(flags | CLONE_PIDFD, &pidfd);
+                pid = sys_clone((unsigned long) (flags | CLONE_PIDFD) | SIGCHLD, &pidfd);
                 if (pid == 0)
                         return 0;
                 if (pid > 0) {
@@ -360,34 +311,33 @@ static pid_t create_child(const SpawnRequest *req, uint64_t flags, int *ret_pidf
                         goto have_child;
                 }
                 pidfd = -1;
-                if (!clone_pidfd_missing(errno))
-                        return negative_errno();
-                feature_mark_missing(FEATURE_CLONE_PIDFD, errno);
+                if (!clone_pidfd_missing(-pid))
+                        return pid;
+                feature_mark_missing(FEATURE_CLONE_PIDFD, -pid);
         }
 
-        pid = raw_clone(flags, NULL);
+        pid = sys_clone((unsigned long) flags | SIGCHLD, NULL);
         if (pid <= 0)
-                return pid == 0 ? 0 : negative_errno();
+                return pid;
 
 have_child:
         /* Unreaped, the child's pid cannot be recycled: pidfd_open now pins
          * exactly it. */
         if (cp != CONTROL_PATH_LEGACY && feature_available(FEATURE_PIDFD_OPEN)) {
-                pidfd = (int) syscall(__NR_pidfd_open, pid, 0);
-                if (pidfd >= 0) {
-                        *ret_pidfd = pidfd;
+                int r = sys_pidfd_open(pid, 0);
+                if (r >= 0) {
+                        *ret_pidfd = r;
                         *ret_method = SPAWN_METHOD_FORK_PIDFD_OPEN;
                         return pid;
                 }
-                if (!pidfd_open_missing(errno)) {
-                        int r = negative_errno();
+                if (!pidfd_open_missing(r)) {
                         child_abort(pid, -1);
                         return r;
                 }
-                feature_mark_missing(FEATURE_PIDFD_OPEN, errno);
+                feature_mark_missing(FEATURE_PIDFD_OPEN, -r);
         }
 
-        if (!legacy_allowed()) {
+        if (!control_path_allows_legacy(cp)) {
                 child_abort(pid, -1);
                 return -EOPNOTSUPP;
         }
@@ -430,7 +380,7 @@ int spawn_start(const SpawnRequest *req, Spawned *ret) {
                 .userns = userns,
                 .devnull_fd = devnull,
                 .max_target = 2,
-                .cap_last_cap = cap_last_cap(),
+                .cap_last_cap = capability_last_cap(),
                 .with_init = req->namespaces & (UINT64_C(1) << NAMESPACE_PID),
                 .mount_proc = (req->namespaces & (UINT64_C(1) << NAMESPACE_PID)) &&
                               (req->namespaces & (UINT64_C(1) << NAMESPACE_MOUNT)),

@@ -47,6 +47,7 @@ typedef struct SpawnRequest {
         int exe_fd;           /* executable for execveat(AT_EMPTY_PATH), -EBADF: argv[0] */
         mode_t umask;
         bool setsid;
+        ControlPath control_path; /* which child handles may be made: the site's ControlPath= */
 } SpawnRequest;
 
 /* Defaults as org.pidbroker.Broker1(5) states them; argv/env/uid/gid are left to fill. */
@@ -68,6 +69,7 @@ typedef enum SpawnMethod {
 } SpawnMethod;
 
 const char *spawn_method_to_string(SpawnMethod m);
+int spawn_method_from_string(const char *s);
 
 typedef struct Spawned {
         Process process;  /* the workload handle; in a new pid namespace, its init */
@@ -107,7 +109,7 @@ const char *spawn_step_to_string(SpawnStep s);
 /* Create the child. On success the caller owns *ret and must await the exec
  * result with spawn_read_exec_status() once status_fd is readable.
  * -EOPNOTSUPP when every creation path is missing or refused
- * (ControlPath=pidfd); -EINVAL for an invalid request. */
+ * (req->control_path pidfd); -EINVAL for an invalid request. */
 int spawn_start(const SpawnRequest *req, Spawned *ret);
 
 /* Read the exec result: 0 once exec succeeded; the child's -errno and
@@ -124,8 +126,3 @@ int spawn_read_exit_status(Spawned *s, int *ret_status);
  * failed exec the child is reaped and *ret_step set. */
 int spawn_run(const SpawnRequest *req, Spawned *ret, SpawnStep *ret_step);
 
-/* Environment names are non-empty and contain neither '=' nor NUL. */
-bool spawn_env_name_is_valid(const char *name);
-/* "CAP_NET_ADMIN" or "net_admin" (any case) → the capability number;
- * -EINVAL for a name this system does not know. */
-int spawn_capability_from_name(const char *name);
