@@ -34,7 +34,6 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <linux/fuse.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -60,7 +59,10 @@
 #define CONF_AUDIT_DENIAL_BURST "AuditDenialBurst"           /* denial records of one uid per interval */
 #define CONF_AUDIT_DENIAL_INTERVAL_SEC "AuditDenialIntervalSec"
 
-/* The "rule" of a denial decided before policy. */
+/* The "rule" of a denial decided before policy. Such a record has
+ * "decision":"deny" and the method's own action (org.pidbroker.spawn,
+ * .signal, .getfd); an unidentified caller's has what the bus told
+ * (subject.bus_name, uid), the rest null. */
 #define RULE_NO_IDENTITY "error:identity"
 #define RULE_BAD_ARGUMENT "error:invalid-argument"
 #define RULE_LIMIT "error:limit"
@@ -681,7 +683,9 @@ static int client_probe(GDBusConnection *c, const char *label, const char *path)
         g_autoptr(GVariant) x = call(c, WORKLOAD_PREFIX, "org.freedesktop.DBus.Introspectable", "Introspect", NULL,
                                      "(s)", &e);
         g_autofree char *node = g_strdup_printf("<node name=\"%s\"", strrchr(path, '/') + 1);
-        const char *xml = x ? g_variant_get_string(g_variant_get_child_value(x, 0), NULL) : "";
+        const char *xml = "";
+        if (x)
+                g_variant_get(x, "(&s)", &xml);
         printf("folder.%s=%s\n", label, x ? (strstr(xml, node) ? "lists" : "hides") : "error");
         return 0;
 }
