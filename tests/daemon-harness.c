@@ -187,6 +187,26 @@ GVariant *one_option(const char *key, GVariant *value) {
         return g_variant_builder_end(&b);
 }
 
+GVariant *argv_helper(const char *const *args) {
+        g_autoptr(GPtrArray) a = g_ptr_array_new();
+        g_ptr_array_add(a, (char *) test_helper_path());
+        for (; *args; args++)
+                g_ptr_array_add(a, (char *) *args);
+        g_ptr_array_add(a, NULL);
+        return argv_variant((const char *const *) a->pdata, true);
+}
+
+int pidfd_open_or_die(pid_t pid) {
+        int fd = (int) syscall(SYS_pidfd_open, pid, 0);
+        g_assert_cmpint(fd, >=, 0);
+        return fd;
+}
+
+void print_identity(GDBusConnection *c) {
+        printf("name=%s\npid=%d\n", g_dbus_connection_get_unique_name(c) ?: "", (int) getpid());
+        fflush(stdout);
+}
+
 GVariant *call(GDBusConnection *c, const char *path, const char *iface, const char *method, GVariant *params,
                       const char *reply_type, GError **error) {
         return g_dbus_connection_call_sync(c, bus_dest(c), path, iface, method, params,
@@ -392,6 +412,15 @@ int client_stdout_fd(GSubprocess *p) {
         return g_unix_input_stream_get_fd(G_UNIX_INPUT_STREAM(g_subprocess_get_stdout_pipe(p)));
 }
 
+char *client_read_lines(GSubprocess *p, int n) {
+        GString *s = g_string_new(NULL);
+        for (int i = 0; i < n; i++) {
+                g_autofree char *l = read_line_fd(client_stdout_fd(p), 30000);
+                g_string_append_printf(s, "%s\n", l);
+        }
+        return g_string_free(s, FALSE);
+}
+
 void client_finish(GSubprocess *p) {
         g_autoptr(GError) e = NULL;
         g_assert_true(g_subprocess_wait(p, NULL, &e));
@@ -410,6 +439,13 @@ char *client_run_groups(uid_t uid, const gid_t *groups, size_t n_groups, const c
         g_autofree char *out = read_all_fd(client_stdout_fd(p));
         client_finish(p);
         return g_steal_pointer(&out);
+}
+
+char *write_data_file(void) {
+        g_autoptr(GError) e = NULL;
+        char *file = g_build_filename(T.dir, "getfd-data", NULL);
+        g_assert_true(g_file_set_contents_full(file, "0123456789abcdef", -1, G_FILE_SET_CONTENTS_NONE, 0644, &e));
+        return file;
 }
 
 unsigned count_fds(pid_t pid) {
@@ -589,10 +625,10 @@ void daemon_start(const char *const *extra_args) {
         g_autoptr(GError) e = NULL;
 
         /* An explicit config file too, to exercise the inih path. */
-        g_assert_true(g_file_set_contents(conf_path,
-                                          "# test configuration\n[Broker]\nControlPath=auto\nPolicyBackend=auto\n"
-                                          "ExitRetentionSec=1\nMaxArgvBytes=65536\n",
-                                          -1, &e));
+        g_autofree char *conf = g_strconcat("# test configuration\n[Broker]\nControlPath=auto\nPolicyBackend=auto\n"
+                                            "ExitRetentionSec=1\nMaxArgvBytes=65536\n",
+                                            T.opts.config ?: "", NULL);
+        g_assert_true(g_file_set_contents(conf_path, conf, -1, &e));
         g_assert_nonnull(g_getenv("PIDBROKERD"));
         g_ptr_array_add(argv, (char *) g_getenv("PIDBROKERD"));
         const char *fixed[] = { conf_arg, sock_arg, max_fds, max_wl, max_waiters, "--stop-timeout-sec=10",
@@ -1113,15 +1149,41 @@ GPtrArray *audit_records(void) {
         return r;
 }
 
-char *audit_outcome_field(GPtrArray *lines, gint64 seq, const char *field) {
+GVariant *audit_outcome_line(GPtrArray *lines, gint64 seq) {
         for (guint i = 0; i < lines->len; i++)
                 if (g_strcmp0(jv_str(lines->pdata[i], "type"), "outcome") == 0 && jv_int(lines->pdata[i], "seq") == seq)
-                        return g_strdup(jv_str(lines->pdata[i], field));
+                        return g_variant_ref(lines->pdata[i]);
         return NULL;
+}
+
+char *audit_outcome_field(GPtrArray *lines, gint64 seq, const char *field) {
+        g_autoptr(GVariant) l = audit_outcome_line(lines, seq);
+        return l ? g_strdup(jv_str(l, field)) : NULL;
 }
 
 char *audit_outcome(GPtrArray *lines, gint64 seq) {
         return audit_outcome_field(lines, seq, "result");
+}
+
+gint64 audit_last_seq(void) {
+        g_autoptr(GPtrArray) r = audit_records();
+        return r->len > 0 ? jv_int(r->pdata[r->len - 1], "seq") : 0;
+}
+
+GPtrArray *audit_records_since(gint64 seq, const char *name, pid_t pid) {
+        g_autoptr(GPtrArray) all = audit_records();
+        GPtrArray *r = g_ptr_array_new_with_free_func((GDestroyNotify) g_variant_unref);
+        for (guint i = 0; i < all->len; i++) {
+                GVariant *rec = all->pdata[i];
+                if (jv_int(rec, "seq") <= seq)
+                        continue;
+                if (name && *name && g_strcmp0(jv_str(rec, "subject.bus_name"), name) != 0)
+                        continue;
+                if (name && !*name && jv_int(rec, "subject.pid") != pid)
+                        continue;
+                g_ptr_array_add(r, g_variant_ref(rec));
+        }
+        return r;
 }
 
 char *client_output_get(const char *out, const char *key) {

@@ -55,6 +55,7 @@ typedef struct HarnessOptions {
         const char *rules;         /* written to rules.d/50-test.rules before the daemon starts; NULL: none */
         const char *test_group;    /* a group added to /etc/group (in our mount namespace); NULL: none */
         const char *audit_tmpfs_size; /* the audit log's own tmpfs, e.g. "4m" */
+        const char *config;        /* more lines for the daemon's pidbroker.conf; NULL: none */
 } HarnessOptions;
 
 typedef struct HarnessState {
@@ -121,6 +122,12 @@ gboolean broker_signal(GDBusConnection *c, int pidfd, int sig, guint32 flags, GE
 /* Broker1.GetFd(pidfd, target_fd): the fd, or -1 with *error set. pidfd is dup'ed. */
 int broker_get_fd(GDBusConnection *c, int pidfd, int target_fd, GError **error);
 GVariant *one_option(const char *key, GVariant *value);
+/* argv for the test helper (test-helper.c) with args, as Spawn takes it. */
+GVariant *argv_helper(const char *const *args);
+int pidfd_open_or_die(pid_t pid);
+/* Print "name=" and "pid=" lines: who this client is, for the test to find
+ * its audit records. */
+void print_identity(GDBusConnection *c);
 
 /* Exited signals seen by a connection. */
 typedef struct ExitedLog {
@@ -148,12 +155,17 @@ extern const char *const NS_PID_MNT_NET[];
 GSubprocess *client_start(uid_t uid, const char *const *args);
 GSubprocess *client_start_groups(uid_t uid, const gid_t *groups, size_t n_groups, const char *const *args);
 int client_stdout_fd(GSubprocess *p);
+/* The next n lines a running client prints (30 s each at most). */
+char *client_read_lines(GSubprocess *p, int n);
 void client_finish(GSubprocess *p);
 /* Run a client to its end; its stdout is returned. */
 char *client_run(uid_t uid, const char *const *args);
 char *client_run_groups(uid_t uid, const gid_t *groups, size_t n_groups, const char *const *args);
 /* "key=value" lines of a client's output. */
 char *client_output_get(const char *out, const char *key);
+
+/* A 0644 file of root's in the test directory holding "0123456789abcdef". */
+char *write_data_file(void);
 
 unsigned count_fds(pid_t pid);
 /* Children of pid left as zombies. */
@@ -186,6 +198,13 @@ GPtrArray *audit_records(void);
 /* A field of the outcome line of record seq ("fd_type" of a GetFd). */
 char *audit_outcome_field(GPtrArray *lines, gint64 seq, const char *field);
 char *audit_outcome(GPtrArray *lines, gint64 seq);
+/* The outcome line for seq itself (a reference), or NULL. */
+GVariant *audit_outcome_line(GPtrArray *lines, gint64 seq);
+/* The seq of the last record, 0 when there is none. */
+gint64 audit_last_seq(void);
+/* Records after seq, optionally only those of one subject (by bus name, or
+ * by pid when name is ""). */
+GPtrArray *audit_records_since(gint64 seq, const char *name, pid_t pid);
 
 /* A member by dotted path ("subject.uid"); NULL when absent. A null value
  * is returned as the empty maybe. */

@@ -10,6 +10,9 @@
  *   test-helper syscall NR            call syscall NR with zero args, print errno name or "ok"
  *   test-helper ns                    print "<name> <inode>" for each /proc/self/ns entry
  *   test-helper env                   print the environment, one per line
+ *   test-helper env-count             print the number of environment entries
+ *   test-helper setgroups-drop        print /proc/self/setgroups, try setgroups(0, NULL) ("ok" or the
+ *                                     errno name), then the Groups: line of /proc/self/status
  *   test-helper cwd                   print the working directory
  *   test-helper umask                 print the umask in octal
  *   test-helper sid                   print "sid pid pgid"
@@ -21,6 +24,7 @@
  */
 
 #include <dirent.h>
+#include <grp.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -104,6 +108,36 @@ int main(int argc, char *argv[]) {
         if (strcmp(verb, "env") == 0) {
                 for (char **e = environ; *e; e++)
                         printf("%s\n", *e);
+                return 0;
+        }
+
+        if (strcmp(verb, "env-count") == 0) {
+                size_t n = 0;
+                for (char **e = environ; *e; e++)
+                        n++;
+                printf("%zu\n", n);
+                return 0;
+        }
+
+        if (strcmp(verb, "setgroups-drop") == 0) {
+                char line[512];
+                FILE *f = fopen("/proc/self/setgroups", "re");
+                if (!f || !fgets(line, sizeof line, f))
+                        return 1;
+                fclose(f);
+                line[strcspn(line, "\n")] = '\0';
+                printf("setgroups_file=%s\n", line);
+                if (setgroups(0, NULL) < 0)
+                        printf("setgroups=%s\n", strerrorname_np(errno));
+                else
+                        printf("setgroups=ok\n");
+                f = fopen("/proc/self/status", "re");
+                if (!f)
+                        return 1;
+                while (fgets(line, sizeof line, f))
+                        if (strncmp(line, "Groups:", 7) == 0)
+                                printf("groups=%s", line + 7);
+                fclose(f);
                 return 0;
         }
 

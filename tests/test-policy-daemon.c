@@ -41,12 +41,6 @@ static const char test_rules[] =
 
 static const char *const NS_PID_MNT[] = { "pid", "mount", NULL };
 
-static int pidfd_open_or_die(pid_t pid) {
-        int fd = (int) syscall(SYS_pidfd_open, pid, 0);
-        g_assert_cmpint(fd, >=, 0);
-        return fd;
-}
-
 static uint64_t self_ns(const char *name) {
         g_autofree char *p = g_strdup_printf("/proc/self/ns/%s", name);
         struct stat st;
@@ -55,21 +49,6 @@ static uint64_t self_ns(const char *name) {
 }
 
 /* ---------- client side ---------- */
-
-/* Who this client is, for the test to find its audit records. */
-static void print_identity(GDBusConnection *c) {
-        printf("name=%s\npid=%d\n", g_dbus_connection_get_unique_name(c) ?: "", (int) getpid());
-        fflush(stdout);
-}
-
-static GVariant *argv_helper(const char *const *args) {
-        g_autoptr(GPtrArray) a = g_ptr_array_new();
-        g_ptr_array_add(a, (char *) test_helper_path());
-        for (; *args; args++)
-                g_ptr_array_add(a, (char *) *args);
-        g_ptr_array_add(a, NULL);
-        return argv_variant((const char *const *) a->pdata, true);
-}
 
 static void expect_spawn_denied(GDBusConnection *c, GVariant *options, GDBusCallFlags flags, const char *error) {
         g_autoptr(GError) e = NULL;
@@ -370,29 +349,6 @@ static int client_main(int argc, char *argv[]) {
 
 /* ---------- test side ---------- */
 
-static gint64 last_seq(void) {
-        g_autoptr(GPtrArray) r = audit_records();
-        return r->len > 0 ? jv_int(r->pdata[r->len - 1], "seq") : 0;
-}
-
-/* Records after seq, optionally only those of one subject (by bus name, or
- * by pid when name is ""). */
-static GPtrArray *records_since(gint64 seq, const char *name, pid_t pid) {
-        g_autoptr(GPtrArray) all = audit_records();
-        GPtrArray *r = g_ptr_array_new_with_free_func((GDestroyNotify) g_variant_unref);
-        for (guint i = 0; i < all->len; i++) {
-                GVariant *rec = all->pdata[i];
-                if (jv_int(rec, "seq") <= seq)
-                        continue;
-                if (name && *name && g_strcmp0(jv_str(rec, "subject.bus_name"), name) != 0)
-                        continue;
-                if (name && !*name && jv_int(rec, "subject.pid") != pid)
-                        continue;
-                g_ptr_array_add(r, g_variant_ref(rec));
-        }
-        return r;
-}
-
 /* The one record of action among recs. */
 static GVariant *record_of(GPtrArray *recs, const char *action) {
         GVariant *found = NULL;
@@ -502,7 +458,7 @@ static void test_denials_audited(void) {
 
         spawn_root_sleeper(NULL, NULL, 0, &path, &pidfd, &id, &pid);
         g_autofree char *spid = g_strdup_printf("%d", (int) pid);
-        gint64 seq0 = last_seq();
+        gint64 seq0 = audit_last_seq();
 
         g_autofree char *out = client_run(UID_NOBODY, (const char *const[]) { "deny-all", path, spid, NULL });
         g_autofree char *name = client_output_get(out, "name");
@@ -510,8 +466,8 @@ static void test_denials_audited(void) {
         g_autofree char *calls = client_output_get(out, "calls");
 
         g_autoptr(GPtrArray) lines = audit_lines();
-        g_autoptr(GPtrArray) all = records_since(seq0, NULL, 0);
-        g_autoptr(GPtrArray) mine = records_since(seq0, name, 0);
+        g_autoptr(GPtrArray) all = audit_records_since(seq0, NULL, 0);
+        g_autoptr(GPtrArray) mine = audit_records_since(seq0, name, 0);
         g_assert_cmpuint(mine->len, ==, (guint) atoi(calls));
         g_assert_cmpuint(all->len, ==, mine->len);
 
@@ -564,19 +520,12 @@ static void test_denials_audited(void) {
         close(pidfd);
 }
 
-static char *write_data_file(void) {
-        g_autoptr(GError) e = NULL;
-        char *file = g_build_filename(T.dir, "getfd-data", NULL);
-        g_assert_true(g_file_set_contents_full(file, "0123456789abcdef", -1, G_FILE_SET_CONTENTS_NONE, 0644, &e));
-        return file;
-}
-
 /* rules.d grants the test group getfd on same-uid targets: a member gets
  * the very open file its workload has, a non-member is denied. */
 static void test_getfd_group_rule(void) {
         g_autofree char *file = write_data_file();
         g_autofree char *rules = g_build_filename(T.rules_dir, "50-test.rules", NULL);
-        gint64 seq0 = last_seq();
+        gint64 seq0 = audit_last_seq();
 
         /* The group comes from the caller's process (supplementary groups
          * the bus reports), not from /etc/group, which lists no members. */
@@ -594,7 +543,7 @@ static void test_getfd_group_rule(void) {
         g_autoptr(GPtrArray) lines = audit_lines();
         g_autofree char *want_fd_type = g_strdup_printf("file:%s", file);
 
-        g_autoptr(GPtrArray) mine = records_since(seq0, name, 0);
+        g_autoptr(GPtrArray) mine = audit_records_since(seq0, name, 0);
         GVariant *rec = record_of(mine, "org.pidbroker.getfd");
         assert_subject(rec, UID_NOBODY, name, atoi(cpid));
         g_assert_true(gids_contain(rec, T.test_gid));
@@ -609,7 +558,7 @@ static void test_getfd_group_rule(void) {
         g_autofree char *fd_type = audit_outcome_field(lines, jv_int(rec, "seq"), "fd_type");
         g_assert_cmpstr(fd_type, ==, want_fd_type);
 
-        g_autoptr(GPtrArray) theirs = records_since(seq0, name2, 0);
+        g_autoptr(GPtrArray) theirs = audit_records_since(seq0, name2, 0);
         GVariant *rec2 = record_of(theirs, "org.pidbroker.getfd");
         assert_subject(rec2, UID_DAEMON, name2, atoi(cpid2));
         g_assert_false(gids_contain(rec2, T.test_gid));
@@ -627,14 +576,14 @@ static void test_cross_namespace_signal(void) {
 
         for (size_t v = 0; v < G_N_ELEMENTS(variants); v++) {
                 g_autofree char *direct = variants[v][1] ? g_strdup_printf("direct=%s", T.private_socket) : NULL;
-                gint64 seq0 = last_seq();
+                gint64 seq0 = audit_last_seq();
                 g_autofree char *out = client_run(UID_NOBODY, (const char *const[]) { variants[v][0], direct, NULL });
                 g_autofree char *name = client_output_get(out, "name");
                 g_autofree char *cpid = client_output_get(out, "pid");
                 g_autofree char *sid = client_output_get(out, "id");
 
                 g_autoptr(GPtrArray) lines = audit_lines();
-                g_autoptr(GPtrArray) mine = records_since(seq0, name, atoi(cpid));
+                g_autoptr(GPtrArray) mine = audit_records_since(seq0, name, atoi(cpid));
                 GVariant *rec = record_of(mine, "org.pidbroker.signal-cross-namespace");
                 assert_subject(rec, UID_NOBODY, name, atoi(cpid));
                 assert_allowed(rec, lines, "org.pidbroker.signal-cross-namespace", "builtin:own-workload", "ok");
@@ -656,13 +605,13 @@ static void test_cross_namespace_signal(void) {
         pid_t pid;
         spawn_root_sleeper(NS_PID_MNT, NULL, 0, &path, &pidfd, &id, &pid);
         g_autofree char *spid = g_strdup_printf("%d", (int) pid);
-        gint64 seq0 = last_seq();
+        gint64 seq0 = audit_last_seq();
         g_autofree char *out = client_run(UID_NOBODY, (const char *const[]) { "signal-pid", spid, NULL });
         g_autofree char *name = client_output_get(out, "name");
         g_autofree char *cpid = client_output_get(out, "pid");
 
         g_autoptr(GPtrArray) lines = audit_lines();
-        g_autoptr(GPtrArray) mine = records_since(seq0, name, 0);
+        g_autoptr(GPtrArray) mine = audit_records_since(seq0, name, 0);
         g_assert_cmpuint(mine->len, ==, 1);
         GVariant *rec = mine->pdata[0];
         assert_subject(rec, UID_NOBODY, name, atoi(cpid));
@@ -724,13 +673,13 @@ static void test_signal_process_group(void) {
         pid_t leader = fork_group_member(0, UID_NOBODY);
         pid_t foreign = fork_group_member(leader, UID_DAEMON);
         g_autofree char *sleader = g_strdup_printf("%d", (int) leader);
-        gint64 seq0 = last_seq();
+        gint64 seq0 = audit_last_seq();
         g_autofree char *out = client_run(UID_NOBODY, (const char *const[]) { "signal-group", sleader, "denied", NULL });
         g_autofree char *name = client_output_get(out, "name");
         g_autofree char *cpid = client_output_get(out, "pid");
 
         g_autoptr(GPtrArray) lines = audit_lines();
-        g_autoptr(GPtrArray) mine = records_since(seq0, name, 0);
+        g_autoptr(GPtrArray) mine = audit_records_since(seq0, name, 0);
         g_assert_cmpuint(mine->len, ==, 1);
         GVariant *rec = mine->pdata[0];
         assert_subject(rec, UID_NOBODY, name, atoi(cpid));
@@ -759,7 +708,7 @@ static void test_signal_process_group(void) {
         pid_t member2 = fork_group_member(leader2, UID_NOBODY);
         g_autofree char *sleader2 = g_strdup_printf("%d", (int) leader2);
         g_autofree char *direct = g_strdup_printf("direct=%s", T.private_socket);
-        seq0 = last_seq();
+        seq0 = audit_last_seq();
         g_autofree char *out2 = client_run(UID_NOBODY,
                                            (const char *const[]) { "signal-group", sleader2, "ok", direct, NULL });
         g_autofree char *name2 = client_output_get(out2, "name");
@@ -768,7 +717,7 @@ static void test_signal_process_group(void) {
 
         g_autoptr(GPtrArray) lines2 = audit_lines();
         g_autofree char *cpid2 = client_output_get(out2, "pid");
-        g_autoptr(GPtrArray) mine2 = records_since(seq0, name2, atoi(cpid2));
+        g_autoptr(GPtrArray) mine2 = audit_records_since(seq0, name2, atoi(cpid2));
         g_assert_cmpuint(mine2->len, ==, 1);
         assert_allowed(mine2->pdata[0], lines2, "org.pidbroker.signal", NULL, "ok");
         g_assert_cmpint(jv_int(mine2->pdata[0], "target.pid"), ==, leader2);
@@ -876,7 +825,7 @@ static void test_audit_fail_closed(void) {
 
         /* Room again: the same calls work, and are recorded. */
         g_assert_cmpint(unlink(filler), ==, 0);
-        gint64 seq0 = last_seq();
+        gint64 seq0 = audit_last_seq();
         g_clear_error(&e);
         int got = broker_get_fd(root_bus(), pidfd, 5, &e);
         g_assert_no_error(e);
@@ -892,7 +841,7 @@ static void test_audit_fail_closed(void) {
         release_workload(root_bus(), path);
 
         g_autoptr(GPtrArray) lines = audit_lines(); /* every line still JSON */
-        g_autoptr(GPtrArray) recs = records_since(seq0, NULL, 0);
+        g_autoptr(GPtrArray) recs = audit_records_since(seq0, NULL, 0);
         g_assert_cmpuint(recs->len, ==, 2);
         assert_allowed(recs->pdata[0], lines, "org.pidbroker.getfd", "default:auth_admin:root", "ok");
         /* Root's own workload, asked as in another namespace (root on the
@@ -943,7 +892,7 @@ static void test_polkit(void) {
         daemon_restart((const char *const[]) { "--polkit-timeout-sec=2", "--max-pending-per-connection=2", NULL });
         /* PolicyBackend=auto (the configuration file) finds polkitd. */
         g_assert_cmpstr(policy_backend(), ==, "polkit");
-        gint64 seq0 = last_seq();
+        gint64 seq0 = audit_last_seq();
 
         /* Root: auth_admin is root's. */
         g_autofree char *path = NULL, *code = NULL;
@@ -967,7 +916,7 @@ static void test_polkit(void) {
         close(pidfd);
 
         g_autoptr(GPtrArray) lines = audit_lines();
-        g_autoptr(GPtrArray) root_recs = records_since(seq0, g_dbus_connection_get_unique_name(root_bus()), 0);
+        g_autoptr(GPtrArray) root_recs = audit_records_since(seq0, g_dbus_connection_get_unique_name(root_bus()), 0);
         assert_allowed(record_of(root_recs, "org.pidbroker.spawn-privileged"), lines, "org.pidbroker.spawn-privileged",
                        "polkit:authorized", "ok");
         GVariant *grec = record_of(root_recs, "org.pidbroker.getfd");
@@ -981,12 +930,12 @@ static void test_polkit(void) {
         guint64 rid;
         pid_t rpid;
         spawn_root_sleeper(NULL, NULL, 0, &rpath, &rpidfd, &rid, &rpid);
-        seq0 = last_seq();
+        seq0 = audit_last_seq();
         g_autofree char *out = client_run(UID_NOBODY, (const char *const[]) { "polkit", rpath, NULL });
         g_autofree char *name = client_output_get(out, "name");
         g_autofree char *cpid = client_output_get(out, "pid");
         g_autoptr(GPtrArray) lines2 = audit_lines();
-        g_autoptr(GPtrArray) mine = records_since(seq0, name, 0);
+        g_autoptr(GPtrArray) mine = audit_records_since(seq0, name, 0);
         static const struct {
                 const char *action, *decision, *rule;
         } want[] = {
@@ -1013,13 +962,7 @@ static void test_polkit(void) {
         /* Root reads nobody's workload: manage goes to polkitd, and the call
          * waits for the answer before the object tree sees it. */
         g_autoptr(GSubprocess) holder = client_start(UID_NOBODY, (const char *const[]) { "hold", NULL });
-        g_autofree char *hout = g_strdup("");
-        for (int i = 0; i < 5; i++) {
-                g_autofree char *l = read_line_fd(client_stdout_fd(holder), 30000);
-                g_autofree char *t = g_strconcat(hout, l, "\n", NULL);
-                g_free(hout);
-                hout = g_steal_pointer(&t);
-        }
+        g_autofree char *hout = client_read_lines(holder, 5);
         g_autofree char *hpath = client_output_get(hout, "path");
         g_autoptr(GVariant) argv_prop = get_property(root_bus(), hpath, WORKLOAD_IFACE, "Argv", &e);
         g_assert_no_error(e);
@@ -1029,12 +972,12 @@ static void test_polkit(void) {
         client_finish(holder);
 
         /* The direct socket: no bus name for polkit, so no. */
-        seq0 = last_seq();
+        seq0 = audit_last_seq();
         g_autofree char *direct = g_strdup_printf("direct=%s", T.private_socket);
         g_autofree char *out2 = client_run(UID_NOBODY, (const char *const[]) { "spawn-denied", direct, NULL });
         g_autofree char *cpid2 = client_output_get(out2, "pid");
         g_autoptr(GPtrArray) lines3 = audit_lines();
-        g_autoptr(GPtrArray) direct_recs = records_since(seq0, "", atoi(cpid2));
+        g_autoptr(GPtrArray) direct_recs = audit_records_since(seq0, "", atoi(cpid2));
         g_assert_cmpuint(direct_recs->len, ==, 1);
         assert_subject(direct_recs->pdata[0], UID_NOBODY, NULL, atoi(cpid2));
         assert_denied(direct_recs->pdata[0], lines3, "org.pidbroker.spawn", "polkit:no-bus-name");
@@ -1044,7 +987,7 @@ static void test_polkit(void) {
          * wait is refused at once (MaxPendingPerConnection=2), and that
          * refusal is recorded too. */
         g_assert_cmpint(kill(T.polkitd_pid, SIGSTOP), ==, 0);
-        gint64 seq_hang = last_seq();
+        gint64 seq_hang = audit_last_seq();
         AsyncSpawn a[3] = {};
         uint64_t t0 = now_ms();
         for (int i = 0; i < 3; i++) {
@@ -1077,7 +1020,7 @@ static void test_polkit(void) {
         g_assert_cmpuint(now_ms() - t0, >=, 1800);
         g_assert_cmpint(kill(T.polkitd_pid, SIGCONT), ==, 0);
         g_autoptr(GPtrArray) recs4 = audit_records();
-        g_assert_cmpint(last_seq(), ==, seq_hang + 3); /* the refusal, the two timeouts */
+        g_assert_cmpint(audit_last_seq(), ==, seq_hang + 3); /* the refusal, the two timeouts */
         GVariant *trec = recs4->pdata[recs4->len - 1];
         g_assert_cmpstr(jv_str(trec, "action"), ==, "org.pidbroker.spawn");
         g_assert_cmpstr(jv_str(trec, "rule"), ==, "polkit:timeout");
@@ -1110,18 +1053,12 @@ static void test_polkit(void) {
  * Signal and its Stop are recorded with the rule that allowed them. */
 static void test_manage_other_users_workload(void) {
         g_autoptr(GSubprocess) holder = client_start(UID_NOBODY, (const char *const[]) { "hold", NULL });
-        g_autofree char *out = g_strdup("");
-        for (int i = 0; i < 5; i++) {
-                g_autofree char *l = read_line_fd(client_stdout_fd(holder), 30000);
-                g_autofree char *t = g_strconcat(out, l, "\n", NULL);
-                g_free(out);
-                out = g_steal_pointer(&t);
-        }
+        g_autofree char *out = client_read_lines(holder, 5);
         g_autofree char *path = client_output_get(out, "path");
         g_autofree char *sid = client_output_get(out, "id");
         g_autofree char *swpid = client_output_get(out, "wpid");
         g_autoptr(GError) e = NULL;
-        gint64 seq0 = last_seq();
+        gint64 seq0 = audit_last_seq();
 
         g_assert_true(managed_objects_contain(root_bus(), path));
         g_assert_cmpuint(get_u32(root_bus(), path, "OwnerUid"), ==, UID_NOBODY);
@@ -1133,7 +1070,7 @@ static void test_manage_other_users_workload(void) {
         client_finish(holder);
 
         g_autoptr(GPtrArray) lines = audit_lines();
-        g_autoptr(GPtrArray) mine = records_since(seq0, g_dbus_connection_get_unique_name(root_bus()), 0);
+        g_autoptr(GPtrArray) mine = audit_records_since(seq0, g_dbus_connection_get_unique_name(root_bus()), 0);
         g_assert_cmpuint(mine->len, ==, 2);
         /* Both signal-other-user and, for a caller the bus could not pin,
          * signal-cross-namespace are asked; the record names the last. */

@@ -199,6 +199,7 @@ int manager_register_objects(Manager *m, sd_bus *bus) {
  * nothing of the caller (its pidfd above all) outlasts the call. */
 static int on_post_dispatch(sd_event_source *s, void *userdata) {
         request_dispatch_done(userdata);
+        private_connections_dispatch_new(userdata);
         return 0;
 }
 

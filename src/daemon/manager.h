@@ -35,6 +35,8 @@ struct PrivateConnection {
         PrivateConnection *next, *prev;
         sd_bus *bus;
         Caller caller;
+        bool authenticated;         /* the D-Bus authentication is done */
+        sd_event_source *auth_timer; /* AuthTimeoutSec: closes it if not */
 };
 
 struct Manager {
@@ -46,6 +48,7 @@ struct Manager {
         sd_event_source *private_source;
         PrivateConnection *connections;
         unsigned n_connections;
+        unsigned n_connections_authenticating;
 
         Workload *workloads;
         unsigned n_workloads;
@@ -106,3 +109,7 @@ void manager_audit_outcome_fd_type(Manager *m, uint64_t seq, int result, const c
 /* The private-socket listener (private-socket.c). */
 int private_socket_open(Manager *m);
 void private_connection_free(PrivateConnection *c);
+/* After each dispatch: connections whose authentication just finished get
+ * the calls that came with it dispatched (sd-bus read them along with the
+ * authentication, and no new input would wake it for them). */
+void private_connections_dispatch_new(Manager *m);

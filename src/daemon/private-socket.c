@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "request.h"
 #include "manager.h"
 #include "workload.h"
 
@@ -32,10 +33,16 @@ void private_connection_free(PrivateConnection *c) {
         if (c->next)
                 c->next->prev = c->prev;
         m->n_connections--;
+        if (!c->authenticated)
+                m->n_connections_authenticating--;
+        c->auth_timer = sd_event_source_disable_unref(c->auth_timer);
+        request_drop_for_bus(m, c->bus);
 
         if (c->bus) {
                 (void) sd_bus_detach_event(c->bus);
-                sd_bus_flush_close_unref(c->bus);
+                /* No flush: it waits for a peer that may never read (or
+                 * never finish authenticating) and would stall the loop. */
+                sd_bus_close_unref(c->bus);
         }
         caller_done(&c->caller);
         free(c);
@@ -54,6 +61,51 @@ static int on_private_disconnected(sd_bus_message *msg, void *userdata, sd_bus_e
         }
         private_connection_free(c);
         return 0;
+}
+
+static int on_auth_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        PrivateConnection *c = userdata;
+        char buf[256];
+
+        c->auth_timer = sd_event_source_disable_unref(c->auth_timer);
+        if (c->authenticated)
+                return 0;
+        log_info("Direct connection of %s did not authenticate within AuthTimeoutSec, closing it.",
+                 caller_describe(&c->caller, buf, sizeof buf));
+        private_connection_free(c);
+        return 0;
+}
+
+void private_connections_dispatch_new(Manager *m) {
+        if (m->n_connections_authenticating == 0)
+                return;
+        for (PrivateConnection *c = m->connections, *next; c; c = next) {
+                next = c->next;
+                if (c->authenticated || sd_bus_is_ready(c->bus) <= 0)
+                        continue;
+                c->authenticated = true;
+                m->n_connections_authenticating--;
+                c->auth_timer = sd_event_source_disable_unref(c->auth_timer);
+                /* What came in with the authentication; bounded, the rest
+                 * waits for the next wakeup like any other input. */
+                for (int i = 0; i < 16; i++) {
+                        sd_bus *bus = sd_bus_ref(c->bus);
+                        int r = sd_bus_process(bus, NULL);
+                        request_dispatch_done(m);
+                        sd_bus_unref(bus);
+                        if (r <= 0)
+                                break;
+                }
+        }
+}
+
+/* Connections of uid on the direct socket. */
+static unsigned connections_of(Manager *m, uid_t uid) {
+        unsigned n = 0;
+        for (PrivateConnection *c = m->connections; c; c = c->next)
+                if (c->caller.uid == uid)
+                        n++;
+        return n;
 }
 
 static int on_private_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -82,17 +134,33 @@ static int on_private_accept(sd_event_source *s, int fd, uint32_t revents, void 
         }
         c->manager = m;
         c->caller = CALLER_NULL;
+
+        r = caller_from_socket(cfd, m->config->control_path, &c->caller);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot identify the peer of a direct connection, closing it: %m");
+                free(c);
+                return 0;
+        }
+        /* One uid holding every slot would shut every other user out. */
+        if (connections_of(m, c->caller.uid) >= m->config->max_connections_per_user) {
+                log_warning("uid %u has %u direct connections (MaxConnectionsPerUser), refusing one.",
+                            (unsigned) c->caller.uid, m->config->max_connections_per_user);
+                caller_done(&c->caller);
+                free(c);
+                return 0;
+        }
+
         c->next = m->connections;
         if (m->connections)
                 m->connections->prev = c;
         m->connections = c;
         m->n_connections++;
+        m->n_connections_authenticating++;
 
-        r = caller_from_socket(cfd, m->config->control_path, &c->caller);
-        if (r < 0) {
-                log_warning_errno(r, "Cannot identify the peer of a direct connection, closing it: %m");
-                goto fail;
-        }
+        r = sd_event_add_time_relative(m->event, &c->auth_timer, CLOCK_MONOTONIC, m->config->auth_timeout_usec, 0,
+                                       on_auth_timeout, c);
+        if (r < 0)
+                goto fail_log;
 
         r = sd_bus_new(&c->bus);
         if (r < 0)
@@ -134,7 +202,6 @@ static int on_private_accept(sd_event_source *s, int fd, uint32_t revents, void 
 
 fail_log:
         log_warning_errno(r, "Failed to set up a direct connection: %m");
-fail:
         private_connection_free(c);
         return 0;
 }

@@ -63,6 +63,16 @@ void request_dispatch_done(Manager *m) {
                 request_free(r);
 }
 
+void request_drop_for_bus(Manager *m, sd_bus *bus) {
+        for (Request *r = m->pending, *next; r; r = next) {
+                next = r->next;
+                if (sd_bus_message_get_bus(r->msg) == bus)
+                        request_free(r);
+        }
+        if (m->current && sd_bus_message_get_bus(m->current->msg) == bus)
+                request_dispatch_done(m);
+}
+
 /* The Request of msg: the one being dispatched, or one a decision or a job
  * brought back, or a new one. It becomes the current one. */
 static Request *request_get(Manager *m, sd_bus_message *msg) {
