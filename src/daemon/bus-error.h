@@ -13,6 +13,9 @@
 #define BUS_ERROR_AUDIT_FAILED "org.pidbroker.Error.AuditFailed"
 #define BUS_ERROR_LIMIT_EXCEEDED "org.pidbroker.Error.LimitExceeded"
 #define BUS_ERROR_ACCESS_DENIED "org.freedesktop.DBus.Error.AccessDenied"
+/* Sent by sd-bus itself for a workload that does not exist or that the
+ * caller may not see (visibility.h): the two answer alike. */
+#define BUS_ERROR_UNKNOWN_OBJECT "org.freedesktop.DBus.Error.UnknownObject"
 #define BUS_ERROR_INTERACTIVE_AUTH "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"
 
 /* Fill *error from r (a -errno): ESRCH → NoSuchProcess, EOPNOTSUPP/ENOSYS →

@@ -37,6 +37,7 @@ struct PrivateConnection {
         Caller caller;
         bool authenticated;         /* the D-Bus authentication is done */
         sd_event_source *auth_timer; /* AuthTimeoutSec: closes it if not */
+        sd_event_source *kick;       /* dispatches what came with the authentication */
 };
 
 struct Manager {

@@ -36,6 +36,7 @@ void private_connection_free(PrivateConnection *c) {
         if (!c->authenticated)
                 m->n_connections_authenticating--;
         c->auth_timer = sd_event_source_disable_unref(c->auth_timer);
+        c->kick = sd_event_source_disable_unref(c->kick);
         request_drop_for_bus(m, c->bus);
 
         if (c->bus) {
@@ -76,26 +77,34 @@ static int on_auth_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* One message per wakeup, as sd-bus's own io source does, until none is
+ * left of what came in with the authentication. */
+static int on_kick(sd_event_source *s, void *userdata) {
+        PrivateConnection *c = userdata;
+        Manager *m = c->manager;
+        sd_bus *bus = sd_bus_ref(c->bus);
+        int r;
+
+        r = sd_bus_process(bus, NULL);
+        /* The call may have closed the connection (and freed c, and this
+         * source with it): only a connection still listed is touched. */
+        if (manager_find_connection(m, bus) == c && r <= 0)
+                c->kick = sd_event_source_disable_unref(c->kick);
+        sd_bus_unref(bus);
+        return 0;
+}
+
 void private_connections_dispatch_new(Manager *m) {
         if (m->n_connections_authenticating == 0)
                 return;
-        for (PrivateConnection *c = m->connections, *next; c; c = next) {
-                next = c->next;
+        for (PrivateConnection *c = m->connections; c; c = c->next) {
                 if (c->authenticated || sd_bus_is_ready(c->bus) <= 0)
                         continue;
                 c->authenticated = true;
                 m->n_connections_authenticating--;
                 c->auth_timer = sd_event_source_disable_unref(c->auth_timer);
-                /* What came in with the authentication; bounded, the rest
-                 * waits for the next wakeup like any other input. */
-                for (int i = 0; i < 16; i++) {
-                        sd_bus *bus = sd_bus_ref(c->bus);
-                        int r = sd_bus_process(bus, NULL);
-                        request_dispatch_done(m);
-                        sd_bus_unref(bus);
-                        if (r <= 0)
-                                break;
-                }
+                if (sd_event_add_defer(m->event, &c->kick, on_kick, c) < 0)
+                        log_warning("Cannot dispatch the first calls of a direct connection now; they wait for more input.");
         }
 }
 

@@ -337,9 +337,9 @@ const char *policy_rule_origin(const Policy *p, size_t i) {
 static const PolicyMethodAction method_actions[] = {
         { BROKER, "Spawn", POLICY_ACTION_SPAWN, "always" },
         { BROKER, "Spawn", POLICY_ACTION_SPAWN_AS_USER,
-          "an outside uid or gid other than the caller's (user, group, groups, uid_map, gid_map)" },
+          "an outside uid or gid other than the caller's, or groups other than exactly the caller's (user, group, groups, uid_map, gid_map)" },
         { BROKER, "Spawn", POLICY_ACTION_SPAWN_PRIVILEGED,
-          "capabilities, no_new_privileges=false, seccomp \"none\", or a cgroup fd the caller does not own" },
+          "capabilities, or a cgroup fd the caller does not own" },
         { BROKER, "Signal", POLICY_ACTION_SIGNAL,
           "the target has the caller's uid and namespaces, and a group signal reaches no other user's process" },
         { BROKER, "Signal", POLICY_ACTION_SIGNAL_OTHER_USER,
