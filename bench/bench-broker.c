@@ -45,6 +45,18 @@ static const char *const true_argv[] = { "/bin/true", NULL };
 static const char *const sleep_argv[] = { "/bin/sleep", "1000", NULL };
 static const char *const ns_pid_mount_net[] = { "pid", "mount", "net", NULL };
 
+/* The scale test's workloads, ended on any exit: they run for 1000 s. */
+static int *live_fds;
+static unsigned n_live;
+
+static void kill_live_workloads(void) {
+        for (unsigned i = 0; i < n_live; i++) {
+                (void) syscall(__NR_pidfd_send_signal, live_fds[i], SIGKILL, NULL, 0);
+                close(live_fds[i]);
+        }
+        n_live = 0;
+}
+
 static unsigned arg_iterations = 500;
 static unsigned arg_workloads = 10000;
 static double arg_seconds = 3.0;
@@ -114,6 +126,13 @@ static Stats measure(unsigned n, void (*op)(void *), void *userdata) {
         Stats s = stats_of(v, n);
         free(v);
         return s;
+}
+
+/* The machine may be shared: a figure means little without its load. */
+static void print_load(const char *when) {
+        double l[3];
+        if (getloadavg(l, 3) == 3)
+                printf("Load average %s: %.2f %.2f %.2f\n", when, l[0], l[1], l[2]);
 }
 
 static long rss_kib(pid_t pid) {
@@ -450,17 +469,17 @@ static void scale(Scale *out) {
         SpawnArgs sa = { .bus = broker_connect(), .argv = sleep_argv, .devnull = -1 };
         unsigned n = arg_workloads, small = 10, batch;
         unsigned rt_n = arg_iterations < 200 ? arg_iterations : 200;
-        int *fds = calloc(n, sizeof *fds);
         uint64_t t, start;
 
-        if (!fds)
-                die(ENOMEM, "calloc");
         if (n < 2 * small)
                 n = 2 * small;
+        int *fds = live_fds = calloc(n, sizeof *fds);
+        if (!fds)
+                die(ENOMEM, "calloc");
         batch = n / 10 < 500 ? n / 10 : 500;
         *out = (Scale) { .small = small, .large = n };
 
-        for (unsigned i = 0; i < small; i++)
+        for (unsigned i = 0; i < small; i++, n_live++)
                 fds[i] = broker_spawn(&sa);
         out->rt_small_p50 = round_trips_fresh_connection(rt_n).p50;
         out->rss_small = rss_kib(arg_daemon_pid);
@@ -472,6 +491,7 @@ static void scale(Scale *out) {
                 if (i == n - batch)
                         t = now_ns();
                 fds[i] = broker_spawn(&sa);
+                n_live++;
         }
         out->rate_large = batch / ((double) (now_ns() - t) / 1e9);
         out->seconds = (double) (now_ns() - start) / 1e9;
@@ -480,12 +500,10 @@ static void scale(Scale *out) {
         out->rss_large = rss_kib(arg_daemon_pid);
 
         /* The workloads run as us: end them directly. */
-        for (unsigned i = 0; i < n; i++) {
-                (void) syscall(__NR_pidfd_send_signal, fds[i], SIGKILL, NULL, 0);
-                close(fds[i]);
-        }
+        kill_live_workloads();
         sd_bus_flush_close_unref(sa.bus);
         free(fds);
+        live_fds = NULL;
 }
 
 /* ---------- the table ---------- */
@@ -535,11 +553,14 @@ int main(int argc, char *argv[]) {
         if (arg_iterations == 0 || arg_seconds <= 0)
                 die(EINVAL, "--iterations and --seconds must be positive");
 
+        atexit(kill_live_workloads);
         struct passwd *pw = getpwuid(getuid());
         long idle_rss = rss_kib(arg_daemon_pid);
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        printf("pidbroker benchmark: client uid %u (%s), %ld CPUs, %u calls per figure, %.1f s per throughput run\n\n",
+        printf("pidbroker benchmark: client uid %u (%s), %ld CPUs, %u calls per figure, %.1f s per throughput run\n",
                (unsigned) getuid(), pw ? pw->pw_name : "?", cpus, arg_iterations, arg_seconds);
+        print_load("at the start");
+        printf("\n");
 
         /* 1. Round trips. */
         sd_bus *bus = broker_connect();
@@ -658,6 +679,7 @@ int main(int argc, char *argv[]) {
         else
                 printf("n/a (no --daemon-pid)\n");
 
+        print_load("at the end");
         if (fp.bus)
                 sd_bus_flush_close_unref(fp.bus);
         close(devnull);
