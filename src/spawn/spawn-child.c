@@ -171,21 +171,29 @@ static void setup_fds(const ChildContext *c, int *exe_fd) {
  * The bounding set is dropped here by hand, first, while we still hold
  * CAP_SETPCAP: libcap-ng's capng_apply(CAPNG_SELECT_BOUNDS) re-reads
  * /proc/<pid>/status through fopen(), an allocation this child must not make,
- * and Debian's build can report success without dropping anything. Every
- * capability is then verified with PR_CAPBSET_READ. */
+ * and Debian's build can report success without dropping anything. Only
+ * capabilities still in the bounding set are dropped (the parent read it):
+ * a successful PR_CAPBSET_DROP is proof enough for those, and one absent
+ * from the parent's set is absent from ours, as the set only ever shrinks.
+ * What must be verified is that every kept capability is still there. */
 static void setup_bounding_set(const ChildContext *c) {
         const SpawnRequest *r = c->req;
 
         capng_setpid((int) syscall(SYS_getpid));
         capng_clear(CAPNG_SELECT_ALL);
         for (int cap = 0; cap <= c->cap_last_cap; cap++) {
-                bool keep = r->capabilities & (UINT64_C(1) << cap);
+                uint64_t bit = UINT64_C(1) << cap;
 
-                if (!keep) {
-                        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+                if (!(r->capabilities & bit)) {
+                        if ((c->bounding_set & bit) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
                                 fail(SPAWN_STEP_BOUNDING_SET, errno);
                         continue;
                 }
+                int have = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+                if (have < 0)
+                        fail(SPAWN_STEP_BOUNDING_SET, errno);
+                if (have != 1)
+                        fail(SPAWN_STEP_BOUNDING_SET, EPERM);
                 capng_type_t type = CAPNG_EFFECTIVE | CAPNG_PERMITTED;
                 /* A non-root workload keeps capabilities across exec only as
                  * ambient ones, which need the inheritable bit too. */
@@ -193,14 +201,6 @@ static void setup_bounding_set(const ChildContext *c) {
                         type |= CAPNG_INHERITABLE | CAPNG_AMBIENT;
                 if (capng_update(CAPNG_ADD, type, (unsigned) cap) < 0)
                         fail(SPAWN_STEP_BOUNDING_SET, EINVAL);
-        }
-        for (int cap = 0; cap <= c->cap_last_cap; cap++) {
-                int want = !!(r->capabilities & (UINT64_C(1) << cap));
-                int have = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
-                if (have < 0)
-                        fail(SPAWN_STEP_BOUNDING_SET, errno);
-                if (have != want)
-                        fail(SPAWN_STEP_BOUNDING_SET, EPERM);
         }
 }
 
@@ -316,9 +316,12 @@ _noreturn_ void spawn_child(const ChildContext *c) {
                 close(c->userns_sync_fd);
         }
 
-        /* 2. The daemon's signal mask and handlers are not the workload's. */
+        /* 2. The daemon's signal mask and handlers are not the workload's:
+         *    its ignored signals would stay ignored across exec, and a
+         *    handler would run daemon code in us until then. The rest are at
+         *    SIG_DFL already. */
         for (int sig = 1; sig < _NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP)
+                if ((c->reset_signals & (UINT64_C(1) << (sig - 1))) && sig != SIGKILL && sig != SIGSTOP)
                         signal(sig, SIG_DFL);
         sigemptyset(&none);
         CHECK(SPAWN_STEP_SIGNALS, sigprocmask(SIG_SETMASK, &none, NULL));

@@ -31,6 +31,8 @@ typedef struct ChildContext {
         int devnull_fd;     /* for unmapped 0/1/2 */
         int max_target;     /* highest fd number the workload receives (>= 2) */
         int cap_last_cap;
+        uint64_t bounding_set;   /* bit per capability in the daemon's bounding set */
+        uint64_t reset_signals;  /* bit (sig - 1) per signal not at SIG_DFL in the daemon */
         bool with_init;     /* new pid namespace: pid 1 is our init */
         bool mount_proc;    /* pid + mount namespace: a /proc that shows the new pid namespace */
 } ChildContext;

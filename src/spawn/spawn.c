@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -78,6 +79,60 @@ void spawned_done(Spawned *s) {
                 return;
         process_done(&s->process);
         s->status_fd = safe_close(s->status_fd);
+}
+
+/* The bounding set, read once: a process's bounding set only ever shrinks,
+ * so a capability missing here is missing in every child, which then has
+ * only the rest to drop. */
+static uint64_t bounding_set(void) {
+        static bool cached;
+        static uint64_t set;
+
+        if (cached)
+                return set;
+        set = 0;
+        for (int cap = 0; cap <= capability_last_cap(); cap++) {
+                int have = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+                /* Unknown answer: let the child try the drop. */
+                if (have != 0)
+                        set |= UINT64_C(1) << cap;
+        }
+        cached = true;
+        return set;
+}
+
+/* Signals not at SIG_DFL here, ignored (SigIgn) or caught (SigCgt), bit
+ * (sig - 1) each: one read of /proc/self/status, current at every spawn
+ * whoever changed a disposition. All of them when it cannot be read. */
+static uint64_t signals_not_default(void) {
+        char buf[4096];
+        uint64_t mask = 0;
+        unsigned found = 0;
+        ssize_t n;
+        int fd;
+
+        fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return UINT64_MAX;
+        n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n <= 0)
+                return UINT64_MAX;
+        buf[n] = '\0';
+        static const char *const keys[] = { "\nSigIgn:\t", "\nSigCgt:\t" };
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                const char *p = strstr(buf, keys[i]);
+                char *end;
+                if (!p)
+                        continue;
+                errno = 0;
+                unsigned long long v = strtoull(p + strlen(keys[i]), &end, 16);
+                if (errno != 0 || *end != '\n')
+                        continue;
+                mask |= v;
+                found++;
+        }
+        return found == ELEMENTSOF(keys) ? mask : UINT64_MAX;
 }
 
 static bool id_maps_valid(const IdMapping *m, size_t n) {
@@ -381,6 +436,8 @@ int spawn_start(const SpawnRequest *req, Spawned *ret) {
                 .devnull_fd = devnull,
                 .max_target = 2,
                 .cap_last_cap = capability_last_cap(),
+                .bounding_set = bounding_set(),
+                .reset_signals = signals_not_default(),
                 .with_init = req->namespaces & (UINT64_C(1) << NAMESPACE_PID),
                 .mount_proc = (req->namespaces & (UINT64_C(1) << NAMESPACE_PID)) &&
                               (req->namespaces & (UINT64_C(1) << NAMESPACE_MOUNT)),
