@@ -216,6 +216,29 @@ finish:
         return r < 0 ? r : 0;
 }
 
+int test_block_syscall_arg(int nr, unsigned arg, uint64_t value, int err) {
+        scmp_filter_ctx ctx;
+        int r;
+
+        if (arg > 5)
+                return -EINVAL;
+        ctx = seccomp_init(SCMP_ACT_ALLOW);
+        if (!ctx)
+                return -ENOMEM;
+        r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
+        if (r >= 0) {
+                /* The low 32 bits only: an int argument's upper half is not
+                 * guaranteed to be zero in the register. */
+                struct scmp_arg_cmp cmp = SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, UINT32_MAX, value & UINT32_MAX);
+
+                r = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(abs(err)), nr, 1, &cmp);
+        }
+        if (r >= 0)
+                r = seccomp_load(ctx);
+        seccomp_release(ctx);
+        return r < 0 ? r : 0;
+}
+
 /* Why a pid namespace could not be set up, sent from the child that failed. */
 typedef struct PidnsSetupError {
         int step;
@@ -578,9 +601,11 @@ int test_child_fail(const char *fmt, ...) {
         return 1;
 }
 
-/* Run fn as pid 1 of a pid namespace that wraps pids at 400, and fail the
- * test unless it exited 0 without a FAIL line. */
-void test_run_in_pid_namespace_checked(const char *what, int (*fn)(void *userdata), void *userdata) {
+/* Run fn through run (a forked child, or pid 1 of a pid namespace) with the
+ * report pipe set up, and fail the test unless it exited 0 without a FAIL
+ * line. */
+static void run_checked(const char *what, int (*run)(int (*fn)(void *), void *, void *), void *run_data,
+                        int (*fn)(void *userdata), void *userdata) {
         _cleanup_close_pair_ int report[2] = { -EBADF, -EBADF };
         g_autofree char *text = NULL;
         g_auto(GStrv) lines = NULL;
@@ -589,7 +614,7 @@ void test_run_in_pid_namespace_checked(const char *what, int (*fn)(void *userdat
 
         g_assert_no_errno(pipe2(report, O_CLOEXEC));
         child_report_fd = report[1];
-        status = test_run_in_pid_namespace(TEST_PID_REUSE_PID_MAX, fn, userdata);
+        status = run(fn, userdata, run_data);
         child_report_fd = -EBADF;
         report[1] = safe_close(report[1]);
 
@@ -610,11 +635,27 @@ void test_run_in_pid_namespace_checked(const char *what, int (*fn)(void *userdat
                 return;
         }
         if (status < 0)
-                g_error("%s: could not set up the pid namespace: %s", what, g_strerror(-status));
+                g_error("%s: could not set up the child: %s", what, g_strerror(-status));
         if (failures->len > 0)
                 g_error("%s: %s", what, failures->str);
         if (WIFSIGNALED(status))
                 g_error("%s: child killed by signal %d (%s)", what, WTERMSIG(status), strsignal(WTERMSIG(status)));
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 g_error("%s: child exited with %d and no report", what, WEXITSTATUS(status));
+}
+
+static int run_in_pid_namespace(int (*fn)(void *), void *userdata, void *run_data) {
+        return test_run_in_pid_namespace(TEST_PID_REUSE_PID_MAX, fn, userdata);
+}
+
+static int run_in_child(int (*fn)(void *), void *userdata, void *run_data) {
+        return test_run_in_child(fn, userdata);
+}
+
+void test_run_in_pid_namespace_checked(const char *what, int (*fn)(void *userdata), void *userdata) {
+        run_checked(what, run_in_pid_namespace, NULL, fn, userdata);
+}
+
+void test_run_in_child_checked(const char *what, int (*fn)(void *userdata), void *userdata) {
+        run_checked(what, run_in_child, NULL, fn, userdata);
 }

@@ -55,6 +55,11 @@ int test_run_in_child(int (*fn)(void *userdata), void *userdata);
  * makes clone(2) fail only when (flags & mask) != 0. Returns 0 or -errno. */
 int test_block_syscalls(const int *nrs, size_t n, int err, unsigned long clone_flag_mask);
 
+/* Same, for one syscall only when argument arg (0-5) equals value in its
+ * low 32 bits: an ioctl request, a socket option, waitid's idtype. Filters
+ * stack: call it after test_block_syscalls() to add a rule. */
+int test_block_syscall_arg(int nr, unsigned arg, uint64_t value, int err);
+
 /* Forcing PID reuse (pid_max is per pid namespace since Linux 6.14): in a
  * pid namespace of its own with a small pid_max, pids wrap after a few
  * hundred forks. After the wrap the kernel starts again at RESERVED_PIDS
@@ -131,3 +136,5 @@ G_GNUC_PRINTF(1, 2) int test_child_fail(const char *fmt, ...);
  * TEST_PID_REUSE_PID_MAX, and fail the test unless it exited 0 without a
  * FAIL line; skip where pid_max is not per pid namespace. */
 void test_run_in_pid_namespace_checked(const char *what, int (*fn)(void *userdata), void *userdata);
+/* Same in a plain forked child (test_run_in_child()). */
+void test_run_in_child_checked(const char *what, int (*fn)(void *userdata), void *userdata);
