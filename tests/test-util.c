@@ -22,10 +22,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "macro.h"
 #include "missing-pidfd.h"
 #include "pid-reuse.h"
 #include "test-util.h"
+
+#if HAVE_VALGRIND_VALGRIND_H
+#include <valgrind/valgrind.h>
+#endif
 
 static char *public_dir = NULL;
 static pid_t public_dir_owner = 0;
@@ -146,6 +151,23 @@ unsigned test_count_open_fds(void) {
 }
 
 /* Returns the wait status (>= 0), or -errno if fork() or waitpid() failed. */
+bool test_under_valgrind(void) {
+#if HAVE_VALGRIND_VALGRIND_H
+        if (RUNNING_ON_VALGRIND)
+                return true;
+#endif
+        /* Set by the meson test setup, for builds without valgrind.h. */
+        return g_strcmp0(g_getenv("PIDBROKER_TEST_VALGRIND"), "1") == 0;
+}
+
+char *test_missing_feature_reason(Feature f) {
+        if (test_under_valgrind())
+                return g_strdup_printf("under valgrind, which answers clone3, pidfd_open, pidfd_send_signal "
+                                       "and pidfd_getfd with ENOSYS: %s missing (%s)",
+                                       feature_name(f), feature_detail(f));
+        return g_strdup_printf("kernel lacks %s: %s", feature_name(f), feature_detail(f));
+}
+
 int test_run_in_child(int (*fn)(void *userdata), void *userdata) {
         pid_t pid;
         int status;

@@ -23,13 +23,27 @@
 #define TEST_REQUIRE_FEATURE(f)                                             \
         do {                                                                \
                 if (!feature_available(f)) {                                \
-                        g_autofree char *_why = g_strdup_printf(            \
-                                "kernel lacks %s: %s", feature_name(f),     \
-                                feature_detail(f));                         \
+                        g_autofree char *_why = test_missing_feature_reason(f); \
                         g_test_skip(_why);                                  \
                         return;                                             \
                 }                                                           \
         } while (0)
+
+/* Whether the test runs under valgrind (meson test --setup valgrind). */
+bool test_under_valgrind(void);
+
+/* g_test_skip() + return under valgrind, for a test that needs what
+ * valgrind does not emulate; why completes "under valgrind, which ...". */
+#define TEST_SKIP_UNDER_VALGRIND(why)                                       \
+        do {                                                                \
+                if (test_under_valgrind()) {                                \
+                        g_test_skip("under valgrind, which " why);          \
+                        return;                                             \
+                }                                                           \
+        } while (0)
+/* Why a test skips for a missing feature: the kernel, or valgrind, which
+ * does not know clone3, pidfd_open, pidfd_send_signal or pidfd_getfd. */
+char *test_missing_feature_reason(Feature f);
 
 /* Path of tests/test-helper (the program spawned children run), as a copy
  * every uid can execute. */
