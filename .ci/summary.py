@@ -2,16 +2,20 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Print one plain line "N passed, N failed, N skipped" from meson's testlog.json.
 
-Usage: summary.py [--build-failed] [TESTLOG]   (default build/meson-logs/testlog.json)
+Usage: summary.py [[--build-failed] TESTLOG]...   (default build/meson-logs/testlog.json)
 
-testlog.json holds one JSON object per meson test and line. Counted per meson
-test (a GTest program's TAP subtests are not counted one by one):
+Several logs (the main build and the sanitizer build) are added up into the
+one line. testlog.json holds one JSON object per meson test and line. Counted
+per meson test (a GTest program's TAP subtests are not counted one by one):
   OK, EXPECTEDFAIL          passed
   SKIP                      skipped
   anything else             failed (FAIL, UNEXPECTEDPASS, TIMEOUT, ERROR, ...)
-A build that failed, a missing log and an unreadable line each count as one
-failure. Names of failed tests go to stderr; the summary line is printed last.
-Exit status: 1 if anything failed or nothing ran, else 0.
+--build-failed says the build of the next log's directory failed: that
+counts as one failure, and its log need not exist. A missing log otherwise,
+and an unreadable line, each count as one failure. Names of failed tests go
+to stderr (with the log's directory when there are several); the summary
+line is printed last. Exit status: 1 if anything failed or nothing ran,
+else 0.
 """
 
 import json
@@ -21,22 +25,11 @@ PASSED = {"OK", "EXPECTEDFAIL"}
 SKIPPED = {"SKIP"}
 
 
-def main(argv):
-    build_failed = False
-    args = []
-    for a in argv[1:]:
-        if a == "--build-failed":
-            build_failed = True
-        else:
-            args.append(a)
-    path = args[0] if args else "build/meson-logs/testlog.json"
-
-    passed = failed = skipped = 0
-    failures = []
-
+def read_log(path, build_failed, label, counts, failures):
+    """Add one testlog.json to counts (passed, failed, skipped)."""
     if build_failed:
-        failed += 1
-        failures.append("(build failed)")
+        counts[1] += 1
+        failures.append(f"{label}(build failed)")
 
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
@@ -44,8 +37,8 @@ def main(argv):
     except OSError as e:
         lines = None
         if not build_failed:
-            failed += 1
-            failures.append(f"(no test log: {e.strerror}: {path})")
+            counts[1] += 1
+            failures.append(f"{label}(no test log: {e.strerror}: {path})")
 
     for n, line in enumerate(lines or [], 1):
         line = line.strip()
@@ -56,16 +49,37 @@ def main(argv):
             result = str(entry.get("result", "ERROR"))
             name = str(entry.get("name", f"line {n}"))
         except (ValueError, AttributeError):
-            failed += 1
-            failures.append(f"(unreadable line {n} of {path})")
+            counts[1] += 1
+            failures.append(f"{label}(unreadable line {n} of {path})")
             continue
         if result in PASSED:
-            passed += 1
+            counts[0] += 1
         elif result in SKIPPED:
-            skipped += 1
+            counts[2] += 1
         else:
-            failed += 1
-            failures.append(f"{name}: {result}")
+            counts[1] += 1
+            failures.append(f"{label}{name}: {result}")
+
+
+def main(argv):
+    logs = []
+    build_failed = False
+    for a in argv[1:]:
+        if a == "--build-failed":
+            build_failed = True
+        else:
+            logs.append((a, build_failed))
+            build_failed = False
+    if build_failed or not logs:
+        logs.append(("build/meson-logs/testlog.json", build_failed))
+
+    counts = [0, 0, 0]
+    failures = []
+    for path, failed_build in logs:
+        # build-asan/meson-logs/testlog.json → "build-asan: "
+        label = f"{path.split('/meson-logs/')[0]}: " if len(logs) > 1 else ""
+        read_log(path, failed_build, label, counts, failures)
+    passed, failed, skipped = counts
 
     if not failures and passed == 0 and skipped == 0:
         print("FAILED (no test ran)", file=sys.stderr)

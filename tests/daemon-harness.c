@@ -581,7 +581,7 @@ static void start_dbus_broker(const char *conf) {
         g_assert_cmpint(pid, >=, 0);
         if (pid == 0) {
                 /* Between fork and exec: syscalls only. */
-                if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+                if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || unshare(CLONE_NEWNS) < 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
                     mount("tmpfs", "/run/systemd", "tmpfs", 0, "mode=0755") < 0 ||
                     mkdir("/run/systemd/journal", 0755) < 0 ||
                     mount(jdir, "/run/systemd/journal", NULL, MS_BIND, NULL) < 0)
@@ -704,7 +704,7 @@ void polkitd_start(void) {
                  * actions from a fixed directory: ours is mounted over it,
                  * in a mount namespace of polkitd's own. */
                 if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || unshare(CLONE_NEWNS) < 0 ||
-                    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+                    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
                     mount(dir, "/usr/share/polkit-1/actions", NULL, MS_BIND, NULL) < 0)
                         _exit(126);
                 if (dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
@@ -1216,7 +1216,7 @@ int harness_main(int argc, char *argv[], const HarnessOptions *opts, int (*clien
         if (geteuid() == 0) {
                 if (unshare(CLONE_NEWNS) < 0)
                         g_error("unshare(CLONE_NEWNS): %s", g_strerror(errno));
-                if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
                         g_error("making / private: %s", g_strerror(errno));
         }
 

@@ -118,6 +118,7 @@ static void request_helper(SpawnRequest *req, char **argv) {
 
 static void test_exit_code(void) {
         TEST_REQUIRE_ROOT();
+        TEST_REQUIRE_FEATURE(FEATURE_CLONE3);
         char *argv[] = { NULL, (char *) "exit", (char *) "7", NULL };
         SpawnRequest req;
         Run run;
@@ -306,6 +307,7 @@ static unsigned long long status_dec(const char *status, const char *key) {
 /* Kept capabilities, no_new_privs and seccomp, read from inside. */
 static void test_credentials(void) {
         TEST_REQUIRE_ROOT();
+        TEST_SKIP_UNDER_VALGRIND("answers seccomp(2) with ENOSYS: the child cannot load the profile");
         char *argv[] = { NULL, (char *) "status", NULL };
         gid_t groups[] = { 100, 65534 };
         SpawnRequest req;
@@ -423,6 +425,7 @@ static void test_signal_dispositions(void) {
 
 static void test_seccomp_denies(void) {
         TEST_REQUIRE_ROOT();
+        TEST_SKIP_UNDER_VALGRIND("answers seccomp(2) with ENOSYS: the child cannot load the profile");
         _cleanup_seccomp_profile_ SeccompProfile *profile = NULL;
         char nr_ptrace[16], nr_getfd[16], nr_getpid[16];
         char *argv[] = { NULL, (char *) "syscall", NULL, NULL };
@@ -637,6 +640,7 @@ static void test_user_namespace(void) {
 
 static void test_pid_namespace_init(void) {
         TEST_REQUIRE_ROOT();
+        TEST_REQUIRE_FEATURE(FEATURE_PIDFD_SEND_SIGNAL);
         char *argv[] = { NULL, NULL, NULL, NULL };
         SpawnRequest req;
         Spawned s = SPAWNED_NULL;
@@ -701,6 +705,7 @@ static void test_pid_namespace_init(void) {
 
 static void test_into_cgroup(void) {
         TEST_REQUIRE_ROOT();
+        TEST_REQUIRE_FEATURE(FEATURE_PIDFD_SEND_SIGNAL);
         TEST_REQUIRE_FEATURE(FEATURE_CLONE_INTO_CGROUP);
         const char *roots[] = { "/sys/fs/cgroup/unified", "/sys/fs/cgroup" };
         const char *root = NULL;

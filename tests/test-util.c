@@ -22,9 +22,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "macro.h"
 #include "missing-pidfd.h"
+#include "pid-reuse.h"
 #include "test-util.h"
+
+#if HAVE_VALGRIND_VALGRIND_H
+#include <valgrind/valgrind.h>
+#endif
 
 static char *public_dir = NULL;
 static pid_t public_dir_owner = 0;
@@ -145,6 +151,23 @@ unsigned test_count_open_fds(void) {
 }
 
 /* Returns the wait status (>= 0), or -errno if fork() or waitpid() failed. */
+bool test_under_valgrind(void) {
+#if HAVE_VALGRIND_VALGRIND_H
+        if (RUNNING_ON_VALGRIND)
+                return true;
+#endif
+        /* Set by the meson test setup, for builds without valgrind.h. */
+        return g_strcmp0(g_getenv("PIDBROKER_TEST_VALGRIND"), "1") == 0;
+}
+
+char *test_missing_feature_reason(Feature f) {
+        if (test_under_valgrind())
+                return g_strdup_printf("under valgrind, which answers clone3, pidfd_open, pidfd_send_signal "
+                                       "and pidfd_getfd with ENOSYS: %s missing (%s)",
+                                       feature_name(f), feature_detail(f));
+        return g_strdup_printf("kernel lacks %s: %s", feature_name(f), feature_detail(f));
+}
+
 int test_run_in_child(int (*fn)(void *userdata), void *userdata) {
         pid_t pid;
         int status;
@@ -216,210 +239,41 @@ finish:
         return r < 0 ? r : 0;
 }
 
-/* Why a pid namespace could not be set up, sent from the child that failed. */
-typedef struct PidnsSetupError {
-        int step;
-        int err;
-} PidnsSetupError;
+int test_block_syscall_arg(int nr, unsigned arg, uint64_t value, int err) {
+        scmp_filter_ctx ctx;
+        int r;
 
-enum {
-        PIDNS_STEP_UNSHARE,
-        PIDNS_STEP_FORK,
-        PIDNS_STEP_MOUNT_PRIVATE,
-        PIDNS_STEP_MOUNT_PROC,
-        PIDNS_STEP_PID_MAX_PROBE,
-        PIDNS_STEP_PID_MAX_GLOBAL,
-        PIDNS_STEP_PID_MAX,
-};
+        if (arg > 5)
+                return -EINVAL;
+        ctx = seccomp_init(SCMP_ACT_ALLOW);
+        if (!ctx)
+                return -ENOMEM;
+        r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
+        if (r >= 0) {
+                /* The low 32 bits only: an int argument's upper half is not
+                 * guaranteed to be zero in the register. */
+                struct scmp_arg_cmp cmp = SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, UINT32_MAX, value & UINT32_MAX);
 
-static const char *const pidns_step_names[] = {
-        [PIDNS_STEP_UNSHARE] = "unshare(CLONE_NEWPID|CLONE_NEWNS)",
-        [PIDNS_STEP_FORK] = "fork() into the new pid namespace",
-        [PIDNS_STEP_MOUNT_PRIVATE] = "mount(/, MS_REC|MS_PRIVATE)",
-        [PIDNS_STEP_MOUNT_PROC] = "mount(proc, /proc)",
-        [PIDNS_STEP_PID_MAX_PROBE] = "probing whether pid_max is per pid namespace",
-        [PIDNS_STEP_PID_MAX_GLOBAL] = "pid_max is one global value here (Linux < 6.14)",
-        [PIDNS_STEP_PID_MAX] = "writing /proc/sys/kernel/pid_max",
-};
-
-#define PIDNS_SETUP_FAILED 125
-
-G_GNUC_NORETURN static void pidns_setup_fail(int fd, int step, int err) {
-        PidnsSetupError e = { .step = step, .err = err };
-
-        (void) !write(fd, &e, sizeof(e));
-        _exit(PIDNS_SETUP_FAILED);
-}
-
-/* pid_max as the caller's pid namespace sees it (since 6.14 each has its
- * own; before, one value for the whole system). */
-static int read_pid_max(unsigned *ret) {
-        char buf[32] = {};
-        ssize_t n;
-        int fd;
-
-        fd = open("/proc/sys/kernel/pid_max", O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        n = read(fd, buf, sizeof(buf) - 1);
-        close(fd);
-        if (n <= 0)
-                return n < 0 ? -errno : -EIO;
-        *ret = (unsigned) strtoul(buf, NULL, 10);
-        return *ret > 0 ? 0 : -EIO;
-}
-
-static int write_pid_max(unsigned pid_max) {
-        char buf[32];
-        int fd, n;
-        ssize_t w;
-
-        fd = open("/proc/sys/kernel/pid_max", O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        n = snprintf(buf, sizeof(buf), "%u\n", pid_max);
-        w = write(fd, buf, n);
-        if (w != n) {
-                int r = w < 0 ? -errno : -EIO;
-                close(fd);
-                return r;
+                r = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(abs(err)), nr, 1, &cmp);
         }
-        close(fd);
-        return 0;
-}
-
-static int read_byte(int fd, char *c) {
-        ssize_t n;
-
-        do
-                n = read(fd, c, 1);
-        while (n < 0 && errno == EINTR);
-        return n == 1 ? 0 : n < 0 ? -errno : -EPIPE;
+        if (r >= 0)
+                r = seccomp_load(ctx);
+        seccomp_release(ctx);
+        return r < 0 ? r : 0;
 }
 
 int test_run_in_pid_namespace(unsigned pid_max, int (*fn)(void *userdata), void *userdata) {
-        PidnsSetupError e;
-        int p[2], status;
-        pid_t pid;
-        ssize_t n;
-
-        if (pipe2(p, O_CLOEXEC) < 0)
-                return -errno;
+        PidReuseError e = {};
+        int r;
 
         fflush(stdout);
         fflush(stderr);
-
-        pid = fork();
-        if (pid < 0) {
-                int saved = errno;
-                close(p[0]);
-                close(p[1]);
-                return -saved;
-        }
-        if (pid == 0) {
-                int to_init[2], from_init[2], st, r;
-                unsigned outer_max, now;
-                pid_t init;
-                char c;
-
-                close(p[0]);
-                r = read_pid_max(&outer_max);
-                if (r < 0)
-                        pidns_setup_fail(p[1], PIDNS_STEP_PID_MAX_PROBE, -r);
-                if (pipe2(to_init, O_CLOEXEC) < 0 || pipe2(from_init, O_CLOEXEC) < 0)
-                        pidns_setup_fail(p[1], PIDNS_STEP_PID_MAX_PROBE, errno);
-
-                /* unshare(CLONE_NEWPID) moves our children, not us: the
-                 * next fork is pid 1 of the new namespace. */
-                if (unshare(CLONE_NEWPID | CLONE_NEWNS) < 0)
-                        pidns_setup_fail(p[1], PIDNS_STEP_UNSHARE, errno);
-                init = fork();
-                if (init < 0)
-                        pidns_setup_fail(p[1], PIDNS_STEP_FORK, errno);
-                if (init == 0) {
-                        close(to_init[1]);
-                        close(from_init[0]);
-                        /* Private first, so the new /proc never shows up
-                         * in the test process's mount namespace. */
-                        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-                                pidns_setup_fail(p[1], PIDNS_STEP_MOUNT_PRIVATE, errno);
-                        /* A /proc of this namespace: /proc/self/fdinfo
-                         * must show pids as fork() returns them here. */
-                        if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-                                pidns_setup_fail(p[1], PIDNS_STEP_MOUNT_PROC, errno);
-
-                        /* Before 6.14 pid_max is global: 400 would starve
-                         * the whole machine. Move it by one and let our
-                         * parent, outside, say whether it saw the change. */
-                        r = write_pid_max(outer_max > 1000 ? outer_max - 1 : outer_max + 1);
-                        if (r < 0)
-                                pidns_setup_fail(p[1], PIDNS_STEP_PID_MAX_PROBE, -r);
-                        if (write(from_init[1], "w", 1) != 1)
-                                pidns_setup_fail(p[1], PIDNS_STEP_PID_MAX_PROBE, errno);
-                        r = read_byte(to_init[0], &c);
-                        if (r < 0)
-                                pidns_setup_fail(p[1], PIDNS_STEP_PID_MAX_PROBE, -r);
-                        if (c != 'y')
-                                pidns_setup_fail(p[1], PIDNS_STEP_PID_MAX_GLOBAL, EOPNOTSUPP);
-                        close(to_init[0]);
-                        close(from_init[1]);
-
-                        r = write_pid_max(pid_max);
-                        if (r < 0)
-                                pidns_setup_fail(p[1], PIDNS_STEP_PID_MAX, -r);
-                        close(p[1]);
-                        _exit(fn(userdata) & 0xff);
-                }
-                close(to_init[0]);
-                close(from_init[1]);
-
-                /* Still in the outer pid namespace: we read its pid_max. */
-                if (read_byte(from_init[0], &c) == 0) {
-                        r = read_pid_max(&now);
-                        if (r == 0 && now != outer_max)
-                                (void) write_pid_max(outer_max); /* global after all: undo */
-                        (void) !write(to_init[1], r == 0 && now == outer_max ? "y" : "n", 1);
-                }
-                close(to_init[1]);
-                close(from_init[0]);
-                close(p[1]);
-
-                while (waitpid(init, &st, 0) < 0)
-                        if (errno != EINTR)
-                                _exit(PIDNS_SETUP_FAILED);
-                if (WIFEXITED(st))
-                        _exit(WEXITSTATUS(st));
-                /* Pass a death by signal on as one, without a core dump. */
-                setrlimit(RLIMIT_CORE, &(struct rlimit) {});
-                signal(WTERMSIG(st), SIG_DFL);
-                sigprocmask(SIG_SETMASK, &(sigset_t) {}, NULL);
-                kill(getpid(), WTERMSIG(st));
-                _exit(PIDNS_SETUP_FAILED);
-        }
-
-        close(p[1]);
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR) {
-                        int saved = errno;
-                        close(p[0]);
-                        return -saved;
-                }
-
-        /* Every writer has exited by now: a record or EOF, no waiting. */
-        n = read(p[0], &e, sizeof(e));
-        close(p[0]);
-        if (n == (ssize_t) sizeof(e) && WIFEXITED(status) && WEXITSTATUS(status) == PIDNS_SETUP_FAILED) {
-                g_test_message("pid namespace setup failed: %s: %s",
-                               e.step >= 0 && (size_t) e.step < G_N_ELEMENTS(pidns_step_names) ?
-                                               pidns_step_names[e.step] : "?",
-                               g_strerror(e.err));
-                return e.err > 0 ? -e.err : -EIO;
-        }
-        return status;
+        r = pid_reuse_run(pid_max, fn, userdata, &e);
+        if (r < 0 && e.step)
+                g_test_message("pid namespace setup failed: %s: %s", e.step, g_strerror(e.err));
+        return r;
 }
 
-/* include/linux/threads.h: after pid_max wraps, allocation restarts here. */
-#define TEST_RESERVED_PIDS 300
 
 static int reap_pid(pid_t pid) {
         while (waitpid(pid, NULL, 0) < 0)
@@ -444,7 +298,7 @@ pid_t test_clone_reusable_victim(int *ret_pidfd) {
                         (void) reap_pid(pid);
                         return -EBADF;
                 }
-                if (pid >= TEST_RESERVED_PIDS) {
+                if (pid >= PID_RESERVED) {
                         *ret_pidfd = pidfd;
                         return pid;
                 }
@@ -460,29 +314,7 @@ pid_t test_fork_until_pid(pid_t target, unsigned max_forks, int (*fn)(void *user
                           unsigned *ret_forks) {
         fflush(stdout);
         fflush(stderr);
-
-        for (unsigned i = 1; i <= max_forks; i++) {
-                pid_t pid = fork();
-                int r;
-
-                if (pid < 0)
-                        return -errno;
-                if (pid == 0) {
-                        if (getpid() == target)
-                                _exit(fn(userdata) & 0xff);
-                        _exit(0);
-                }
-                if (pid == target) {
-                        if (ret_forks)
-                                *ret_forks = i;
-                        return pid;
-                }
-                /* Reaped at once, so that the number is free again. */
-                r = reap_pid(pid);
-                if (r < 0)
-                        return r;
-        }
-        return -EBUSY;
+        return pid_fork_until(target, max_forks, fn, userdata, ret_forks);
 }
 
 int test_signal_recorder(int report_fd) {
@@ -578,9 +410,11 @@ int test_child_fail(const char *fmt, ...) {
         return 1;
 }
 
-/* Run fn as pid 1 of a pid namespace that wraps pids at 400, and fail the
- * test unless it exited 0 without a FAIL line. */
-void test_run_in_pid_namespace_checked(const char *what, int (*fn)(void *userdata), void *userdata) {
+/* Run fn through run (a forked child, or pid 1 of a pid namespace) with the
+ * report pipe set up, and fail the test unless it exited 0 without a FAIL
+ * line. */
+static void run_checked(const char *what, int (*run)(int (*fn)(void *), void *, void *), void *run_data,
+                        int (*fn)(void *userdata), void *userdata) {
         _cleanup_close_pair_ int report[2] = { -EBADF, -EBADF };
         g_autofree char *text = NULL;
         g_auto(GStrv) lines = NULL;
@@ -589,7 +423,7 @@ void test_run_in_pid_namespace_checked(const char *what, int (*fn)(void *userdat
 
         g_assert_no_errno(pipe2(report, O_CLOEXEC));
         child_report_fd = report[1];
-        status = test_run_in_pid_namespace(TEST_PID_REUSE_PID_MAX, fn, userdata);
+        status = run(fn, userdata, run_data);
         child_report_fd = -EBADF;
         report[1] = safe_close(report[1]);
 
@@ -610,11 +444,27 @@ void test_run_in_pid_namespace_checked(const char *what, int (*fn)(void *userdat
                 return;
         }
         if (status < 0)
-                g_error("%s: could not set up the pid namespace: %s", what, g_strerror(-status));
+                g_error("%s: could not set up the child: %s", what, g_strerror(-status));
         if (failures->len > 0)
                 g_error("%s: %s", what, failures->str);
         if (WIFSIGNALED(status))
                 g_error("%s: child killed by signal %d (%s)", what, WTERMSIG(status), strsignal(WTERMSIG(status)));
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 g_error("%s: child exited with %d and no report", what, WEXITSTATUS(status));
+}
+
+static int run_in_pid_namespace(int (*fn)(void *), void *userdata, void *run_data) {
+        return test_run_in_pid_namespace(TEST_PID_REUSE_PID_MAX, fn, userdata);
+}
+
+static int run_in_child(int (*fn)(void *), void *userdata, void *run_data) {
+        return test_run_in_child(fn, userdata);
+}
+
+void test_run_in_pid_namespace_checked(const char *what, int (*fn)(void *userdata), void *userdata) {
+        run_checked(what, run_in_pid_namespace, NULL, fn, userdata);
+}
+
+void test_run_in_child_checked(const char *what, int (*fn)(void *userdata), void *userdata) {
+        run_checked(what, run_in_child, NULL, fn, userdata);
 }

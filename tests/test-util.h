@@ -23,13 +23,27 @@
 #define TEST_REQUIRE_FEATURE(f)                                             \
         do {                                                                \
                 if (!feature_available(f)) {                                \
-                        g_autofree char *_why = g_strdup_printf(            \
-                                "kernel lacks %s: %s", feature_name(f),     \
-                                feature_detail(f));                         \
+                        g_autofree char *_why = test_missing_feature_reason(f); \
                         g_test_skip(_why);                                  \
                         return;                                             \
                 }                                                           \
         } while (0)
+
+/* Whether the test runs under valgrind (meson test --setup valgrind). */
+bool test_under_valgrind(void);
+
+/* g_test_skip() + return under valgrind, for a test that needs what
+ * valgrind does not emulate; why completes "under valgrind, which ...". */
+#define TEST_SKIP_UNDER_VALGRIND(why)                                       \
+        do {                                                                \
+                if (test_under_valgrind()) {                                \
+                        g_test_skip("under valgrind, which " why);          \
+                        return;                                             \
+                }                                                           \
+        } while (0)
+/* Why a test skips for a missing feature: the kernel, or valgrind, which
+ * does not know clone3, pidfd_open, pidfd_send_signal or pidfd_getfd. */
+char *test_missing_feature_reason(Feature f);
 
 /* Path of tests/test-helper (the program spawned children run), as a copy
  * every uid can execute. */
@@ -54,6 +68,11 @@ int test_run_in_child(int (*fn)(void *userdata), void *userdata);
  * syscall numbers with errno (ENOSYS or EPERM). clone_flag_mask, when not 0,
  * makes clone(2) fail only when (flags & mask) != 0. Returns 0 or -errno. */
 int test_block_syscalls(const int *nrs, size_t n, int err, unsigned long clone_flag_mask);
+
+/* Same, for one syscall only when argument arg (0-5) equals value in its
+ * low 32 bits: an ioctl request, a socket option, waitid's idtype. Filters
+ * stack: call it after test_block_syscalls() to add a rule. */
+int test_block_syscall_arg(int nr, unsigned arg, uint64_t value, int err);
 
 /* Forcing PID reuse (pid_max is per pid namespace since Linux 6.14): in a
  * pid namespace of its own with a small pid_max, pids wrap after a few
@@ -131,3 +150,5 @@ G_GNUC_PRINTF(1, 2) int test_child_fail(const char *fmt, ...);
  * TEST_PID_REUSE_PID_MAX, and fail the test unless it exited 0 without a
  * FAIL line; skip where pid_max is not per pid namespace. */
 void test_run_in_pid_namespace_checked(const char *what, int (*fn)(void *userdata), void *userdata);
+/* Same in a plain forked child (test_run_in_child()). */
+void test_run_in_child_checked(const char *what, int (*fn)(void *userdata), void *userdata);

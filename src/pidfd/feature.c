@@ -137,16 +137,21 @@ static int probe_failed(char *detail, size_t size, const char *what, int err,
         return say(detail, size, 0, "%s: unexpected %s", what, errno_name(err));
 }
 
-/* __WALL also finds the exit_signal 0 children. */
-static int reap(pid_t pid, siginfo_t *ret) {
+/* __WALL also finds the exit_signal 0 children. A seccomp filter may refuse
+ * waitid() as a whole (not only P_PIDFD): then wait4() reaps, so that no
+ * probe leaves a zombie behind whatever it found missing. */
+static int reap(pid_t pid) {
         siginfo_t si = {};
+        int r;
 
-        while (waitid(P_PID, (id_t) pid, &si, WEXITED | __WALL) < 0)
-                if (errno != EINTR)
-                        return negative_errno();
-        if (ret)
-                *ret = si;
-        return 0;
+        while ((r = RET_NERRNO(waitid(P_PID, (id_t) pid, &si, WEXITED | __WALL))) == -EINTR)
+                ;
+        if (r >= 0 || r == -ECHILD)
+                return r;
+
+        while ((r = RET_NERRNO(wait4(pid, NULL, __WALL, NULL))) == -EINTR)
+                ;
+        return r < 0 ? r : 0;
 }
 
 typedef struct ProbeChild {
@@ -199,7 +204,7 @@ static int probe_child_start(int exit_code, ProbeChild *ret) {
         /* Unreaped, the child's pid cannot be reused: pidfd_open pins it. */
         r = sys_pidfd_open(pid, 0);
         if (r < 0) {
-                (void) reap(pid, NULL);
+                (void) reap(pid);
                 return r;
         }
         *ret = (ProbeChild) { pid, r, "clone + pidfd_open" };
@@ -275,7 +280,7 @@ static int probe_clone3(char *d, size_t n) {
                 return probe_failed(d, n, "clone3(CLONE_PIDFD)", pid, EINVAL, E2BIG);
         fd = pidfd;
 
-        r = reap(pid, NULL);
+        r = reap(pid);
         if (r < 0)
                 return probe_failed(d, n, "reaping the clone3() child", r, 0, 0);
         if (fd < 0)
@@ -295,7 +300,7 @@ static int probe_clone_pidfd(char *d, size_t n) {
                 return probe_failed(d, n, "clone(CLONE_PIDFD)", pid, 0, 0);
         fd = pidfd;
 
-        r = reap(pid, NULL);
+        r = reap(pid);
         if (r < 0)
                 return probe_failed(d, n, "reaping the clone() child", r, 0, 0);
         /* clone() ignores flags it does not know: only a changed slot counts. */
@@ -319,12 +324,12 @@ static int probe_waitid_pidfd(char *d, size_t n) {
                 while ((r = RET_NERRNO(waitid(P_PIDFD, (id_t) fd, &si, WEXITED | __WALL))) == -EINTR)
                         ;
                 if (r < 0) {
-                        (void) reap(c.pid, NULL);
+                        (void) reap(c.pid);
                         /* EINVAL: an idtype the kernel does not know. */
                         return probe_failed(d, n, "waitid(P_PIDFD)", r, EINVAL, 0);
                 }
                 if (si.si_pid != c.pid) {
-                        (void) reap(c.pid, NULL);
+                        (void) reap(c.pid);
                         return say(d, n, 0, "waitid(P_PIDFD) reported pid %d, not %d", si.si_pid, c.pid);
                 }
                 return say(d, n, 1, "waitid(P_PIDFD) reaped a child (pidfd from %s)", c.how);
@@ -462,7 +467,7 @@ static int probe_pidfd_info_exit(char *d, size_t n) {
                 return probe_failed(d, n, "no child pidfd", r, 0, 0);
         fd = c.pidfd;
 
-        r = reap(c.pid, NULL);
+        r = reap(c.pid);
         if (r < 0)
                 return probe_failed(d, n, "reaping the child", r, 0, 0);
 
@@ -610,7 +615,7 @@ static int probe_clone_into_cgroup(char *d, size_t n) {
                 /* EINVAL: unknown flag; E2BIG: a kernel with the 64-byte struct. */
                 return probe_failed(d, n, "clone3(CLONE_INTO_CGROUP)", pid, EINVAL, E2BIG);
 
-        r = reap(pid, NULL);
+        r = reap(pid);
         if (r < 0)
                 return probe_failed(d, n, "reaping the clone3() child", r, 0, 0);
         return say(d, n, 1, "clone3(CLONE_INTO_CGROUP) started a child in %s", where);
