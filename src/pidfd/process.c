@@ -303,32 +303,64 @@ int process_get_info(const Process *p, ProcessInfo *ret) {
         return 0;
 }
 
-int process_get_comm(const Process *p, char ret[static PROCESS_COMM_MAX]) {
-        char path[64], buf[PROCESS_COMM_MAX + 1];
+/* Read /proc/<pid>/<file> (at most size - 1 bytes, NUL-terminated), then
+ * re-check the pin: the content counts only if the pid still names p. */
+static int proc_read_verified(const Process *p, const char *file, char *buf, size_t size) {
+        _cleanup_close_ int fd = -EBADF;
+        char path[64];
+        size_t len = 0;
         ssize_t n;
-        int fd, r;
 
         if (!process_is_set(p))
                 return -ESRCH;
 
-        snprintf(path, sizeof path, "/proc/%d/comm", (int) p->pid);
+        snprintf(path, sizeof path, "/proc/%d/%s", (int) p->pid, file);
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return errno == ENOENT ? -ESRCH : negative_errno();
-        n = read(fd, buf, sizeof buf - 1);
-        r = n < 0 ? negative_errno() : 0;
-        safe_close(fd);
+        while (len < size - 1 && (n = read(fd, buf + len, size - 1 - len)) != 0) {
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return errno == ESRCH ? -ESRCH : negative_errno();
+                }
+                len += (size_t) n;
+        }
+        buf[len] = '\0';
+        return process_verify_pid(p);
+}
+
+int process_get_comm(const Process *p, char ret[static PROCESS_COMM_MAX]) {
+        char buf[PROCESS_COMM_MAX + 1];
+        int r;
+
+        r = proc_read_verified(p, "comm", buf, sizeof buf);
         if (r < 0)
                 return r;
-        buf[n] = '\0';
         buf[strcspn(buf, "\n")] = '\0';
-
-        r = process_verify_pid(p);
-        if (r < 0)
-                return r;
-
         memcpy(ret, buf, PROCESS_COMM_MAX);
         ret[PROCESS_COMM_MAX - 1] = '\0';
+        return 0;
+}
+
+int process_get_cgroup_path(const Process *p, char **ret) {
+        char buf[4096];
+        const char *line;
+        char *path;
+        int r;
+
+        r = proc_read_verified(p, "cgroup", buf, sizeof buf);
+        if (r < 0)
+                return r;
+        /* The cgroup2 entry is "0::/path"; on a hybrid host v1 lines precede it. */
+        line = strncmp(buf, "0::", 3) == 0 ? buf : strstr(buf, "\n0::");
+        if (!line)
+                return -ENOMEDIUM;
+        line += line == buf ? 3 : 4;
+        path = strndup(line, strcspn(line, "\n"));
+        if (!path)
+                return -ENOMEM;
+        *ret = path;
         return 0;
 }
 

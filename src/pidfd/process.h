@@ -94,6 +94,10 @@ int process_namespace_id(const Process *p, NamespaceType t, uint64_t *ret);
 #define PROCESS_COMM_MAX 16
 int process_get_comm(const Process *p, char ret[static PROCESS_COMM_MAX]);
 
+/* The process's cgroup2 path (the "0::" line of /proc/<pid>/cgroup),
+ * re-checked against the pidfd. -ENOMEDIUM without cgroup2. */
+int process_get_cgroup_path(const Process *p, char **ret);
+
 /* pidfs inode of a pidfd; -EOPNOTSUPP without pidfs. */
 int pidfd_get_id(int pidfd, uint64_t *ret);
 /* The pid a pidfd names, from /proc/self/fdinfo: -ESRCH once reaped. */
