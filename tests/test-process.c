@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -860,6 +861,77 @@ static void test_info_child_nobody(void) {
         g_assert_cmpint(process_get_info(&p, &info), ==, -ESRCH);
 }
 
+/* A caller with limits of its own: nofile 64:64, nproc 200:300, nice 5,
+ * oom_score_adj 300 (all lowered or raised the way no privilege needs). */
+static int set_caller_limits(void) {
+        struct rlimit nofile = { 64, 64 }, nproc = { 200, 300 };
+        int fd;
+
+        if (setrlimit(RLIMIT_NOFILE, &nofile) < 0 || setrlimit(RLIMIT_NPROC, &nproc) < 0)
+                return 5;
+        if (setpriority(PRIO_PROCESS, 0, 5) < 0)
+                return 6;
+        fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, "300", 3) != 3)
+                return 7;
+        close(fd);
+        return 0;
+}
+
+static int set_caller_limits_nobody(void) {
+        int r = set_caller_limits();
+        return r != 0 ? r : become_nobody();
+}
+
+static void assert_caller_limits(BlockerSetup setup) {
+        _cleanup_process_ Process p = PROCESS_NULL;
+        _cleanup_close_ int release = -EBADF;
+        struct rlimit l[RLIMIT_NLIMITS], own;
+        int nice, adj;
+        siginfo_t si;
+
+        spawn_blocker(&p, &release, setup, 0);
+        g_assert_cmpint(process_get_rlimits(&p, l), ==, 0);
+        g_assert_cmpuint(l[RLIMIT_NOFILE].rlim_cur, ==, 64);
+        g_assert_cmpuint(l[RLIMIT_NOFILE].rlim_max, ==, 64);
+        g_assert_cmpuint(l[RLIMIT_NPROC].rlim_cur, ==, 200);
+        g_assert_cmpuint(l[RLIMIT_NPROC].rlim_max, ==, 300);
+        /* Every other limit is ours, inherited: the whole table is read. */
+        for (int i = 0; i < RLIMIT_NLIMITS; i++) {
+                if (i == RLIMIT_NOFILE || i == RLIMIT_NPROC)
+                        continue;
+                g_assert_no_errno(getrlimit((enum __rlimit_resource) i, &own));
+                g_assert_cmpuint(l[i].rlim_cur, ==, own.rlim_cur);
+                g_assert_cmpuint(l[i].rlim_max, ==, own.rlim_max);
+        }
+        g_assert_cmpint(process_get_nice(&p, &nice), ==, 0);
+        g_assert_cmpint(nice, ==, 5);
+        g_assert_cmpint(process_get_oom_score_adj(&p, &adj), ==, 0);
+        g_assert_cmpint(adj, ==, 300);
+
+        release = safe_close(release);
+        reap(&p, &si);
+        assert_exited(&si, 0);
+        /* Reaped: the pid may name someone else now, and is never read. */
+        g_assert_cmpint(process_get_rlimits(&p, l), ==, -ESRCH);
+        g_assert_cmpint(process_get_nice(&p, &nice), ==, -ESRCH);
+        g_assert_cmpint(process_get_oom_score_adj(&p, &adj), ==, -ESRCH);
+}
+
+/* Same uid: prlimit(2) answers. */
+static void test_caller_limits(void) {
+        TEST_REQUIRE_FEATURE(FEATURE_PIDFD_OPEN);
+        assert_caller_limits(set_caller_limits);
+}
+
+/* Another uid, without CAP_SYS_RESOURCE: prlimit(2) says EPERM and
+ * /proc/<pid>/limits answers instead. */
+static void test_caller_limits_nobody(void) {
+        TEST_REQUIRE_ROOT();
+        TEST_REQUIRE_FEATURE(FEATURE_PIDFD_OPEN);
+        assert_caller_limits(set_caller_limits_nobody);
+}
+
 static void test_exit_status_code(void) {
         _cleanup_process_ Process p = PROCESS_NULL, copy = PROCESS_NULL;
         _cleanup_close_ int release = -EBADF;
@@ -1088,6 +1160,8 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/process/wait/not-child", test_wait_not_child);
         g_test_add_func("/process/info/self", test_info_self);
         g_test_add_func("/process/info/child-nobody", test_info_child_nobody);
+        g_test_add_func("/process/caller-limits/same-user", test_caller_limits);
+        g_test_add_func("/process/caller-limits/other-user", test_caller_limits_nobody);
         g_test_add_func("/process/exit-status/code", test_exit_status_code);
         g_test_add_func("/process/exit-status/signal", test_exit_status_signal);
         g_test_add_func("/process/namespace/self", test_namespace_self);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -361,6 +362,105 @@ int process_get_cgroup_path(const Process *p, char **ret) {
         if (!path)
                 return -ENOMEM;
         *ret = path;
+        return 0;
+}
+
+/* /proc/<pid>/limits: a header, then one line per resource in the kernel's
+ * order, "<name padded to 26> <soft padded to 21> <hard> <units>". */
+static int parse_proc_limits(char *text, struct rlimit ret[static RLIMIT_NLIMITS]) {
+        char *save = NULL, *line;
+        int i = -1;
+
+        for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save), i++) {
+                char soft[32], hard[32];
+                rlim_t v[2];
+
+                if (i < 0)
+                        continue; /* the header */
+                if (i >= RLIMIT_NLIMITS)
+                        break;
+                if (strlen(line) < 26 || sscanf(line + 26, "%31s %31s", soft, hard) != 2)
+                        return -EIO;
+                for (int k = 0; k < 2; k++) {
+                        const char *t = k == 0 ? soft : hard;
+                        char *end;
+                        if (strcmp(t, "unlimited") == 0) {
+                                v[k] = RLIM_INFINITY;
+                                continue;
+                        }
+                        errno = 0;
+                        v[k] = (rlim_t) strtoull(t, &end, 10);
+                        if (errno != 0 || *end != '\0' || end == t)
+                                return -EIO;
+                }
+                ret[i] = (struct rlimit) { .rlim_cur = v[0], .rlim_max = v[1] };
+        }
+        return i == RLIMIT_NLIMITS ? 0 : -EIO;
+}
+
+int process_get_rlimits(const Process *p, struct rlimit ret[static RLIMIT_NLIMITS]) {
+        struct rlimit l[RLIMIT_NLIMITS];
+        char text[4096];
+        int r;
+
+        if (!process_is_set(p))
+                return -ESRCH;
+        for (int i = 0; i < RLIMIT_NLIMITS; i++) {
+                if (prlimit(p->pid, (enum __rlimit_resource) i, NULL, &l[i]) == 0)
+                        continue;
+                if (errno == ESRCH)
+                        return -ESRCH;
+                if (errno != EPERM)
+                        return negative_errno();
+                /* Another user's process, and we lack CAP_SYS_RESOURCE (as
+                 * root does on some hosts): the world-readable /proc file
+                 * says the same. */
+                r = proc_read_verified(p, "limits", text, sizeof text);
+                if (r < 0)
+                        return r;
+                r = parse_proc_limits(text, l);
+                if (r < 0)
+                        return r;
+                memcpy(ret, l, sizeof l);
+                return 0;
+        }
+        r = process_verify_pid(p);
+        if (r < 0)
+                return r;
+        memcpy(ret, l, sizeof l);
+        return 0;
+}
+
+int process_get_nice(const Process *p, int *ret) {
+        int nice, r;
+
+        if (!process_is_set(p))
+                return -ESRCH;
+        /* -1 is a valid nice value: only errno tells failure apart. */
+        errno = 0;
+        nice = getpriority(PRIO_PROCESS, (id_t) p->pid);
+        if (nice == -1 && errno != 0)
+                return negative_errno();
+        r = process_verify_pid(p);
+        if (r < 0)
+                return r;
+        *ret = nice;
+        return 0;
+}
+
+int process_get_oom_score_adj(const Process *p, int *ret) {
+        char buf[32], *end;
+        long v;
+        int r;
+
+        r = proc_read_verified(p, "oom_score_adj", buf, sizeof buf);
+        if (r < 0)
+                return r;
+        errno = 0;
+        v = strtol(buf, &end, 10);
+        if (errno != 0 || end == buf || (*end != '\n' && *end != '\0') || v < -1000 || v > 1000)
+                return -EIO;
+        *ret = (int) v;
         return 0;
 }
 

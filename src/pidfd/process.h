@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -97,6 +98,15 @@ int process_get_comm(const Process *p, char ret[static PROCESS_COMM_MAX]);
 /* The process's cgroup2 path (the "0::" line of /proc/<pid>/cgroup),
  * re-checked against the pidfd. -ENOMEDIUM without cgroup2. */
 int process_get_cgroup_path(const Process *p, char **ret);
+
+/* The process's resource limits, every RLIMIT_* (prlimit(2); where that is
+ * refused for another user's process without CAP_SYS_RESOURCE,
+ * /proc/<pid>/limits), re-checked against the pidfd. */
+int process_get_rlimits(const Process *p, struct rlimit ret[static RLIMIT_NLIMITS]);
+/* Its nice value (-20..19), getpriority(2) re-checked against the pidfd. */
+int process_get_nice(const Process *p, int *ret);
+/* Its /proc/<pid>/oom_score_adj (-1000..1000), re-checked. */
+int process_get_oom_score_adj(const Process *p, int *ret);
 
 /* pidfs inode of a pidfd; -EOPNOTSUPP without pidfs. */
 int pidfd_get_id(int pidfd, uint64_t *ret);
