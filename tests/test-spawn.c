@@ -200,6 +200,12 @@ static void test_validation(void) {
         EXPECT_INVALID((r.namespaces = 1 << NAMESPACE_UTS, r.hostname = ""));
         EXPECT_INVALID(r.uid = (uid_t) -1);
         EXPECT_INVALID(r.umask = 01000);
+        EXPECT_INVALID(r.rlimits_set = UINT32_C(1) << RLIMIT_NLIMITS);
+        EXPECT_INVALID((r.rlimits_set = 1 << RLIMIT_NOFILE, r.rlimits[RLIMIT_NOFILE] = (struct rlimit) { 65, 64 }));
+        EXPECT_INVALID((r.nice_set = true, r.nice = 20));
+        EXPECT_INVALID((r.nice_set = true, r.nice = -21));
+        EXPECT_INVALID((r.oom_score_adj_set = true, r.oom_score_adj = 1001));
+        EXPECT_INVALID((r.oom_score_adj_set = true, r.oom_score_adj = -1001));
 #undef EXPECT_INVALID
 
         g_assert_true(spawn_env_name_is_valid("PATH"));
@@ -642,6 +648,113 @@ static void test_into_cgroup(void) {
         g_assert_cmpint(rmdir(dir), ==, 0);
 }
 
+/* The soft and hard value of one "Max ..." line of /proc/<pid>/limits. */
+static void proc_limit(pid_t pid, const char *name, char *soft, char *hard) {
+        g_autofree char *path = g_strdup_printf("/proc/%d/limits", (int) pid);
+        g_autofree char *text = NULL;
+        const char *line;
+
+        g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+        line = strstr(text, name);
+        g_assert_nonnull(line);
+        g_assert_cmpint(sscanf(line + 26, "%31s %31s", soft, hard), ==, 2);
+}
+
+static int proc_nice(pid_t pid) {
+        g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int) pid);
+        g_autofree char *text = NULL;
+        int nice;
+
+        g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+        /* Field 19, counted after the ")" that ends comm (field 2). */
+        const char *p = strrchr(text, ')');
+        g_assert_nonnull(p);
+        g_assert_cmpint(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %d", &nice), ==, 1);
+        return nice;
+}
+
+static int proc_int(pid_t pid, const char *file) {
+        g_autofree char *path = g_strdup_printf("/proc/%d/%s", (int) pid, file);
+        g_autofree char *text = NULL;
+
+        g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+        return atoi(text);
+}
+
+/* A workload gets exactly the requested rlimits, nice and oom_score_adj,
+ * as an unprivileged user, in and outside a pid namespace. */
+static void test_resources(void) {
+        TEST_REQUIRE_ROOT();
+        char *argv[] = { NULL, (char *) "sleep", (char *) "30", NULL };
+        char soft[32], hard[32];
+        uint64_t ns_sets[] = { 0, (1 << NAMESPACE_PID) | (1 << NAMESPACE_MOUNT) };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(ns_sets); i++) {
+                SpawnRequest req;
+                Spawned s = SPAWNED_NULL;
+                siginfo_t si;
+
+                request_helper(&req, argv);
+                req.uid = 65534;
+                req.gid = 65534;
+                req.namespaces = ns_sets[i];
+                req.rlimits[RLIMIT_NOFILE] = (struct rlimit) { 64, 64 };
+                /* nproc counts every process of the uid: leave room for
+                 * whatever else runs as nobody on the machine. */
+                req.rlimits[RLIMIT_NPROC] = (struct rlimit) { 10000, 20000 };
+                req.rlimits[RLIMIT_CORE] = (struct rlimit) { 0, RLIM_INFINITY };
+                req.rlimits_set = (1 << RLIMIT_NOFILE) | (1 << RLIMIT_NPROC) | (1 << RLIMIT_CORE);
+                req.nice_set = true;
+                req.nice = 5;
+                req.oom_score_adj_set = true;
+                req.oom_score_adj = 300;
+                g_assert_cmpint(spawn_run(&req, &s, NULL), ==, 0);
+
+                /* The workload itself: the init's child in a pid namespace. */
+                pid_t pid = s.process.pid;
+                if (s.has_init) {
+                        g_autofree char *children = NULL;
+                        g_autofree char *path = g_strdup_printf("/proc/%d/task/%d/children", pid, pid);
+                        g_assert_true(g_file_get_contents(path, &children, NULL, NULL));
+                        pid = atoi(children);
+                        g_assert_cmpint(pid, >, 0);
+                }
+                proc_limit(pid, "Max open files", soft, hard);
+                g_assert_cmpstr(soft, ==, "64");
+                g_assert_cmpstr(hard, ==, "64");
+                proc_limit(pid, "Max processes", soft, hard);
+                g_assert_cmpstr(soft, ==, "10000");
+                g_assert_cmpstr(hard, ==, "20000");
+                proc_limit(pid, "Max core file size", soft, hard);
+                g_assert_cmpstr(soft, ==, "0");
+                g_assert_cmpstr(hard, ==, "unlimited");
+                g_assert_cmpint(proc_nice(pid), ==, 5);
+                g_assert_cmpint(proc_int(pid, "oom_score_adj"), ==, 300);
+
+                g_assert_cmpint(process_signal(&s.process, SIGKILL, 0), ==, 0);
+                g_assert_cmpint(process_wait(&s.process, WEXITED, &si), ==, 0);
+                spawned_done(&s);
+        }
+}
+
+/* No process may raise RLIMIT_NOFILE's hard limit above fs.nr_open, root
+ * with CAP_SYS_RESOURCE included: the step fails and says which. */
+static void test_resources_refused(void) {
+        TEST_REQUIRE_ROOT();
+        char *argv[] = { NULL, (char *) "exit", (char *) "0", NULL };
+        SpawnRequest req;
+        Spawned s = SPAWNED_NULL;
+        SpawnStep step = SPAWN_STEP_NONE;
+
+        request_helper(&req, argv);
+        req.rlimits[RLIMIT_NOFILE] = (struct rlimit) { 64, RLIM_INFINITY };
+        req.rlimits_set = 1 << RLIMIT_NOFILE;
+        g_assert_cmpint(spawn_run(&req, &s, &step), ==, -EPERM);
+        g_assert_cmpint(step, ==, SPAWN_STEP_RLIMITS);
+        g_assert_cmpstr(spawn_step_to_string(step), ==, "rlimits");
+        spawned_done(&s);
+}
+
 static void test_exe_fd(void) {
         TEST_REQUIRE_ROOT();
         char *argv[] = { (char *) "whatever-name", (char *) "exit", (char *) "3", NULL };
@@ -711,6 +824,8 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/spawn/user-namespace", test_user_namespace);
         g_test_add_func("/spawn/pid-namespace-init", test_pid_namespace_init);
         g_test_add_func("/spawn/into-cgroup", test_into_cgroup);
+        g_test_add_func("/spawn/resources", test_resources);
+        g_test_add_func("/spawn/resources-refused", test_resources_refused);
         g_test_add_func("/spawn/exe-fd", test_exe_fd);
         g_test_add_func("/spawn/many-in-flight", test_many_in_flight);
         return g_test_run();

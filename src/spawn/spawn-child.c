@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -220,6 +221,45 @@ static void setup_credentials(const ChildContext *c) {
                 fail(SPAWN_STEP_CAPABILITIES, EPERM);
 }
 
+/* Decimal text of v into buf (at least 12 bytes), without stdio. */
+static size_t format_int(char *buf, int v) {
+        char tmp[12];
+        size_t n = 0, len = 0;
+        unsigned u = v < 0 ? 0U - (unsigned) v : (unsigned) v;
+
+        do
+                tmp[n++] = (char) ('0' + u % 10);
+        while ((u /= 10) > 0);
+        if (v < 0)
+                buf[len++] = '-';
+        while (n > 0)
+                buf[len++] = tmp[--n];
+        return len;
+}
+
+/* The caller's resources, not the daemon's, while we are still root:
+ * lowering oom_score_adj and raising a hard limit need CAP_SYS_RESOURCE,
+ * a negative nice CAP_SYS_NICE. */
+static void setup_resources(const ChildContext *c) {
+        const SpawnRequest *r = c->req;
+
+        if (r->oom_score_adj_set) {
+                char buf[12];
+                size_t len = format_int(buf, r->oom_score_adj);
+                int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC | O_NOCTTY);
+                if (fd < 0)
+                        fail(SPAWN_STEP_OOM_SCORE_ADJ, errno);
+                if (write(fd, buf, len) != (ssize_t) len)
+                        fail(SPAWN_STEP_OOM_SCORE_ADJ, errno);
+                close(fd);
+        }
+        for (int i = 0; i < RLIMIT_NLIMITS; i++)
+                if (r->rlimits_set & (UINT32_C(1) << i))
+                        CHECK(SPAWN_STEP_RLIMITS, syscall(SYS_prlimit64, 0, i, &r->rlimits[i], NULL));
+        if (r->nice_set)
+                CHECK(SPAWN_STEP_NICE, setpriority(PRIO_PROCESS, 0, r->nice));
+}
+
 /* chdir as the workload's user, then make sure the directory is reachable
  * from our root: a cwd outside it (a leaked directory fd, runc's
  * CVE-2024-21626) reads back as "(unreachable)/…" from the raw syscall. */
@@ -334,7 +374,11 @@ _noreturn_ void spawn_child(const ChildContext *c) {
         setup_fds(c, &exe_fd);
         umask(r->umask);
 
-        /* 5. Capabilities and identity. Without no_new_privs the kernel only
+        /* 5. The caller's rlimits, nice and oom_score_adj. After the fd
+         *    shuffle, which a low RLIMIT_NOFILE would refuse. */
+        setup_resources(c);
+
+        /* 6. Capabilities and identity. Without no_new_privs the kernel only
          *    takes a seccomp filter from a holder of CAP_SYS_ADMIN, so then
          *    the filter goes in now, before the drop, and must allow the
          *    steps that follow. */
@@ -345,15 +389,15 @@ _noreturn_ void spawn_child(const ChildContext *c) {
         setup_bounding_set(c);
         setup_credentials(c);
 
-        /* 6. The working directory, as the workload's user. */
+        /* 7. The working directory, as the workload's user. */
         setup_cwd(c);
 
-        /* 7. no_new_privs: required for an unprivileged seccomp load, and
+        /* 8. no_new_privs: required for an unprivileged seccomp load, and
          *    keeps a setuid binary from undoing the above. */
         if (r->no_new_privileges)
                 CHECK(SPAWN_STEP_NO_NEW_PRIVS, prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
 
-        /* 8. As pid 1 of a new pid namespace: become the init, and let a
+        /* 9. As pid 1 of a new pid namespace: become the init, and let a
          *    child of ours be the workload. The init keeps no workload fd. */
         if (c->with_init) {
                 int pipefd[2];
@@ -380,16 +424,16 @@ _noreturn_ void spawn_child(const ChildContext *c) {
                 CHECK(SPAWN_STEP_SIGNALS, sigprocmask(SIG_SETMASK, &none, NULL));
         }
 
-        /* 9. A session of its own, away from the daemon's. */
+        /* 10. A session of its own, away from the daemon's. */
         if (r->setsid)
                 CHECK(SPAWN_STEP_SETSID, setsid());
 
-        /* 10. Seccomp last: every step above may use what it denies. */
+        /* 11. Seccomp last: every step above may use what it denies. */
         if (r->seccomp && !seccomp_early)
                 CHECK(SPAWN_STEP_SECCOMP,
                       syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &r->seccomp->prog));
 
-        /* 11. Exec; the channel closes with it, which is the success report. */
+        /* 12. Exec; the channel closes with it, which is the success report. */
         if (exe_fd >= 0)
                 syscall(SYS_execveat, exe_fd, "", r->argv, r->env, AT_EMPTY_PATH);
         else

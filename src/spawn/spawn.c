@@ -46,6 +46,9 @@ static const char *const spawn_step_names[_SPAWN_STEP_MAX] = {
         [SPAWN_STEP_SETSID] = "setsid",
         [SPAWN_STEP_FDS] = "fds",
         [SPAWN_STEP_CWD] = "cwd",
+        [SPAWN_STEP_OOM_SCORE_ADJ] = "oom-score-adj",
+        [SPAWN_STEP_RLIMITS] = "rlimits",
+        [SPAWN_STEP_NICE] = "nice",
         [SPAWN_STEP_GROUPS] = "groups",
         [SPAWN_STEP_GID] = "gid",
         [SPAWN_STEP_UID] = "uid",
@@ -217,6 +220,16 @@ int spawn_request_validate(const SpawnRequest *req, const char **ret_reason) {
                 INVALID("unknown capability");
         if (req->umask & ~0777)
                 INVALID("umask beyond 0777");
+
+        if (req->rlimits_set >> RLIMIT_NLIMITS != 0)
+                INVALID("unknown rlimit");
+        for (int i = 0; i < RLIMIT_NLIMITS; i++)
+                if ((req->rlimits_set & (UINT32_C(1) << i)) && req->rlimits[i].rlim_cur > req->rlimits[i].rlim_max)
+                        INVALID("rlimit soft limit above its hard limit");
+        if (req->nice_set && (req->nice < -20 || req->nice > 19))
+                INVALID("nice must be -20..19");
+        if (req->oom_score_adj_set && (req->oom_score_adj < -1000 || req->oom_score_adj > 1000))
+                INVALID("oom_score_adj must be -1000..1000");
         return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "process.h"
@@ -44,6 +45,16 @@ typedef struct SpawnRequest {
         int exe_fd;           /* executable for execveat(AT_EMPTY_PATH), -EBADF: argv[0] */
         mode_t umask;
         bool setsid;
+        /* Resources, applied as root before the identity change. The daemon
+         * fills them from the caller's own (process_get_rlimits() etc.),
+         * never leaving the workload its own. Raising a hard rlimit or
+         * lowering oom_score_adj needs CAP_SYS_RESOURCE. */
+        struct rlimit rlimits[RLIMIT_NLIMITS];
+        uint32_t rlimits_set; /* bit (1 << RLIMIT_*) per entry of rlimits to apply */
+        bool nice_set;
+        int nice;             /* -20..19 */
+        bool oom_score_adj_set;
+        int oom_score_adj;    /* -1000..1000 */
 } SpawnRequest;
 
 /* Defaults as org.pidbroker.Broker1(5) states them; argv/env/uid/gid are left to fill. */
@@ -51,7 +62,9 @@ void spawn_request_init(SpawnRequest *req);
 
 /* -EINVAL with *ret_reason (static string) for a request that cannot run:
  * empty argv, relative argv[0], bad env names, duplicate or out-of-range
- * target fds, bad id maps, a hostname without a uts namespace, ... */
+ * target fds, bad id maps, a hostname without a uts namespace, an unknown
+ * rlimit or one whose soft limit exceeds its hard one, nice or
+ * oom_score_adj out of range, ... */
 int spawn_request_validate(const SpawnRequest *req, const char **ret_reason);
 
 /* How the child was created: each step of the fallback chain is taken only
@@ -87,6 +100,9 @@ typedef enum SpawnStep {
         SPAWN_STEP_SETSID,
         SPAWN_STEP_FDS,
         SPAWN_STEP_CWD,
+        SPAWN_STEP_OOM_SCORE_ADJ,
+        SPAWN_STEP_RLIMITS,
+        SPAWN_STEP_NICE,
         SPAWN_STEP_GROUPS,
         SPAWN_STEP_GID,
         SPAWN_STEP_UID,
