@@ -605,6 +605,53 @@ static void test_pid_namespace_init(void) {
         spawned_done(&s);
 }
 
+/* The init leads the session and process group the workload shares, so
+ * the process-group scope on its pidfd reaches the workload; in ps it is
+ * named as the init, not as the daemon it was cloned from. */
+static void test_pid_namespace_group(void) {
+        TEST_REQUIRE_ROOT();
+        TEST_REQUIRE_FEATURE(FEATURE_PIDFD_SIGNAL_SCOPE);
+        char *argv[] = { NULL, (char *) "sleep", (char *) "30", NULL };
+        SpawnRequest req;
+        Spawned s = SPAWNED_NULL;
+        siginfo_t si;
+        int status;
+
+        request_helper(&req, argv);
+        req.uid = 65534;
+        req.gid = 65534;
+        req.namespaces = (1 << NAMESPACE_PID) | (1 << NAMESPACE_MOUNT);
+        g_assert_cmpint(spawn_run(&req, &s, NULL), ==, 0);
+        g_assert_true(s.has_init);
+        pid_t init = s.process.pid;
+
+        char comm[PROCESS_COMM_MAX];
+        g_assert_cmpint(process_get_comm(&s.process, comm), ==, 0);
+        g_assert_cmpstr(comm, ==, "pidbroker-init");
+        g_autofree char *cmdline_path = g_strdup_printf("/proc/%d/cmdline", init);
+        g_autofree char *cmdline = NULL;
+        gsize len;
+        g_assert_true(g_file_get_contents(cmdline_path, &cmdline, &len, NULL));
+        g_assert_cmpstr(cmdline, ==, "pidbroker-init");
+
+        g_autofree char *children_path = g_strdup_printf("/proc/%d/task/%d/children", init, init);
+        g_autofree char *children = NULL;
+        g_assert_true(g_file_get_contents(children_path, &children, NULL, NULL));
+        pid_t workload = atoi(children);
+        g_assert_cmpint(workload, >, 0);
+        g_assert_cmpint(getsid(init), ==, init);
+        g_assert_cmpint(getpgid(init), ==, init);
+        g_assert_cmpint(getsid(workload), ==, init);
+        g_assert_cmpint(getpgid(workload), ==, init);
+
+        g_assert_cmpint(process_signal(&s.process, SIGTERM, PIDFD_SIGNAL_PROCESS_GROUP), ==, 0);
+        g_assert_cmpint(process_wait(&s.process, WEXITED, &si), ==, 0);
+        g_assert_cmpint(spawn_read_exit_status(&s, &status), ==, 0);
+        g_assert_true(WIFSIGNALED(status));
+        g_assert_cmpint(WTERMSIG(status), ==, SIGTERM);
+        spawned_done(&s);
+}
+
 static void test_into_cgroup(void) {
         TEST_REQUIRE_ROOT();
         TEST_REQUIRE_FEATURE(FEATURE_CLONE_INTO_CGROUP);
@@ -823,6 +870,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/spawn/daemon-fds-unreachable", test_daemon_fds_unreachable);
         g_test_add_func("/spawn/user-namespace", test_user_namespace);
         g_test_add_func("/spawn/pid-namespace-init", test_pid_namespace_init);
+        g_test_add_func("/spawn/pid-namespace-group", test_pid_namespace_group);
         g_test_add_func("/spawn/into-cgroup", test_into_cgroup);
         g_test_add_func("/spawn/resources", test_resources);
         g_test_add_func("/spawn/resources-refused", test_resources_refused);

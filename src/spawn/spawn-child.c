@@ -286,6 +286,47 @@ static int encode_wait_status(const siginfo_t *si) {
         }
 }
 
+/* In ps the init shows as what it is, not as a copy of the daemon: comm
+ * by prctl, and argv by overwriting, in our private copy of the daemon's
+ * memory, the argument area /proc/self/stat points at (fields 48 and 49).
+ * Cosmetic: any failure leaves the old name. */
+#define INIT_NAME "pidbroker-init"
+static void name_init(void) {
+        char buf[2048];
+        unsigned long field[2] = {};
+        ssize_t n;
+        int fd;
+
+        (void) prctl(PR_SET_NAME, INIT_NAME, 0, 0, 0);
+
+        fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return;
+        n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n <= 0)
+                return;
+        buf[n] = '\0';
+        /* comm (field 2) may hold anything but ends at the last ')'. */
+        const char *p = strrchr(buf, ')');
+        if (!p)
+                return;
+        for (int f = 2; *p && f < 49;) {
+                if (*p++ != ' ')
+                        continue;
+                f++;
+                if (f == 48 || f == 49)
+                        for (; *p >= '0' && *p <= '9'; p++)
+                                field[f - 48] = field[f - 48] * 10 + (unsigned long) (*p - '0');
+        }
+        char *start = (char *) field[0], *end = (char *) field[1];
+        if (!start || end <= start + 1)
+                return;
+        size_t room = (size_t) (end - start);
+        memset(start, 0, room);
+        memcpy(start, INIT_NAME, sizeof INIT_NAME <= room ? sizeof INIT_NAME - 1 : room - 1);
+}
+
 /* pid 1 of the new pid namespace. As pid 1 the workload would ignore
  * SIGTERM and leave zombies, so this init sits in front of it: it forwards
  * every signal, reaps every child, and exits when the workload does, after
@@ -397,8 +438,16 @@ _noreturn_ void spawn_child(const ChildContext *c) {
         if (r->no_new_privileges)
                 CHECK(SPAWN_STEP_NO_NEW_PRIVS, prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
 
-        /* 9. As pid 1 of a new pid namespace: become the init, and let a
-         *    child of ours be the workload. The init keeps no workload fd. */
+        /* 9. A session of its own, away from the daemon's. With an init
+         *    this happens before its fork: the init then leads the session
+         *    and the process group the workload shares, so a signal to the
+         *    group whose id is the init's pid (PIDFD_SIGNAL_PROCESS_GROUP on
+         *    the workload's pidfd) reaches the workload. */
+        if (r->setsid)
+                CHECK(SPAWN_STEP_SETSID, setsid());
+
+        /* 10. As pid 1 of a new pid namespace: become the init, and let a
+         *     child of ours be the workload. The init keeps no workload fd. */
         if (c->with_init) {
                 int pipefd[2];
                 sigset_t all;
@@ -417,16 +466,13 @@ _noreturn_ void spawn_child(const ChildContext *c) {
                         }
                         close(pipefd[1]);
                         fds_close_from(0, keep, 2, false);
+                        name_init();
                         run_init(report_fd, pid, pipefd[0]);
                 }
                 close(pipefd[0]);
                 report_fd = pipefd[1];
                 CHECK(SPAWN_STEP_SIGNALS, sigprocmask(SIG_SETMASK, &none, NULL));
         }
-
-        /* 10. A session of its own, away from the daemon's. */
-        if (r->setsid)
-                CHECK(SPAWN_STEP_SETSID, setsid());
 
         /* 11. Seccomp last: every step above may use what it denies. */
         if (r->seccomp && !seccomp_early)
