@@ -1123,6 +1123,84 @@ static int pid_reuse_in_namespace(void *userdata) {
         return 0;
 }
 
+/* The process that takes the victim's pid: it exits, but stays unreaped,
+ * holding the pid. */
+static int stranger_exits(void *userdata) {
+        return 0;
+}
+
+/* A stored pidfs handle of a reaped process never opens the process that
+ * reuses its pid, by handle or by pid: it is "lost". */
+static int handle_reuse_in_namespace(void *userdata) {
+        _cleanup_process_ Process victim = PROCESS_NULL, live = PROCESS_NULL, again = PROCESS_NULL,
+                                  wrong = PROCESS_NULL;
+        PidfsHandle h, live_h;
+        unsigned forks = 0;
+        pid_t victim_pid, stranger_pid;
+        int pidfd = -EBADF;
+        siginfo_t si = {};
+
+        TEST_CHILD_CHECK(getpid() == 1);
+
+        /* A live process: its handle and its pid both lead back to it. */
+        TEST_CHILD_CHECK_R(process_from_pid(&live, getpid()), 0);
+        TEST_CHILD_CHECK_R(process_get_pidfs_handle(&live, &live_h), 0);
+        TEST_CHILD_CHECK(live_h.size == 8);
+        TEST_CHILD_CHECK_R(process_from_pidfs_handle(&again, &live_h, live.pid, live.id), 0);
+        TEST_CHILD_CHECK(again.id == live.id && again.pid == live.pid);
+        process_done(&again);
+        TEST_CHILD_CHECK_R(process_from_pidfs_handle(&again, NULL, live.pid, live.id), 0);
+        TEST_CHILD_CHECK(again.id == live.id);
+        process_done(&again);
+        /* The right handle with a wrong id proves nothing. */
+        TEST_CHILD_CHECK_R(process_from_pidfs_handle(&again, &live_h, live.pid, live.id + 1), -ESRCH);
+
+        victim_pid = test_clone_reusable_victim(&pidfd);
+        TEST_CHILD_CHECK(victim_pid > 0);
+        TEST_CHILD_CHECK_R(process_from_pidfd(&victim, pidfd), 0);
+        TEST_CHILD_CHECK_R(process_get_pidfs_handle(&victim, &h), 0);
+        /* Exited, not yet reaped: still the one process. */
+        TEST_CHILD_CHECK_R(process_from_pidfs_handle(&again, &h, victim_pid, victim.id), 0);
+        TEST_CHILD_CHECK(again.id == victim.id);
+        process_done(&again);
+
+        TEST_CHILD_CHECK_R(process_wait(&victim, WEXITED, &si), 0);
+        TEST_CHILD_CHECK_R(process_from_pidfs_handle(&wrong, &h, victim_pid, victim.id), -ESRCH);
+
+        stranger_pid = test_fork_until_pid(victim_pid, TEST_PID_REUSE_MAX_FORKS, stranger_exits, NULL, &forks);
+        if (stranger_pid == -EBUSY)
+                return test_child_fail("pid %d did not come back within %u forks", (int) victim_pid,
+                                       TEST_PID_REUSE_MAX_FORKS);
+        TEST_CHILD_CHECK_R(stranger_pid, victim_pid);
+        test_child_info("pid %d came back after %u forks", (int) victim_pid, forks);
+
+        /* The pid names a process again, and neither path takes it. */
+        TEST_CHILD_CHECK_R(process_from_pidfs_handle(&wrong, &h, victim_pid, victim.id), -ESRCH);
+        TEST_CHILD_CHECK_R(process_from_pidfs_handle(&wrong, NULL, victim_pid, victim.id), -ESRCH);
+        TEST_CHILD_CHECK_R(process_from_pid_checked(&wrong, victim_pid, victim.id), -ESRCH);
+        TEST_CHILD_CHECK(wrong.fd < 0);
+
+        /* Malformed records are refused, not tried. */
+        PidfsHandle bad = h;
+        bad.size = PIDFS_HANDLE_MAX + 1;
+        TEST_CHILD_CHECK_R(process_from_pidfs_handle(&wrong, &bad, victim_pid, victim.id), -EINVAL);
+        bad = h;
+        bad.type = 1;
+        TEST_CHILD_CHECK_R(process_from_pidfs_handle(&wrong, &bad, victim_pid, victim.id), -EINVAL);
+        TEST_CHILD_CHECK_R(process_from_pidfs_handle(&wrong, &h, victim_pid, 0), -EINVAL);
+        return 0;
+}
+
+static void test_handle_reuse(void) {
+        TEST_REQUIRE_ROOT();
+        TEST_REQUIRE_FEATURE(FEATURE_PIDFD_OPEN);
+        TEST_REQUIRE_FEATURE(FEATURE_CLONE3);
+        TEST_REQUIRE_FEATURE(FEATURE_PIDFS);
+        TEST_REQUIRE_FEATURE(FEATURE_PIDFS_FILE_HANDLES);
+
+        test_run_in_pid_namespace_checked("pidfs handle after pid reuse", handle_reuse_in_namespace, NULL);
+}
+
 static void test_pid_reuse(void) {
         TEST_REQUIRE_ROOT();
         TEST_REQUIRE_FEATURE(FEATURE_PIDFD_OPEN);
@@ -1167,6 +1245,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/process/namespace/self", test_namespace_self);
         g_test_add_func("/process/namespace/child", test_namespace_child);
         g_test_add_func("/process/pid-reuse", test_pid_reuse);
+        g_test_add_func("/process/pidfs-handle/pid-reuse", test_handle_reuse);
         /* Last: it fails against the current process.c (see the test), and a
          * failure ends the run; the others should have run by then. */
         g_test_add_func("/process/check-alive/zombie", test_check_alive_zombie);

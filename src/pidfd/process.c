@@ -135,6 +135,84 @@ int process_copy(Process *ret, const Process *p) {
         return 0;
 }
 
+/* struct file_handle ends in a flexible array: room for a pidfs handle. */
+typedef union KernelFileHandle {
+        struct file_handle fh;
+        uint8_t space[sizeof(struct file_handle) + PIDFS_HANDLE_MAX];
+} KernelFileHandle;
+
+int process_get_pidfs_handle(const Process *p, PidfsHandle *ret) {
+        KernelFileHandle h = { .fh.handle_bytes = PIDFS_HANDLE_MAX };
+        int mnt_id;
+
+        if (!process_is_set(p))
+                return -ESRCH;
+        if (process_is_legacy(p))
+                return -EOPNOTSUPP;
+        if (name_to_handle_at(p->fd, "", &h.fh, &mnt_id, AT_EMPTY_PATH) < 0)
+                return errno_is_not_supported(errno) ? -EOPNOTSUPP : negative_errno();
+        if (h.fh.handle_type != PB_FILEID_PIDFS)
+                return -EOPNOTSUPP;
+        *ret = (PidfsHandle) { .type = h.fh.handle_type, .size = h.fh.handle_bytes };
+        memcpy(ret->bytes, h.fh.f_handle, h.fh.handle_bytes);
+        return 0;
+}
+
+int process_from_pid_checked(Process *ret, pid_t pid, uint64_t id) {
+        _cleanup_process_ Process p = PROCESS_NULL;
+        int r;
+
+        if (pid <= 0 || id == 0)
+                return -EINVAL;
+        r = process_from_pid(&p, pid);
+        if (r < 0)
+                return r;
+        /* Without pidfs there is no identity to compare: nothing is proven. */
+        if (p.id == 0)
+                return -EOPNOTSUPP;
+        if (p.id != id)
+                return -ESRCH;
+        *ret = p;
+        p = PROCESS_NULL;
+        return 0;
+}
+
+int process_from_pidfs_handle(Process *ret, const PidfsHandle *h, pid_t pid, uint64_t id) {
+        KernelFileHandle k;
+        _cleanup_process_ Process p = PROCESS_NULL;
+        int fd, r;
+
+        if (id == 0)
+                return -EINVAL;
+        if (h && (h->type != PB_FILEID_PIDFS || h->size == 0 || h->size > PIDFS_HANDLE_MAX))
+                return -EINVAL;
+        if (!h || control_path_get() == CONTROL_PATH_LEGACY)
+                return process_from_pid_checked(ret, pid, id);
+
+        k.fh.handle_bytes = h->size;
+        k.fh.handle_type = h->type;
+        memcpy(k.fh.f_handle, h->bytes, h->size);
+        fd = open_by_handle_at(FD_PIDFS_ROOT, &k.fh, O_CLOEXEC);
+        if (fd < 0) {
+                /* The process was reaped: whatever its pid names now is
+                 * someone else. */
+                if (errno == ESTALE)
+                        return -ESRCH;
+                /* Before 6.17 FD_PIDFS_ROOT is no fd at all: pin by pid. */
+                if (errno == EBADF || errno_is_not_supported(errno))
+                        return pid > 0 ? process_from_pid_checked(ret, pid, id) : -EOPNOTSUPP;
+                return negative_errno();
+        }
+        r = process_from_pidfd(&p, fd);
+        if (r < 0)
+                return r;
+        if (p.id != id)
+                return -ESRCH;
+        *ret = p;
+        p = PROCESS_NULL;
+        return 0;
+}
+
 bool process_same(const Process *a, const Process *b) {
         pid_t pa, pb;
 
