@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "fileio.h"
 #include "missing-pidfd.h"
 #include "process.h"
 
@@ -108,27 +109,6 @@ int cgroup_get_own(char **ret) {
         return r;
 }
 
-/* Read a small cgroup file of dirfd into buf (NUL-terminated). */
-static int read_file_at(int dirfd, const char *file, char *buf, size_t size) {
-        _cleanup_close_ int fd = -EBADF;
-        size_t len = 0;
-        ssize_t n;
-
-        fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return negative_errno();
-        while (len < size - 1 && (n = read(fd, buf + len, size - 1 - len)) != 0) {
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                len += (size_t) n;
-        }
-        buf[len] = '\0';
-        return 0;
-}
-
 static int write_file_at(int dirfd, const char *file, const char *value) {
         _cleanup_close_ int fd = -EBADF;
         size_t len = strlen(value);
@@ -148,7 +128,7 @@ int cgroup_file_lists_controller(int dirfd, const char *file, const char *name) 
         char buf[1024], *save = NULL;
         int r;
 
-        r = read_file_at(dirfd, file, buf, sizeof buf);
+        r = read_small_file_at(dirfd, file, buf, sizeof buf);
         if (r < 0)
                 return r;
         for (char *w = strtok_r(buf, " \n", &save); w; w = strtok_r(NULL, " \n", &save))
@@ -459,15 +439,9 @@ int cgroup_unit_signal_all(const CgroupUnit *u, int sig) {
                                 continue;
                         if (process_signal(&p, sig, 0) < 0)
                                 continue;
-                        if (n_done == allocated) {
-                                size_t n = allocated ? allocated * 2 : 16;
-                                uint64_t *grown = reallocarray(done, n, sizeof *done);
-                                if (!grown) {
-                                        fclose(f);
-                                        return -ENOMEM;
-                                }
-                                done = grown;
-                                allocated = n;
+                        if (greedy_realloc((void **) &done, &allocated, n_done + 1, sizeof *done) < 0) {
+                                fclose(f);
+                                return -ENOMEM;
                         }
                         done[n_done++] = p.id;
                         again = true;
@@ -484,7 +458,7 @@ int cgroup_unit_is_populated(const CgroupUnit *u) {
 
         if (!u || u->fd < 0)
                 return -EBADF;
-        r = read_file_at(u->fd, "cgroup.events", buf, sizeof buf);
+        r = read_small_file_at(u->fd, "cgroup.events", buf, sizeof buf);
         if (r < 0)
                 return r;
         p = strstr(buf, "populated ");

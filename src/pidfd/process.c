@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "feature.h"
+#include "fileio.h"
 #include "legacy.h"
 #include "missing-pidfd.h"
 #include "process.h"
@@ -385,27 +386,19 @@ int process_get_info(const Process *p, ProcessInfo *ret) {
 /* Read /proc/<pid>/<file> (at most size - 1 bytes, NUL-terminated), then
  * re-check the pin: the content counts only if the pid still names p. */
 static int proc_read_verified(const Process *p, const char *file, char *buf, size_t size) {
-        _cleanup_close_ int fd = -EBADF;
         char path[64];
-        size_t len = 0;
-        ssize_t n;
+        int r;
 
         if (!process_is_set(p))
                 return -ESRCH;
 
         snprintf(path, sizeof path, "/proc/%d/%s", (int) p->pid, file);
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return errno == ENOENT ? -ESRCH : negative_errno();
-        while (len < size - 1 && (n = read(fd, buf + len, size - 1 - len)) != 0) {
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return errno == ESRCH ? -ESRCH : negative_errno();
-                }
-                len += (size_t) n;
-        }
-        buf[len] = '\0';
+        r = read_small_file_at(AT_FDCWD, path, buf, size);
+        /* The pid is gone (ENOENT) or exited while read (ESRCH). */
+        if (r == -ENOENT)
+                return -ESRCH;
+        if (r < 0)
+                return r;
         return process_verify_pid(p);
 }
 
