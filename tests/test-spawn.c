@@ -728,6 +728,8 @@ static int proc_int(pid_t pid, const char *file) {
         return atoi(text);
 }
 
+#define TEST_SPAWN_LONELY_UID 48879
+
 /* A workload gets exactly the requested rlimits, nice and oom_score_adj,
  * as an unprivileged user, in and outside a pid namespace. */
 static void test_resources(void) {
@@ -742,13 +744,13 @@ static void test_resources(void) {
                 siginfo_t si;
 
                 request_helper(&req, argv);
-                req.uid = 65534;
-                req.gid = 65534;
+                /* nproc counts every process of the uid: one that nothing
+                 * else on the machine runs as (nobody may have thousands). */
+                req.uid = TEST_SPAWN_LONELY_UID;
+                req.gid = TEST_SPAWN_LONELY_UID;
                 req.namespaces = ns_sets[i];
                 req.rlimits[RLIMIT_NOFILE] = (struct rlimit) { 64, 64 };
-                /* nproc counts every process of the uid: leave room for
-                 * whatever else runs as nobody on the machine. */
-                req.rlimits[RLIMIT_NPROC] = (struct rlimit) { 10000, 20000 };
+                req.rlimits[RLIMIT_NPROC] = (struct rlimit) { 200, 300 };
                 req.rlimits[RLIMIT_CORE] = (struct rlimit) { 0, RLIM_INFINITY };
                 req.rlimits_set = (1 << RLIMIT_NOFILE) | (1 << RLIMIT_NPROC) | (1 << RLIMIT_CORE);
                 req.nice_set = true;
@@ -770,8 +772,8 @@ static void test_resources(void) {
                 g_assert_cmpstr(soft, ==, "64");
                 g_assert_cmpstr(hard, ==, "64");
                 proc_limit(pid, "Max processes", soft, hard);
-                g_assert_cmpstr(soft, ==, "10000");
-                g_assert_cmpstr(hard, ==, "20000");
+                g_assert_cmpstr(soft, ==, "200");
+                g_assert_cmpstr(hard, ==, "300");
                 proc_limit(pid, "Max core file size", soft, hard);
                 g_assert_cmpstr(soft, ==, "0");
                 g_assert_cmpstr(hard, ==, "unlimited");
