@@ -804,6 +804,171 @@ static void test_resources_refused(void) {
         spawned_done(&s);
 }
 
+static void test_rlimit_names(void) {
+        g_assert_cmpint(spawn_rlimit_from_name("NOFILE"), ==, RLIMIT_NOFILE);
+        g_assert_cmpint(spawn_rlimit_from_name("nofile"), ==, RLIMIT_NOFILE);
+        g_assert_cmpint(spawn_rlimit_from_name("RLIMIT_NOFILE"), ==, RLIMIT_NOFILE);
+        g_assert_cmpint(spawn_rlimit_from_name("rlimit_rttime"), ==, RLIMIT_RTTIME);
+        g_assert_cmpint(spawn_rlimit_from_name("FILES"), ==, -EINVAL);
+        g_assert_cmpint(spawn_rlimit_from_name("RLIMIT_"), ==, -EINVAL);
+        g_assert_cmpint(spawn_rlimit_from_name(""), ==, -EINVAL);
+        g_assert_cmpint(spawn_rlimit_from_name(NULL), ==, -EINVAL);
+        for (int i = 0; i < RLIMIT_NLIMITS; i++)
+                g_assert_cmpint(spawn_rlimit_from_name(spawn_rlimit_to_name(i)), ==, i);
+        g_assert_null(spawn_rlimit_to_name(RLIMIT_NLIMITS));
+        g_assert_null(spawn_rlimit_to_name(-1));
+}
+
+static bool have_capability(int cap) {
+        g_autofree char *status = NULL;
+        g_assert_true(g_file_get_contents("/proc/self/status", &status, NULL, NULL));
+        return (status_field(status, "CapEff:") >> cap) & 1;
+}
+
+static void own_rlimits(struct rlimit l[RLIMIT_NLIMITS]) {
+        for (int i = 0; i < RLIMIT_NLIMITS; i++)
+                g_assert_no_errno(getrlimit((__rlimit_resource_t) i, &l[i]));
+}
+
+static void test_inherit_resources(void) {
+        bool privileged = have_capability(CAP_SYS_RESOURCE);
+        struct rlimit caller[RLIMIT_NLIMITS];
+        SpawnRequest req;
+        int own_adj = proc_int(getpid(), "oom_score_adj");
+
+        g_test_message("CAP_SYS_RESOURCE %s, oom_score_adj %d", privileged ? "held" : "missing", own_adj);
+        own_rlimits(caller);
+        caller[RLIMIT_NOFILE] = (struct rlimit) { 64, 64 };
+        spawn_request_init(&req);
+        g_assert_cmpint(spawn_request_inherit_resources(&req, caller, 5, 300 > own_adj ? 300 : own_adj), ==, 0);
+        g_assert_cmpuint(req.rlimits_set, ==, (1U << RLIMIT_NLIMITS) - 1);
+        g_assert_cmpmem(req.rlimits, sizeof req.rlimits, caller, sizeof caller);
+        g_assert_true(req.nice_set && req.nice == 5);
+        g_assert_true(req.oom_score_adj_set);
+
+        /* More than this process may give. */
+        own_rlimits(caller);
+        if (caller[RLIMIT_NOFILE].rlim_max != RLIM_INFINITY) {
+                rlim_t own_hard = caller[RLIMIT_NOFILE].rlim_max;
+                caller[RLIMIT_NOFILE] = (struct rlimit) { own_hard + 1, own_hard + 1 };
+                int clamped = spawn_request_inherit_resources(&req, caller, 0, own_adj);
+                if (privileged) {
+                        g_assert_cmpint(clamped, ==, 0);
+                        g_assert_cmpuint(req.rlimits[RLIMIT_NOFILE].rlim_max, ==, own_hard + 1);
+                } else {
+                        g_assert_cmpint(clamped, ==, 1 << RLIMIT_NOFILE);
+                        g_assert_cmpuint(req.rlimits[RLIMIT_NOFILE].rlim_cur, ==, own_hard);
+                        g_assert_cmpuint(req.rlimits[RLIMIT_NOFILE].rlim_max, ==, own_hard);
+                }
+        }
+        own_rlimits(caller);
+        if (own_adj > -1000) {
+                int clamped = spawn_request_inherit_resources(&req, caller, 0, own_adj - 1);
+                g_assert_cmpint(clamped, ==, privileged ? 0 : SPAWN_CLAMPED_OOM_SCORE_ADJ);
+                g_assert_cmpint(req.oom_score_adj, ==, privileged ? own_adj - 1 : own_adj);
+        }
+}
+
+static void test_resources_beyond_caller(void) {
+        struct rlimit caller[RLIMIT_NLIMITS];
+        const char *what = NULL;
+        SpawnRequest req;
+
+        own_rlimits(caller);
+        caller[RLIMIT_NOFILE] = (struct rlimit) { 64, 128 };
+        spawn_request_init(&req);
+        spawn_request_inherit_resources(&req, caller, 5, 300);
+        req.oom_score_adj = 300; /* whatever this process could give */
+        g_assert_false(spawn_resources_beyond_caller(&req, caller, 5, 300, &what));
+
+        /* Up to the caller's hard limit, and nicer, is the caller's right. */
+        req.rlimits[RLIMIT_NOFILE] = (struct rlimit) { 128, 128 };
+        req.nice = 10;
+        req.oom_score_adj = 500;
+        g_assert_false(spawn_resources_beyond_caller(&req, caller, 5, 300, &what));
+
+        req.rlimits[RLIMIT_NOFILE] = (struct rlimit) { 64, 129 };
+        g_assert_true(spawn_resources_beyond_caller(&req, caller, 5, 300, &what));
+        g_assert_cmpstr(what, ==, "an rlimit above the caller's hard limit");
+        /* Unless that limit is not asked for at all. */
+        req.rlimits_set &= ~(1U << RLIMIT_NOFILE);
+        g_assert_false(spawn_resources_beyond_caller(&req, caller, 5, 300, &what));
+
+        req.nice = 4;
+        g_assert_true(spawn_resources_beyond_caller(&req, caller, 5, 300, &what));
+        g_assert_cmpstr(what, ==, "a nice value below the caller's");
+        req.nice_set = false;
+        req.oom_score_adj = 299;
+        g_assert_true(spawn_resources_beyond_caller(&req, caller, 5, 300, &what));
+        g_assert_cmpstr(what, ==, "an oom_score_adj below the caller's");
+}
+
+/* End to end below the daemon: a caller with limits of its own, read
+ * through its pidfd, hands exactly those to its workload: the two
+ * /proc/<pid>/limits are the same text. */
+static void test_resources_from_caller(void) {
+        TEST_REQUIRE_ROOT();
+        char *argv[] = { NULL, (char *) "sleep", (char *) "30", NULL };
+        _cleanup_close_pair_ int ready[2] = { -EBADF, -EBADF }, release[2] = { -EBADF, -EBADF };
+        struct rlimit caller[RLIMIT_NLIMITS];
+        Process p = PROCESS_NULL;
+        Spawned s = SPAWNED_NULL;
+        SpawnRequest req;
+        siginfo_t si;
+        int nice, adj;
+        char c;
+
+        g_assert_no_errno(pipe2(ready, O_CLOEXEC));
+        g_assert_no_errno(pipe2(release, O_CLOEXEC));
+        pid_t pid = fork();
+        g_assert_no_errno(pid);
+        if (pid == 0) {
+                struct rlimit nofile = { 64, 64 }, core = { 0, 0 }, stack = { 4 << 20, 16 << 20 };
+                close(release[1]);
+                close(ready[0]);
+                int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+                if (setrlimit(RLIMIT_NOFILE, &nofile) < 0 || setrlimit(RLIMIT_CORE, &core) < 0 ||
+                    setrlimit(RLIMIT_STACK, &stack) < 0 || setpriority(PRIO_PROCESS, 0, 7) < 0 || fd < 0 ||
+                    write(fd, "250", 3) != 3 || setresuid(65534, 65534, 65534) < 0)
+                        _exit(1);
+                if (write(ready[1], "R", 1) != 1 || read(release[0], &c, 1) < 0)
+                        _exit(2);
+                _exit(0);
+        }
+        ready[1] = safe_close(ready[1]);
+        release[0] = safe_close(release[0]);
+        g_assert_cmpint(read(ready[0], &c, 1), ==, 1);
+        g_assert_cmpint(process_from_pid(&p, pid), ==, 0);
+        g_assert_cmpint(process_get_rlimits(&p, caller), ==, 0);
+        g_assert_cmpint(process_get_nice(&p, &nice), ==, 0);
+        g_assert_cmpint(process_get_oom_score_adj(&p, &adj), ==, 0);
+        g_assert_cmpint(nice, ==, 7);
+        g_assert_cmpint(adj, ==, 250);
+
+        request_helper(&req, argv);
+        req.uid = TEST_SPAWN_LONELY_UID;
+        req.gid = TEST_SPAWN_LONELY_UID;
+        g_assert_cmpint(spawn_request_inherit_resources(&req, caller, nice, adj), ==, 0);
+        g_assert_cmpint(spawn_run(&req, &s, NULL), ==, 0);
+
+        g_autofree char *caller_path = g_strdup_printf("/proc/%d/limits", pid);
+        g_autofree char *workload_path = g_strdup_printf("/proc/%d/limits", s.process.pid);
+        g_autofree char *caller_limits = NULL, *workload_limits = NULL;
+        g_assert_true(g_file_get_contents(caller_path, &caller_limits, NULL, NULL));
+        g_assert_true(g_file_get_contents(workload_path, &workload_limits, NULL, NULL));
+        g_assert_cmpstr(workload_limits, ==, caller_limits);
+        g_assert_cmpint(proc_nice(s.process.pid), ==, 7);
+        g_assert_cmpint(proc_int(s.process.pid, "oom_score_adj"), ==, 250);
+
+        g_assert_cmpint(process_signal(&s.process, SIGKILL, 0), ==, 0);
+        g_assert_cmpint(process_wait(&s.process, WEXITED, &si), ==, 0);
+        spawned_done(&s);
+        release[1] = safe_close(release[1]);
+        g_assert_cmpint(process_wait(&p, WEXITED, &si), ==, 0);
+        g_assert_cmpint(si.si_status, ==, 0);
+        process_done(&p);
+}
+
 static void test_exe_fd(void) {
         TEST_REQUIRE_ROOT();
         char *argv[] = { (char *) "whatever-name", (char *) "exit", (char *) "3", NULL };
@@ -876,6 +1041,10 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/spawn/into-cgroup", test_into_cgroup);
         g_test_add_func("/spawn/resources", test_resources);
         g_test_add_func("/spawn/resources-refused", test_resources_refused);
+        g_test_add_func("/spawn/rlimit-names", test_rlimit_names);
+        g_test_add_func("/spawn/inherit-resources", test_inherit_resources);
+        g_test_add_func("/spawn/resources-beyond-caller", test_resources_beyond_caller);
+        g_test_add_func("/spawn/resources-from-caller", test_resources_from_caller);
         g_test_add_func("/spawn/exe-fd", test_exe_fd);
         g_test_add_func("/spawn/many-in-flight", test_many_in_flight);
         return g_test_run();

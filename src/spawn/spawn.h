@@ -142,3 +142,24 @@ bool spawn_env_name_is_valid(const char *name);
 /* "CAP_NET_ADMIN" or "net_admin" (any case) → the capability number;
  * -EINVAL for a name this system does not know. */
 int spawn_capability_from_name(const char *name);
+
+/* "NOFILE", "nofile" or "RLIMIT_NOFILE" → RLIMIT_NOFILE (the names of
+ * systemd's Limit*= settings); -EINVAL for anything else. */
+int spawn_rlimit_from_name(const char *name);
+/* RLIMIT_NOFILE → "NOFILE"; NULL when out of range. */
+const char *spawn_rlimit_to_name(int resource);
+
+/* Fill req's rlimits (all of them), nice and oom_score_adj with the
+ * caller's own (process_get_rlimits(), process_get_nice(),
+ * process_get_oom_score_adj()). Where this process lacks CAP_SYS_RESOURCE,
+ * a hard limit above its own and an oom_score_adj below its own cannot be
+ * given: those get its own values instead. Returns the mask of what was
+ * clamped: bit (1 << RLIMIT_*) per rlimit, SPAWN_CLAMPED_OOM_SCORE_ADJ. */
+#define SPAWN_CLAMPED_OOM_SCORE_ADJ (1 << RLIMIT_NLIMITS)
+int spawn_request_inherit_resources(SpawnRequest *req, const struct rlimit caller[static RLIMIT_NLIMITS], int nice,
+                                    int oom_score_adj);
+/* Whether req asks for more than the caller has: a hard rlimit above the
+ * caller's, a nice or oom_score_adj below the caller's. That is the
+ * org.pidbroker.spawn-privileged action; *ret_what says which. */
+bool spawn_resources_beyond_caller(const SpawnRequest *req, const struct rlimit caller[static RLIMIT_NLIMITS],
+                                   int nice, int oom_score_adj, const char **ret_what);
