@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "legacy.h"
 #include "missing-pidfd.h"
 #include "process.h"
 #include "spawn.h"
@@ -403,6 +404,28 @@ static void test_signal_all(void) {
         test_unit_teardown(&t);
 }
 
+/* Where pidfd_open is refused (ControlPath=legacy), each pid is still
+ * checked against the unit, through /proc/<pid>/cgroup. */
+static void test_signal_all_legacy(void) {
+        TEST_REQUIRE_CGROUP2();
+        TEST_REQUIRE_FEATURE(FEATURE_CLONE_INTO_CGROUP);
+        TestUnit t;
+        Spawned s;
+        siginfo_t si;
+
+        test_unit_setup(&t, "legacy");
+        start_tree(&t.unit, false, &s);
+        control_path_set(CONTROL_PATH_LEGACY);
+        int n = cgroup_unit_signal_all(&t.unit, SIGTERM);
+        control_path_set(CONTROL_PATH_AUTO);
+        g_assert_cmpint(n, ==, 3);
+        wait_unpopulated(&t.unit);
+        g_assert_cmpint(process_wait(&s.process, WEXITED, &si), ==, 0);
+        g_assert_cmpint(si.si_status, ==, SIGTERM);
+        spawned_done(&s);
+        test_unit_teardown(&t);
+}
+
 static void test_kill_ignores_term(void) {
         TEST_REQUIRE_CGROUP2();
         TEST_REQUIRE_FEATURE(FEATURE_CLONE_INTO_CGROUP);
@@ -438,6 +461,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/cgroup/unit-names", test_unit_names);
         g_test_add_func("/cgroup/limits-not-supported", test_limits_not_supported);
         g_test_add_func("/cgroup/signal-all", test_signal_all);
+        g_test_add_func("/cgroup/signal-all-legacy", test_signal_all_legacy);
         g_test_add_func("/cgroup/kill-ignores-term", test_kill_ignores_term);
         return g_test_run();
 }

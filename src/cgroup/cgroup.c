@@ -433,7 +433,9 @@ int cgroup_unit_signal_all(const CgroupUnit *u, int sig) {
                          * cannot name anyone else. */
                         if (process_from_pid(&p, pid) < 0)
                                 continue; /* gone already */
-                        if (ids_contain(done, n_done, p.id))
+                        /* Keyed by pidfs id; by pid only on the legacy path. */
+                        uint64_t key = p.id != 0 ? p.id : UINT64_C(1) << 63 | (uint64_t) p.pid;
+                        if (ids_contain(done, n_done, key))
                                 continue;
                         if (process_in_unit(u, &p) <= 0)
                                 continue;
@@ -443,7 +445,7 @@ int cgroup_unit_signal_all(const CgroupUnit *u, int sig) {
                                 fclose(f);
                                 return -ENOMEM;
                         }
-                        done[n_done++] = p.id;
+                        done[n_done++] = key;
                         again = true;
                 }
                 fclose(f);
