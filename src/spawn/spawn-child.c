@@ -380,17 +380,19 @@ _noreturn_ void spawn_child(const ChildContext *c) {
 
         report_fd = c->status_fd;
 
-        /* 1. In a new user namespace, wait until the parent wrote uid_map and
-         *    gid_map: until then we have no ids to become. */
-        if (c->userns_sync_fd >= 0) {
+        /* 1. Wait for what only the parent can do: in a new user namespace,
+         *    write uid_map and gid_map (until then we have no ids to
+         *    become); without clone3, move us into the workload's cgroup
+         *    (from inside a user namespace we may lack the right to). */
+        if (c->parent_sync_fd >= 0) {
                 char b;
                 ssize_t n;
                 do
-                        n = read(c->userns_sync_fd, &b, 1);
+                        n = read(c->parent_sync_fd, &b, 1);
                 while (n < 0 && errno == EINTR);
                 if (n != 1)
-                        fail(SPAWN_STEP_USERNS_WAIT, n < 0 ? errno : EPIPE);
-                close(c->userns_sync_fd);
+                        fail(SPAWN_STEP_PARENT_WAIT, n < 0 ? errno : EPIPE);
+                close(c->parent_sync_fd);
         }
 
         /* 2. The daemon's signal mask and handlers are not the workload's. */

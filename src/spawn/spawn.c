@@ -39,7 +39,7 @@ const char *spawn_method_to_string(SpawnMethod m) {
 
 static const char *const spawn_step_names[_SPAWN_STEP_MAX] = {
         [SPAWN_STEP_NONE] = "none",
-        [SPAWN_STEP_USERNS_WAIT] = "userns-wait",
+        [SPAWN_STEP_PARENT_WAIT] = "parent-wait",
         [SPAWN_STEP_SIGNALS] = "signals",
         [SPAWN_STEP_HOSTNAME] = "hostname",
         [SPAWN_STEP_MOUNT_PROC] = "mount-proc",
@@ -304,7 +304,8 @@ static void child_abort(pid_t pid, int pidfd) {
  * pidfd_open → bare pid. Each step runs only when the one before is missing.
  * Returns the pid in the parent (with *ret_pidfd, -EBADF on the legacy
  * path), 0 in the child, -errno on failure. */
-static pid_t create_child(const SpawnRequest *req, uint64_t flags, int *ret_pidfd, SpawnMethod *ret_method) {
+static pid_t create_child(const SpawnRequest *req, uint64_t flags, bool parent_joins_cgroup, int *ret_pidfd,
+                          SpawnMethod *ret_method) {
         ControlPath cp = control_path_get();
         int pidfd = -1;
         pid_t pid;
@@ -333,8 +334,10 @@ static pid_t create_child(const SpawnRequest *req, uint64_t flags, int *ret_pidf
                 feature_mark_missing(FEATURE_CLONE3, errno);
         }
 
-        /* Only clone3 can place a child into a cgroup or a time namespace. */
-        if (req->cgroup_fd >= 0 || (flags & CLONE_NEWTIME))
+        /* Only clone3 can create a time namespace; a child cloned otherwise
+         * is moved into its cgroup by the parent, which must have prepared
+         * for it (see spawn_start()). */
+        if ((req->cgroup_fd >= 0 && !parent_joins_cgroup) || (flags & CLONE_NEWTIME))
                 return -EOPNOTSUPP;
 
         if (cp != CONTROL_PATH_LEGACY && feature_available(FEATURE_CLONE_PIDFD)) {
@@ -389,7 +392,22 @@ have_child:
         return pid;
 }
 
-int spawn_start(const SpawnRequest *req, Spawned *ret) {
+/* Write pid into the cgroup directory's cgroup.procs. */
+static int cgroup_attach(int cgroup_fd, pid_t pid) {
+        _cleanup_close_ int fd = -EBADF;
+        char buf[16];
+        int len;
+
+        fd = openat(cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return negative_errno();
+        len = snprintf(buf, sizeof buf, "%d", (int) pid);
+        if (write(fd, buf, (size_t) len) != len)
+                return negative_errno();
+        return 0;
+}
+
+static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
         _cleanup_close_pair_ int status_pipe[2] = { -EBADF, -EBADF };
         _cleanup_close_pair_ int sync_pipe[2] = { -EBADF, -EBADF };
         _cleanup_close_ int devnull = -EBADF, pidfd = -EBADF;
@@ -410,7 +428,11 @@ int spawn_start(const SpawnRequest *req, Spawned *ret) {
 
         if (pipe2(status_pipe, O_CLOEXEC) < 0)
                 return negative_errno();
-        if (userns && pipe2(sync_pipe, O_CLOEXEC) < 0)
+        /* Without clone3 (known now) the parent moves the child into its
+         * cgroup before the child may go on. */
+        bool join_cgroup = req->cgroup_fd >= 0 &&
+                           (control_path_get() == CONTROL_PATH_LEGACY || !feature_available(FEATURE_CLONE3));
+        if ((userns || join_cgroup) && pipe2(sync_pipe, O_CLOEXEC) < 0)
                 return negative_errno();
         devnull = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
         if (devnull < 0)
@@ -419,7 +441,7 @@ int spawn_start(const SpawnRequest *req, Spawned *ret) {
         c = (ChildContext) {
                 .req = req,
                 .status_fd = status_pipe[1],
-                .userns_sync_fd = sync_pipe[0],
+                .parent_sync_fd = sync_pipe[0],
                 .devnull_fd = devnull,
                 .max_target = 2,
                 .cap_last_cap = cap_last_cap(),
@@ -434,7 +456,7 @@ int spawn_start(const SpawnRequest *req, Spawned *ret) {
         /* Let libcap-ng read what it needs (cap_last_cap) here, not in the child. */
         capng_clear(CAPNG_SELECT_BOTH);
 
-        pid = create_child(req, flags, &pidfd, &method);
+        pid = create_child(req, flags, join_cgroup, &pidfd, &method);
         if (pid < 0) {
                 pidfd = -EBADF;
                 return pid;
@@ -445,10 +467,15 @@ int spawn_start(const SpawnRequest *req, Spawned *ret) {
         status_pipe[1] = safe_close(status_pipe[1]);
         sync_pipe[0] = safe_close(sync_pipe[0]);
 
-        if (userns) {
-                r = write_id_map(pid, "uid_map", req->uid_map, req->n_uid_map, req->uid);
-                if (r >= 0)
+        if (sync_pipe[1] >= 0) {
+                r = 0;
+                if (userns)
+                        r = write_id_map(pid, "uid_map", req->uid_map, req->n_uid_map, req->uid);
+                if (r >= 0 && userns)
                         r = write_id_map(pid, "gid_map", req->gid_map, req->n_gid_map, req->gid);
+                /* Unreaped, the child's pid names it alone. */
+                if (r >= 0 && join_cgroup && method != SPAWN_METHOD_CLONE3)
+                        r = cgroup_attach(req->cgroup_fd, pid);
                 if (r >= 0 && write(sync_pipe[1], "x", 1) != 1)
                         r = negative_errno();
                 if (r < 0) {
@@ -473,6 +500,17 @@ int spawn_start(const SpawnRequest *req, Spawned *ret) {
         ret->method = method;
         ret->has_init = c.with_init;
         return 0;
+}
+
+int spawn_start(const SpawnRequest *req, Spawned *ret) {
+        int r = spawn_start_once(req, ret);
+
+        /* clone3 turned out missing only now (a seccomp filter installed
+         * after the probe): once more, with the parent ready to move the
+         * child into its cgroup. */
+        if (r == -EOPNOTSUPP && req->cgroup_fd >= 0 && !feature_available(FEATURE_CLONE3))
+                r = spawn_start_once(req, ret);
+        return r;
 }
 
 static int read_record(int fd, StatusRecord *rec) {

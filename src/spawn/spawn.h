@@ -41,7 +41,8 @@ typedef struct SpawnRequest {
         uint64_t capabilities;   /* bit per CAP_* number kept; 0: none */
         bool no_new_privileges;
         const SeccompProfile *seccomp; /* NULL: no filter (the "none" profile) */
-        int cgroup_fd;        /* cgroup2 directory for CLONE_INTO_CGROUP, -EBADF: none */
+        int cgroup_fd;        /* cgroup2 directory for CLONE_INTO_CGROUP, -EBADF: none. Without
+                               * clone3 the parent moves the child there before it may go on. */
         int exe_fd;           /* executable for execveat(AT_EMPTY_PATH), -EBADF: argv[0] */
         mode_t umask;
         bool setsid;
@@ -93,7 +94,7 @@ void spawned_done(Spawned *s);
 /* Steps of the child's setup, named in a failed spawn's error. */
 typedef enum SpawnStep {
         SPAWN_STEP_NONE,
-        SPAWN_STEP_USERNS_WAIT,
+        SPAWN_STEP_PARENT_WAIT,
         SPAWN_STEP_SIGNALS,
         SPAWN_STEP_HOSTNAME,
         SPAWN_STEP_MOUNT_PROC,
