@@ -122,7 +122,7 @@ int cgroup_unit_is_populated(const CgroupUnit *u);
  * sd_event_add_io) each time "populated" or "frozen" changes. Read it with
  * cgroup_unit_is_populated(). The caller owns the fd. */
 int cgroup_unit_open_events(const CgroupUnit *u);
-/* rmdir the unit; -EBUSY while populated. Closes u either way on success. */
+/* rmdir the unit; -EBUSY while populated. On success u is released. */
 int cgroup_unit_remove(CgroupUnit *u);
 /* Controllers enabled for this unit (its cgroup.controllers). */
 int cgroup_unit_controllers(const CgroupUnit *u, unsigned *ret);
