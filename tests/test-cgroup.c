@@ -404,6 +404,46 @@ static void test_signal_all(void) {
         test_unit_teardown(&t);
 }
 
+/* A workload that made sub-cgroups of its own: their processes are
+ * signalled too, and the unit goes with them. */
+static void test_nested(void) {
+        TEST_REQUIRE_CGROUP2();
+        TEST_REQUIRE_FEATURE(FEATURE_CLONE_INTO_CGROUP);
+        char *argv[] = { (char *) "/bin/sleep", (char *) "600", NULL };
+        char *env[] = { NULL };
+        TestUnit t;
+        Spawned s, inner = SPAWNED_NULL;
+        SpawnRequest req;
+        siginfo_t si;
+
+        test_unit_setup(&t, "nested");
+        g_assert_no_errno(mkdirat(t.unit.fd, "inner", 0755));
+        g_assert_no_errno(mkdirat(t.unit.fd, "inner/deeper", 0755));
+        g_assert_no_errno(mkdirat(t.unit.fd, "empty", 0755));
+        _cleanup_close_ int deeper = openat(t.unit.fd, "inner/deeper", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        g_assert_cmpint(deeper, >=, 0);
+
+        spawn_request_init(&req);
+        req.argv = argv;
+        req.env = env;
+        req.uid = 65534;
+        req.gid = 65534;
+        req.cgroup_fd = deeper;
+        g_assert_cmpint(spawn_run(&req, &inner, NULL), ==, 0);
+        start_tree(&t.unit, false, &s);
+
+        g_assert_cmpint(cgroup_unit_remove(&t.unit), ==, -EBUSY);
+        g_assert_cmpint(cgroup_unit_signal_all(&t.unit, SIGTERM), ==, 4);
+        wait_unpopulated(&t.unit);
+        g_assert_cmpint(process_wait(&inner.process, WEXITED, &si), ==, 0);
+        g_assert_cmpint(si.si_status, ==, SIGTERM);
+        g_assert_cmpint(process_wait(&s.process, WEXITED, &si), ==, 0);
+        spawned_done(&inner);
+        spawned_done(&s);
+        /* teardown removes the unit, sub-cgroups first. */
+        test_unit_teardown(&t);
+}
+
 /* Where pidfd_open is refused (ControlPath=legacy), each pid is still
  * checked against the unit, through /proc/<pid>/cgroup. */
 static void test_signal_all_legacy(void) {
@@ -461,6 +501,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/cgroup/unit-names", test_unit_names);
         g_test_add_func("/cgroup/limits-not-supported", test_limits_not_supported);
         g_test_add_func("/cgroup/signal-all", test_signal_all);
+        g_test_add_func("/cgroup/nested", test_nested);
         g_test_add_func("/cgroup/signal-all-legacy", test_signal_all_legacy);
         g_test_add_func("/cgroup/kill-ignores-term", test_kill_ignores_term);
         return g_test_run();

@@ -3,6 +3,7 @@
 
 /* Small files of the kernel's (/proc, cgroupfs): read whole in one go. */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -28,5 +29,23 @@ static inline int read_small_file_at(int dirfd, const char *path, char *buf, siz
                 len += (size_t) n;
         }
         buf[len] = '\0';
+        return 0;
+}
+
+/* A DIR stream over a new fd of the directory dirfd (which stays the
+ * caller's): readdir() without touching dirfd's own offset. */
+static inline int opendir_fd(int dirfd, DIR **ret) {
+        int fd;
+        DIR *d;
+
+        fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        d = fdopendir(fd);
+        if (!d) {
+                safe_close(fd);
+                return negative_errno();
+        }
+        *ret = d;
         return 0;
 }

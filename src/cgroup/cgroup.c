@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -401,10 +402,92 @@ static bool ids_contain(const uint64_t *ids, size_t n, uint64_t id) {
         return false;
 }
 
+/* How deep a unit's own sub-cgroups are walked (a workload with the right to
+ * make them might nest some; the kernel's default limit is far deeper). */
+#define CGROUP_UNIT_MAX_DEPTH 16
+
+typedef struct SignalWalk {
+        const CgroupUnit *unit;
+        int sig;
+        uint64_t *done; /* who was signalled, by pidfs id */
+        size_t n_done, allocated;
+        bool found_new;
+} SignalWalk;
+
+/* Calls fn(dirfd of each subdirectory, name, depth + 1, userdata). */
+static int for_each_child_cgroup(int dirfd, unsigned depth, int (*fn)(int, const char *, unsigned, void *),
+                                 void *userdata) {
+        struct dirent *de;
+        DIR *d = NULL;
+        int r;
+
+        if (depth >= CGROUP_UNIT_MAX_DEPTH)
+                return -ELOOP;
+        r = opendir_fd(dirfd, &d);
+        if (r < 0)
+                return r;
+        while (r >= 0 && (de = readdir(d))) {
+                _cleanup_close_ int child = -EBADF;
+
+                if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                child = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (child < 0) {
+                        if (errno == ENOENT)
+                                continue; /* removed meanwhile */
+                        r = negative_errno();
+                        break;
+                }
+                r = fn(child, de->d_name, depth + 1, userdata);
+                if (r >= 0)
+                        r = 0;
+        }
+        closedir(d);
+        return r;
+}
+
+static int signal_procs_at(int dirfd, const char *name, unsigned depth, void *userdata) {
+        SignalWalk *w = userdata;
+        _cleanup_close_ int fd = -EBADF;
+        FILE *f;
+        int pid;
+
+        fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : negative_errno(); /* removed meanwhile */
+        f = fdopen(fd, "re");
+        if (!f)
+                return negative_errno();
+        TAKE_FD(fd);
+        while (fscanf(f, "%d", &pid) == 1) {
+                _cleanup_process_ Process p = PROCESS_NULL;
+
+                /* Pinned first, checked second: from here on the pid cannot
+                 * name anyone else. */
+                if (process_from_pid(&p, pid) < 0)
+                        continue; /* gone already */
+                /* Keyed by pidfs id; by pid only on the legacy path. */
+                uint64_t key = p.id != 0 ? p.id : UINT64_C(1) << 63 | (uint64_t) p.pid;
+                if (ids_contain(w->done, w->n_done, key))
+                        continue;
+                if (process_in_unit(w->unit, &p) <= 0)
+                        continue;
+                if (process_signal(&p, w->sig, 0) < 0)
+                        continue;
+                if (greedy_realloc((void **) &w->done, &w->allocated, w->n_done + 1, sizeof *w->done) < 0) {
+                        fclose(f);
+                        return -ENOMEM;
+                }
+                w->done[w->n_done++] = key;
+                w->found_new = true;
+        }
+        fclose(f);
+        return for_each_child_cgroup(dirfd, depth, signal_procs_at, w);
+}
+
 int cgroup_unit_signal_all(const CgroupUnit *u, int sig) {
-        _cleanup_free_ uint64_t *done = NULL;
-        size_t n_done = 0, allocated = 0;
-        bool again = true;
+        SignalWalk w = { .unit = u, .sig = sig, .found_new = true };
+        int r = 0;
 
         if (!u || u->fd < 0)
                 return -EBADF;
@@ -413,44 +496,12 @@ int cgroup_unit_signal_all(const CgroupUnit *u, int sig) {
 
         /* Bounded: a fork bomb outruns any number of passes; cgroup.kill is
          * the answer to that, not this. */
-        for (int pass = 0; again && pass < 16; pass++) {
-                _cleanup_close_ int fd = -EBADF;
-                FILE *f;
-                int pid;
-
-                again = false;
-                fd = openat(u->fd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
-                if (fd < 0)
-                        return negative_errno();
-                f = fdopen(fd, "re");
-                if (!f)
-                        return negative_errno();
-                TAKE_FD(fd);
-                while (fscanf(f, "%d", &pid) == 1) {
-                        _cleanup_process_ Process p = PROCESS_NULL;
-
-                        /* Pinned first, checked second: from here on the pid
-                         * cannot name anyone else. */
-                        if (process_from_pid(&p, pid) < 0)
-                                continue; /* gone already */
-                        /* Keyed by pidfs id; by pid only on the legacy path. */
-                        uint64_t key = p.id != 0 ? p.id : UINT64_C(1) << 63 | (uint64_t) p.pid;
-                        if (ids_contain(done, n_done, key))
-                                continue;
-                        if (process_in_unit(u, &p) <= 0)
-                                continue;
-                        if (process_signal(&p, sig, 0) < 0)
-                                continue;
-                        if (greedy_realloc((void **) &done, &allocated, n_done + 1, sizeof *done) < 0) {
-                                fclose(f);
-                                return -ENOMEM;
-                        }
-                        done[n_done++] = key;
-                        again = true;
-                }
-                fclose(f);
+        for (int pass = 0; r >= 0 && w.found_new && pass < 16; pass++) {
+                w.found_new = false;
+                r = signal_procs_at(u->fd, NULL, 0, &w);
         }
-        return (int) n_done;
+        free(w.done);
+        return r < 0 ? r : (int) w.n_done;
 }
 
 int cgroup_unit_is_populated(const CgroupUnit *u) {
@@ -478,15 +529,40 @@ int cgroup_unit_open_events(const CgroupUnit *u) {
         return RET_NERRNO(openat(u->fd, "cgroup.events", O_RDONLY | O_CLOEXEC | O_NOCTTY));
 }
 
+/* Depth first: a cgroup with children cannot be removed. */
+static int remove_children_at(int dirfd, const char *name, unsigned depth, void *userdata) {
+        int r = for_each_child_cgroup(dirfd, depth, remove_children_at, NULL);
+        if (r < 0)
+                return r;
+        if (name) {
+                _cleanup_close_ int parent = openat(dirfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (parent < 0)
+                        return negative_errno();
+                if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                        return negative_errno();
+        }
+        return 0;
+}
+
 int cgroup_unit_remove(CgroupUnit *u) {
         _cleanup_close_ int parent = -EBADF;
         const char *name;
+        int r;
 
         if (!u || u->fd < 0 || !u->path)
                 return -EBADF;
         name = strrchr(u->path, '/');
         if (!name || !name_is_component(name + 1))
                 return -EINVAL;
+        r = cgroup_unit_is_populated(u);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                return -EBUSY;
+        /* Sub-cgroups the workload made go first. */
+        r = remove_children_at(u->fd, NULL, 0, NULL);
+        if (r < 0)
+                return r;
         /* cgroup2 has no rename: the parent of our directory is still the
          * one its path names. */
         parent = openat(u->fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -111,9 +111,10 @@ int cgroup_unit_open(const CgroupSubtree *s, const char *name, CgroupUnit *ret);
 /* cgroup.kill = 1: SIGKILL to every process, including ones forking right
  * now. -EOPNOTSUPP before Linux 5.14. */
 int cgroup_unit_kill(const CgroupUnit *u);
-/* sig to every process in cgroup.procs. Each pid is pinned with a pidfd and
- * checked to be in this unit before it is signalled, so a pid that exited and
- * was reused is never hit. Passes repeat until one finds nobody new (children
+/* sig to every process in the unit's cgroup.procs, and in those of any
+ * sub-cgroups the workload made. Each pid is pinned with a pidfd and checked
+ * to be in this unit before it is signalled, so a pid that exited and was
+ * reused is never hit. Passes repeat until one finds nobody new (children
  * forked meanwhile). Returns the number of processes signalled. */
 int cgroup_unit_signal_all(const CgroupUnit *u, int sig);
 /* 1 while any process is in the unit (or below), 0 when empty. */
@@ -122,7 +123,8 @@ int cgroup_unit_is_populated(const CgroupUnit *u);
  * sd_event_add_io) each time "populated" or "frozen" changes. Read it with
  * cgroup_unit_is_populated(). The caller owns the fd. */
 int cgroup_unit_open_events(const CgroupUnit *u);
-/* rmdir the unit; -EBUSY while populated. On success u is released. */
+/* rmdir the unit, and first any (empty) sub-cgroups the workload made;
+ * -EBUSY while populated. On success u is released. */
 int cgroup_unit_remove(CgroupUnit *u);
 /* Controllers enabled for this unit (its cgroup.controllers). */
 int cgroup_unit_controllers(const CgroupUnit *u, unsigned *ret);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "missing-pidfd.h"
 #include "workload-record.h"
 
@@ -482,17 +483,12 @@ int workload_record_list(int dirfd, uint64_t **ret_ids, size_t *ret_n) {
         _cleanup_free_ uint64_t *ids = NULL;
         size_t n = 0, allocated = 0;
         struct dirent *de;
-        DIR *d;
-        int fd;
+        DIR *d = NULL;
+        int r;
 
-        fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return negative_errno();
-        }
+        r = opendir_fd(dirfd, &d);
+        if (r < 0)
+                return r;
         while ((errno = 0, de = readdir(d))) {
                 uint64_t id;
 
@@ -509,7 +505,7 @@ int workload_record_list(int dirfd, uint64_t **ret_ids, size_t *ret_n) {
                 }
                 ids[n++] = id;
         }
-        int r = errno > 0 ? -errno : 0;
+        r = errno > 0 ? -errno : 0;
         closedir(d);
         if (r < 0)
                 return r;
