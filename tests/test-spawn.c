@@ -652,6 +652,47 @@ static void test_pid_namespace_group(void) {
         spawned_done(&s);
 }
 
+/* Spawned.namespaces names the child's namespaces even when it exits at
+ * once: the new ones read while it waited, the rest our own. */
+static void test_namespace_ids(void) {
+        TEST_REQUIRE_ROOT();
+        char *quick[] = { NULL, (char *) "exit", (char *) "0", NULL };
+        char *slow[] = { NULL, (char *) "sleep", (char *) "30", NULL };
+        uint64_t requested = (1 << NAMESPACE_PID) | (1 << NAMESPACE_MOUNT) | (1 << NAMESPACE_NET) |
+                             (1 << NAMESPACE_UTS);
+        uint64_t own[_NAMESPACE_MAX];
+
+        for (NamespaceType t = 0; t < _NAMESPACE_MAX; t++)
+                g_assert_cmpint(namespace_id_from_proc(0, t, &own[t]), ==, 0);
+
+        for (int round = 0; round < 3; round++) {
+                SpawnRequest req;
+                Spawned s = SPAWNED_NULL;
+                siginfo_t si;
+
+                request_helper(&req, round == 2 ? slow : quick);
+                req.namespaces = round == 0 ? 0 : requested;
+                g_assert_cmpint(spawn_run(&req, &s, NULL), ==, 0);
+                for (NamespaceType t = 0; t < _NAMESPACE_MAX; t++) {
+                        g_assert_cmpuint(s.namespaces[t], !=, 0);
+                        if (req.namespaces & (UINT64_C(1) << t))
+                                g_assert_cmpuint(s.namespaces[t], !=, own[t]);
+                        else
+                                g_assert_cmpuint(s.namespaces[t], ==, own[t]);
+                }
+                /* While it runs, they are what /proc says. */
+                if (round == 2)
+                        for (NamespaceType t = 0; t < _NAMESPACE_MAX; t++) {
+                                uint64_t id;
+                                g_assert_cmpint(namespace_id_from_proc(s.process.pid, t, &id), ==, 0);
+                                g_assert_cmpuint(s.namespaces[t], ==, id);
+                        }
+                (void) process_signal(&s.process, SIGKILL, 0);
+                g_assert_cmpint(process_wait(&s.process, WEXITED, &si), ==, 0);
+                spawned_done(&s);
+        }
+}
+
 static void test_into_cgroup(void) {
         TEST_REQUIRE_ROOT();
         TEST_REQUIRE_FEATURE(FEATURE_CLONE_INTO_CGROUP);
@@ -1038,6 +1079,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/spawn/user-namespace", test_user_namespace);
         g_test_add_func("/spawn/pid-namespace-init", test_pid_namespace_init);
         g_test_add_func("/spawn/pid-namespace-group", test_pid_namespace_group);
+        g_test_add_func("/spawn/namespace-ids", test_namespace_ids);
         g_test_add_func("/spawn/into-cgroup", test_into_cgroup);
         g_test_add_func("/spawn/resources", test_resources);
         g_test_add_func("/spawn/resources-refused", test_resources_refused);

@@ -407,6 +407,19 @@ static int cgroup_attach(int cgroup_fd, pid_t pid) {
         return 0;
 }
 
+/* The child's namespace ids: of the new ones from its pidfd (the child
+ * must not have run yet), of the others our own. 0 where unreadable. */
+static void read_namespaces(const SpawnRequest *req, const Process *child, uint64_t ret[static _NAMESPACE_MAX]) {
+        for (NamespaceType t = 0; t < _NAMESPACE_MAX; t++) {
+                uint64_t id = 0;
+                if (req->namespaces & (UINT64_C(1) << t))
+                        (void) process_namespace_id(child, t, &id);
+                else
+                        (void) namespace_id_from_proc(0, t, &id);
+                ret[t] = id;
+        }
+}
+
 static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
         _cleanup_close_pair_ int status_pipe[2] = { -EBADF, -EBADF };
         _cleanup_close_pair_ int sync_pipe[2] = { -EBADF, -EBADF };
@@ -432,7 +445,9 @@ static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
          * cgroup before the child may go on. */
         bool join_cgroup = req->cgroup_fd >= 0 &&
                            (control_path_get() == CONTROL_PATH_LEGACY || !feature_available(FEATURE_CLONE3));
-        if ((userns || join_cgroup) && pipe2(sync_pipe, O_CLOEXEC) < 0)
+        /* New namespaces are named (Spawned.namespaces) while the child
+         * still waits: a workload that exits at once leaves none to read. */
+        if ((userns || join_cgroup || req->namespaces != 0) && pipe2(sync_pipe, O_CLOEXEC) < 0)
                 return negative_errno();
         devnull = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
         if (devnull < 0)
@@ -476,6 +491,8 @@ static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
                 /* Unreaped, the child's pid names it alone. */
                 if (r >= 0 && join_cgroup && method != SPAWN_METHOD_CLONE3)
                         r = cgroup_attach(req->cgroup_fd, pid);
+                if (r >= 0)
+                        read_namespaces(req, &(Process) { .pid = pid, .fd = pidfd }, ret->namespaces);
                 if (r >= 0 && write(sync_pipe[1], "x", 1) != 1)
                         r = negative_errno();
                 if (r < 0) {
@@ -484,6 +501,9 @@ static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
                 }
                 sync_pipe[1] = safe_close(sync_pipe[1]);
         }
+
+        if (req->namespaces == 0)
+                read_namespaces(req, NULL, ret->namespaces);
 
         /* clone told us the pid: only the pidfs identity is left to read. */
         uint64_t id = 0;

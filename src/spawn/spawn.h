@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include "namespace.h"
 #include "process.h"
 #include "seccomp-profile.h"
 
@@ -85,6 +86,10 @@ typedef struct Spawned {
         int status_fd;    /* read end of the exec-status channel */
         SpawnMethod method;
         bool has_init;    /* a pidbroker init runs as pid 1 in front of the workload */
+        /* nsfs inode per NamespaceType, 0 where unknown. Those it was given
+         * are read while the child waits, before it could exit (after which
+         * nothing can read them); the others are the daemon's own. */
+        uint64_t namespaces[_NAMESPACE_MAX];
 } Spawned;
 
 #define SPAWNED_NULL ((Spawned) { .process = PROCESS_NULL, .status_fd = -EBADF })
