@@ -56,6 +56,20 @@ int main(int argc, char *argv[]) {
                 return write(fd, argv[2], len) == (ssize_t) len ? 0 : 1;
         }
 
+        if (strcmp(verb, "in-cgroup") == 0 && argc == 3) {
+                /* Exit 42 when /proc/self/cgroup names argv[2] as our cgroup2 path. */
+                char line[4096];
+                FILE *f = fopen("/proc/self/cgroup", "re");
+                if (!f)
+                        return 1;
+                while (fgets(line, sizeof line, f)) {
+                        line[strcspn(line, "\n")] = '\0';
+                        if (strncmp(line, "0::", 3) == 0 && strcmp(line + 3, argv[2]) == 0)
+                                return 42;
+                }
+                return 1;
+        }
+
         if (strcmp(verb, "fds") == 0) {
                 DIR *d = opendir("/proc/self/fd");
                 if (!d)

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -860,6 +861,77 @@ static void test_info_child_nobody(void) {
         g_assert_cmpint(process_get_info(&p, &info), ==, -ESRCH);
 }
 
+/* A caller with limits of its own: nofile 64:64, nproc 200:300, nice 5,
+ * oom_score_adj 300 (all lowered or raised the way no privilege needs). */
+static int set_caller_limits(void) {
+        struct rlimit nofile = { 64, 64 }, nproc = { 200, 300 };
+        int fd;
+
+        if (setrlimit(RLIMIT_NOFILE, &nofile) < 0 || setrlimit(RLIMIT_NPROC, &nproc) < 0)
+                return 5;
+        if (setpriority(PRIO_PROCESS, 0, 5) < 0)
+                return 6;
+        fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, "300", 3) != 3)
+                return 7;
+        close(fd);
+        return 0;
+}
+
+static int set_caller_limits_nobody(void) {
+        int r = set_caller_limits();
+        return r != 0 ? r : become_nobody();
+}
+
+static void assert_caller_limits(BlockerSetup setup) {
+        _cleanup_process_ Process p = PROCESS_NULL;
+        _cleanup_close_ int release = -EBADF;
+        struct rlimit l[RLIMIT_NLIMITS], own;
+        int nice, adj;
+        siginfo_t si;
+
+        spawn_blocker(&p, &release, setup, 0);
+        g_assert_cmpint(process_get_rlimits(&p, l), ==, 0);
+        g_assert_cmpuint(l[RLIMIT_NOFILE].rlim_cur, ==, 64);
+        g_assert_cmpuint(l[RLIMIT_NOFILE].rlim_max, ==, 64);
+        g_assert_cmpuint(l[RLIMIT_NPROC].rlim_cur, ==, 200);
+        g_assert_cmpuint(l[RLIMIT_NPROC].rlim_max, ==, 300);
+        /* Every other limit is ours, inherited: the whole table is read. */
+        for (int i = 0; i < RLIMIT_NLIMITS; i++) {
+                if (i == RLIMIT_NOFILE || i == RLIMIT_NPROC)
+                        continue;
+                g_assert_no_errno(getrlimit((enum __rlimit_resource) i, &own));
+                g_assert_cmpuint(l[i].rlim_cur, ==, own.rlim_cur);
+                g_assert_cmpuint(l[i].rlim_max, ==, own.rlim_max);
+        }
+        g_assert_cmpint(process_get_nice(&p, &nice), ==, 0);
+        g_assert_cmpint(nice, ==, 5);
+        g_assert_cmpint(process_get_oom_score_adj(&p, &adj), ==, 0);
+        g_assert_cmpint(adj, ==, 300);
+
+        release = safe_close(release);
+        reap(&p, &si);
+        assert_exited(&si, 0);
+        /* Reaped: the pid may name someone else now, and is never read. */
+        g_assert_cmpint(process_get_rlimits(&p, l), ==, -ESRCH);
+        g_assert_cmpint(process_get_nice(&p, &nice), ==, -ESRCH);
+        g_assert_cmpint(process_get_oom_score_adj(&p, &adj), ==, -ESRCH);
+}
+
+/* Same uid: prlimit(2) answers. */
+static void test_caller_limits(void) {
+        TEST_REQUIRE_FEATURE(FEATURE_PIDFD_OPEN);
+        assert_caller_limits(set_caller_limits);
+}
+
+/* Another uid, without CAP_SYS_RESOURCE: prlimit(2) says EPERM and
+ * /proc/<pid>/limits answers instead. */
+static void test_caller_limits_nobody(void) {
+        TEST_REQUIRE_ROOT();
+        TEST_REQUIRE_FEATURE(FEATURE_PIDFD_OPEN);
+        assert_caller_limits(set_caller_limits_nobody);
+}
+
 static void test_exit_status_code(void) {
         _cleanup_process_ Process p = PROCESS_NULL, copy = PROCESS_NULL;
         _cleanup_close_ int release = -EBADF;
@@ -1051,6 +1123,84 @@ static int pid_reuse_in_namespace(void *userdata) {
         return 0;
 }
 
+/* The process that takes the victim's pid: it exits, but stays unreaped,
+ * holding the pid. */
+static int stranger_exits(void *userdata) {
+        return 0;
+}
+
+/* A stored pidfs handle of a reaped process never opens the process that
+ * reuses its pid, by handle or by pid: it is "lost". */
+static int handle_reuse_in_namespace(void *userdata) {
+        _cleanup_process_ Process victim = PROCESS_NULL, live = PROCESS_NULL, again = PROCESS_NULL,
+                                  wrong = PROCESS_NULL;
+        PidfsHandle h, live_h;
+        unsigned forks = 0;
+        pid_t victim_pid, stranger_pid;
+        int pidfd = -EBADF;
+        siginfo_t si = {};
+
+        TEST_CHILD_CHECK(getpid() == 1);
+
+        /* A live process: its handle and its pid both lead back to it. */
+        TEST_CHILD_CHECK_R(process_from_pid(&live, getpid(), CONTROL_PATH_AUTO), 0);
+        TEST_CHILD_CHECK_R(process_get_pidfs_handle(&live, &live_h), 0);
+        TEST_CHILD_CHECK(live_h.size == 8);
+        TEST_CHILD_CHECK_R(process_from_pidfs_handle(&again, &live_h, live.pid, live.id), 0);
+        TEST_CHILD_CHECK(again.id == live.id && again.pid == live.pid);
+        process_done(&again);
+        TEST_CHILD_CHECK_R(process_from_pidfs_handle(&again, NULL, live.pid, live.id), 0);
+        TEST_CHILD_CHECK(again.id == live.id);
+        process_done(&again);
+        /* The right handle with a wrong id proves nothing. */
+        TEST_CHILD_CHECK_R(process_from_pidfs_handle(&again, &live_h, live.pid, live.id + 1), -ESRCH);
+
+        victim_pid = test_clone_reusable_victim(&pidfd);
+        TEST_CHILD_CHECK(victim_pid > 0);
+        TEST_CHILD_CHECK_R(process_from_pidfd(&victim, pidfd), 0);
+        TEST_CHILD_CHECK_R(process_get_pidfs_handle(&victim, &h), 0);
+        /* Exited, not yet reaped: still the one process. */
+        TEST_CHILD_CHECK_R(process_from_pidfs_handle(&again, &h, victim_pid, victim.id), 0);
+        TEST_CHILD_CHECK(again.id == victim.id);
+        process_done(&again);
+
+        TEST_CHILD_CHECK_R(process_wait(&victim, WEXITED, &si), 0);
+        TEST_CHILD_CHECK_R(process_from_pidfs_handle(&wrong, &h, victim_pid, victim.id), -ESRCH);
+
+        stranger_pid = test_fork_until_pid(victim_pid, TEST_PID_REUSE_MAX_FORKS, stranger_exits, NULL, &forks);
+        if (stranger_pid == -EBUSY)
+                return test_child_fail("pid %d did not come back within %u forks", (int) victim_pid,
+                                       TEST_PID_REUSE_MAX_FORKS);
+        TEST_CHILD_CHECK_R(stranger_pid, victim_pid);
+        test_child_info("pid %d came back after %u forks", (int) victim_pid, forks);
+
+        /* The pid names a process again, and neither path takes it. */
+        TEST_CHILD_CHECK_R(process_from_pidfs_handle(&wrong, &h, victim_pid, victim.id), -ESRCH);
+        TEST_CHILD_CHECK_R(process_from_pidfs_handle(&wrong, NULL, victim_pid, victim.id), -ESRCH);
+        TEST_CHILD_CHECK_R(process_from_pid_checked(&wrong, victim_pid, victim.id), -ESRCH);
+        TEST_CHILD_CHECK(wrong.fd < 0);
+
+        /* Malformed records are refused, not tried. */
+        PidfsHandle bad = h;
+        bad.size = PIDFS_HANDLE_MAX + 1;
+        TEST_CHILD_CHECK_R(process_from_pidfs_handle(&wrong, &bad, victim_pid, victim.id), -EINVAL);
+        bad = h;
+        bad.type = 1;
+        TEST_CHILD_CHECK_R(process_from_pidfs_handle(&wrong, &bad, victim_pid, victim.id), -EINVAL);
+        TEST_CHILD_CHECK_R(process_from_pidfs_handle(&wrong, &h, victim_pid, 0), -EINVAL);
+        return 0;
+}
+
+static void test_handle_reuse(void) {
+        TEST_REQUIRE_ROOT();
+        TEST_REQUIRE_FEATURE(FEATURE_PIDFD_OPEN);
+        TEST_REQUIRE_FEATURE(FEATURE_CLONE3);
+        TEST_REQUIRE_FEATURE(FEATURE_PIDFS);
+        TEST_REQUIRE_FEATURE(FEATURE_PIDFS_FILE_HANDLES);
+
+        test_run_in_pid_namespace_checked("pidfs handle after pid reuse", handle_reuse_in_namespace, NULL);
+}
+
 static void test_pid_reuse(void) {
         TEST_REQUIRE_ROOT();
         TEST_REQUIRE_FEATURE(FEATURE_PIDFD_OPEN);
@@ -1088,11 +1238,14 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/process/wait/not-child", test_wait_not_child);
         g_test_add_func("/process/info/self", test_info_self);
         g_test_add_func("/process/info/child-nobody", test_info_child_nobody);
+        g_test_add_func("/process/caller-limits/same-user", test_caller_limits);
+        g_test_add_func("/process/caller-limits/other-user", test_caller_limits_nobody);
         g_test_add_func("/process/exit-status/code", test_exit_status_code);
         g_test_add_func("/process/exit-status/signal", test_exit_status_signal);
         g_test_add_func("/process/namespace/self", test_namespace_self);
         g_test_add_func("/process/namespace/child", test_namespace_child);
         g_test_add_func("/process/pid-reuse", test_pid_reuse);
+        g_test_add_func("/process/pidfs-handle/pid-reuse", test_handle_reuse);
         /* Last: it fails against the current process.c (see the test), and a
          * failure ends the run; the others should have run by then. */
         g_test_add_func("/process/check-alive/zombie", test_check_alive_zombie);

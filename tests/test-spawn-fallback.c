@@ -6,12 +6,15 @@
  * runtime's filter may), and the next step must be taken and reported. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "legacy.h"
 #include "missing-pidfd.h"
 #include "process.h"
@@ -28,6 +31,8 @@ typedef struct Case {
         SpawnMethod expect_method;
         int expect_error;          /* 0, or the -errno spawn_run must return */
         Feature missing;           /* the feature the probe must then report missing */
+        bool cgroup;               /* into a cgroup of its own (the parent moves it there) */
+        bool userns;               /* in a user namespace: the parent writes the id maps too */
 } Case;
 
 enum {
@@ -40,7 +45,12 @@ enum {
         CHILD_EXIT_CODE,
         CHILD_FEATURE_STILL_AVAILABLE,
         CHILD_LEFTOVER_CHILD,
+        CHILD_CGROUP,
+        CHILD_NOT_IN_CGROUP,
 };
+
+static char *cgroup_mount;
+static char *cgroup_rel; /* made by the test, used by its child */
 
 static int run_case(void *userdata) {
         const Case *c = userdata;
@@ -66,6 +76,21 @@ static int run_case(void *userdata) {
         req.env = env;
         req.namespaces = 1 << NAMESPACE_UTS; /* namespace flags travel down the chain too */
         req.control_path = c->control_path;
+        if (c->userns)
+                req.namespaces |= 1 << NAMESPACE_USER;
+
+        /* A cgroup of its own, made here: the workload must be in it before
+         * exec, although no clone3 put it there. */
+        _cleanup_close_ int cgroup_fd = -EBADF;
+        if (c->cgroup) {
+                g_autofree char *dir = g_strconcat(cgroup_mount, cgroup_rel, NULL);
+                cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (cgroup_fd < 0)
+                        return CHILD_CGROUP;
+                req.cgroup_fd = cgroup_fd;
+                argv[1] = (char *) "in-cgroup";
+                argv[2] = cgroup_rel;
+        }
         int r = spawn_run(&req, &s, NULL);
         if (r != c->expect_error)
                 return CHILD_SPAWN_RESULT;
@@ -94,7 +119,21 @@ static void test_case(gconstpointer data) {
         TEST_SKIP_UNDER_VALGRIND("creates children with clone() flags of its own and lacks clone3 and "
                                  "pidfd_open: a filter cannot take away one step of the chain");
         const Case *c = data;
+        g_autofree char *dir = NULL;
+
+        if (c->cgroup) {
+                if (!cgroup_mount) {
+                        g_test_skip("no cgroup2 hierarchy is mounted");
+                        return;
+                }
+                g_free(cgroup_rel);
+                cgroup_rel = g_strdup_printf("/pidbroker-test-fallback-%d", (int) getpid());
+                dir = g_strconcat(cgroup_mount, cgroup_rel, NULL);
+                g_assert_no_errno(mkdir(dir, 0755));
+        }
         int status = test_run_in_child(run_case, (void *) c);
+        if (dir)
+                g_assert_no_errno(rmdir(dir));
 
         g_assert_true(WIFEXITED(status));
         if (WEXITSTATUS(status) != CHILD_OK)
@@ -108,6 +147,8 @@ int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
         /* A warm cache: the "runtime" cases must find out at spawn time. */
         feature_probe_all();
+        if (cgroup_find_mount(&cgroup_mount) < 0)
+                cgroup_mount = NULL;
         /* Make the helper's public copy here, not in each forked child. */
         test_helper_path();
 
@@ -130,6 +171,23 @@ int main(int argc, char *argv[]) {
                                   .clone_mask = CLONE_PIDFD,
                                   .expect_method = SPAWN_METHOD_LEGACY,
                                   .missing = FEATURE_PIDFD_OPEN },
+                                { .name = "cgroup-no-clone3",
+                                  .blocked = { __NR_clone3 },
+                                  .expect_method = SPAWN_METHOD_CLONE_PIDFD,
+                                  .missing = FEATURE_CLONE3,
+                                  .cgroup = true },
+                                { .name = "cgroup-userns-no-clone3",
+                                  .blocked = { __NR_clone3 },
+                                  .expect_method = SPAWN_METHOD_CLONE_PIDFD,
+                                  .missing = FEATURE_CLONE3,
+                                  .cgroup = true,
+                                  .userns = true },
+                                { .name = "cgroup-no-pidfd-open",
+                                  .blocked = { __NR_clone3, __NR_pidfd_open },
+                                  .clone_mask = CLONE_PIDFD,
+                                  .expect_method = SPAWN_METHOD_LEGACY,
+                                  .missing = FEATURE_PIDFD_OPEN,
+                                  .cgroup = true },
                                 { .name = "no-pidfd-open-refused",
                                   .blocked = { __NR_clone3, __NR_pidfd_open },
                                   .clone_mask = CLONE_PIDFD,

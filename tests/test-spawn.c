@@ -206,6 +206,12 @@ static void test_validation(void) {
         EXPECT_INVALID((r.namespaces = 1 << NAMESPACE_UTS, r.hostname = ""));
         EXPECT_INVALID(r.uid = (uid_t) -1);
         EXPECT_INVALID(r.umask = 01000);
+        EXPECT_INVALID(r.rlimits_set = UINT32_C(1) << RLIMIT_NLIMITS);
+        EXPECT_INVALID((r.rlimits_set = 1 << RLIMIT_NOFILE, r.rlimits[RLIMIT_NOFILE] = (struct rlimit) { 65, 64 }));
+        EXPECT_INVALID((r.nice_set = true, r.nice = 20));
+        EXPECT_INVALID((r.nice_set = true, r.nice = -21));
+        EXPECT_INVALID((r.oom_score_adj_set = true, r.oom_score_adj = 1001));
+        EXPECT_INVALID((r.oom_score_adj_set = true, r.oom_score_adj = -1001));
 #undef EXPECT_INVALID
 
         g_assert_true(env_name_is_valid("PATH"));
@@ -703,6 +709,94 @@ static void test_pid_namespace_init(void) {
         spawned_done(&s);
 }
 
+/* The init leads the session and process group the workload shares, so
+ * the process-group scope on its pidfd reaches the workload; in ps it is
+ * named as the init, not as the daemon it was cloned from. */
+static void test_pid_namespace_group(void) {
+        TEST_REQUIRE_ROOT();
+        TEST_REQUIRE_FEATURE(FEATURE_PIDFD_SIGNAL_SCOPE);
+        char *argv[] = { NULL, (char *) "sleep", (char *) "30", NULL };
+        SpawnRequest req;
+        Spawned s = SPAWNED_NULL;
+        siginfo_t si;
+        int status;
+
+        request_helper(&req, argv);
+        req.uid = 65534;
+        req.gid = 65534;
+        req.namespaces = (1 << NAMESPACE_PID) | (1 << NAMESPACE_MOUNT);
+        g_assert_cmpint(spawn_run(&req, &s, NULL), ==, 0);
+        g_assert_true(s.has_init);
+        pid_t init = s.process.pid;
+
+        char comm[PROCESS_COMM_MAX];
+        g_assert_cmpint(process_get_comm(&s.process, comm), ==, 0);
+        g_assert_cmpstr(comm, ==, "pidbroker-init");
+        g_autofree char *cmdline_path = g_strdup_printf("/proc/%d/cmdline", init);
+        g_autofree char *cmdline = NULL;
+        gsize len;
+        g_assert_true(g_file_get_contents(cmdline_path, &cmdline, &len, NULL));
+        g_assert_cmpstr(cmdline, ==, "pidbroker-init");
+
+        g_autofree char *children_path = g_strdup_printf("/proc/%d/task/%d/children", init, init);
+        g_autofree char *children = NULL;
+        g_assert_true(g_file_get_contents(children_path, &children, NULL, NULL));
+        pid_t workload = atoi(children);
+        g_assert_cmpint(workload, >, 0);
+        g_assert_cmpint(getsid(init), ==, init);
+        g_assert_cmpint(getpgid(init), ==, init);
+        g_assert_cmpint(getsid(workload), ==, init);
+        g_assert_cmpint(getpgid(workload), ==, init);
+
+        g_assert_cmpint(process_signal(&s.process, SIGTERM, PIDFD_SIGNAL_PROCESS_GROUP), ==, 0);
+        g_assert_cmpint(process_wait(&s.process, WEXITED, &si), ==, 0);
+        g_assert_cmpint(spawn_read_exit_status(&s, &status), ==, 0);
+        g_assert_true(WIFSIGNALED(status));
+        g_assert_cmpint(WTERMSIG(status), ==, SIGTERM);
+        spawned_done(&s);
+}
+
+/* Spawned.namespaces names the child's namespaces even when it exits at
+ * once: the new ones read while it waited, the rest our own. */
+static void test_namespace_ids(void) {
+        TEST_REQUIRE_ROOT();
+        char *quick[] = { NULL, (char *) "exit", (char *) "0", NULL };
+        char *slow[] = { NULL, (char *) "sleep", (char *) "30", NULL };
+        uint64_t requested = (1 << NAMESPACE_PID) | (1 << NAMESPACE_MOUNT) | (1 << NAMESPACE_NET) |
+                             (1 << NAMESPACE_UTS);
+        uint64_t own[_NAMESPACE_MAX];
+
+        for (NamespaceType t = 0; t < _NAMESPACE_MAX; t++)
+                g_assert_cmpint(namespace_id_from_proc(0, t, &own[t]), ==, 0);
+
+        for (int round = 0; round < 3; round++) {
+                SpawnRequest req;
+                Spawned s = SPAWNED_NULL;
+                siginfo_t si;
+
+                request_helper(&req, round == 2 ? slow : quick);
+                req.namespaces = round == 0 ? 0 : requested;
+                g_assert_cmpint(spawn_run(&req, &s, NULL), ==, 0);
+                for (NamespaceType t = 0; t < _NAMESPACE_MAX; t++) {
+                        g_assert_cmpuint(s.namespaces[t], !=, 0);
+                        if (req.namespaces & (UINT64_C(1) << t))
+                                g_assert_cmpuint(s.namespaces[t], !=, own[t]);
+                        else
+                                g_assert_cmpuint(s.namespaces[t], ==, own[t]);
+                }
+                /* While it runs, they are what /proc says. */
+                if (round == 2)
+                        for (NamespaceType t = 0; t < _NAMESPACE_MAX; t++) {
+                                uint64_t id;
+                                g_assert_cmpint(namespace_id_from_proc(s.process.pid, t, &id), ==, 0);
+                                g_assert_cmpuint(s.namespaces[t], ==, id);
+                        }
+                (void) process_signal(&s.process, SIGKILL, 0);
+                g_assert_cmpint(process_wait(&s.process, WEXITED, &si), ==, 0);
+                spawned_done(&s);
+        }
+}
+
 static void test_into_cgroup(void) {
         TEST_REQUIRE_ROOT();
         TEST_REQUIRE_FEATURE(FEATURE_PIDFD_SEND_SIGNAL);
@@ -745,6 +839,280 @@ static void test_into_cgroup(void) {
         spawned_done(&s);
         close(cgfd);
         g_assert_cmpint(rmdir(dir), ==, 0);
+}
+
+/* The soft and hard value of one "Max ..." line of /proc/<pid>/limits. */
+static void proc_limit(pid_t pid, const char *name, char *soft, char *hard) {
+        g_autofree char *path = g_strdup_printf("/proc/%d/limits", (int) pid);
+        g_autofree char *text = NULL;
+        const char *line;
+
+        g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+        line = strstr(text, name);
+        g_assert_nonnull(line);
+        g_assert_cmpint(sscanf(line + 26, "%31s %31s", soft, hard), ==, 2);
+}
+
+static int proc_nice(pid_t pid) {
+        g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int) pid);
+        g_autofree char *text = NULL;
+        int nice;
+
+        g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+        /* Field 19, counted after the ")" that ends comm (field 2). */
+        const char *p = strrchr(text, ')');
+        g_assert_nonnull(p);
+        g_assert_cmpint(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %d", &nice), ==, 1);
+        return nice;
+}
+
+static int proc_int(pid_t pid, const char *file) {
+        g_autofree char *path = g_strdup_printf("/proc/%d/%s", (int) pid, file);
+        g_autofree char *text = NULL;
+
+        g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+        return atoi(text);
+}
+
+#define TEST_SPAWN_LONELY_UID 48879
+
+/* A workload gets exactly the requested rlimits, nice and oom_score_adj,
+ * as an unprivileged user, in and outside a pid namespace. */
+static void test_resources(void) {
+        TEST_REQUIRE_ROOT();
+        char *argv[] = { NULL, (char *) "sleep", (char *) "30", NULL };
+        char soft[32], hard[32];
+        uint64_t ns_sets[] = { 0, (1 << NAMESPACE_PID) | (1 << NAMESPACE_MOUNT) };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(ns_sets); i++) {
+                SpawnRequest req;
+                Spawned s = SPAWNED_NULL;
+                siginfo_t si;
+
+                request_helper(&req, argv);
+                /* nproc counts every process of the uid: one that nothing
+                 * else on the machine runs as (nobody may have thousands). */
+                req.uid = TEST_SPAWN_LONELY_UID;
+                req.gid = TEST_SPAWN_LONELY_UID;
+                req.namespaces = ns_sets[i];
+                req.rlimits[RLIMIT_NOFILE] = (struct rlimit) { 64, 64 };
+                req.rlimits[RLIMIT_NPROC] = (struct rlimit) { 200, 300 };
+                req.rlimits[RLIMIT_CORE] = (struct rlimit) { 0, RLIM_INFINITY };
+                req.rlimits_set = (1 << RLIMIT_NOFILE) | (1 << RLIMIT_NPROC) | (1 << RLIMIT_CORE);
+                req.nice_set = true;
+                req.nice = 5;
+                req.oom_score_adj_set = true;
+                req.oom_score_adj = 300;
+                g_assert_cmpint(spawn_run(&req, &s, NULL), ==, 0);
+
+                /* The workload itself: the init's child in a pid namespace. */
+                pid_t pid = s.process.pid;
+                if (s.has_init) {
+                        g_autofree char *children = NULL;
+                        g_autofree char *path = g_strdup_printf("/proc/%d/task/%d/children", pid, pid);
+                        g_assert_true(g_file_get_contents(path, &children, NULL, NULL));
+                        pid = atoi(children);
+                        g_assert_cmpint(pid, >, 0);
+                }
+                proc_limit(pid, "Max open files", soft, hard);
+                g_assert_cmpstr(soft, ==, "64");
+                g_assert_cmpstr(hard, ==, "64");
+                proc_limit(pid, "Max processes", soft, hard);
+                g_assert_cmpstr(soft, ==, "200");
+                g_assert_cmpstr(hard, ==, "300");
+                proc_limit(pid, "Max core file size", soft, hard);
+                g_assert_cmpstr(soft, ==, "0");
+                g_assert_cmpstr(hard, ==, "unlimited");
+                g_assert_cmpint(proc_nice(pid), ==, 5);
+                g_assert_cmpint(proc_int(pid, "oom_score_adj"), ==, 300);
+
+                g_assert_cmpint(process_signal(&s.process, SIGKILL, 0), ==, 0);
+                g_assert_cmpint(process_wait(&s.process, WEXITED, &si), ==, 0);
+                spawned_done(&s);
+        }
+}
+
+/* No process may raise RLIMIT_NOFILE's hard limit above fs.nr_open, root
+ * with CAP_SYS_RESOURCE included: the step fails and says which. */
+static void test_resources_refused(void) {
+        TEST_REQUIRE_ROOT();
+        char *argv[] = { NULL, (char *) "exit", (char *) "0", NULL };
+        SpawnRequest req;
+        Spawned s = SPAWNED_NULL;
+        SpawnStep step = SPAWN_STEP_NONE;
+
+        request_helper(&req, argv);
+        req.rlimits[RLIMIT_NOFILE] = (struct rlimit) { 64, RLIM_INFINITY };
+        req.rlimits_set = 1 << RLIMIT_NOFILE;
+        g_assert_cmpint(spawn_run(&req, &s, &step), ==, -EPERM);
+        g_assert_cmpint(step, ==, SPAWN_STEP_RLIMITS);
+        g_assert_cmpstr(spawn_step_to_string(step), ==, "rlimits");
+        spawned_done(&s);
+}
+
+static void test_rlimit_names(void) {
+        g_assert_cmpint(spawn_rlimit_from_name("NOFILE"), ==, RLIMIT_NOFILE);
+        g_assert_cmpint(spawn_rlimit_from_name("nofile"), ==, RLIMIT_NOFILE);
+        g_assert_cmpint(spawn_rlimit_from_name("RLIMIT_NOFILE"), ==, RLIMIT_NOFILE);
+        g_assert_cmpint(spawn_rlimit_from_name("rlimit_rttime"), ==, RLIMIT_RTTIME);
+        g_assert_cmpint(spawn_rlimit_from_name("FILES"), ==, -EINVAL);
+        g_assert_cmpint(spawn_rlimit_from_name("RLIMIT_"), ==, -EINVAL);
+        g_assert_cmpint(spawn_rlimit_from_name(""), ==, -EINVAL);
+        g_assert_cmpint(spawn_rlimit_from_name(NULL), ==, -EINVAL);
+        for (int i = 0; i < RLIMIT_NLIMITS; i++)
+                g_assert_cmpint(spawn_rlimit_from_name(spawn_rlimit_to_name(i)), ==, i);
+        g_assert_null(spawn_rlimit_to_name(RLIMIT_NLIMITS));
+        g_assert_null(spawn_rlimit_to_name(-1));
+}
+
+static bool have_capability(int cap) {
+        g_autofree char *status = NULL;
+        g_assert_true(g_file_get_contents("/proc/self/status", &status, NULL, NULL));
+        return (status_field(status, "CapEff:") >> cap) & 1;
+}
+
+static void own_rlimits(struct rlimit l[RLIMIT_NLIMITS]) {
+        for (int i = 0; i < RLIMIT_NLIMITS; i++)
+                g_assert_no_errno(getrlimit((__rlimit_resource_t) i, &l[i]));
+}
+
+static void test_inherit_resources(void) {
+        bool privileged = have_capability(CAP_SYS_RESOURCE);
+        struct rlimit caller[RLIMIT_NLIMITS];
+        SpawnRequest req;
+        int own_adj = proc_int(getpid(), "oom_score_adj");
+
+        g_test_message("CAP_SYS_RESOURCE %s, oom_score_adj %d", privileged ? "held" : "missing", own_adj);
+        own_rlimits(caller);
+        caller[RLIMIT_NOFILE] = (struct rlimit) { 64, 64 };
+        spawn_request_init(&req);
+        g_assert_cmpint(spawn_request_inherit_resources(&req, caller, 5, 300 > own_adj ? 300 : own_adj), ==, 0);
+        g_assert_cmpuint(req.rlimits_set, ==, (1U << RLIMIT_NLIMITS) - 1);
+        g_assert_cmpmem(req.rlimits, sizeof req.rlimits, caller, sizeof caller);
+        g_assert_true(req.nice_set && req.nice == 5);
+        g_assert_true(req.oom_score_adj_set);
+
+        /* More than this process may give. */
+        own_rlimits(caller);
+        if (caller[RLIMIT_NOFILE].rlim_max != RLIM_INFINITY) {
+                rlim_t own_hard = caller[RLIMIT_NOFILE].rlim_max;
+                caller[RLIMIT_NOFILE] = (struct rlimit) { own_hard + 1, own_hard + 1 };
+                int clamped = spawn_request_inherit_resources(&req, caller, 0, own_adj);
+                if (privileged) {
+                        g_assert_cmpint(clamped, ==, 0);
+                        g_assert_cmpuint(req.rlimits[RLIMIT_NOFILE].rlim_max, ==, own_hard + 1);
+                } else {
+                        g_assert_cmpint(clamped, ==, 1 << RLIMIT_NOFILE);
+                        g_assert_cmpuint(req.rlimits[RLIMIT_NOFILE].rlim_cur, ==, own_hard);
+                        g_assert_cmpuint(req.rlimits[RLIMIT_NOFILE].rlim_max, ==, own_hard);
+                }
+        }
+        own_rlimits(caller);
+        if (own_adj > -1000) {
+                int clamped = spawn_request_inherit_resources(&req, caller, 0, own_adj - 1);
+                g_assert_cmpint(clamped, ==, privileged ? 0 : SPAWN_CLAMPED_OOM_SCORE_ADJ);
+                g_assert_cmpint(req.oom_score_adj, ==, privileged ? own_adj - 1 : own_adj);
+        }
+}
+
+static void test_resources_beyond_caller(void) {
+        struct rlimit caller[RLIMIT_NLIMITS];
+        const char *what = NULL;
+        SpawnRequest req;
+
+        own_rlimits(caller);
+        caller[RLIMIT_NOFILE] = (struct rlimit) { 64, 128 };
+        spawn_request_init(&req);
+        spawn_request_inherit_resources(&req, caller, 5, 300);
+        req.oom_score_adj = 300; /* whatever this process could give */
+        g_assert_false(spawn_resources_beyond_caller(&req, caller, 5, 300, &what));
+
+        /* Up to the caller's hard limit, and nicer, is the caller's right. */
+        req.rlimits[RLIMIT_NOFILE] = (struct rlimit) { 128, 128 };
+        req.nice = 10;
+        req.oom_score_adj = 500;
+        g_assert_false(spawn_resources_beyond_caller(&req, caller, 5, 300, &what));
+
+        req.rlimits[RLIMIT_NOFILE] = (struct rlimit) { 64, 129 };
+        g_assert_true(spawn_resources_beyond_caller(&req, caller, 5, 300, &what));
+        g_assert_cmpstr(what, ==, "an rlimit above the caller's hard limit");
+        /* Unless that limit is not asked for at all. */
+        req.rlimits_set &= ~(1U << RLIMIT_NOFILE);
+        g_assert_false(spawn_resources_beyond_caller(&req, caller, 5, 300, &what));
+
+        req.nice = 4;
+        g_assert_true(spawn_resources_beyond_caller(&req, caller, 5, 300, &what));
+        g_assert_cmpstr(what, ==, "a nice value below the caller's");
+        req.nice_set = false;
+        req.oom_score_adj = 299;
+        g_assert_true(spawn_resources_beyond_caller(&req, caller, 5, 300, &what));
+        g_assert_cmpstr(what, ==, "an oom_score_adj below the caller's");
+}
+
+/* End to end below the daemon: a caller with limits of its own, read
+ * through its pidfd, hands exactly those to its workload: the two
+ * /proc/<pid>/limits are the same text. */
+static void test_resources_from_caller(void) {
+        TEST_REQUIRE_ROOT();
+        char *argv[] = { NULL, (char *) "sleep", (char *) "30", NULL };
+        _cleanup_close_pair_ int ready[2] = { -EBADF, -EBADF }, release[2] = { -EBADF, -EBADF };
+        struct rlimit caller[RLIMIT_NLIMITS];
+        Process p = PROCESS_NULL;
+        Spawned s = SPAWNED_NULL;
+        SpawnRequest req;
+        siginfo_t si;
+        int nice, adj;
+        char c;
+
+        g_assert_no_errno(pipe2(ready, O_CLOEXEC));
+        g_assert_no_errno(pipe2(release, O_CLOEXEC));
+        pid_t pid = fork();
+        g_assert_no_errno(pid);
+        if (pid == 0) {
+                struct rlimit nofile = { 64, 64 }, core = { 0, 0 }, stack = { 4 << 20, 16 << 20 };
+                close(release[1]);
+                close(ready[0]);
+                int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+                if (setrlimit(RLIMIT_NOFILE, &nofile) < 0 || setrlimit(RLIMIT_CORE, &core) < 0 ||
+                    setrlimit(RLIMIT_STACK, &stack) < 0 || setpriority(PRIO_PROCESS, 0, 7) < 0 || fd < 0 ||
+                    write(fd, "250", 3) != 3 || setresuid(65534, 65534, 65534) < 0)
+                        _exit(1);
+                if (write(ready[1], "R", 1) != 1 || read(release[0], &c, 1) < 0)
+                        _exit(2);
+                _exit(0);
+        }
+        ready[1] = safe_close(ready[1]);
+        release[0] = safe_close(release[0]);
+        g_assert_cmpint(read(ready[0], &c, 1), ==, 1);
+        g_assert_cmpint(process_from_pid(&p, pid, CONTROL_PATH_AUTO), ==, 0);
+        g_assert_cmpint(process_get_rlimits(&p, caller), ==, 0);
+        g_assert_cmpint(process_get_nice(&p, &nice), ==, 0);
+        g_assert_cmpint(process_get_oom_score_adj(&p, &adj), ==, 0);
+        g_assert_cmpint(nice, ==, 7);
+        g_assert_cmpint(adj, ==, 250);
+
+        request_helper(&req, argv);
+        req.uid = TEST_SPAWN_LONELY_UID;
+        req.gid = TEST_SPAWN_LONELY_UID;
+        g_assert_cmpint(spawn_request_inherit_resources(&req, caller, nice, adj), ==, 0);
+        g_assert_cmpint(spawn_run(&req, &s, NULL), ==, 0);
+
+        g_autofree char *caller_path = g_strdup_printf("/proc/%d/limits", pid);
+        g_autofree char *workload_path = g_strdup_printf("/proc/%d/limits", s.process.pid);
+        g_autofree char *caller_limits = NULL, *workload_limits = NULL;
+        g_assert_true(g_file_get_contents(caller_path, &caller_limits, NULL, NULL));
+        g_assert_true(g_file_get_contents(workload_path, &workload_limits, NULL, NULL));
+        g_assert_cmpstr(workload_limits, ==, caller_limits);
+        g_assert_cmpint(proc_nice(s.process.pid), ==, 7);
+        g_assert_cmpint(proc_int(s.process.pid, "oom_score_adj"), ==, 250);
+
+        g_assert_cmpint(process_signal(&s.process, SIGKILL, 0), ==, 0);
+        g_assert_cmpint(process_wait(&s.process, WEXITED, &si), ==, 0);
+        spawned_done(&s);
+        release[1] = safe_close(release[1]);
+        g_assert_cmpint(process_wait(&p, WEXITED, &si), ==, 0);
+        g_assert_cmpint(si.si_status, ==, 0);
+        process_done(&p);
 }
 
 static void test_exe_fd(void) {
@@ -817,7 +1185,15 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/spawn/daemon-fds-unreachable", test_daemon_fds_unreachable);
         g_test_add_func("/spawn/user-namespace", test_user_namespace);
         g_test_add_func("/spawn/pid-namespace-init", test_pid_namespace_init);
+        g_test_add_func("/spawn/pid-namespace-group", test_pid_namespace_group);
+        g_test_add_func("/spawn/namespace-ids", test_namespace_ids);
         g_test_add_func("/spawn/into-cgroup", test_into_cgroup);
+        g_test_add_func("/spawn/resources", test_resources);
+        g_test_add_func("/spawn/resources-refused", test_resources_refused);
+        g_test_add_func("/spawn/rlimit-names", test_rlimit_names);
+        g_test_add_func("/spawn/inherit-resources", test_inherit_resources);
+        g_test_add_func("/spawn/resources-beyond-caller", test_resources_beyond_caller);
+        g_test_add_func("/spawn/resources-from-caller", test_resources_from_caller);
         g_test_add_func("/spawn/exe-fd", test_exe_fd);
         g_test_add_func("/spawn/many-in-flight", test_many_in_flight);
         return g_test_run();

@@ -72,3 +72,20 @@ static inline int negative_errno(void) {
                 long _r_ = (long) (expr);               \
                 _r_ < 0 ? negative_errno() : (int) _r_; \
         })
+
+/* Grow the array *p of elements of `size` bytes to hold at least `need`,
+ * doubling: appending n elements costs O(n). 0 or -ENOMEM (*p kept). */
+static inline int greedy_realloc(void **p, size_t *allocated, size_t need, size_t size) {
+        size_t n;
+        void *q;
+
+        if (need <= *allocated)
+                return 0;
+        n = need < 8 ? 8 : need * 2;
+        q = reallocarray(*p, n, size);
+        if (!q)
+                return -ENOMEM;
+        *p = q;
+        *allocated = n;
+        return 0;
+}

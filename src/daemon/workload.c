@@ -249,15 +249,10 @@ static int on_legacy_child(sd_event_source *s, const siginfo_t *si, void *userda
         return 0;
 }
 
-/* Namespaces are fixed at clone time, so they are read as soon as the child
- * exists (a workload that exits at once leaves nothing to read later), and
- * again after exec where still readable. */
+/* Namespaces are fixed at clone time: the spawn engine read them while the
+ * child waited, before it could exit. */
 static void workload_read_namespaces(Workload *w) {
-        for (NamespaceType t = 0; t < _NAMESPACE_MAX; t++) {
-                uint64_t id;
-                if (process_namespace_id(&w->spawned.process, t, &id) >= 0)
-                        w->namespaces[t] = id;
-        }
+        memcpy(w->namespaces, w->spawned.namespaces, sizeof w->namespaces);
 }
 
 static uint64_t workload_pick_id(Workload *w) {
@@ -284,8 +279,6 @@ static void workload_exec_succeeded(Workload *w) {
                 w->state = WORKLOAD_FAILED;
                 return;
         }
-        workload_read_namespaces(w);
-
         w->state = WORKLOAD_RUNNING;
         workload_spawn_outcome(w, 0);
         m->metrics.spawns_ok++;

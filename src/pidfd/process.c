@@ -6,12 +6,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "feature.h"
+#include "fileio.h"
 #include "legacy.h"
 #include "missing-pidfd.h"
 #include "pidfd-util.h"
@@ -134,6 +136,85 @@ int process_copy(Process *ret, const Process *p) {
                         return negative_errno();
         }
         *ret = (Process) { .pid = p->pid, .fd = fd, .id = p->id };
+        return 0;
+}
+
+/* struct file_handle ends in a flexible array: room for a pidfs handle. */
+typedef union KernelFileHandle {
+        struct file_handle fh;
+        uint8_t space[sizeof(struct file_handle) + PIDFS_HANDLE_MAX];
+} KernelFileHandle;
+
+int process_get_pidfs_handle(const Process *p, PidfsHandle *ret) {
+        KernelFileHandle h = { .fh.handle_bytes = PIDFS_HANDLE_MAX };
+        int mnt_id;
+
+        if (!process_is_set(p))
+                return -ESRCH;
+        if (process_is_legacy(p))
+                return -EOPNOTSUPP;
+        if (name_to_handle_at(p->fd, "", &h.fh, &mnt_id, AT_EMPTY_PATH) < 0)
+                return errno_is_not_supported(errno) ? -EOPNOTSUPP : negative_errno();
+        if (h.fh.handle_type != PB_FILEID_PIDFS)
+                return -EOPNOTSUPP;
+        *ret = (PidfsHandle) { .type = h.fh.handle_type, .size = h.fh.handle_bytes };
+        memcpy(ret->bytes, h.fh.f_handle, h.fh.handle_bytes);
+        return 0;
+}
+
+int process_from_pid_checked(Process *ret, pid_t pid, uint64_t id) {
+        _cleanup_process_ Process p = PROCESS_NULL;
+        int r;
+
+        if (pid <= 0 || id == 0)
+                return -EINVAL;
+        /* A bare pid proves nothing: only a pidfd is compared. */
+        r = process_from_pid(&p, pid, CONTROL_PATH_PIDFD);
+        if (r < 0)
+                return r;
+        /* Without pidfs there is no identity to compare: nothing is proven. */
+        if (p.id == 0)
+                return -EOPNOTSUPP;
+        if (p.id != id)
+                return -ESRCH;
+        *ret = p;
+        p = PROCESS_NULL;
+        return 0;
+}
+
+int process_from_pidfs_handle(Process *ret, const PidfsHandle *h, pid_t pid, uint64_t id) {
+        KernelFileHandle k;
+        _cleanup_process_ Process p = PROCESS_NULL;
+        int fd, r;
+
+        if (id == 0)
+                return -EINVAL;
+        if (h && (h->type != PB_FILEID_PIDFS || h->size == 0 || h->size > PIDFS_HANDLE_MAX))
+                return -EINVAL;
+        if (!h)
+                return process_from_pid_checked(ret, pid, id);
+
+        k.fh.handle_bytes = h->size;
+        k.fh.handle_type = h->type;
+        memcpy(k.fh.f_handle, h->bytes, h->size);
+        fd = open_by_handle_at(FD_PIDFS_ROOT, &k.fh, O_CLOEXEC);
+        if (fd < 0) {
+                /* The process was reaped: whatever its pid names now is
+                 * someone else. */
+                if (errno == ESTALE)
+                        return -ESRCH;
+                /* Before 6.17 FD_PIDFS_ROOT is no fd at all: pin by pid. */
+                if (errno == EBADF || errno_is_not_supported(errno))
+                        return pid > 0 ? process_from_pid_checked(ret, pid, id) : -EOPNOTSUPP;
+                return negative_errno();
+        }
+        r = process_from_pidfd(&p, fd);
+        if (r < 0)
+                return r;
+        if (p.id != id)
+                return -ESRCH;
+        *ret = p;
+        p = PROCESS_NULL;
         return 0;
 }
 
@@ -324,32 +405,155 @@ int process_get_info(const Process *p, ProcessInfo *ret) {
         return 0;
 }
 
-int process_get_comm(const Process *p, char ret[static PROCESS_COMM_MAX]) {
-        char path[64], buf[PROCESS_COMM_MAX + 1];
-        ssize_t n;
-        int fd, r;
+/* Read /proc/<pid>/<file> (at most size - 1 bytes, NUL-terminated), then
+ * re-check the pin: the content counts only if the pid still names p. */
+static int proc_read_verified(const Process *p, const char *file, char *buf, size_t size) {
+        char path[64];
+        int r;
 
         if (!process_is_set(p))
                 return -ESRCH;
 
-        snprintf(path, sizeof path, "/proc/%d/comm", (int) p->pid);
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return errno == ENOENT ? -ESRCH : negative_errno();
-        n = read(fd, buf, sizeof buf - 1);
-        r = n < 0 ? negative_errno() : 0;
-        safe_close(fd);
+        snprintf(path, sizeof path, "/proc/%d/%s", (int) p->pid, file);
+        r = read_small_file_at(AT_FDCWD, path, buf, size);
+        /* The pid is gone (ENOENT) or exited while read (ESRCH). */
+        if (r == -ENOENT)
+                return -ESRCH;
         if (r < 0)
                 return r;
-        buf[n] = '\0';
-        buf[strcspn(buf, "\n")] = '\0';
+        return process_verify_pid(p);
+}
 
+int process_get_comm(const Process *p, char ret[static PROCESS_COMM_MAX]) {
+        char buf[PROCESS_COMM_MAX + 1];
+        int r;
+
+        r = proc_read_verified(p, "comm", buf, sizeof buf);
+        if (r < 0)
+                return r;
+        buf[strcspn(buf, "\n")] = '\0';
+        memcpy(ret, buf, PROCESS_COMM_MAX);
+        ret[PROCESS_COMM_MAX - 1] = '\0';
+        return 0;
+}
+
+int process_get_cgroup_path(const Process *p, char **ret) {
+        char buf[4096];
+        const char *line;
+        char *path;
+        int r;
+
+        r = proc_read_verified(p, "cgroup", buf, sizeof buf);
+        if (r < 0)
+                return r;
+        /* The cgroup2 entry is "0::/path"; on a hybrid host v1 lines precede it. */
+        line = strncmp(buf, "0::", 3) == 0 ? buf : strstr(buf, "\n0::");
+        if (!line)
+                return -ENOMEDIUM;
+        line += line == buf ? 3 : 4;
+        path = strndup(line, strcspn(line, "\n"));
+        if (!path)
+                return -ENOMEM;
+        *ret = path;
+        return 0;
+}
+
+/* /proc/<pid>/limits: a header, then one line per resource in the kernel's
+ * order, "<name padded to 26> <soft padded to 21> <hard> <units>". */
+static int parse_proc_limits(char *text, struct rlimit ret[static RLIMIT_NLIMITS]) {
+        char *save = NULL, *line;
+        int i = -1;
+
+        for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save), i++) {
+                char soft[32], hard[32];
+                rlim_t v[2];
+
+                if (i < 0)
+                        continue; /* the header */
+                if (i >= RLIMIT_NLIMITS)
+                        break;
+                if (strlen(line) < 26 || sscanf(line + 26, "%31s %31s", soft, hard) != 2)
+                        return -EIO;
+                for (int k = 0; k < 2; k++) {
+                        const char *t = k == 0 ? soft : hard;
+                        char *end;
+                        if (strcmp(t, "unlimited") == 0) {
+                                v[k] = RLIM_INFINITY;
+                                continue;
+                        }
+                        errno = 0;
+                        v[k] = (rlim_t) strtoull(t, &end, 10);
+                        if (errno != 0 || *end != '\0' || end == t)
+                                return -EIO;
+                }
+                ret[i] = (struct rlimit) { .rlim_cur = v[0], .rlim_max = v[1] };
+        }
+        return i == RLIMIT_NLIMITS ? 0 : -EIO;
+}
+
+int process_get_rlimits(const Process *p, struct rlimit ret[static RLIMIT_NLIMITS]) {
+        struct rlimit l[RLIMIT_NLIMITS];
+        char text[4096];
+        int r;
+
+        if (!process_is_set(p))
+                return -ESRCH;
+        for (int i = 0; i < RLIMIT_NLIMITS; i++) {
+                if (prlimit(p->pid, (enum __rlimit_resource) i, NULL, &l[i]) == 0)
+                        continue;
+                if (errno == ESRCH)
+                        return -ESRCH;
+                if (errno != EPERM)
+                        return negative_errno();
+                /* Another user's process, and we lack CAP_SYS_RESOURCE (as
+                 * root does on some hosts): the world-readable /proc file
+                 * says the same. */
+                r = proc_read_verified(p, "limits", text, sizeof text);
+                if (r < 0)
+                        return r;
+                r = parse_proc_limits(text, l);
+                if (r < 0)
+                        return r;
+                memcpy(ret, l, sizeof l);
+                return 0;
+        }
         r = process_verify_pid(p);
         if (r < 0)
                 return r;
+        memcpy(ret, l, sizeof l);
+        return 0;
+}
 
-        memcpy(ret, buf, PROCESS_COMM_MAX);
-        ret[PROCESS_COMM_MAX - 1] = '\0';
+int process_get_nice(const Process *p, int *ret) {
+        int nice, r;
+
+        if (!process_is_set(p))
+                return -ESRCH;
+        /* -1 is a valid nice value: only errno tells failure apart. */
+        errno = 0;
+        nice = getpriority(PRIO_PROCESS, (id_t) p->pid);
+        if (nice == -1 && errno != 0)
+                return negative_errno();
+        r = process_verify_pid(p);
+        if (r < 0)
+                return r;
+        *ret = nice;
+        return 0;
+}
+
+int process_get_oom_score_adj(const Process *p, int *ret) {
+        char buf[32], *end;
+        long v;
+        int r;
+
+        r = proc_read_verified(p, "oom_score_adj", buf, sizeof buf);
+        if (r < 0)
+                return r;
+        errno = 0;
+        v = strtol(buf, &end, 10);
+        if (errno != 0 || end == buf || (*end != '\n' && *end != '\0') || v < -1000 || v > 1000)
+                return -EIO;
+        *ret = (int) v;
         return 0;
 }
 

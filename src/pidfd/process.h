@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -48,6 +49,27 @@ int process_from_pidfd(Process *ret, int pidfd);
 int process_from_pidfd_dup(Process *ret, int pidfd);
 /* Duplicate a handle (the pidfd is dup'ed). */
 int process_copy(Process *ret, const Process *p);
+
+/* A pidfs file handle (name_to_handle_at on a pidfd): bytes that name one
+ * process for as long as the system is up, to be stored across a restart of
+ * the daemon. Type 0xfe, 8 bytes (the inode) on 64-bit kernels. */
+#define PIDFS_HANDLE_MAX 32
+typedef struct PidfsHandle {
+        int type;
+        unsigned size;
+        uint8_t bytes[PIDFS_HANDLE_MAX];
+} PidfsHandle;
+
+/* -EOPNOTSUPP without pidfs file handles (before 6.14) or on the legacy path. */
+int process_get_pidfs_handle(const Process *p, PidfsHandle *ret);
+/* Re-open a process recorded as (handle, pid, id) by a daemon before its
+ * restart: open_by_handle_at(FD_PIDFS_ROOT) (6.17), else pidfd_open(pid);
+ * either way the result's pidfs id must equal id. -ESRCH when the process is
+ * gone or the pid names someone else now ("lost": never guessed);
+ * -EOPNOTSUPP when nothing can prove it (no pidfs). h may be NULL (pid only). */
+int process_from_pidfs_handle(Process *ret, const PidfsHandle *h, pid_t pid, uint64_t id);
+/* The pid-only half: pidfd_open(pid) and the id check. */
+int process_from_pid_checked(Process *ret, pid_t pid, uint64_t id);
 
 /* True when a and b name the same process: by pidfs id when both have one,
  * else by pid while both pidfds still resolve to it. */
@@ -100,6 +122,19 @@ int process_namespace_id(const Process *p, NamespaceType t, uint64_t *ret);
  * only: any process can set its own comm. */
 #define PROCESS_COMM_MAX 16
 int process_get_comm(const Process *p, char ret[static PROCESS_COMM_MAX]);
+
+/* The process's cgroup2 path (the "0::" line of /proc/<pid>/cgroup),
+ * re-checked against the pidfd. -ENOMEDIUM without cgroup2. */
+int process_get_cgroup_path(const Process *p, char **ret);
+
+/* The process's resource limits, every RLIMIT_* (prlimit(2); where that is
+ * refused for another user's process without CAP_SYS_RESOURCE,
+ * /proc/<pid>/limits), re-checked against the pidfd. */
+int process_get_rlimits(const Process *p, struct rlimit ret[static RLIMIT_NLIMITS]);
+/* Its nice value (-20..19), getpriority(2) re-checked against the pidfd. */
+int process_get_nice(const Process *p, int *ret);
+/* Its /proc/<pid>/oom_score_adj (-1000..1000), re-checked. */
+int process_get_oom_score_adj(const Process *p, int *ret);
 
 /* pidfs inode of a pidfd; -EOPNOTSUPP without pidfs. */
 int pidfd_get_id(int pidfd, uint64_t *ret);

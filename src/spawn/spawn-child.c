@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -224,6 +225,45 @@ static void setup_credentials(const ChildContext *c) {
                 fail(SPAWN_STEP_CAPABILITIES, EPERM);
 }
 
+/* Decimal text of v into buf (at least 12 bytes), without stdio. */
+static size_t format_int(char *buf, int v) {
+        char tmp[12];
+        size_t n = 0, len = 0;
+        unsigned u = v < 0 ? 0U - (unsigned) v : (unsigned) v;
+
+        do
+                tmp[n++] = (char) ('0' + u % 10);
+        while ((u /= 10) > 0);
+        if (v < 0)
+                buf[len++] = '-';
+        while (n > 0)
+                buf[len++] = tmp[--n];
+        return len;
+}
+
+/* The caller's resources, not the daemon's, while we are still root:
+ * lowering oom_score_adj and raising a hard limit need CAP_SYS_RESOURCE,
+ * a negative nice CAP_SYS_NICE. */
+static void setup_resources(const ChildContext *c) {
+        const SpawnRequest *r = c->req;
+
+        if (r->oom_score_adj_set) {
+                char buf[12];
+                size_t len = format_int(buf, r->oom_score_adj);
+                int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC | O_NOCTTY);
+                if (fd < 0)
+                        fail(SPAWN_STEP_OOM_SCORE_ADJ, errno);
+                if (write(fd, buf, len) != (ssize_t) len)
+                        fail(SPAWN_STEP_OOM_SCORE_ADJ, errno);
+                close(fd);
+        }
+        for (int i = 0; i < RLIMIT_NLIMITS; i++)
+                if (r->rlimits_set & (UINT32_C(1) << i))
+                        CHECK(SPAWN_STEP_RLIMITS, syscall(SYS_prlimit64, 0, i, &r->rlimits[i], NULL));
+        if (r->nice_set)
+                CHECK(SPAWN_STEP_NICE, setpriority(PRIO_PROCESS, 0, r->nice));
+}
+
 /* chdir as the workload's user, then make sure the directory is reachable
  * from our root: a cwd outside it (a leaked directory fd, runc's
  * CVE-2024-21626) reads back as "(unreachable)/…" from the raw syscall. */
@@ -248,6 +288,47 @@ static int encode_wait_status(const siginfo_t *si) {
         default:
                 return 0;
         }
+}
+
+/* In ps the init shows as what it is, not as a copy of the daemon: comm
+ * by prctl, and argv by overwriting, in our private copy of the daemon's
+ * memory, the argument area /proc/self/stat points at (fields 48 and 49).
+ * Cosmetic: any failure leaves the old name. */
+#define INIT_NAME "pidbroker-init"
+static void name_init(void) {
+        char buf[2048];
+        unsigned long field[2] = {};
+        ssize_t n;
+        int fd;
+
+        (void) prctl(PR_SET_NAME, INIT_NAME, 0, 0, 0);
+
+        fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return;
+        n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n <= 0)
+                return;
+        buf[n] = '\0';
+        /* comm (field 2) may hold anything but ends at the last ')'. */
+        const char *p = strrchr(buf, ')');
+        if (!p)
+                return;
+        for (int f = 2; *p && f < 49;) {
+                if (*p++ != ' ')
+                        continue;
+                f++;
+                if (f == 48 || f == 49)
+                        for (; *p >= '0' && *p <= '9'; p++)
+                                field[f - 48] = field[f - 48] * 10 + (unsigned long) (*p - '0');
+        }
+        char *start = (char *) field[0], *end = (char *) field[1];
+        if (!start || end <= start + 1)
+                return;
+        size_t room = (size_t) (end - start);
+        memset(start, 0, room);
+        memcpy(start, INIT_NAME, sizeof INIT_NAME <= room ? sizeof INIT_NAME - 1 : room - 1);
 }
 
 /* pid 1 of the new pid namespace. As pid 1 the workload would ignore
@@ -303,17 +384,19 @@ _noreturn_ void spawn_child(const ChildContext *c) {
 
         report_fd = c->status_fd;
 
-        /* 1. In a new user namespace, wait until the parent wrote uid_map and
-         *    gid_map: until then we have no ids to become. */
-        if (c->userns_sync_fd >= 0) {
+        /* 1. Wait for what only the parent can do: in a new user namespace,
+         *    write uid_map and gid_map (until then we have no ids to
+         *    become); without clone3, move us into the workload's cgroup
+         *    (from inside a user namespace we may lack the right to). */
+        if (c->parent_sync_fd >= 0) {
                 char b;
                 ssize_t n;
                 do
-                        n = read(c->userns_sync_fd, &b, 1);
+                        n = read(c->parent_sync_fd, &b, 1);
                 while (n < 0 && errno == EINTR);
                 if (n != 1)
-                        fail(SPAWN_STEP_USERNS_WAIT, n < 0 ? errno : EPIPE);
-                close(c->userns_sync_fd);
+                        fail(SPAWN_STEP_PARENT_WAIT, n < 0 ? errno : EPIPE);
+                close(c->parent_sync_fd);
         }
 
         /* 2. The daemon's signal mask and handlers are not the workload's:
@@ -341,7 +424,11 @@ _noreturn_ void spawn_child(const ChildContext *c) {
         setup_fds(c, &exe_fd);
         umask(r->umask);
 
-        /* 5. Capabilities and identity. Without no_new_privs the kernel only
+        /* 5. The caller's rlimits, nice and oom_score_adj. After the fd
+         *    shuffle, which a low RLIMIT_NOFILE would refuse. */
+        setup_resources(c);
+
+        /* 6. Capabilities and identity. Without no_new_privs the kernel only
          *    takes a seccomp filter from a holder of CAP_SYS_ADMIN, so then
          *    the filter goes in now, before the drop, and must allow the
          *    steps that follow. */
@@ -352,16 +439,24 @@ _noreturn_ void spawn_child(const ChildContext *c) {
         setup_bounding_set(c);
         setup_credentials(c);
 
-        /* 6. The working directory, as the workload's user. */
+        /* 7. The working directory, as the workload's user. */
         setup_cwd(c);
 
-        /* 7. no_new_privs: required for an unprivileged seccomp load, and
+        /* 8. no_new_privs: required for an unprivileged seccomp load, and
          *    keeps a setuid binary from undoing the above. */
         if (r->no_new_privileges)
                 CHECK(SPAWN_STEP_NO_NEW_PRIVS, prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
 
-        /* 8. As pid 1 of a new pid namespace: become the init, and let a
-         *    child of ours be the workload. The init keeps no workload fd. */
+        /* 9. A session of its own, away from the daemon's. With an init
+         *    this happens before its fork: the init then leads the session
+         *    and the process group the workload shares, so a signal to the
+         *    group whose id is the init's pid (PIDFD_SIGNAL_PROCESS_GROUP on
+         *    the workload's pidfd) reaches the workload. */
+        if (r->setsid)
+                CHECK(SPAWN_STEP_SETSID, setsid());
+
+        /* 10. As pid 1 of a new pid namespace: become the init, and let a
+         *     child of ours be the workload. The init keeps no workload fd. */
         if (c->with_init) {
                 int pipefd[2];
                 sigset_t all;
@@ -380,6 +475,7 @@ _noreturn_ void spawn_child(const ChildContext *c) {
                         }
                         close(pipefd[1]);
                         fds_close_from(0, keep, 2, false);
+                        name_init();
                         run_init(report_fd, pid, pipefd[0]);
                 }
                 close(pipefd[0]);
@@ -387,16 +483,12 @@ _noreturn_ void spawn_child(const ChildContext *c) {
                 CHECK(SPAWN_STEP_SIGNALS, sigprocmask(SIG_SETMASK, &none, NULL));
         }
 
-        /* 9. A session of its own, away from the daemon's. */
-        if (r->setsid)
-                CHECK(SPAWN_STEP_SETSID, setsid());
-
-        /* 10. Seccomp last: every step above may use what it denies. */
+        /* 11. Seccomp last: every step above may use what it denies. */
         if (r->seccomp && !seccomp_early)
                 CHECK(SPAWN_STEP_SECCOMP,
                       syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &r->seccomp->prog));
 
-        /* 11. Exec; the channel closes with it, which is the success report. */
+        /* 12. Exec; the channel closes with it, which is the success report. */
         if (exe_fd >= 0)
                 syscall(SYS_execveat, exe_fd, "", r->argv, r->env, AT_EMPTY_PATH);
         else

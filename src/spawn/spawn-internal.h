@@ -26,7 +26,8 @@ typedef struct StatusRecord {
 typedef struct ChildContext {
         const SpawnRequest *req;
         int status_fd;      /* write end of the exec-status channel, CLOEXEC */
-        int userns_sync_fd; /* read end: one byte once uid/gid maps are written; -EBADF without userns */
+        int parent_sync_fd; /* read end: one byte once the parent wrote the uid/gid maps and moved
+                             * us into the cgroup (without clone3); -EBADF when it has nothing to do */
         bool userns;        /* born in a new user namespace, with its groups set already */
         int devnull_fd;     /* for unmapped 0/1/2 */
         int max_target;     /* highest fd number the workload receives (>= 2) */

@@ -40,13 +40,16 @@ DEFINE_STRING_TABLE_LOOKUP(spawn_method, SpawnMethod);
 
 static const char *const spawn_step_table[_SPAWN_STEP_MAX] = {
         [SPAWN_STEP_NONE] = "none",
-        [SPAWN_STEP_USERNS_WAIT] = "userns-wait",
+        [SPAWN_STEP_PARENT_WAIT] = "parent-wait",
         [SPAWN_STEP_SIGNALS] = "signals",
         [SPAWN_STEP_HOSTNAME] = "hostname",
         [SPAWN_STEP_MOUNT_PROC] = "mount-proc",
         [SPAWN_STEP_SETSID] = "setsid",
         [SPAWN_STEP_FDS] = "fds",
         [SPAWN_STEP_CWD] = "cwd",
+        [SPAWN_STEP_OOM_SCORE_ADJ] = "oom-score-adj",
+        [SPAWN_STEP_RLIMITS] = "rlimits",
+        [SPAWN_STEP_NICE] = "nice",
         [SPAWN_STEP_GROUPS] = "groups",
         [SPAWN_STEP_GID] = "gid",
         [SPAWN_STEP_UID] = "uid",
@@ -228,6 +231,16 @@ int spawn_request_validate(const SpawnRequest *req, const char **ret_reason) {
                 INVALID("unknown capability");
         if (req->umask & ~0777)
                 INVALID("umask beyond 0777");
+
+        if (req->rlimits_set >> RLIMIT_NLIMITS != 0)
+                INVALID("unknown rlimit");
+        for (int i = 0; i < RLIMIT_NLIMITS; i++)
+                if ((req->rlimits_set & (UINT32_C(1) << i)) && req->rlimits[i].rlim_cur > req->rlimits[i].rlim_max)
+                        INVALID("rlimit soft limit above its hard limit");
+        if (req->nice_set && (req->nice < -20 || req->nice > 19))
+                INVALID("nice must be -20..19");
+        if (req->oom_score_adj_set && (req->oom_score_adj < -1000 || req->oom_score_adj > 1000))
+                INVALID("oom_score_adj must be -1000..1000");
         return 0;
 }
 
@@ -316,7 +329,8 @@ static void child_abort(pid_t pid, int pidfd) {
  * pidfd_open → bare pid. Each step runs only when the one before is missing.
  * Returns the pid in the parent (with *ret_pidfd, -EBADF on the legacy
  * path), 0 in the child, -errno on failure. */
-static pid_t create_child(const SpawnRequest *req, uint64_t flags, int *ret_pidfd, SpawnMethod *ret_method) {
+static pid_t create_child(const SpawnRequest *req, uint64_t flags, bool parent_joins_cgroup, int *ret_pidfd,
+                          SpawnMethod *ret_method) {
         ControlPath cp = req->control_path;
         int pidfd = -1;
         pid_t pid;
@@ -346,8 +360,10 @@ static pid_t create_child(const SpawnRequest *req, uint64_t flags, int *ret_pidf
                 feature_mark_missing(FEATURE_CLONE3, -pid);
         }
 
-        /* Only clone3 can place a child into a cgroup or a time namespace. */
-        if (req->cgroup_fd >= 0 || (flags & CLONE_NEWTIME))
+        /* Only clone3 can create a time namespace; a child cloned otherwise
+         * is moved into its cgroup by the parent, which must have prepared
+         * for it (see spawn_start()). */
+        if ((req->cgroup_fd >= 0 && !parent_joins_cgroup) || (flags & CLONE_NEWTIME))
                 return -EOPNOTSUPP;
 
         if (cp != CONTROL_PATH_LEGACY && feature_available(FEATURE_CLONE_PIDFD)) {
@@ -401,7 +417,35 @@ have_child:
         return pid;
 }
 
-int spawn_start(const SpawnRequest *req, Spawned *ret) {
+/* Write pid into the cgroup directory's cgroup.procs. */
+static int cgroup_attach(int cgroup_fd, pid_t pid) {
+        _cleanup_close_ int fd = -EBADF;
+        char buf[16];
+        int len;
+
+        fd = openat(cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return negative_errno();
+        len = snprintf(buf, sizeof buf, "%d", (int) pid);
+        if (write(fd, buf, (size_t) len) != len)
+                return negative_errno();
+        return 0;
+}
+
+/* The child's namespace ids: of the new ones from its pidfd (the child
+ * must not have run yet), of the others our own. 0 where unreadable. */
+static void read_namespaces(const SpawnRequest *req, const Process *child, uint64_t ret[static _NAMESPACE_MAX]) {
+        for (NamespaceType t = 0; t < _NAMESPACE_MAX; t++) {
+                uint64_t id = 0;
+                if (req->namespaces & (UINT64_C(1) << t))
+                        (void) process_namespace_id(child, t, &id);
+                else
+                        (void) namespace_id_from_proc(0, t, &id);
+                ret[t] = id;
+        }
+}
+
+static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
         _cleanup_close_pair_ int status_pipe[2] = { -EBADF, -EBADF };
         _cleanup_close_pair_ int sync_pipe[2] = { -EBADF, -EBADF };
         _cleanup_close_ int devnull = -EBADF, pidfd = -EBADF;
@@ -422,7 +466,13 @@ int spawn_start(const SpawnRequest *req, Spawned *ret) {
 
         if (pipe2(status_pipe, O_CLOEXEC) < 0)
                 return negative_errno();
-        if (userns && pipe2(sync_pipe, O_CLOEXEC) < 0)
+        /* Without clone3 (known now) the parent moves the child into its
+         * cgroup before the child may go on. */
+        bool join_cgroup = req->cgroup_fd >= 0 &&
+                           (req->control_path == CONTROL_PATH_LEGACY || !feature_available(FEATURE_CLONE3));
+        /* New namespaces are named (Spawned.namespaces) while the child
+         * still waits: a workload that exits at once leaves none to read. */
+        if ((userns || join_cgroup || req->namespaces != 0) && pipe2(sync_pipe, O_CLOEXEC) < 0)
                 return negative_errno();
         devnull = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
         if (devnull < 0)
@@ -431,7 +481,7 @@ int spawn_start(const SpawnRequest *req, Spawned *ret) {
         c = (ChildContext) {
                 .req = req,
                 .status_fd = status_pipe[1],
-                .userns_sync_fd = sync_pipe[0],
+                .parent_sync_fd = sync_pipe[0],
                 .userns = userns,
                 .devnull_fd = devnull,
                 .max_target = 2,
@@ -465,7 +515,7 @@ int spawn_start(const SpawnRequest *req, Spawned *ret) {
                 if (r < 0)
                         return r;
         }
-        pid = create_child(req, flags, &pidfd, &method);
+        pid = create_child(req, flags, join_cgroup, &pidfd, &method);
         if (pid == 0)
                 spawn_child(&c);
         /* Taking back what we just gave away cannot fail; if it did, this
@@ -480,12 +530,19 @@ int spawn_start(const SpawnRequest *req, Spawned *ret) {
         status_pipe[1] = safe_close(status_pipe[1]);
         sync_pipe[0] = safe_close(sync_pipe[0]);
 
-        if (userns) {
-                r = write_id_map(pid, "uid_map", req->uid_map, req->n_uid_map, req->uid);
-                if (r >= 0)
+        if (sync_pipe[1] >= 0) {
+                r = 0;
+                if (userns)
+                        r = write_id_map(pid, "uid_map", req->uid_map, req->n_uid_map, req->uid);
+                if (r >= 0 && userns)
                         r = deny_setgroups(pid);
-                if (r >= 0)
+                if (r >= 0 && userns)
                         r = write_id_map(pid, "gid_map", req->gid_map, req->n_gid_map, req->gid);
+                /* Unreaped, the child's pid names it alone. */
+                if (r >= 0 && join_cgroup && method != SPAWN_METHOD_CLONE3)
+                        r = cgroup_attach(req->cgroup_fd, pid);
+                if (r >= 0)
+                        read_namespaces(req, &(Process) { .pid = pid, .fd = pidfd }, ret->namespaces);
                 if (r >= 0 && write(sync_pipe[1], "x", 1) != 1)
                         r = negative_errno();
                 if (r < 0) {
@@ -494,6 +551,9 @@ int spawn_start(const SpawnRequest *req, Spawned *ret) {
                 }
                 sync_pipe[1] = safe_close(sync_pipe[1]);
         }
+
+        if (req->namespaces == 0)
+                read_namespaces(req, NULL, ret->namespaces);
 
         /* clone told us the pid: only the pidfs identity is left to read. */
         uint64_t id = 0;
@@ -510,6 +570,17 @@ int spawn_start(const SpawnRequest *req, Spawned *ret) {
         ret->method = method;
         ret->has_init = c.with_init;
         return 0;
+}
+
+int spawn_start(const SpawnRequest *req, Spawned *ret) {
+        int r = spawn_start_once(req, ret);
+
+        /* clone3 turned out missing only now (a seccomp filter installed
+         * after the probe): once more, with the parent ready to move the
+         * child into its cgroup. */
+        if (r == -EOPNOTSUPP && req->cgroup_fd >= 0 && !feature_available(FEATURE_CLONE3))
+                r = spawn_start_once(req, ret);
+        return r;
 }
 
 static int read_record(int fd, StatusRecord *rec) {

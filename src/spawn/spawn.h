@@ -9,8 +9,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
+#include "namespace.h"
 #include "process.h"
 #include "seccomp-profile.h"
 
@@ -43,11 +45,22 @@ typedef struct SpawnRequest {
         uint64_t capabilities;   /* bit per CAP_* number kept; 0: none */
         bool no_new_privileges;
         const SeccompProfile *seccomp; /* NULL: no filter (the "none" profile) */
-        int cgroup_fd;        /* cgroup2 directory for CLONE_INTO_CGROUP, -EBADF: none */
+        int cgroup_fd;        /* cgroup2 directory for CLONE_INTO_CGROUP, -EBADF: none. Without
+                               * clone3 the parent moves the child there before it may go on. */
         int exe_fd;           /* executable for execveat(AT_EMPTY_PATH), -EBADF: argv[0] */
         mode_t umask;
         bool setsid;
         ControlPath control_path; /* which child handles may be made: the site's ControlPath= */
+        /* Resources, applied as root before the identity change. The daemon
+         * fills them from the caller's own (process_get_rlimits() etc.),
+         * never leaving the workload its own. Raising a hard rlimit or
+         * lowering oom_score_adj needs CAP_SYS_RESOURCE. */
+        struct rlimit rlimits[RLIMIT_NLIMITS];
+        uint32_t rlimits_set; /* bit (1 << RLIMIT_*) per entry of rlimits to apply */
+        bool nice_set;
+        int nice;             /* -20..19 */
+        bool oom_score_adj_set;
+        int oom_score_adj;    /* -1000..1000 */
 } SpawnRequest;
 
 /* Defaults as org.pidbroker.Broker1(5) states them; argv/env/uid/gid are left to fill. */
@@ -55,7 +68,9 @@ void spawn_request_init(SpawnRequest *req);
 
 /* -EINVAL with *ret_reason (static string) for a request that cannot run:
  * empty argv, relative argv[0], bad env names, duplicate or out-of-range
- * target fds, bad id maps, a hostname without a uts namespace, ... */
+ * target fds, bad id maps, a hostname without a uts namespace, an unknown
+ * rlimit or one whose soft limit exceeds its hard one, nice or
+ * oom_score_adj out of range, ... */
 int spawn_request_validate(const SpawnRequest *req, const char **ret_reason);
 
 /* How the child was created: each step of the fallback chain is taken only
@@ -76,6 +91,10 @@ typedef struct Spawned {
         int status_fd;    /* read end of the exec-status channel */
         SpawnMethod method;
         bool has_init;    /* a pidbroker init runs as pid 1 in front of the workload */
+        /* nsfs inode per NamespaceType, 0 where unknown. Those it was given
+         * are read while the child waits, before it could exit (after which
+         * nothing can read them); the others are the daemon's own. */
+        uint64_t namespaces[_NAMESPACE_MAX];
 } Spawned;
 
 #define SPAWNED_NULL ((Spawned) { .process = PROCESS_NULL, .status_fd = -EBADF })
@@ -85,13 +104,16 @@ void spawned_done(Spawned *s);
 /* Steps of the child's setup, named in a failed spawn's error. */
 typedef enum SpawnStep {
         SPAWN_STEP_NONE,
-        SPAWN_STEP_USERNS_WAIT,
+        SPAWN_STEP_PARENT_WAIT,
         SPAWN_STEP_SIGNALS,
         SPAWN_STEP_HOSTNAME,
         SPAWN_STEP_MOUNT_PROC,
         SPAWN_STEP_SETSID,
         SPAWN_STEP_FDS,
         SPAWN_STEP_CWD,
+        SPAWN_STEP_OOM_SCORE_ADJ,
+        SPAWN_STEP_RLIMITS,
+        SPAWN_STEP_NICE,
         SPAWN_STEP_GROUPS,
         SPAWN_STEP_GID,
         SPAWN_STEP_UID,
@@ -126,3 +148,23 @@ int spawn_read_exit_status(Spawned *s, int *ret_status);
  * failed exec the child is reaped and *ret_step set. */
 int spawn_run(const SpawnRequest *req, Spawned *ret, SpawnStep *ret_step);
 
+/* "NOFILE", "nofile" or "RLIMIT_NOFILE" → RLIMIT_NOFILE (the names of
+ * systemd's Limit*= settings); -EINVAL for anything else. */
+int spawn_rlimit_from_name(const char *name);
+/* RLIMIT_NOFILE → "NOFILE"; NULL when out of range. */
+const char *spawn_rlimit_to_name(int resource);
+
+/* Fill req's rlimits (all of them), nice and oom_score_adj with the
+ * caller's own (process_get_rlimits(), process_get_nice(),
+ * process_get_oom_score_adj()). Where this process lacks CAP_SYS_RESOURCE,
+ * a hard limit above its own and an oom_score_adj below its own cannot be
+ * given: those get its own values instead. Returns the mask of what was
+ * clamped: bit (1 << RLIMIT_*) per rlimit, SPAWN_CLAMPED_OOM_SCORE_ADJ. */
+#define SPAWN_CLAMPED_OOM_SCORE_ADJ (1 << RLIMIT_NLIMITS)
+int spawn_request_inherit_resources(SpawnRequest *req, const struct rlimit caller[static RLIMIT_NLIMITS], int nice,
+                                    int oom_score_adj);
+/* Whether req asks for more than the caller has: a hard rlimit above the
+ * caller's, a nice or oom_score_adj below the caller's. That is the
+ * org.pidbroker.spawn-privileged action; *ret_what says which. */
+bool spawn_resources_beyond_caller(const SpawnRequest *req, const struct rlimit caller[static RLIMIT_NLIMITS],
+                                   int nice, int oom_score_adj, const char **ret_what);
