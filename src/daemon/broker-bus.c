@@ -75,20 +75,20 @@ static bool gid_is_callers(const Caller *c, gid_t g) {
 }
 
 static bool spawn_has_userns_map(const SpawnArgs *a, size_t n_map) {
-        return (a->namespaces & (UINT64_C(1) << NAMESPACE_USER)) && n_map > 0;
+        return (a->req.namespaces & (UINT64_C(1) << NAMESPACE_USER)) && n_map > 0;
 }
 
 /* The uid the workload has outside any user namespace: with a uid_map the
  * user option names an id inside it. (uid_t) -1 if unmapped (the spawn
  * validation refuses that). */
 static uid_t spawn_outside_uid(const Caller *c, const SpawnArgs *a) {
-        uid_t user = a->has_user ? a->user : c->uid;
+        uid_t user = a->has_user ? a->req.uid : c->uid;
 
-        if (!spawn_has_userns_map(a, a->n_uid_map))
+        if (!spawn_has_userns_map(a, a->req.n_uid_map))
                 return user;
-        for (size_t i = 0; i < a->n_uid_map; i++)
-                if (user >= a->uid_map[i].inside && user - a->uid_map[i].inside < a->uid_map[i].count)
-                        return a->uid_map[i].outside + (user - a->uid_map[i].inside);
+        for (size_t i = 0; i < a->req.n_uid_map; i++)
+                if (user >= a->req.uid_map[i].inside && user - a->req.uid_map[i].inside < a->req.uid_map[i].count)
+                        return a->req.uid_map[i].outside + (user - a->req.uid_map[i].inside);
         return (uid_t) -1;
 }
 
@@ -132,29 +132,29 @@ static int spawn_actions(const Caller *c, const SpawnArgs *a, const CgroupCheck 
         size_t n = 0;
         int k;
 
-        if (spawn_has_userns_map(a, a->n_uid_map)) {
-                for (size_t i = 0; i < a->n_uid_map; i++)
-                        if (a->uid_map[i].outside != c->uid || a->uid_map[i].count != 1)
+        if (spawn_has_userns_map(a, a->req.n_uid_map)) {
+                for (size_t i = 0; i < a->req.n_uid_map; i++)
+                        if (a->req.uid_map[i].outside != c->uid || a->req.uid_map[i].count != 1)
                                 as_user = true;
-        } else if ((a->has_user ? a->user : c->uid) != c->uid)
+        } else if ((a->has_user ? a->req.uid : c->uid) != c->uid)
                 as_user = true;
 
-        if (spawn_has_userns_map(a, a->n_gid_map)) {
-                for (size_t i = 0; i < a->n_gid_map; i++)
-                        if (a->gid_map[i].count != 1 || !gid_is_callers(c, a->gid_map[i].outside))
+        if (spawn_has_userns_map(a, a->req.n_gid_map)) {
+                for (size_t i = 0; i < a->req.n_gid_map; i++)
+                        if (a->req.gid_map[i].count != 1 || !gid_is_callers(c, a->req.gid_map[i].outside))
                                 as_user = true;
-        } else if ((a->has_group ? a->group : c->gid) != c->gid)
+        } else if ((a->has_group ? a->req.gid : c->gid) != c->gid)
                 as_user = true;
 
         if (a->has_groups) {
-                k = groups_are_callers(c, a->groups, a->n_groups);
+                k = groups_are_callers(c, a->req.groups, a->req.n_groups);
                 if (k < 0)
                         return k;
                 if (k == 0)
                         as_user = true;
         }
 
-        if (a->capabilities != 0)
+        if (a->req.capabilities != 0)
                 privileged = true;
         if (cgroup && cgroup->owner != c->uid)
                 privileged = true;
@@ -167,39 +167,19 @@ static int spawn_actions(const Caller *c, const SpawnArgs *a, const CgroupCheck 
         return (int) n;
 }
 
-static void spawn_request_fill(SpawnRequest *req, const SpawnArgs *a, const Caller *caller,
-                               const SeccompProfile *profile) {
-        spawn_request_init(req);
-        req->argv = a->argv;
-        req->env = a->env;
-        req->fds = a->fds;
-        req->n_fds = a->n_fds;
-        req->cwd = a->cwd;
-        req->uid = a->has_user ? a->user : caller->uid;
-        req->gid = a->has_group ? a->group : caller->gid;
-        if (a->has_groups) {
-                req->groups = a->groups;
-                req->n_groups = a->n_groups;
-        } else {
-                req->groups = caller->groups;
-                req->n_groups = caller->n_groups;
+/* The caller's ids where the request names none; the site's control path. */
+static void spawn_request_complete(SpawnArgs *a, const Caller *caller, const SeccompProfile *profile,
+                                   ControlPath cp) {
+        if (!a->has_user)
+                a->req.uid = caller->uid;
+        if (!a->has_group)
+                a->req.gid = caller->gid;
+        if (!a->has_groups) {
+                a->req.groups = caller->groups;
+                a->req.n_groups = caller->n_groups;
         }
-        req->namespaces = a->namespaces;
-        req->uid_map = a->uid_map;
-        req->n_uid_map = a->n_uid_map;
-        req->gid_map = a->gid_map;
-        req->n_gid_map = a->n_gid_map;
-        req->hostname = a->hostname;
-        req->capabilities = a->capabilities;
-        if (a->has_no_new_privileges)
-                req->no_new_privileges = a->no_new_privileges;
-        req->seccomp = profile;
-        req->cgroup_fd = a->cgroup_fd;
-        req->exe_fd = a->exe_fd;
-        if (a->has_umask)
-                req->umask = a->umask;
-        if (a->has_setsid)
-                req->setsid = a->setsid;
+        a->req.seccomp = profile;
+        a->req.control_path = cp;
 }
 
 static void kill_and_reap(Spawned *s) {
@@ -220,14 +200,13 @@ static int spawn_error(sd_bus_error *error, int r) {
 }
 
 static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        _cleanup_(spawn_args_done) SpawnArgs a = SPAWN_ARGS_NULL;
+        _cleanup_(spawn_args_done) SpawnArgs a = {};
         Manager *m = userdata;
         const SeccompProfile *profile = NULL;
         const CgroupCheck *cgroup = NULL;
         const char *reason = NULL, *profile_name;
         Spawned spawned = SPAWNED_NULL;
         Target t = TARGET_NULL;
-        SpawnRequest req;
         Action actions[3];
         Request *r;
         uint64_t seq;
@@ -251,19 +230,18 @@ static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error
                 sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Unknown seccomp profile '%s'.", profile_name);
                 return request_refuse(r, &t, error);
         }
-        spawn_request_fill(&req, &a, &r->caller, profile);
-        req.control_path = m->config->control_path;
-        if (spawn_request_validate(&req, &reason) < 0) {
+        spawn_request_complete(&a, &r->caller, profile, m->config->control_path);
+        if (spawn_request_validate(&a.req, &reason) < 0) {
                 sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "%s", reason ?: "Invalid spawn request.");
                 return request_refuse(r, &t, error);
         }
-        if (a.cgroup_fd >= 0) {
+        if (a.req.cgroup_fd >= 0) {
                 CgroupCheck *c = calloc(1, sizeof *c);
                 void *done = NULL;
 
                 if (!c)
                         return -ENOMEM;
-                c->fd = fcntl(a.cgroup_fd, F_DUPFD_CLOEXEC, 3);
+                c->fd = fcntl(a.req.cgroup_fd, F_DUPFD_CLOEXEC, 3);
                 if (c->fd < 0) {
                         free(c);
                         return request_refuse_errno(r, &t, -errno, "Cannot take the cgroup fd", error);
@@ -298,21 +276,21 @@ static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error
 
         /* 5. Clone. Its outcome (6) and the reply (7) come with the exec
          *    result, from the workload. */
-        k = spawn_start(&req, &spawned);
+        k = spawn_start(&a.req, &spawned);
         if (k < 0) {
                 m->metrics.spawns_failed++;
-                log_info_errno(k, "Spawn of %s for %s failed: %m", a.argv[0],
+                log_info_errno(k, "Spawn of %s for %s failed: %m", a.req.argv[0],
                                caller_describe(&r->caller, buf, sizeof buf));
                 request_outcome(r, seq, k);
                 return spawn_error(error, k);
         }
         WorkloadOptions opts = {
-                .user = req.uid,
+                .user = a.req.uid,
                 .watch_client = a.watch_client,
                 .stop_timeout_usec = a.has_stop_timeout ? a.stop_timeout_usec : m->config->stop_timeout_usec,
                 .audit_seq = seq,
         };
-        k = workload_new(m, &r->caller, msg, &spawned, &a.argv, &opts, NULL);
+        k = workload_new(m, &r->caller, msg, &spawned, &a.req.argv, &opts, NULL);
         if (k < 0) {
                 kill_and_reap(&spawned);
                 request_outcome(r, seq, k);

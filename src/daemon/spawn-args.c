@@ -1,30 +1,37 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-#include <cap-ng.h>
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bus-error.h"
-#include "namespace.h"
 #include "env-util.h"
+#include "namespace.h"
 #include "spawn-args.h"
 #include "spawn-validate.h"
 #include "workload.h"
 
+void spawn_args_init(SpawnArgs *a) {
+        *a = (SpawnArgs) {};
+        spawn_request_init(&a->req);
+}
+
+/* The request's pointers are ours, the parser allocated them; but for the
+ * groups, which are the caller's unless given. */
 void spawn_args_done(SpawnArgs *a) {
-        strv_free(a->argv);
-        strv_free(a->env);
-        free(a->fds);
-        free(a->cwd);
-        free(a->groups);
-        free(a->uid_map);
-        free(a->gid_map);
-        free(a->hostname);
+        strv_free(a->req.argv);
+        strv_free(a->req.env);
+        free((FdMapping *) a->req.fds);
+        free((char *) a->req.cwd);
+        if (a->has_groups)
+                free((gid_t *) a->req.groups);
+        free((IdMapping *) a->req.uid_map);
+        free((IdMapping *) a->req.gid_map);
+        free((char *) a->req.hostname);
         free(a->seccomp);
-        *a = SPAWN_ARGS_NULL;
+        spawn_args_init(a);
 }
 
 /* A byte-string argument: one trailing NUL is allowed (GLib's bytestring
@@ -68,13 +75,13 @@ static int read_argv(sd_bus_message *m, const Config *config, SpawnArgs *a, sd_b
                                                  config->max_argv_bytes);
                 /* Grown by doubling: linear in all. */
                 if ((n & (n + 1)) == 0) {
-                        char **l = reallocarray(a->argv, 2 * (n + 1), sizeof(char *));
+                        char **l = reallocarray(a->req.argv, 2 * (n + 1), sizeof(char *));
                         if (!l)
                                 return -ENOMEM;
-                        a->argv = l;
+                        a->req.argv = l;
                 }
-                a->argv[n + 1] = NULL;
-                r = bytes_to_string(p, sz, &a->argv[n]);
+                a->req.argv[n + 1] = NULL;
+                r = bytes_to_string(p, sz, &a->req.argv[n]);
                 if (r == -EINVAL)
                         return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "argv[%zu] contains a NUL byte.", n);
                 if (r < 0)
@@ -143,8 +150,8 @@ static int read_env(sd_bus_message *m, const Config *config, SpawnArgs *a, sd_bu
         size_t n = 0, bytes = 0;
         int r;
 
-        a->env = calloc(1, sizeof(char *));
-        if (!a->env)
+        a->req.env = calloc(1, sizeof(char *));
+        if (!a->req.env)
                 return -ENOMEM;
 
         r = sd_bus_message_enter_container(m, 'a', "{ss}");
@@ -168,18 +175,18 @@ static int read_env(sd_bus_message *m, const Config *config, SpawnArgs *a, sd_bu
                                                  "Environment is larger than %zu bytes.", config->max_env_bytes);
                 /* Grown by doubling: linear in all. */
                 if ((n & (n + 1)) == 0) {
-                        char **l = reallocarray(a->env, 2 * (n + 1), sizeof(char *));
+                        char **l = reallocarray(a->req.env, 2 * (n + 1), sizeof(char *));
                         if (!l)
                                 return -ENOMEM;
-                        a->env = l;
+                        a->req.env = l;
                 }
-                if (asprintf(&a->env[n], "%s=%s", name, value) < 0) {
-                        a->env[n] = NULL;
+                if (asprintf(&a->req.env[n], "%s=%s", name, value) < 0) {
+                        a->req.env[n] = NULL;
                         return -ENOMEM;
                 }
-                a->env[n + 1] = NULL;
+                a->req.env[n + 1] = NULL;
                 n++;
-                r = name_set_add(&set, a->env[n - 1]);
+                r = name_set_add(&set, a->req.env[n - 1]);
                 if (r < 0)
                         return r;
                 if (r == 0)
@@ -190,7 +197,7 @@ static int read_env(sd_bus_message *m, const Config *config, SpawnArgs *a, sd_bu
 }
 
 static int check_fd_count(const Config *config, const SpawnArgs *a, sd_bus_error *error) {
-        size_t n = a->n_fds + (a->cgroup_fd >= 0) + (a->exe_fd >= 0);
+        size_t n = a->req.n_fds + (a->req.cgroup_fd >= 0) + (a->req.exe_fd >= 0);
         if (n > config->max_fds_per_call)
                 return sd_bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED, "More than %u fds in one call.",
                                          config->max_fds_per_call);
@@ -214,15 +221,15 @@ static int read_fds(sd_bus_message *m, const Config *config, SpawnArgs *a, sd_bu
                         break;
                 if (target > INT_MAX)
                         return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Target fd %u out of range.", target);
-                for (size_t i = 0; i < a->n_fds; i++)
-                        if (a->fds[i].target == (int) target)
+                for (size_t i = 0; i < a->req.n_fds; i++)
+                        if (a->req.fds[i].target == (int) target)
                                 return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
                                                          "Target fd %u mapped twice.", target);
-                FdMapping *l = reallocarray(a->fds, a->n_fds + 1, sizeof(FdMapping));
+                FdMapping *l = reallocarray((FdMapping *) a->req.fds, a->req.n_fds + 1, sizeof(FdMapping));
                 if (!l)
                         return -ENOMEM;
-                a->fds = l;
-                a->fds[a->n_fds++] = (FdMapping) { .target = (int) target, .fd = fd };
+                l[a->req.n_fds++] = (FdMapping) { .target = (int) target, .fd = fd };
+                a->req.fds = l;
                 r = check_fd_count(config, a, error);
                 if (r < 0)
                         return r;
@@ -230,7 +237,124 @@ static int read_fds(sd_bus_message *m, const Config *config, SpawnArgs *a, sd_bu
         return sd_bus_message_exit_container(m);
 }
 
-static int read_id_map(sd_bus_message *m, IdMapping **ret, size_t *ret_n, sd_bus_error *error) {
+/* ---- options: one row each ---------------------------------------------- */
+
+typedef struct SpawnOption SpawnOption;
+typedef int (*SpawnOptionParser)(sd_bus_message *m, const SpawnOption *o, SpawnArgs *a, const Config *config,
+                                 sd_bus_error *error);
+
+/* An option: its key, its D-Bus type, how to read it, and where it goes. */
+struct SpawnOption {
+        const char *name;
+        const char *signature;
+        SpawnOptionParser parse;
+        size_t offset;              /* the field in SpawnArgs */
+        size_t extra_offset;        /* 0, or a second field: an array's count, or "given" (bool) */
+        int (*lookup)(const char *name); /* a name list's names → bit numbers */
+};
+
+#define FIELD(a, offset, type) ((type *) ((uint8_t *) (a) + (offset)))
+#define REQ(field) offsetof(SpawnArgs, req.field)
+#define ARGS(field) offsetof(SpawnArgs, field)
+
+static void option_given(SpawnArgs *a, const SpawnOption *o) {
+        if (o->extra_offset)
+                *FIELD(a, o->extra_offset, bool) = true;
+}
+
+/* ay: an absolute path. */
+static int option_path(sd_bus_message *m, const SpawnOption *o, SpawnArgs *a, const Config *config,
+                       sd_bus_error *error) {
+        const void *p;
+        size_t sz;
+        char *s;
+        int r;
+
+        r = sd_bus_message_read_array(m, 'y', &p, &sz);
+        if (r < 0)
+                return r;
+        r = bytes_to_string(p, sz, &s);
+        if (r == -EINVAL)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "%s contains a NUL byte.", o->name);
+        if (r < 0)
+                return r;
+        *FIELD(a, o->offset, char *) = s;
+        if (s[0] != '/')
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "%s must be an absolute path.", o->name);
+        return 0;
+}
+
+/* u: a uid or gid; -1 names nobody. */
+static int option_id(sd_bus_message *m, const SpawnOption *o, SpawnArgs *a, const Config *config,
+                     sd_bus_error *error) {
+        uint32_t u;
+        int r;
+
+        r = sd_bus_message_read_basic(m, 'u', &u);
+        if (r < 0)
+                return r;
+        if (u == UINT32_MAX)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Invalid %s.", o->name);
+        *FIELD(a, o->offset, uint32_t) = u;
+        option_given(a, o);
+        return 0;
+}
+
+/* au: supplementary groups. */
+static int option_groups(sd_bus_message *m, const SpawnOption *o, SpawnArgs *a, const Config *config,
+                         sd_bus_error *error) {
+        const uint32_t *p;
+        gid_t *groups;
+        size_t sz, n;
+        int r;
+
+        r = sd_bus_message_read_array(m, 'u', (const void **) &p, &sz);
+        if (r < 0)
+                return r;
+        n = sz / sizeof(uint32_t);
+        if (n > NGROUPS_MAX)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "More than %d groups.", NGROUPS_MAX);
+        groups = calloc(n + 1, sizeof(gid_t));
+        if (!groups)
+                return -ENOMEM;
+        *FIELD(a, o->offset, gid_t *) = groups;
+        *FIELD(a, o->extra_offset, size_t) = n;
+        a->has_groups = true;
+        for (size_t i = 0; i < n; i++) {
+                groups[i] = p[i];
+                if (groups[i] == (gid_t) -1)
+                        return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT, "Invalid group.");
+        }
+        return 0;
+}
+
+/* as: names, each a bit of a mask. */
+static int option_names(sd_bus_message *m, const SpawnOption *o, SpawnArgs *a, const Config *config,
+                        sd_bus_error *error) {
+        uint64_t *mask = FIELD(a, o->offset, uint64_t);
+        const char *s;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "s");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read_basic(m, 's', &s)) > 0) {
+                int v = o->lookup(s);
+                if (v < 0 || v >= 64)
+                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Unknown name '%s' in %s.", s,
+                                                 o->name);
+                *mask |= UINT64_C(1) << v;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+/* a(uuu): an id map. */
+static int option_id_map(sd_bus_message *m, const SpawnOption *o, SpawnArgs *a, const Config *config,
+                         sd_bus_error *error) {
+        IdMapping **map = FIELD(a, o->offset, IdMapping *);
+        size_t *n = FIELD(a, o->extra_offset, size_t);
         uint32_t inside, outside, count;
         int r;
 
@@ -240,215 +364,148 @@ static int read_id_map(sd_bus_message *m, IdMapping **ret, size_t *ret_n, sd_bus
         while ((r = sd_bus_message_read(m, "(uuu)", &inside, &outside, &count)) > 0) {
                 /* The kernel takes no more; the checks of a map are
                  * quadratic in its lines. */
-                if (*ret_n >= SPAWN_MAX_ID_MAPS)
+                if (*n >= SPAWN_MAX_ID_MAPS)
                         return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
-                                                 "An id map has more than %d lines.", SPAWN_MAX_ID_MAPS);
-                IdMapping *l = reallocarray(*ret, *ret_n + 1, sizeof(IdMapping));
+                                                 "%s has more than %d lines.", o->name, SPAWN_MAX_ID_MAPS);
+                IdMapping *l = reallocarray(*map, *n + 1, sizeof(IdMapping));
                 if (!l)
                         return -ENOMEM;
-                *ret = l;
-                (*ret)[(*ret_n)++] = (IdMapping) { .inside = inside, .outside = outside, .count = count };
+                *map = l;
+                l[(*n)++] = (IdMapping) { .inside = inside, .outside = outside, .count = count };
         }
         if (r < 0)
                 return r;
         return sd_bus_message_exit_container(m);
 }
 
-static const struct {
-        const char *name, *signature;
-} option_types[] = {
-        { "cwd", "ay" },
-        { "user", "u" },
-        { "group", "u" },
-        { "groups", "au" },
-        { "namespaces", "as" },
-        { "uid_map", "a(uuu)" },
-        { "gid_map", "a(uuu)" },
-        { "hostname", "s" },
-        { "capabilities", "as" },
-        { "no_new_privileges", "b" },
-        { "seccomp", "s" },
-        { "watch_client", "b" },
-        { "stop_timeout_usec", "t" },
-        { "cgroup", "h" },
-        { "exe_fd", "h" },
-        { "umask", "u" },
-        { "setsid", "b" },
-};
+/* s: a string, copied. */
+static int option_string(sd_bus_message *m, const SpawnOption *o, SpawnArgs *a, const Config *config,
+                         sd_bus_error *error) {
+        const char *s;
+        char *d;
+        int r;
 
-static int read_option(sd_bus_message *m, const Config *config, const char *key, SpawnArgs *a, sd_bus_error *error) {
-        const void *p;
-        size_t sz;
-        int b, r;
-
-        if (strcmp(key, "cwd") == 0) {
-                r = sd_bus_message_read_array(m, 'y', &p, &sz);
-                if (r < 0)
-                        return r;
-                r = bytes_to_string(p, sz, &a->cwd);
-                if (r == -EINVAL)
-                        return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT, "cwd contains a NUL byte.");
-                if (r < 0)
-                        return r;
-                if (a->cwd[0] != '/')
-                        return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT, "cwd must be an absolute path.");
-        } else if (strcmp(key, "user") == 0) {
-                uint32_t u;
-                r = sd_bus_message_read_basic(m, 'u', &u);
-                if (r < 0)
-                        return r;
-                if (u == UINT32_MAX)
-                        return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT, "Invalid user.");
-                a->user = u;
-                a->has_user = true;
-        } else if (strcmp(key, "group") == 0) {
-                uint32_t g;
-                r = sd_bus_message_read_basic(m, 'u', &g);
-                if (r < 0)
-                        return r;
-                if (g == UINT32_MAX)
-                        return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT, "Invalid group.");
-                a->group = g;
-                a->has_group = true;
-        } else if (strcmp(key, "groups") == 0) {
-                r = sd_bus_message_read_array(m, 'u', &p, &sz);
-                if (r < 0)
-                        return r;
-                a->n_groups = sz / sizeof(uint32_t);
-                if (a->n_groups > NGROUPS_MAX)
-                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "More than %d groups.", NGROUPS_MAX);
-                a->groups = calloc(a->n_groups + 1, sizeof(gid_t));
-                if (!a->groups)
-                        return -ENOMEM;
-                for (size_t i = 0; i < a->n_groups; i++) {
-                        a->groups[i] = ((const uint32_t *) p)[i];
-                        if (a->groups[i] == (gid_t) -1)
-                                return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT, "Invalid group.");
-                }
-                a->has_groups = true;
-        } else if (strcmp(key, "namespaces") == 0 || strcmp(key, "capabilities") == 0) {
-                bool ns = key[0] == 'n';
-                const char *s;
-                r = sd_bus_message_enter_container(m, 'a', "s");
-                if (r < 0)
-                        return r;
-                while ((r = sd_bus_message_read_basic(m, 's', &s)) > 0) {
-                        int v = ns ? namespace_from_name(s) : capability_from_name(s);
-                        if (v < 0)
-                                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Unknown %s '%s'.",
-                                                         ns ? "namespace" : "capability", s);
-                        if (ns)
-                                a->namespaces |= UINT64_C(1) << v;
-                        else
-                                a->capabilities |= UINT64_C(1) << v;
-                }
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        } else if (strcmp(key, "uid_map") == 0) {
-                r = read_id_map(m, &a->uid_map, &a->n_uid_map, error);
-                if (r < 0)
-                        return r;
-        } else if (strcmp(key, "gid_map") == 0) {
-                r = read_id_map(m, &a->gid_map, &a->n_gid_map, error);
-                if (r < 0)
-                        return r;
-        } else if (strcmp(key, "hostname") == 0 || strcmp(key, "seccomp") == 0) {
-                const char *s;
-                r = sd_bus_message_read_basic(m, 's', &s);
-                if (r < 0)
-                        return r;
-                char *d = strdup(s);
-                if (!d)
-                        return -ENOMEM;
-                if (key[0] == 'h')
-                        a->hostname = d;
-                else
-                        a->seccomp = d;
-        } else if (strcmp(key, "no_new_privileges") == 0) {
-                r = sd_bus_message_read_basic(m, 'b', &b);
-                if (r < 0)
-                        return r;
-                a->no_new_privileges = b;
-                a->has_no_new_privileges = true;
-        } else if (strcmp(key, "watch_client") == 0) {
-                r = sd_bus_message_read_basic(m, 'b', &b);
-                if (r < 0)
-                        return r;
-                a->watch_client = b;
-        } else if (strcmp(key, "setsid") == 0) {
-                r = sd_bus_message_read_basic(m, 'b', &b);
-                if (r < 0)
-                        return r;
-                a->setsid = b;
-                a->has_setsid = true;
-        } else if (strcmp(key, "stop_timeout_usec") == 0) {
-                r = sd_bus_message_read_basic(m, 't', &a->stop_timeout_usec);
-                if (r < 0)
-                        return r;
-                a->has_stop_timeout = true;
-        } else if (strcmp(key, "umask") == 0) {
-                uint32_t u;
-                r = sd_bus_message_read_basic(m, 'u', &u);
-                if (r < 0)
-                        return r;
-                if (u > 0777)
-                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Invalid umask %#o.", u);
-                a->umask = u;
-                a->has_umask = true;
-        } else if (strcmp(key, "cgroup") == 0 || strcmp(key, "exe_fd") == 0) {
-                int fd;
-                r = sd_bus_message_read_basic(m, 'h', &fd);
-                if (r < 0)
-                        return r;
-                if (key[0] == 'c')
-                        a->cgroup_fd = fd;
-                else
-                        a->exe_fd = fd;
-                r = check_fd_count(config, a, error);
-                if (r < 0)
-                        return r;
-        }
+        r = sd_bus_message_read_basic(m, 's', &s);
+        if (r < 0)
+                return r;
+        d = strdup(s);
+        if (!d)
+                return -ENOMEM;
+        *FIELD(a, o->offset, char *) = d;
         return 0;
 }
 
+/* b. */
+static int option_bool(sd_bus_message *m, const SpawnOption *o, SpawnArgs *a, const Config *config,
+                       sd_bus_error *error) {
+        int b, r;
+
+        r = sd_bus_message_read_basic(m, 'b', &b);
+        if (r < 0)
+                return r;
+        *FIELD(a, o->offset, bool) = b;
+        return 0;
+}
+
+/* t: microseconds. */
+static int option_usec(sd_bus_message *m, const SpawnOption *o, SpawnArgs *a, const Config *config,
+                       sd_bus_error *error) {
+        int r;
+
+        r = sd_bus_message_read_basic(m, 't', FIELD(a, o->offset, uint64_t));
+        if (r < 0)
+                return r;
+        option_given(a, o);
+        return 0;
+}
+
+/* u: a file mode mask. */
+static int option_umask(sd_bus_message *m, const SpawnOption *o, SpawnArgs *a, const Config *config,
+                        sd_bus_error *error) {
+        uint32_t u;
+        int r;
+
+        r = sd_bus_message_read_basic(m, 'u', &u);
+        if (r < 0)
+                return r;
+        if (u > 0777)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Invalid umask %#o.", u);
+        *FIELD(a, o->offset, mode_t) = u;
+        return 0;
+}
+
+/* h: an fd, owned by the message; counted against MaxFdsPerCall. */
+static int option_fd(sd_bus_message *m, const SpawnOption *o, SpawnArgs *a, const Config *config,
+                     sd_bus_error *error) {
+        int fd, r;
+
+        r = sd_bus_message_read_basic(m, 'h', &fd);
+        if (r < 0)
+                return r;
+        *FIELD(a, o->offset, int) = fd;
+        return check_fd_count(config, a, error);
+}
+
+/* Every option of Spawn (org.pidbroker.Broker1(5)). Adding one is a row
+ * here, and its field in SpawnRequest (or SpawnArgs, for what only the
+ * daemon uses). */
+static const SpawnOption spawn_options[] = {
+        { "cwd", "ay", option_path, REQ(cwd) },
+        { "user", "u", option_id, REQ(uid), ARGS(has_user) },
+        { "group", "u", option_id, REQ(gid), ARGS(has_group) },
+        { "groups", "au", option_groups, REQ(groups), REQ(n_groups) },
+        { "namespaces", "as", option_names, REQ(namespaces), 0, namespace_from_name },
+        { "uid_map", "a(uuu)", option_id_map, REQ(uid_map), REQ(n_uid_map) },
+        { "gid_map", "a(uuu)", option_id_map, REQ(gid_map), REQ(n_gid_map) },
+        { "hostname", "s", option_string, REQ(hostname) },
+        { "capabilities", "as", option_names, REQ(capabilities), 0, capability_from_name },
+        { "no_new_privileges", "b", option_bool, REQ(no_new_privileges) },
+        { "seccomp", "s", option_string, ARGS(seccomp) },
+        { "watch_client", "b", option_bool, ARGS(watch_client) },
+        { "stop_timeout_usec", "t", option_usec, ARGS(stop_timeout_usec), ARGS(has_stop_timeout) },
+        { "cgroup", "h", option_fd, REQ(cgroup_fd) },
+        { "exe_fd", "h", option_fd, REQ(exe_fd) },
+        { "umask", "u", option_umask, REQ(umask) },
+        { "setsid", "b", option_bool, REQ(setsid) },
+};
+
 static int read_options(sd_bus_message *m, const Config *config, SpawnArgs *a, sd_bus_error *error) {
-        bool seen[ELEMENTSOF(option_types)] = {};
+        bool seen[ELEMENTSOF(spawn_options)] = {};
         int r;
 
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
         if (r < 0)
                 return r;
         while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const SpawnOption *o = NULL;
                 const char *key, *contents;
                 char type;
-                size_t i;
 
                 r = sd_bus_message_read_basic(m, 's', &key);
                 if (r < 0)
                         return r;
-                for (i = 0; i < ELEMENTSOF(option_types); i++)
-                        if (strcmp(option_types[i].name, key) == 0)
-                                break;
-                if (i >= ELEMENTSOF(option_types))
+                for (size_t i = 0; i < ELEMENTSOF(spawn_options) && !o; i++)
+                        if (strcmp(spawn_options[i].name, key) == 0) {
+                                if (seen[i])
+                                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+                                                                 "Option '%s' given twice.", key);
+                                seen[i] = true;
+                                o = &spawn_options[i];
+                        }
+                if (!o)
                         return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Unknown option '%s'.", key);
-                if (seen[i])
-                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Option '%s' given twice.", key);
-                seen[i] = true;
 
                 r = sd_bus_message_peek_type(m, &type, &contents);
                 if (r < 0)
                         return r;
-                if (type != 'v' || !contents || strcmp(contents, option_types[i].signature) != 0)
+                if (type != 'v' || !contents || strcmp(contents, o->signature) != 0)
                         return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
-                                                 "Option '%s' must have type '%s', not '%s'.", key,
-                                                 option_types[i].signature, contents ?: "?");
+                                                 "Option '%s' must have type '%s', not '%s'.", key, o->signature,
+                                                 contents ?: "?");
                 r = sd_bus_message_enter_container(m, 'v', contents);
                 if (r < 0)
                         return r;
-                r = read_option(m, config, key, a, error);
+                r = o->parse(m, o, a, config, error);
                 if (r < 0)
                         return r;
                 r = sd_bus_message_exit_container(m);
@@ -464,9 +521,10 @@ static int read_options(sd_bus_message *m, const Config *config, SpawnArgs *a, s
 }
 
 int spawn_args_parse(sd_bus_message *m, const Config *config, SpawnArgs *ret, sd_bus_error *error) {
-        SpawnArgs a = SPAWN_ARGS_NULL;
+        SpawnArgs a;
         int r;
 
+        spawn_args_init(&a);
         r = read_argv(m, config, &a, error);
         if (r >= 0)
                 r = read_env(m, config, &a, error);

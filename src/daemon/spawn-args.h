@@ -16,37 +16,20 @@
 #include "daemon-config.h"
 #include "spawn.h"
 
+/* What a Spawn asks, read into the engine's own request (whose pointers
+ * are owned here), plus what only the daemon uses. Options not given keep
+ * the engine's defaults (spawn_request_init()); user, group and groups
+ * default to the caller's, filled in by the handler. */
 typedef struct SpawnArgs {
-        char **argv;
-        char **env;
-        FdMapping *fds;
-        size_t n_fds;
-
-        char *cwd;
+        SpawnRequest req;
         bool has_user, has_group, has_groups;
-        uid_t user;
-        gid_t group;
-        gid_t *groups;
-        size_t n_groups;
-        uint64_t namespaces;
-        IdMapping *uid_map, *gid_map;
-        size_t n_uid_map, n_gid_map;
-        char *hostname;
-        uint64_t capabilities;
-        bool has_no_new_privileges, no_new_privileges;
-        char *seccomp;           /* NULL: "default" */
+        char *seccomp;           /* profile name; NULL: DefaultSeccompProfile= */
         bool watch_client;
         bool has_stop_timeout;
         uint64_t stop_timeout_usec;
-        int cgroup_fd;           /* owned by the message */
-        int exe_fd;              /* owned by the message */
-        bool has_umask;
-        mode_t umask;
-        bool has_setsid, setsid;
 } SpawnArgs;
 
-#define SPAWN_ARGS_NULL ((SpawnArgs) { .cgroup_fd = -EBADF, .exe_fd = -EBADF })
-
+void spawn_args_init(SpawnArgs *a);
 void spawn_args_done(SpawnArgs *a);
 
 int spawn_args_parse(sd_bus_message *m, const Config *config, SpawnArgs *ret, sd_bus_error *error);
