@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "authorize.h"
+#include "list.h"
 #include "log.h"
 #include "time-util.h"
 #include "policy.h"
@@ -141,15 +142,7 @@ int authority_start(Authority *a, sd_bus *bus) {
 }
 
 static void check_unlink(AuthCheck *c) {
-        Authority *a = c->authority;
-
-        if (c->prev)
-                c->prev->next = c->next;
-        else if (a->checks == c)
-                a->checks = c->next;
-        if (c->next)
-                c->next->prev = c->prev;
-        c->next = c->prev = NULL;
+        LIST_REMOVE(c->authority->checks, c);
 }
 
 static void check_free(AuthCheck *c) {
@@ -466,10 +459,7 @@ static int authorize_polkit(Authority *a, const AuthRequest *req, AuthCallback c
                 }
         }
 
-        c->next = a->checks;
-        if (a->checks)
-                a->checks->prev = c;
-        a->checks = c;
+        LIST_PREPEND(a->checks, c);
 
         r = check_continue(c);
         if (ret_check)

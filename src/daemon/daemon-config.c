@@ -13,6 +13,8 @@
 #include "config.h"
 #include "audit.h"
 #include "daemon-config.h"
+#include "parse-util.h"
+#include "strv.h"
 
 static const char *const policy_backend_table[_POLICY_BACKEND_MAX] = {
         [POLICY_BACKEND_AUTO] = "auto",
@@ -58,37 +60,18 @@ void config_init(Config *c) {
         };
 }
 
-static void strv_free_config(char **l) {
-        for (char **i = l; i && *i; i++)
-                free(*i);
-        free(l);
-}
-
 void config_done(Config *c) {
         free(c->config_file);
         free(c->policy_actions_file);
-        strv_free_config(c->policy_rules_dirs);
+        strv_free(c->policy_rules_dirs);
         free(c->audit_log);
         free(c->private_socket);
         free(c->default_seccomp_profile);
 }
 
-static int parse_u64(const char *s, uint64_t *ret) {
-        char *end;
-        /* A digit first: strtoull() would skip blanks and take " -1" as 2^64-1. */
-        if (!s || *s < '0' || *s > '9')
-                return -EINVAL;
-        errno = 0;
-        unsigned long long v = strtoull(s, &end, 10);
-        if (errno != 0 || *end)
-                return -EINVAL;
-        *ret = v;
-        return 0;
-}
-
 static int parse_unsigned(const char *s, unsigned *ret) {
         uint64_t v;
-        if (parse_u64(s, &v) < 0 || v > UINT_MAX)
+        if (parse_u64_strict(s, &v) < 0 || v > UINT_MAX)
                 return -EINVAL;
         *ret = (unsigned) v;
         return 0;
@@ -140,12 +123,12 @@ static int set_dirs(char ***p, const char *v) {
                 l[++n] = NULL;
         }
         free(copy);
-        strv_free_config(*p);
+        strv_free(*p);
         *p = l;
         return 0;
 oom:
         free(copy);
-        strv_free_config(l);
+        strv_free(l);
         return -ENOMEM;
 }
 
@@ -209,11 +192,11 @@ static int config_set(Config *c, const char *key, const char *value) {
         else if (strcasecmp(key, "DefaultSeccompProfile") == 0)
                 return set_string(&c->default_seccomp_profile, value);
         else if (strcasecmp(key, "MaxArgvBytes") == 0) {
-                if (parse_u64(value, &u64) < 0 || u64 > SIZE_MAX)
+                if (parse_u64_strict(value, &u64) < 0 || u64 > SIZE_MAX)
                         return -EINVAL;
                 c->max_argv_bytes = u64;
         } else if (strcasecmp(key, "MaxEnvBytes") == 0) {
-                if (parse_u64(value, &u64) < 0 || u64 > SIZE_MAX)
+                if (parse_u64_strict(value, &u64) < 0 || u64 > SIZE_MAX)
                         return -EINVAL;
                 c->max_env_bytes = u64;
         } else if (strcasecmp(key, "LogTarget") == 0) {

@@ -16,6 +16,7 @@
 #include <systemd/sd-id128.h>
 #include <unistd.h>
 
+#include "list.h"
 #include "log.h"
 #include "request.h"
 #include "manager.h"
@@ -26,12 +27,7 @@ void private_connection_free(PrivateConnection *c) {
                 return;
         Manager *m = c->manager;
 
-        if (c->prev)
-                c->prev->next = c->next;
-        else if (m->connections == c)
-                m->connections = c->next;
-        if (c->next)
-                c->next->prev = c->prev;
+        LIST_REMOVE(m->connections, c);
         m->n_connections--;
         if (!c->authenticated)
                 m->n_connections_authenticating--;
@@ -159,10 +155,7 @@ static int on_private_accept(sd_event_source *s, int fd, uint32_t revents, void 
                 return 0;
         }
 
-        c->next = m->connections;
-        if (m->connections)
-                m->connections->prev = c;
-        m->connections = c;
+        LIST_PREPEND(m->connections, c);
         m->n_connections++;
         m->n_connections_authenticating++;
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bus-error.h"
+#include "list.h"
 #include "log.h"
 #include "request.h"
 #include "workload.h"
@@ -15,11 +16,7 @@ static void pending_link(Request *r) {
         if (r->pending)
                 return;
         r->pending = true;
-        r->prev = NULL;
-        r->next = m->pending;
-        if (m->pending)
-                m->pending->prev = r;
-        m->pending = r;
+        LIST_PREPEND(m->pending, r);
         m->n_pending++;
 }
 
@@ -28,13 +25,7 @@ static void pending_unlink(Request *r) {
 
         if (!r->pending)
                 return;
-        if (r->prev)
-                r->prev->next = r->next;
-        else
-                m->pending = r->next;
-        if (r->next)
-                r->next->prev = r->prev;
-        r->next = r->prev = NULL;
+        LIST_REMOVE(m->pending, r);
         r->pending = false;
         m->n_pending--;
 }

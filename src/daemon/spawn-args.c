@@ -251,6 +251,7 @@ struct SpawnOption {
         size_t offset;              /* the field in SpawnArgs */
         size_t extra_offset;        /* 0, or a second field: an array's count, or "given" (bool) */
         int (*lookup)(const char *name); /* a name list's names → bit numbers */
+        uint32_t max;               /* the largest number taken */
 };
 
 #define FIELD(a, offset, type) ((type *) ((uint8_t *) (a) + (offset)))
@@ -284,17 +285,18 @@ static int option_path(sd_bus_message *m, const SpawnOption *o, SpawnArgs *a, co
         return 0;
 }
 
-/* u: a uid or gid; -1 names nobody. */
-static int option_id(sd_bus_message *m, const SpawnOption *o, SpawnArgs *a, const Config *config,
-                     sd_bus_error *error) {
+/* u: a number up to the row's max (a uid or gid: -1 names nobody; a
+ * umask: 0777). */
+static int option_u32(sd_bus_message *m, const SpawnOption *o, SpawnArgs *a, const Config *config,
+                      sd_bus_error *error) {
         uint32_t u;
         int r;
 
         r = sd_bus_message_read_basic(m, 'u', &u);
         if (r < 0)
                 return r;
-        if (u == UINT32_MAX)
-                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Invalid %s.", o->name);
+        if (u > o->max)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Invalid %s %u.", o->name, u);
         *FIELD(a, o->offset, uint32_t) = u;
         option_given(a, o);
         return 0;
@@ -419,21 +421,6 @@ static int option_usec(sd_bus_message *m, const SpawnOption *o, SpawnArgs *a, co
         return 0;
 }
 
-/* u: a file mode mask. */
-static int option_umask(sd_bus_message *m, const SpawnOption *o, SpawnArgs *a, const Config *config,
-                        sd_bus_error *error) {
-        uint32_t u;
-        int r;
-
-        r = sd_bus_message_read_basic(m, 'u', &u);
-        if (r < 0)
-                return r;
-        if (u > 0777)
-                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Invalid umask %#o.", u);
-        *FIELD(a, o->offset, mode_t) = u;
-        return 0;
-}
-
 /* h: an fd, owned by the message; counted against MaxFdsPerCall. */
 static int option_fd(sd_bus_message *m, const SpawnOption *o, SpawnArgs *a, const Config *config,
                      sd_bus_error *error) {
@@ -451,8 +438,8 @@ static int option_fd(sd_bus_message *m, const SpawnOption *o, SpawnArgs *a, cons
  * daemon uses). */
 static const SpawnOption spawn_options[] = {
         { "cwd", "ay", option_path, REQ(cwd) },
-        { "user", "u", option_id, REQ(uid), ARGS(has_user) },
-        { "group", "u", option_id, REQ(gid), ARGS(has_group) },
+        { "user", "u", option_u32, REQ(uid), ARGS(has_user), .max = UINT32_MAX - 1 },
+        { "group", "u", option_u32, REQ(gid), ARGS(has_group), .max = UINT32_MAX - 1 },
         { "groups", "au", option_groups, REQ(groups), REQ(n_groups) },
         { "namespaces", "as", option_names, REQ(namespaces), 0, namespace_from_name },
         { "uid_map", "a(uuu)", option_id_map, REQ(uid_map), REQ(n_uid_map) },
@@ -465,7 +452,7 @@ static const SpawnOption spawn_options[] = {
         { "stop_timeout_usec", "t", option_usec, ARGS(stop_timeout_usec), ARGS(has_stop_timeout) },
         { "cgroup", "h", option_fd, REQ(cgroup_fd) },
         { "exe_fd", "h", option_fd, REQ(exe_fd) },
-        { "umask", "u", option_umask, REQ(umask) },
+        { "umask", "u", option_u32, REQ(umask), .max = 0777 },
         { "setsid", "b", option_bool, REQ(setsid) },
 };
 

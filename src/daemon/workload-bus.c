@@ -21,6 +21,7 @@
 #include "log.h"
 #include "visibility.h"
 #include "missing-pidfd.h"
+#include "parse-util.h"
 #include "request.h"
 #include "workload.h"
 
@@ -250,21 +251,11 @@ static const sd_bus_vtable workload_vtable[] = {
 };
 
 int workload_id_from_path(const char *path, uint64_t *ret) {
-        const char *p = path;
         size_t l = strlen(WORKLOAD_PATH_PREFIX);
-        char *end;
 
-        if (strncmp(p, WORKLOAD_PATH_PREFIX, l) != 0 || p[l] != '/')
+        if (strncmp(path, WORKLOAD_PATH_PREFIX, l) != 0 || path[l] != '/')
                 return -EINVAL;
-        p += l + 1;
-        if (*p < '0' || *p > '9')
-                return -EINVAL;
-        errno = 0;
-        unsigned long long v = strtoull(p, &end, 10);
-        if (errno != 0 || *end)
-                return -EINVAL;
-        *ret = v;
-        return 0;
+        return parse_u64_strict(path + l + 1, ret);
 }
 
 static int workload_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,

@@ -13,6 +13,7 @@
 #include "bus-error.h"
 #include "feature.h"
 #include "legacy.h"
+#include "list.h"
 #include "log.h"
 #include "time-util.h"
 #include "request.h"
@@ -83,12 +84,7 @@ Workload *workload_free(Workload *w) {
                 return NULL;
 
         Manager *m = w->manager;
-        if (w->prev)
-                w->prev->next = w->next;
-        else if (m->workloads == w)
-                m->workloads = w->next;
-        if (w->next)
-                w->next->prev = w->prev;
+        LIST_REMOVE(m->workloads, w);
         m->n_workloads--;
 
         sd_event_source_disable_unref(w->pidfd_source);
@@ -389,10 +385,7 @@ int workload_new(Manager *m, const Caller *caller, sd_bus_message *msg, Spawned 
         w->spawn_message = sd_bus_message_ref(msg);
         w->owner_bus = sd_bus_ref(sd_bus_message_get_bus(msg));
 
-        w->next = m->workloads;
-        if (m->workloads)
-                m->workloads->prev = w;
-        m->workloads = w;
+        LIST_PREPEND(m->workloads, w);
         m->n_workloads++;
 
         if (caller->bus_name) {
