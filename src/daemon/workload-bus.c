@@ -25,17 +25,21 @@
 #include "request.h"
 #include "workload.h"
 
-static int property_get_id(sd_bus *bus, const char *path, const char *interface, const char *property,
-                           sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Workload *w = userdata;
-        return sd_bus_message_append(reply, "t", w->id);
-}
+/* A property read straight off the workload. */
+#define DEFINE_WORKLOAD_PROPERTY(name, signature, value)                                                       \
+        static int property_get_##name(sd_bus *bus, const char *path, const char *interface, const char *property, \
+                                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {           \
+                const Workload *w = userdata;                                                                   \
+                return sd_bus_message_append(reply, signature, value);                                          \
+        }
 
-static int property_get_pid(sd_bus *bus, const char *path, const char *interface, const char *property,
-                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Workload *w = userdata;
-        return sd_bus_message_append(reply, "u", (uint32_t) w->spawned.process.pid);
-}
+DEFINE_WORKLOAD_PROPERTY(id, "t", w->id)
+DEFINE_WORKLOAD_PROPERTY(pid, "u", (uint32_t) w->spawned.process.pid)
+DEFINE_WORKLOAD_PROPERTY(owner_uid, "u", (uint32_t) w->owner_uid)
+DEFINE_WORKLOAD_PROPERTY(user, "u", (uint32_t) w->user)
+DEFINE_WORKLOAD_PROPERTY(state, "s", w->state == WORKLOAD_EXITED ? "exited" : "running")
+DEFINE_WORKLOAD_PROPERTY(created, "t", w->created_usec)
+DEFINE_WORKLOAD_PROPERTY(control_path, "s", process_control_path(&w->spawned.process))
 
 static int property_get_argv(sd_bus *bus, const char *path, const char *interface, const char *property,
                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
@@ -51,24 +55,6 @@ static int property_get_argv(sd_bus *bus, const char *path, const char *interfac
                         return r;
         }
         return sd_bus_message_close_container(reply);
-}
-
-static int property_get_owner_uid(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Workload *w = userdata;
-        return sd_bus_message_append(reply, "u", (uint32_t) w->owner_uid);
-}
-
-static int property_get_user(sd_bus *bus, const char *path, const char *interface, const char *property,
-                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Workload *w = userdata;
-        return sd_bus_message_append(reply, "u", (uint32_t) w->user);
-}
-
-static int property_get_state(sd_bus *bus, const char *path, const char *interface, const char *property,
-                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Workload *w = userdata;
-        return sd_bus_message_append(reply, "s", w->state == WORKLOAD_EXITED ? "exited" : "running");
 }
 
 static int property_get_exit_status(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -93,18 +79,6 @@ static int property_get_namespaces(sd_bus *bus, const char *path, const char *in
                         return r;
         }
         return sd_bus_message_close_container(reply);
-}
-
-static int property_get_created(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Workload *w = userdata;
-        return sd_bus_message_append(reply, "t", w->created_usec);
-}
-
-static int property_get_control_path(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Workload *w = userdata;
-        return sd_bus_message_append(reply, "s", process_control_path(&w->spawned.process));
 }
 
 /* Who may call a method here was settled before dispatch (visibility.h):
