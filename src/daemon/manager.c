@@ -73,8 +73,10 @@ PrivateConnection *manager_find_connection(Manager *m, sd_bus *bus) {
 const char *manager_control_path(Manager *m) {
         if (m->config->control_path == CONTROL_PATH_LEGACY)
                 return "legacy_pid";
-        if (m->config->control_path == CONTROL_PATH_AUTO &&
-            (!feature_available(FEATURE_PIDFD_OPEN) || !feature_available(FEATURE_PIDFD_SEND_SIGNAL)))
+        /* New workloads get a pidfd from clone3, clone or pidfd_open, the
+         * first that works; only with none of them are they bare pids. */
+        if (!feature_available(FEATURE_CLONE3) && !feature_available(FEATURE_CLONE_PIDFD) &&
+            !feature_available(FEATURE_PIDFD_OPEN))
                 return "legacy_pid";
         return "pidfd";
 }

@@ -20,7 +20,8 @@ void metrics_count_signal(Metrics *m, const Process *p, int r) {
         else if (r == -EPERM)
                 m->signal_result[SIGNAL_RESULT_EPERM]++;
         else if (r >= 0)
-                m->signal_result[process_is_legacy(p) ? SIGNAL_RESULT_FALLBACK : SIGNAL_RESULT_OK]++;
+                /* 1: kill() to our own child, without pidfd_send_signal(). */
+                m->signal_result[process_is_legacy(p) || r == 1 ? SIGNAL_RESULT_FALLBACK : SIGNAL_RESULT_OK]++;
 }
 
 void metrics_count_wait(Metrics *m, int r) {

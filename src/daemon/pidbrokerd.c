@@ -2,6 +2,8 @@
 
 /* pidbrokerd: read the configuration, probe the kernel, serve. */
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -10,6 +12,48 @@
 #include "legacy.h"
 #include "log.h"
 #include "manager.h"
+
+/* What the daemon does without each feature it can do without. */
+static const char *const feature_fallback[_FEATURE_MAX] = {
+        [FEATURE_PIDFD_OPEN] = "callers and process-group members cannot be pinned; ControlPath is legacy_pid",
+        [FEATURE_PIDFD_SEND_SIGNAL] = "kill() to the daemon's own unreaped workloads; Signal to other processes is NotSupported",
+        [FEATURE_CLONE3] = "clone(CLONE_PIDFD), then fork and pidfd_open",
+        [FEATURE_CLONE_PIDFD] = "fork and pidfd_open while the child is unreaped",
+        [FEATURE_WAITID_PIDFD] = "waitid(P_PID) for the daemon's own unreaped workloads",
+        [FEATURE_PIDFD_GETFD] = "GetFd is NotSupported",
+        [FEATURE_PIDFD_SIGNAL_SCOPE] = "Signal with a scope flag is NotSupported",
+        [FEATURE_PIDFS] = "workload ids from a counter",
+        [FEATURE_PIDFD_GET_INFO] = "credentials from /proc, checked against the pidfd",
+        [FEATURE_PIDFD_NAMESPACE_IOCTLS] = "namespace ids from /proc, checked against the pidfd",
+        [FEATURE_SO_PEERPIDFD] = "direct-socket callers pinned by pid, marked bus-pid-unpinned",
+        [FEATURE_CLONE_INTO_CGROUP] = "a cgroup option is NotSupported",
+        [FEATURE_CLOSE_RANGE] = "the workload's stray fds closed one by one",
+};
+
+/* One warning per missing feature, naming what is done instead. Under
+ * ControlPath=pidfd, a kernel that cannot give every workload and every
+ * signal a pidfd is a reason not to start at all. */
+static int check_features(const Config *config) {
+        bool can_spawn_pidfd = feature_available(FEATURE_CLONE3) || feature_available(FEATURE_CLONE_PIDFD) ||
+                               feature_available(FEATURE_PIDFD_OPEN);
+
+        for (Feature f = 0; f < _FEATURE_MAX; f++) {
+                if (feature_available(f))
+                        log_debug("feature %s: yes (%s)", feature_name(f), feature_detail(f) ?: "");
+                else if (feature_fallback[f])
+                        log_warning("Kernel feature %s is missing (%s): %s.", feature_name(f),
+                                    feature_detail(f) ?: "?", feature_fallback[f]);
+                else
+                        log_info("Kernel feature %s is missing (%s).", feature_name(f), feature_detail(f) ?: "?");
+        }
+        if (config->control_path == CONTROL_PATH_PIDFD &&
+            (!can_spawn_pidfd || !feature_available(FEATURE_PIDFD_OPEN) ||
+             !feature_available(FEATURE_PIDFD_SEND_SIGNAL) || !feature_available(FEATURE_WAITID_PIDFD)))
+                return log_error_errno(-EOPNOTSUPP, "ControlPath=pidfd, but the kernel lacks a pidfd primitive "
+                                                    "(pidfd_open, pidfd_send_signal, waitid(P_PIDFD), or a pidfd "
+                                                    "from clone): refusing to start.");
+        return 0;
+}
 
 static void print_features(void) {
         for (Feature f = 0; f < _FEATURE_MAX; f++)
@@ -40,11 +84,9 @@ int main(int argc, char *argv[]) {
                 return EXIT_SUCCESS;
         }
 
-        for (Feature f = 0; f < _FEATURE_MAX; f++)
-                log_debug("feature %s: %s (%s)", feature_name(f), feature_available(f) ? "yes" : "no",
-                          feature_detail(f) ?: "");
-
-        r = manager_new(&config, &m);
+        r = check_features(&config);
+        if (r >= 0)
+                r = manager_new(&config, &m);
         if (r >= 0)
                 r = manager_start(m);
         if (r >= 0)

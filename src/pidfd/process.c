@@ -237,14 +237,14 @@ bool process_same(const Process *a, const Process *b) {
 int process_check_alive(const Process *p) {
         if (!process_is_set(p))
                 return -ESRCH;
-        /* Signal 0 still reaches a zombie; a pidfd turns readable at exit,
-         * reaped or not. */
+        /* A pidfd turns readable at exit, reaped or not; that is all there
+         * is to ask (no signal 0, which a zombie still takes and a seccomp
+         * filter may refuse). */
         if (!process_is_legacy(p)) {
                 struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
                 if (poll(&pfd, 1, 0) < 0)
                         return negative_errno();
-                if (pfd.revents & (POLLIN | POLLHUP))
-                        return -ESRCH;
+                return pfd.revents & (POLLIN | POLLHUP) ? -ESRCH : 0;
         }
         return process_signal(p, 0, 0);
 }
@@ -264,6 +264,25 @@ int process_getfd(const Process *p, int target_fd) {
                 return -EOPNOTSUPP;
         }
         return fd;
+}
+
+/* Without pidfd_send_signal(): kill(), but only to our own child that has
+ * not exited. We alone reap it, so until we do its pid names it alone; a
+ * process with another parent never becomes ours. 1: sent this way. */
+static int signal_own_child(const Process *p, int sig, unsigned flags) {
+        ProcessInfo info;
+        int r;
+
+        if (flags != 0)
+                return -EOPNOTSUPP;
+        r = process_check_alive(p);
+        if (r < 0)
+                return r;
+        if (process_get_info(p, &info) < 0 || info.ppid != getpid())
+                return -EOPNOTSUPP;
+        if (kill(p->pid, sig) < 0)
+                return negative_errno();
+        return 1;
 }
 
 int process_signal(const Process *p, int sig, unsigned flags) {
@@ -287,10 +306,12 @@ int process_signal(const Process *p, int sig, unsigned flags) {
                 return legacy_signal(p->pid, sig);
         }
 
+        if (!feature_available(FEATURE_PIDFD_SEND_SIGNAL))
+                return signal_own_child(p, sig, flags);
         r = sys_pidfd_send_signal(p->fd, sig, NULL, flags);
         if (r == -ENOSYS) {
                 feature_mark_missing(FEATURE_PIDFD_SEND_SIGNAL, ENOSYS);
-                return -EOPNOTSUPP;
+                return signal_own_child(p, sig, flags);
         }
         return r;
 }
@@ -307,9 +328,20 @@ int process_wait(const Process *p, int options, siginfo_t *ret) {
         if (process_is_legacy(p))
                 return legacy_wait(p->pid, options, ret);
 
-        if (waitid(P_PIDFD, (id_t) p->fd, &si, options) < 0) {
-                if (errno == EINVAL && !feature_available(FEATURE_WAITID_PIDFD))
-                        return -EOPNOTSUPP;
+        if (!feature_available(FEATURE_WAITID_PIDFD)) {
+                /* Without waitid(P_PIDFD): by pid, but only our own child.
+                 * We alone reap it, so until we do its pid names it alone;
+                 * a process with another parent never becomes ours. */
+                ProcessInfo info;
+                if (process_get_info(p, &info) < 0 || info.ppid != getpid())
+                        return -ECHILD;
+                if (waitid(P_PID, (id_t) p->pid, &si, options) < 0)
+                        return negative_errno();
+        } else if (waitid(P_PIDFD, (id_t) p->fd, &si, options) < 0) {
+                if (errno_is_not_supported(errno)) {
+                        feature_mark_missing(FEATURE_WAITID_PIDFD, errno);
+                        return process_wait(p, options, ret);
+                }
                 return negative_errno();
         }
         /* WNOHANG on a running child leaves si_pid 0 (or EAGAIN on a

@@ -80,7 +80,10 @@ int process_check_alive(const Process *p);
 
 /* pidfd_send_signal(). flags are PIDFD_SIGNAL_*; -EOPNOTSUPP when the kernel
  * has no signal scopes, -EINVAL for more than one scope. -ESRCH when the
- * process is gone: the signal never reaches anyone else. */
+ * process is gone: the signal never reaches anyone else. Where the kernel
+ * (or a seccomp filter) has no pidfd_send_signal(), our own children still
+ * get it through kill(), which their unreaped pid makes safe: 1 then;
+ * anyone else's process is -EOPNOTSUPP. */
 int process_signal(const Process *p, int sig, unsigned flags);
 
 /* pidfd_getfd(): a copy of the target's fd target_fd, close-on-exec.
