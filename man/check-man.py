@@ -190,8 +190,8 @@ def check_dbus(root, method_actions_program):
             "bus-error.h (and Failed, the fallback)", "ERRORS")
 
     spawn_args = read(root, "src/daemon/spawn-args.c")
-    m = re.search(r"option_types\[\] = \{(.*?)\};", spawn_args, re.S)
-    options = dict(re.findall(r'\{ "([a-z_]+)", "([^"]+)" \}', m.group(1) if m else ""))
+    m = re.search(r"spawn_options\[\] = \{(.*?)\n\};", spawn_args, re.S)
+    options = dict(re.findall(r'\{ "([a-z_]+)", "([^"]+)",', m.group(1) if m else ""))
     doc_options = {}
     option = r"\*[a-z_]+\*(?: \(_[^ ]+_\))?"
     for header in re.findall(r"^\t(" + option + r"(?:, " + option + r")*)$", sec.get("INTERFACE org.pidbroker.Broker1", ""), re.M):
@@ -203,7 +203,7 @@ def check_dbus(root, method_actions_program):
                     doc_options[n] = sig
                 pending = []
     compare("org.pidbroker.Broker1(5) Spawn options", sorted(options.items()), sorted(doc_options.items()),
-            "spawn-args.c option_types[]", "Spawn's options")
+            "spawn-args.c spawn_options[]", "Spawn's options")
 
     feature_c = read(root, "src/pidfd/feature.c")
     features = re.findall(r'\[FEATURE_[A-Z0-9_]+\]\s*=\s*"([a-z0-9_]+)"', feature_c)
