@@ -1213,6 +1213,53 @@ static void test_pid_reuse(void) {
         test_run_in_pid_namespace_checked("pid reuse", pid_reuse_in_namespace, NULL);
 }
 
+/* Without pidfd_send_signal and waitid(P_PIDFD) (blocked as seccomp does,
+ * with errno), our own child is still signalled (kill(), result 1) and
+ * reaped (waitid(P_PID)); another parent's process is not signalled. */
+static int child_fallbacks(void *userdata) {
+        int err = GPOINTER_TO_INT(userdata);
+        _cleanup_process_ Process child = PROCESS_NULL, parent = PROCESS_NULL;
+        siginfo_t si = {};
+        pid_t pid;
+
+        TEST_CHILD_CHECK(test_block_syscalls((const int[]) { SYS_pidfd_send_signal }, 1, err, 0) == 0);
+        TEST_CHILD_CHECK(test_block_syscall_arg(SYS_waitid, 0, P_PIDFD, err) == 0);
+        feature_reset();
+        feature_probe_all();
+        TEST_CHILD_CHECK(!feature_available(FEATURE_PIDFD_SEND_SIGNAL));
+        TEST_CHILD_CHECK(!feature_available(FEATURE_WAITID_PIDFD));
+
+        pid = fork();
+        if (pid == 0) {
+                for (;;)
+                        pause();
+        }
+        TEST_CHILD_CHECK(pid > 0);
+        TEST_CHILD_CHECK_R(process_from_pid(&child, pid, CONTROL_PATH_AUTO), 0);
+        TEST_CHILD_CHECK(!process_is_legacy(&child));
+        TEST_CHILD_CHECK_R(process_check_alive(&child), 0);
+        TEST_CHILD_CHECK_R(process_wait(&child, WEXITED | WNOHANG, &si), -EAGAIN);
+        TEST_CHILD_CHECK_R(process_signal(&child, SIGTERM, 0), 1);
+        TEST_CHILD_CHECK_R(process_wait(&child, WEXITED, &si), 0);
+        TEST_CHILD_CHECK(si.si_pid == pid && si.si_code == CLD_KILLED && si.si_status == SIGTERM);
+        /* Reaped: nothing more reaches that pid through the handle. */
+        TEST_CHILD_CHECK_R(process_signal(&child, SIGTERM, 0), -ESRCH);
+
+        /* Not our child: no kill() by pid. */
+        TEST_CHILD_CHECK_R(process_from_pid(&parent, getppid(), CONTROL_PATH_AUTO), 0);
+        TEST_CHILD_CHECK_R(process_signal(&parent, 0, 0), -EOPNOTSUPP);
+        TEST_CHILD_CHECK_R(process_wait(&parent, WEXITED | WNOHANG, &si), -ECHILD);
+        return 0;
+}
+
+static void test_fallbacks_enosys(void) {
+        test_run_in_child_checked("fallbacks under ENOSYS", child_fallbacks, GINT_TO_POINTER(ENOSYS));
+}
+
+static void test_fallbacks_eperm(void) {
+        test_run_in_child_checked("fallbacks under EPERM", child_fallbacks, GINT_TO_POINTER(EPERM));
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 
@@ -1249,6 +1296,8 @@ int main(int argc, char *argv[]) {
         /* Last: it fails against the current process.c (see the test), and a
          * failure ends the run; the others should have run by then. */
         g_test_add_func("/process/check-alive/zombie", test_check_alive_zombie);
+        g_test_add_func("/process/fallbacks/ENOSYS", test_fallbacks_enosys);
+        g_test_add_func("/process/fallbacks/EPERM", test_fallbacks_eperm);
 
         return g_test_run();
 }
