@@ -12,6 +12,7 @@
 #include "legacy.h"
 #include "log.h"
 #include "time-util.h"
+#include "identity-cache.h"
 #include "offload.h"
 #include "visibility.h"
 #include "manager.h"
@@ -48,6 +49,7 @@ Manager *manager_free(Manager *m) {
                 (void) audit_flush_suppressed(m->audit, now(CLOCK_MONOTONIC));
         m->audit = audit_log_free(m->audit);
         m->offload = offload_free(m->offload);
+        m->identities = identity_cache_free(m->identities);
 
         sd_event_source_disable_unref(m->private_source);
         safe_close(m->private_fd);
@@ -205,6 +207,10 @@ static int on_post_dispatch(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+/* Connections whose identity is kept at once: past it the cache starts
+ * over (each entry costs a pidfd). */
+#define IDENTITY_CACHE_MAX 1024
+
 /* Suppressed denials are summed up in one record each period at the
  * latest, so a flood that stopped is not left uncounted. */
 #define AUDIT_FLUSH_USEC (5 * 1000000ULL)
@@ -217,6 +223,18 @@ static int on_audit_flush(sd_event_source *s, uint64_t usec, void *userdata) {
         if (r < 0)
                 log_error_errno(r, "Failed to write the summary of suppressed denials: %m");
         (void) sd_event_source_set_time_relative(s, AUDIT_FLUSH_USEC);
+        return 0;
+}
+
+/* A unique name gone is a connection gone: its cached identity goes too. */
+static int on_name_owner_changed(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *name, *old_owner, *new_owner;
+
+        if (sd_bus_message_read(msg, "sss", &name, &old_owner, &new_owner) < 0)
+                return 0;
+        if (name[0] == ':' && new_owner[0] == '\0')
+                identity_cache_drop(m->identities, name);
         return 0;
 }
 
@@ -299,6 +317,14 @@ int manager_start(Manager *m) {
         r = sd_bus_attach_event(m->bus, m->event, 0);
         if (r < 0)
                 return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
+
+        r = identity_cache_new(IDENTITY_CACHE_MAX, &m->identities);
+        if (r < 0)
+                return log_oom();
+        r = sd_bus_match_signal(m->bus, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                "NameOwnerChanged", on_name_owner_changed, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch bus names: %m");
 
         r = authority_start(m->authority, m->bus);
         if (r < 0)

@@ -21,6 +21,7 @@ typedef struct PrivateConnection PrivateConnection;
 typedef struct Request Request;
 typedef struct Authority Authority;
 typedef struct Offload Offload;
+typedef struct IdentityCache IdentityCache;
 
 #define BROKER_PATH "/org/pidbroker/Broker1"
 #define BROKER_INTERFACE "org.pidbroker.Broker1"
@@ -60,6 +61,7 @@ struct Manager {
         AuditLog *audit;          /* the audit trail (src/audit) */
         sd_event_source *audit_flush_timer;
         Offload *offload;         /* blocking work off the loop (offload.h) */
+        IdentityCache *identities; /* callers on the system bus, by unique name */
 
         /* The request pipeline (request.h): the request of the message
          * being dispatched, and those waiting for a decision or a job. */

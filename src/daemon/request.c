@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bus-error.h"
+#include "identity-cache.h"
 #include "list.h"
 #include "log.h"
 #include "request.h"
@@ -99,6 +100,7 @@ static Request *request_get(Manager *m, sd_bus_message *msg) {
 
 static int request_identify(Request *r, sd_bus_error *error) {
         Manager *m = r->manager;
+        const Caller *cached;
         PrivateConnection *c;
         int k;
 
@@ -110,8 +112,13 @@ static int request_identify(Request *r, sd_bus_error *error) {
         c = manager_find_connection(m, sd_bus_message_get_bus(r->msg));
         if (c)
                 k = caller_copy(&r->caller, &c->caller);
-        else
+        else if ((cached = identity_cache_get(m->identities, sd_bus_message_get_sender(r->msg))))
+                k = caller_copy(&r->caller, cached);
+        else {
                 k = caller_from_bus_message(r->msg, m->config->control_path, &r->caller, error);
+                if (k >= 0)
+                        (void) identity_cache_put(m->identities, sd_bus_message_get_sender(r->msg), &r->caller);
+        }
         if (k >= 0)
                 k = caller_facts_read(&r->caller, &r->facts);
         if (k < 0) {
