@@ -692,6 +692,56 @@ static void test_wait_limit(void) {
         g_assert_cmpuint(after, ==, before);
 }
 
+/* Wait calls of a client that went away are dropped with it: they do not
+ * keep counting against MaxWaitersPerWorkload, so the owner's Stop from
+ * another connection still goes through. */
+static void test_abandoned_waits(void) {
+        GDBusConnection *c = root_bus();
+        WaitSlot slots[TEST_MAX_WAITERS] = {};
+        g_autofree char *path = NULL, *code = NULL;
+        g_autoptr(GError) e = NULL;
+        int pidfd, status;
+
+        g_assert_true(spawn_full(c, argv_variant((const char *const[]) { test_helper_path(), "sleep", "120", NULL }, true),
+                                 NULL, NULL, 0, NULL, &path, &pidfd, NULL, &e));
+        g_assert_no_error(e);
+
+        g_autoptr(GDBusConnection) other = g_dbus_connection_new_for_address_sync(
+                g_getenv("DBUS_SYSTEM_BUS_ADDRESS"),
+                G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION, NULL,
+                NULL, &e);
+        g_assert_no_error(e);
+        for (int i = 0; i < TEST_MAX_WAITERS; i++)
+                g_dbus_connection_call(other, BROKER_NAME, path, WORKLOAD_IFACE, "Wait", NULL, G_VARIANT_TYPE("(si)"),
+                                       G_DBUS_CALL_FLAGS_NONE, 30000, NULL, on_wait_slot_reply, &slots[i]);
+        /* Every Wait in: a call sent after them on the same connection is
+         * answered after them. */
+        g_autoptr(GVariant) sync = g_dbus_connection_call_sync(other, BROKER_NAME, path,
+                                                               "org.freedesktop.DBus.Properties", "Get",
+                                                               g_variant_new("(ss)", WORKLOAD_IFACE, "State"), NULL,
+                                                               G_DBUS_CALL_FLAGS_NONE, 30000, NULL, &e);
+        g_assert_no_error(e);
+        g_assert_true(g_dbus_connection_close_sync(other, NULL, &e));
+        g_assert_no_error(e);
+
+        /* The bus tells the daemon; until then a Stop may still find the
+         * list full. */
+        g_autoptr(GVariant) r = NULL;
+        for (int i = 0; i < 100 && !r; i++) {
+                g_clear_error(&e);
+                r = call(c, path, WORKLOAD_IFACE, "Stop", NULL, "(si)", &e);
+                if (!r)
+                        g_usleep(50000);
+        }
+        g_assert_no_error(e);
+        g_assert_nonnull(r);
+        g_variant_get(r, "(si)", &code, &status);
+        g_assert_cmpstr(code, ==, "killed");
+        g_assert_cmpint(status, ==, SIGTERM);
+        release_workload(c, path);
+        close(pidfd);
+}
+
 static void test_stop_escalation(void) {
         GDBusConnection *c = root_bus();
         g_autofree char *path = NULL;
@@ -1195,6 +1245,7 @@ static void register_tests(void) {
         add_test("spawn-unprivileged-namespaces", test_spawn_unprivileged_namespaces);
         add_test("wait", test_wait);
         add_test("wait-limit", test_wait_limit);
+        add_test("abandoned-waits", test_abandoned_waits);
         add_test("concurrent-spawns", test_concurrent_spawns);
         add_test("stop-escalation", test_stop_escalation);
         add_test("other-user-cannot-see-or-signal", test_other_user_cannot_see_or_signal);

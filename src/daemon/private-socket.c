@@ -34,6 +34,7 @@ void private_connection_free(PrivateConnection *c) {
         c->auth_timer = sd_event_source_disable_unref(c->auth_timer);
         c->kick = sd_event_source_disable_unref(c->kick);
         request_drop_for_bus(m, c->bus);
+        workloads_drop_waiters_of(m, c->bus, NULL);
 
         if (c->bus) {
                 (void) sd_bus_detach_event(c->bus);

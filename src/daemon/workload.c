@@ -471,6 +471,23 @@ static int on_audit_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+void workloads_drop_waiters_of(Manager *m, sd_bus *bus, const char *sender) {
+        for (Workload *w = m->workloads; w; w = w->next) {
+                size_t k = 0;
+
+                for (size_t i = 0; i < w->n_waiters; i++) {
+                        sd_bus_message *msg = w->waiters[i];
+                        const char *s = sd_bus_message_get_sender(msg);
+
+                        if (sd_bus_message_get_bus(msg) == bus && (!sender || (s && strcmp(s, sender) == 0)))
+                                sd_bus_message_unref(msg);
+                        else
+                                w->waiters[k++] = msg;
+                }
+                w->n_waiters = k;
+        }
+}
+
 bool workload_waiter_room(const Workload *w) {
         return w->state == WORKLOAD_EXITED || w->n_waiters < w->manager->config->max_waiters_per_workload;
 }

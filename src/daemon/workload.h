@@ -97,6 +97,10 @@ int workload_stop(Workload *w, sd_bus_message *reply_to, uint64_t audit_seq);
 /* Answer msg with (s, i) at exit (now, if exited already); -EUSERS when
  * MaxWaitersPerWorkload calls are pending already. */
 int workload_add_waiter(Workload *w, sd_bus_message *msg);
+/* A client went away: the Wait and Stop calls it had pending on any
+ * workload are dropped (the workloads carry on). sender NULL: every call
+ * that came over bus (a direct connection). */
+void workloads_drop_waiters_of(Manager *m, sd_bus *bus, const char *sender);
 /* Whether one more Wait or Stop may be added (always, once exited). */
 bool workload_waiter_room(const Workload *w);
 /* Forget an exited workload. */
