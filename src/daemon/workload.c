@@ -329,6 +329,10 @@ static void workload_exec_result(Workload *w) {
         if (r == -EAGAIN)
                 r = -EIO; /* the child is gone without a word */
         w->status_source = sd_event_source_disable_unref(w->status_source);
+        /* Without an init nothing more comes down the channel: one fd per
+         * live workload, its pidfd. */
+        if (r == 0 && !w->spawned.has_init)
+                w->spawned.status_fd = safe_close(w->spawned.status_fd);
         if (r == 0)
                 workload_exec_succeeded(w);
         else
