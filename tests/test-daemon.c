@@ -337,6 +337,23 @@ static int client_print_gid(GDBusConnection *c) {
         return 0;
 }
 
+/* Spawn argv with no options (the site's default seccomp profile, no
+ * capabilities, no_new_privileges) and want exit 0. */
+static int client_default_profile_runs(GDBusConnection *c, const char *const *argv) {
+        g_autofree char *path = NULL, *code = NULL;
+        g_autoptr(GError) e = NULL;
+        int status;
+
+        g_assert_true(spawn_full(c, argv_variant(argv, true), NULL, NULL, 0, NULL, &path, NULL, NULL, &e));
+        g_assert_no_error(e);
+        wait_workload(c, path, &code, &status);
+        g_test_message("%s: %s %d", argv[0], code, status);
+        g_assert_cmpstr(code, ==, "exited");
+        g_assert_cmpint(status, ==, 0);
+        release_workload(c, path);
+        return 0;
+}
+
 static int client_main(int argc, char *argv[]) {
         /* argv: self --client SCENARIO [ARGS...] */
         const char *scenario = argv[2];
@@ -369,6 +386,8 @@ static int client_main(int argc, char *argv[]) {
                 return client_limit(c);
         if (g_str_equal(scenario, "direct"))
                 return client_direct(c);
+        if (g_str_equal(scenario, "default-profile-runs"))
+                return client_default_profile_runs(c, (const char *const *) argv + 3);
         g_printerr("unknown scenario %s\n", scenario);
         return 2;
 }
@@ -1025,6 +1044,24 @@ static void test_signal_own_workload(void) {
         g_free(client_run(UID_NOBODY, (const char *const[]) { "signal-own", NULL }));
 }
 
+/* The default profile lets a workload sandbox itself and debug its own
+ * children (issue 8, privilege model). */
+static void test_default_profile_nested_sandbox(void) {
+        g_autofree char *bwrap = g_find_program_in_path("bwrap");
+
+        if (!bwrap) {
+                g_test_skip("bwrap not installed (Debian package bubblewrap)");
+                return;
+        }
+        g_free(client_run(UID_NOBODY, (const char *const[]) { "default-profile-runs", bwrap, "--unshare-all", "--ro-bind",
+                                                              "/", "/", "--dev", "/dev", "--proc", "/proc", "true", NULL }));
+}
+
+static void test_default_profile_debugger(void) {
+        g_free(client_run(UID_NOBODY,
+                          (const char *const[]) { "default-profile-runs", test_helper_path(), "ptrace-child", NULL }));
+}
+
 static void test_limit_per_user(void) {
         g_free(client_run(UID_DAEMON, (const char *const[]) { "limit", NULL }));
 }
@@ -1260,6 +1297,8 @@ static void register_tests(void) {
         add_test("watch-client", test_watch_client);
         add_test("unprivileged-denials", test_unprivileged_denials);
         add_test("signal-own-workload", test_signal_own_workload);
+        add_test("default-profile-nested-sandbox", test_default_profile_nested_sandbox);
+        add_test("default-profile-debugger", test_default_profile_debugger);
         add_test("limit-per-user", test_limit_per_user);
         add_test("direct-socket", test_direct_socket);
         add_test("default-group-is-real-gid", test_default_group_is_real_gid);
