@@ -217,6 +217,7 @@ static const char *const read_names[_READ_MAX] = { "bus, Version", "bus, own Sta
 typedef struct ReadResult {
         Stats stats[_READ_MAX];
         unsigned failed[_READ_MAX];
+        unsigned n;              /* reads of each kind: fewer than asked when READ_BUDGET_USEC ran out */
 } ReadResult;
 
 /* As the reader uid: a workload of its own, then (once told to go) the
@@ -267,6 +268,7 @@ _noreturn_ static void reader_main(int ready_fd, int go_fd, int result_fd) {
         if (done < arg_iterations)
                 fprintf(stderr, "bench-dos: %u reads of each kind in %llu s, not %u\n", done,
                         READ_BUDGET_USEC / 1000000ULL, arg_iterations);
+        res.n = done;
         for (unsigned k = 0; k < n_reads; k++) {
                 res.stats[k] = stats_of(v[k], done);
                 res.failed[k] = rd[k].failed;
@@ -743,8 +745,8 @@ int main(int argc, char *argv[]) {
                "%u reads per figure\n",
                arg_clients, (unsigned) arg_flooder, arg_depth, (unsigned) arg_reader, arg_iterations);
         print_load("at the start");
-        printf("\n%-32s %-18s %8s %8s %8s %6s %10s\n", "flood", "read", "p50 ms", "p99 ms", "max ms", "failed",
-               "flood/s");
+        printf("\n%-32s %-18s %5s %8s %8s %8s %6s %10s\n", "flood", "read", "n", "p50 ms", "p99 ms", "max ms",
+               "failed", "flood/s");
 
         bool all_met = true;
         for (Path path = 0; path < _PATH_MAX; path++) {
@@ -763,14 +765,16 @@ int main(int argc, char *argv[]) {
                 Run r = run_path(path);
                 for (unsigned k = 0; k < n_reads; k++) {
                         const Stats *s = &r.reads.stats[k];
-                        printf("%-32s %-18s %8.3f %8.3f %8.3f %6u ", k == 0 ? path_names[path] : "", read_names[k],
-                               s->p50, s->p99, s->max, r.reads.failed[k]);
-                        if (k == 0 && path != PATH_NONE)
+                        printf("%-32s %-18s %5u %8.3f %8.3f %8.3f %6u ", k == 0 ? path_names[path] : "",
+                               read_names[k], r.reads.n, s->p50, s->p99, s->max, r.reads.failed[k]);
+                        if (k == 0)
                                 printf("%10.0f\n", r.flood_rate);
                         else if (k == 1 && path != PATH_NONE)
-                                printf("%10s\n", "");
+                                printf("%10s\n", "(refused");
+                        else if (k == 2 && path != PATH_NONE)
+                                printf("%10.0f)\n", r.flood_errors);
                         else
-                                printf("%10s\n", k == 0 ? "-" : "");
+                                printf("\n");
                 }
                 bool met = path_met(&r, n_reads);
                 all_met = all_met && met;
