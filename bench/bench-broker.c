@@ -31,6 +31,7 @@
 
 #include <systemd/sd-bus.h>
 
+#include "bench-util.h"
 #include "macro.h"
 #include "missing-pidfd.h"
 
@@ -62,78 +63,6 @@ static unsigned arg_workloads = 10000;
 static double arg_seconds = 3.0;
 static pid_t arg_daemon_pid;
 static bool arg_flatpak;
-
-_noreturn_ _printf_(2, 3) static void die(int r, const char *fmt, ...) {
-        va_list ap;
-
-        fprintf(stderr, "bench-broker: ");
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fprintf(stderr, ": %s\n", strerror(r < 0 ? -r : r));
-        exit(EXIT_FAILURE);
-}
-
-static void die_bus(int r, const sd_bus_error *e, const char *what) {
-        if (e && sd_bus_error_is_set(e)) {
-                fprintf(stderr, "bench-broker: %s: %s: %s\n", what, e->name, e->message);
-                exit(EXIT_FAILURE);
-        }
-        die(r, "%s", what);
-}
-
-static uint64_t now_ns(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
-}
-
-static double ms_since(uint64_t start) {
-        return (double) (now_ns() - start) / 1e6;
-}
-
-/* ---------- figures ---------- */
-
-typedef struct Stats {
-        double p50, p99; /* ms */
-        bool valid;
-} Stats;
-
-static int cmp_double(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-        return x < y ? -1 : x > y;
-}
-
-static Stats stats_of(double *v, size_t n) {
-        if (n == 0)
-                return (Stats) {};
-        qsort(v, n, sizeof *v, cmp_double);
-        return (Stats) { .p50 = v[n / 2], .p99 = v[n * 99 / 100 < n ? n * 99 / 100 : n - 1], .valid = true };
-}
-
-/* Runs op n times after a short warm-up; each run's wall clock in ms. */
-static Stats measure(unsigned n, void (*op)(void *), void *userdata) {
-        double *v = calloc(n, sizeof *v);
-        if (!v)
-                die(ENOMEM, "calloc");
-        for (unsigned i = 0; i < (n < 20 ? 1 : 20); i++)
-                op(userdata);
-        for (unsigned i = 0; i < n; i++) {
-                uint64_t t = now_ns();
-                op(userdata);
-                v[i] = ms_since(t);
-        }
-        Stats s = stats_of(v, n);
-        free(v);
-        return s;
-}
-
-/* The machine may be shared: a figure means little without its load. */
-static void print_load(const char *when) {
-        double l[3];
-        if (getloadavg(l, 3) == 3)
-                printf("Load average %s: %.2f %.2f %.2f\n", when, l[0], l[1], l[2]);
-}
 
 static long rss_kib(pid_t pid) {
         char path[64], line[256];
@@ -553,6 +482,7 @@ int main(int argc, char *argv[]) {
         if (arg_iterations == 0 || arg_seconds <= 0)
                 die(EINVAL, "--iterations and --seconds must be positive");
 
+        bench_name = "bench-broker";
         atexit(kill_live_workloads);
         struct passwd *pw = getpwuid(getuid());
         long idle_rss = rss_kib(arg_daemon_pid);
