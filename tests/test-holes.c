@@ -104,6 +104,8 @@ static const char test_config[] =
  * empty values are 5 bytes each as MaxEnvBytes counts, 130,000 in all,
  * under the default 128 KiB. */
 #define MANY_ENV_VARS 26000
+/* A duplicate at the end of as many as MaxEnvEntries allows (4096). */
+#define DUP_ENV_VARS 4000
 
 /* Denials one uid makes in the flood test: more than the 1 MiB audit
  * filesystem of this program holds without a budget. */
@@ -938,8 +940,10 @@ static void test_env_many_variables(void) {
                 g_assert_cmpstr(jv_str(recs->pdata[0], "decision"), ==, "deny");
         }
 
-        /* The same with one name twice, the second time at the end. */
-        g_autoptr(GVariant) rec = run_refused((const char *const[]) { "big-env", n, "dup", NULL }, "result", ERR_INVALID);
+        /* One name twice, the second time at the end. */
+        g_autofree char *n_dup = g_strdup_printf("%u", DUP_ENV_VARS);
+        g_autoptr(GVariant) rec = run_refused((const char *const[]) { "big-env", n_dup, "dup", NULL }, "result",
+                                              ERR_INVALID);
         assert_denial(rec, "org.pidbroker.spawn", RULE_BAD_ARGUMENT);
 }
 

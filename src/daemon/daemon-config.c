@@ -44,6 +44,7 @@ void config_init(Config *c) {
                 .max_fds_per_call = 16,
                 .max_argv_bytes = 128 * 1024,
                 .max_env_bytes = 128 * 1024,
+                .max_env_entries = 4096,
                 .max_connections = 256,
                 .max_waiters_per_workload = 64,
                 .max_pending_per_connection = 32,
@@ -173,6 +174,8 @@ static int config_set(Config *c, const char *key, const char *value) {
                 return parse_unsigned(value, &c->max_waiters_per_workload);
         else if (strcasecmp(key, "MaxPendingPerConnection") == 0)
                 return parse_unsigned(value, &c->max_pending_per_connection);
+        else if (strcasecmp(key, "MaxEnvEntries") == 0)
+                return parse_unsigned(value, &c->max_env_entries);
         else if (strcasecmp(key, "MaxPendingPerUser") == 0)
                 return parse_unsigned(value, &c->max_pending_per_user);
         else if (strcasecmp(key, "MaxBlockingPerUser") == 0)
@@ -289,6 +292,7 @@ static void help(void) {
                "                               Wait/Stop calls pending on one workload\n"
                "     --max-pending-per-connection=N\n"
                "                               Calls of one client awaiting an answer\n"
+               "     --max-env-entries=N       Variables in one Spawn's environment\n"
                "     --max-pending-per-user=N  Calls of one uid awaiting an answer\n"
                "     --max-blocking-per-user=N Blocking operations of one uid at once\n"
                "     --max-blocking=N          Blocking operations at once\n"
@@ -330,6 +334,7 @@ int config_parse_argv(Config *c, int argc, char *argv[]) {
                 { "max-connections", "MaxConnections" },
                 { "max-waiters-per-workload", "MaxWaitersPerWorkload" },
                 { "max-pending-per-connection", "MaxPendingPerConnection" },
+                { "max-env-entries", "MaxEnvEntries" },
                 { "max-pending-per-user", "MaxPendingPerUser" },
                 { "max-blocking-per-user", "MaxBlockingPerUser" },
                 { "max-blocking", "MaxBlocking" },

@@ -40,6 +40,7 @@ typedef struct Config {
         unsigned max_fds_per_call;
         size_t max_argv_bytes;
         size_t max_env_bytes;
+        unsigned max_env_entries;   /* variables in one Spawn: each costs a parse on the loop */
         unsigned max_connections;   /* direct-socket connections at once */
         /* Wait and Stop calls pending on one running workload: each holds its
          * message until the exit, and nothing else bounds them (the direct

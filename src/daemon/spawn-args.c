@@ -168,8 +168,11 @@ static int read_env(sd_bus_message *m, const Config *config, SpawnArgs *a, sd_bu
                 if (!env_name_is_valid(name))
                         return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
                                                  "Invalid environment variable name '%s'.", name);
-                size_t nl = strlen(name);
-                bytes += nl + strlen(value) + 2;
+                if (n >= config->max_env_entries)
+                        return sd_bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED,
+                                                 "Environment has more than %u variables.", config->max_env_entries);
+                size_t nl = strlen(name), vl = strlen(value);
+                bytes += nl + vl + 2;
                 if (bytes > config->max_env_bytes)
                         return sd_bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED,
                                                  "Environment is larger than %zu bytes.", config->max_env_bytes);
@@ -180,10 +183,13 @@ static int read_env(sd_bus_message *m, const Config *config, SpawnArgs *a, sd_bu
                                 return -ENOMEM;
                         a->req.env = l;
                 }
-                if (asprintf(&a->req.env[n], "%s=%s", name, value) < 0) {
-                        a->req.env[n] = NULL;
+                char *e = malloc(nl + vl + 2);
+                if (!e)
                         return -ENOMEM;
-                }
+                memcpy(e, name, nl);
+                e[nl] = '=';
+                memcpy(e + nl + 1, value, vl + 1);
+                a->req.env[n] = e;
                 a->req.env[n + 1] = NULL;
                 n++;
                 r = name_set_add(&set, a->req.env[n - 1]);
