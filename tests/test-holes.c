@@ -104,8 +104,8 @@ static const char test_config[] =
  * empty values are 5 bytes each as MaxEnvBytes counts, 130,000 in all,
  * under the default 128 KiB. */
 #define MANY_ENV_VARS 26000
-/* A duplicate at the end of as many as MaxEnvEntries allows (4096). */
-#define DUP_ENV_VARS 4000
+/* A duplicate at the end of nearly as many as MaxEnvEntries allows (1024). */
+#define DUP_ENV_VARS 1000
 
 /* Denials one uid makes in the flood test: more than the 1 MiB audit
  * filesystem of this program holds without a budget. */

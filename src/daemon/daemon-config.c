@@ -44,7 +44,7 @@ void config_init(Config *c) {
                 .max_fds_per_call = 16,
                 .max_argv_bytes = 128 * 1024,
                 .max_env_bytes = 128 * 1024,
-                .max_env_entries = 4096,
+                .max_env_entries = 1024,
                 .max_connections = 256,
                 .max_waiters_per_workload = 64,
                 .max_pending_per_connection = 32,
