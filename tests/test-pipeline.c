@@ -30,6 +30,7 @@
 #include "daemon-config.h"
 #include "manager.h"
 #include "missing-pidfd.h"
+#include "test-util.h"
 #include "workload.h"
 
 #define NOBODY 65534
@@ -221,16 +222,8 @@ static void assert_allow(const char *action, const char *rule, uid_t uid, const 
  * that record (a sig-0 Signal of root's) fill the log's last page until one
  * fails. Returns the filler, to remove. */
 static char *audit_fill(void) {
-        char *filler = g_build_filename(T.dir, "filler", NULL);
-        static char block[65536];
-        int fd = open(filler, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        char *filler = test_fill_fs(T.dir);
 
-        g_assert_cmpint(fd, >=, 0);
-        for (size_t chunk = sizeof block; chunk > 0; chunk /= 2)
-                while (write(fd, block, chunk) == (ssize_t) chunk)
-                        ;
-        g_assert_cmpint(errno, ==, ENOSPC);
-        close(fd);
         for (unsigned probes = 0;; probes++) {
                 g_assert_cmpuint(probes, <, 256);
                 sd_bus_message *reply = broker_signal(&T.root, T.victim_pidfd, 0, 0);
@@ -290,6 +283,12 @@ static void socketpair_checked(int sv[2]) {
 static void nobody_connect(int ret[2]) {
         int chan[2], hold[2];
         char c = 0;
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(2 * sizeof(int))];
+        } u = {};
+        struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &u, .msg_controllen = sizeof u };
 
         g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan), ==, 0);
         g_assert_cmpint(pipe2(hold, O_CLOEXEC), ==, 0);
@@ -297,12 +296,6 @@ static void nobody_connect(int ret[2]) {
         g_assert_cmpint(pid, >=, 0);
         if (pid == 0) {
                 int sv[2];
-                union {
-                        struct cmsghdr h;
-                        char buf[CMSG_SPACE(2 * sizeof(int))];
-                } u = {};
-                struct iovec iov = { .iov_base = &c, .iov_len = 1 };
-                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &u, .msg_controllen = sizeof u };
 
                 close(hold[1]);
                 if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
@@ -323,12 +316,6 @@ static void nobody_connect(int ret[2]) {
         close(chan[1]);
         close(hold[0]);
 
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(2 * sizeof(int))];
-        } u = {};
-        struct iovec iov = { .iov_base = &c, .iov_len = 1 };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &u, .msg_controllen = sizeof u };
         g_assert_cmpint(recvmsg(chan[0], &mh, MSG_CMSG_CLOEXEC), ==, 1);
         struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
         g_assert_nonnull(h);
