@@ -279,8 +279,9 @@ static void socketpair_checked(int sv[2]) {
 
 /* A child that drops to nobody makes the socketpair, so the kernel records
  * it (SO_PEERCRED, SO_PEERPIDFD) as the peer of both ends; it hands both
- * over and lives on until T.nobody_hold closes. */
-static void nobody_connect(int ret[2]) {
+ * over and lives on until T.nobody_hold closes, or (!stay) exits and is
+ * reaped before this returns. */
+static void nobody_connect(int ret[2], bool stay) {
         int chan[2], hold[2];
         char c = 0;
         union {
@@ -309,6 +310,8 @@ static void nobody_connect(int ret[2]) {
                 memcpy(CMSG_DATA(h), sv, sizeof sv);
                 if (sendmsg(chan[1], &mh, 0) != 1)
                         _exit(1);
+                if (!stay)
+                        _exit(0);
                 while (read(hold[0], &c, 1) > 0)
                         ;
                 _exit(0);
@@ -322,6 +325,11 @@ static void nobody_connect(int ret[2]) {
         g_assert_cmpint(h->cmsg_type, ==, SCM_RIGHTS);
         memcpy(ret, CMSG_DATA(h), 2 * sizeof(int));
         close(chan[0]);
+        if (!stay) {
+                close(hold[1]);
+                g_assert_cmpint(waitpid(pid, NULL, 0), ==, pid);
+                return;
+        }
         T.nobody_pid = pid;
         T.nobody_hold = hold[1];
 }
@@ -391,7 +399,7 @@ static void setup(void) {
         g_assert_cmpint(private_connection_add(T.m, sv[0]), >=, 0);
         client_open(&T.root, "root", sv[1]);
 
-        nobody_connect(sv);
+        nobody_connect(sv, true);
         g_assert_cmpint(private_connection_add(T.m, sv[0]), >=, 0);
         client_open(&T.nobody, "nobody", sv[1]);
 
@@ -437,6 +445,24 @@ static void teardown(void) {
         g_free(T.audit_path);
         g_free(T.w_root);
         g_free(T.w_nobody);
+}
+
+/* ---- identity on the direct socket -------------------------------------- */
+
+/* A peer that exited and was reaped before its connection is served: the
+ * kernel still names it (SO_PEERCRED, and SO_PEERPIDFD of a dead process),
+ * but it cannot be pinned, so the connection is never served and no call
+ * of it reaches the pipeline (nothing to record: no request exists). */
+static void test_identity_direct(void) {
+        unsigned before = T.m->n_connections;
+        int sv[2];
+
+        nobody_connect(sv, false);
+        g_assert_cmpint(private_connection_add(T.m, sv[0]), <, 0);
+        g_assert_cmpuint(T.m->n_connections, ==, before);
+        safe_close(sv[1]);
+        loop_settle();
+        assert_no_records();
 }
 
 /* ---- Broker1.Spawn ------------------------------------------------------- */
@@ -747,6 +773,7 @@ int main(int argc, char *argv[]) {
                 return g_test_run();
         }
         setup();
+        g_test_add_func("/pipeline/identity-direct", test_identity_direct);
         g_test_add_func("/pipeline/spawn", test_spawn);
         g_test_add_func("/pipeline/getfd", test_getfd);
         g_test_add_func("/pipeline/workload-signal", test_workload_signal);
