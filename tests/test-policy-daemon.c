@@ -726,16 +726,7 @@ static void test_signal_process_group(void) {
 
 /* Fill the audit log's filesystem to the last byte. */
 static char *fill_audit_fs(void) {
-        char *filler = g_build_filename(T.audit_dir, "filler", NULL);
-        static char block[65536];
-        int fd = open(filler, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        g_assert_cmpint(fd, >=, 0);
-        for (size_t chunk = sizeof block; chunk > 0; chunk /= 2)
-                while (write(fd, block, chunk) == (ssize_t) chunk)
-                        ;
-        g_assert_cmpint(errno, ==, ENOSPC);
-        close(fd);
-        return filler;
+        return test_fill_fs(T.audit_dir);
 }
 
 static bool pidfd_alive(int pidfd) {

@@ -100,6 +100,19 @@ const char *test_helper_path(void) {
 
 /* Returns a g_malloc'ed NUL-terminated string, or NULL with errno set when
  * read() fails. A non-blocking fd is waited for with poll(). */
+char *test_fill_fs(const char *dir) {
+        char *filler = g_build_filename(dir, "filler", NULL);
+        static char block[65536];
+        int fd = open(filler, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        g_assert_cmpint(fd, >=, 0);
+        for (size_t chunk = sizeof block; chunk > 0; chunk /= 2)
+                while (write(fd, block, chunk) == (ssize_t) chunk)
+                        ;
+        g_assert_cmpint(errno, ==, ENOSPC);
+        close(fd);
+        return filler;
+}
+
 char *test_read_all(int fd) {
         g_autoptr(GString) s = g_string_new(NULL);
         char buf[4096];

@@ -56,6 +56,10 @@ const char *test_public_copy(const char *path);
 /* Read everything from fd until EOF (fd is not closed). */
 char *test_read_all(int fd);
 
+/* Fill the file system of dir with a file "filler" in it, to the last byte
+ * (ENOSPC asserted). Returns its path, to unlink for room again. */
+char *test_fill_fs(const char *dir);
+
 /* Number of open fds of this process (from /proc/self/fd). */
 unsigned test_count_open_fds(void);
 

@@ -258,7 +258,7 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
         return sd_event_exit(m->event, 0);
 }
 
-int manager_start(Manager *m) {
+int manager_setup(Manager *m) {
         sigset_t ss;
         int r;
 
@@ -312,6 +312,15 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to set up blocking operations: %m");
         log_info("Audit log %s (last record %" PRIu64 ").", audit_log_path(m->audit), audit_log_last_seq(m->audit));
+        return 0;
+}
+
+int manager_start(Manager *m) {
+        int r;
+
+        r = manager_setup(m);
+        if (r < 0)
+                return r;
 
         r = sd_bus_open_system(&m->bus);
         if (r < 0)

@@ -82,7 +82,11 @@ static inline void manager_freep(Manager **m) {
                 manager_free(*m);
 }
 
-/* Connect, register the objects, take the name, open the direct socket. */
+/* Everything but the transports: the event loop and its signals, the
+ * seccomp profiles, the policy, the audit log, the blocking-work pool. */
+int manager_setup(Manager *m);
+/* manager_setup(), then connect, register the objects, take the name, open
+ * the direct socket. */
 int manager_start(Manager *m);
 int manager_run(Manager *m);
 
@@ -111,6 +115,9 @@ void manager_audit_outcome_fd_type(Manager *m, uint64_t seq, int result, const c
 
 /* The private-socket listener (private-socket.c). */
 int private_socket_open(Manager *m);
+/* Serve a connected socket (taken, closed on failure) as a direct
+ * connection, its peer identified from the socket. */
+int private_connection_add(Manager *m, int fd);
 void private_connection_free(PrivateConnection *c);
 /* After each dispatch: connections whose authentication just finished get
  * the calls that came with it dispatched (sd-bus read them along with the

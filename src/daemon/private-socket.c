@@ -114,30 +114,21 @@ static unsigned connections_of(Manager *m, uid_t uid) {
         return n;
 }
 
-static int on_private_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        _cleanup_close_ int cfd = -EBADF;
-        Manager *m = userdata;
+int private_connection_add(Manager *m, int fd) {
+        _cleanup_close_ int cfd = fd;
         PrivateConnection *c;
         sd_id128_t id;
         char buf[256];
         int r;
 
-        cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (cfd < 0) {
-                if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-                        log_warning_errno(-errno, "accept() on the direct socket failed: %m");
-                return 0;
-        }
         if (m->n_connections >= m->config->max_connections) {
                 log_warning("Too many direct connections (%u), refusing one.", m->n_connections);
-                return 0;
+                return -EUSERS;
         }
 
         c = calloc(1, sizeof *c);
-        if (!c) {
-                log_oom();
-                return 0;
-        }
+        if (!c)
+                return log_oom();
         c->manager = m;
         c->caller = CALLER_NULL;
 
@@ -145,7 +136,7 @@ static int on_private_accept(sd_event_source *s, int fd, uint32_t revents, void 
         if (r < 0) {
                 log_warning_errno(r, "Cannot identify the peer of a direct connection, closing it: %m");
                 free(c);
-                return 0;
+                return r;
         }
         /* One uid holding every slot would shut every other user out. */
         if (connections_of(m, c->caller.uid) >= m->config->max_connections_per_user) {
@@ -153,7 +144,7 @@ static int on_private_accept(sd_event_source *s, int fd, uint32_t revents, void 
                             (unsigned) c->caller.uid, m->config->max_connections_per_user);
                 caller_done(&c->caller);
                 free(c);
-                return 0;
+                return -EUSERS;
         }
 
         LIST_PREPEND(m->connections, c);
@@ -206,6 +197,20 @@ static int on_private_accept(sd_event_source *s, int fd, uint32_t revents, void 
 fail_log:
         log_warning_errno(r, "Failed to set up a direct connection: %m");
         private_connection_free(c);
+        return r;
+}
+
+static int on_private_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        int cfd;
+
+        cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0) {
+                if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                        log_warning_errno(-errno, "accept() on the direct socket failed: %m");
+                return 0;
+        }
+        /* A connection that cannot be served is closed; the listener goes on. */
+        (void) private_connection_add(userdata, cfd);
         return 0;
 }
 
