@@ -16,24 +16,16 @@
 #include "fileio.h"
 #include "missing-pidfd.h"
 #include "process.h"
+#include "string-table.h"
 
-static const char *const controller_names[_CGROUP_CONTROLLER_MAX] = {
+static const char *const cgroup_controller_table[_CGROUP_CONTROLLER_MAX] = {
         [CGROUP_CONTROLLER_CPU] = "cpu",
         [CGROUP_CONTROLLER_IO] = "io",
         [CGROUP_CONTROLLER_MEMORY] = "memory",
         [CGROUP_CONTROLLER_PIDS] = "pids",
 };
 
-const char *cgroup_controller_to_string(CgroupController c) {
-        return c >= 0 && c < _CGROUP_CONTROLLER_MAX ? controller_names[c] : NULL;
-}
-
-int cgroup_controller_from_string(const char *s) {
-        for (int c = 0; c < _CGROUP_CONTROLLER_MAX; c++)
-                if (s && strcmp(s, controller_names[c]) == 0)
-                        return c;
-        return -EINVAL;
-}
+DEFINE_STRING_TABLE_LOOKUP(cgroup_controller, CgroupController);
 
 /* mountinfo escapes space, tab, newline and backslash as \ooo. */
 static void unescape_octal(char *s) {
@@ -142,7 +134,7 @@ static int controllers_mask(int dirfd, const char *file, unsigned *ret) {
         unsigned mask = 0;
 
         for (int c = 0; c < _CGROUP_CONTROLLER_MAX; c++) {
-                int r = cgroup_file_lists_controller(dirfd, file, controller_names[c]);
+                int r = cgroup_file_lists_controller(dirfd, file, cgroup_controller_table[c]);
                 if (r < 0)
                         return r;
                 if (r > 0)
