@@ -68,7 +68,7 @@ struct Request {
         void (*job_free)(void *data);
 };
 
-/* Steps 1: the Request of msg (a new one, or the one a re-run left), its
+/* Step 1: the Request of msg (a new one, or the one a re-run left), its
  * caller identified. A caller that cannot be identified is refused
  * (recorded under action, AccessDenied in *error): returns < 0. */
 int request_begin(Manager *m, sd_bus_message *msg, Action action, Request **ret, sd_bus_error *error);
