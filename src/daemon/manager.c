@@ -226,8 +226,9 @@ static int on_audit_flush(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* A unique name gone is a connection gone: its cached identity and its
- * pending Wait and Stop calls go too. */
+/* A unique name gone is a connection gone: its cached identity, the calls
+ * it had waiting for an answer, and its pending Wait and Stop calls go
+ * too. */
 static int on_name_owner_changed(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         const char *name, *old_owner, *new_owner;
@@ -236,6 +237,7 @@ static int on_name_owner_changed(sd_bus_message *msg, void *userdata, sd_bus_err
                 return 0;
         if (name[0] == ':' && new_owner[0] == '\0') {
                 identity_cache_drop(m->identities, name);
+                request_drop_from(m, m->bus, name);
                 workloads_drop_waiters_of(m, m->bus, name);
         }
         return 0;

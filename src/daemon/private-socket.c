@@ -33,7 +33,7 @@ void private_connection_free(PrivateConnection *c) {
                 m->n_connections_authenticating--;
         c->auth_timer = sd_event_source_disable_unref(c->auth_timer);
         c->kick = sd_event_source_disable_unref(c->kick);
-        request_drop_for_bus(m, c->bus);
+        request_drop_from(m, c->bus, NULL);
         workloads_drop_waiters_of(m, c->bus, NULL);
 
         if (c->bus) {

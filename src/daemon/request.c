@@ -55,13 +55,18 @@ void request_dispatch_done(Manager *m) {
                 request_free(r);
 }
 
-void request_drop_for_bus(Manager *m, sd_bus *bus) {
+static bool request_from(const Request *r, sd_bus *bus, const char *sender) {
+        const char *s = sd_bus_message_get_sender(r->msg);
+        return sd_bus_message_get_bus(r->msg) == bus && (!sender || (s && strcmp(s, sender) == 0));
+}
+
+void request_drop_from(Manager *m, sd_bus *bus, const char *sender) {
         for (Request *r = m->pending, *next; r; r = next) {
                 next = r->next;
-                if (sd_bus_message_get_bus(r->msg) == bus)
+                if (request_from(r, bus, sender))
                         request_free(r);
         }
-        if (m->current && sd_bus_message_get_bus(m->current->msg) == bus)
+        if (m->current && request_from(m->current, bus, sender))
                 request_dispatch_done(m);
 }
 

@@ -115,8 +115,10 @@ int request_offload(Request *r, OffloadFunc fn, void *data, void (*free_data)(vo
 /* Called after each dispatch: the request of that message is freed unless
  * it awaits something. */
 void request_dispatch_done(Manager *m);
-/* A connection closed: what its calls awaited is dropped. */
-void request_drop_for_bus(Manager *m, sd_bus *bus);
+/* A client went away: what its calls awaited is dropped, and nothing is
+ * done for them. sender NULL: every call that came over bus (a direct
+ * connection). */
+void request_drop_from(Manager *m, sd_bus *bus, const char *sender);
 void request_free(Request *r);
 
 /* Handler shorthand for steps that may answer "not yet". */
