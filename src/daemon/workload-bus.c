@@ -37,7 +37,7 @@ DEFINE_WORKLOAD_PROPERTY(id, "t", w->id)
 DEFINE_WORKLOAD_PROPERTY(pid, "u", (uint32_t) w->spawned.process.pid)
 DEFINE_WORKLOAD_PROPERTY(owner_uid, "u", (uint32_t) w->owner_uid)
 DEFINE_WORKLOAD_PROPERTY(user, "u", (uint32_t) w->user)
-DEFINE_WORKLOAD_PROPERTY(state, "s", w->state == WORKLOAD_EXITED ? "exited" : "running")
+DEFINE_WORKLOAD_PROPERTY(state, "s", workload_state_to_string(w->state))
 DEFINE_WORKLOAD_PROPERTY(created, "t", w->created_usec)
 DEFINE_WORKLOAD_PROPERTY(control_path, "s", process_control_path(&w->spawned.process))
 

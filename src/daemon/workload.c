@@ -103,10 +103,26 @@ Workload *workload_free(Workload *w) {
         free(w->owner_name);
 
         workload_close_process(w);
+        cgroup_unit_done(&w->unit);
         strv_free(w->argv);
         free(w->path);
         free(w);
         return NULL;
+}
+
+const char *workload_state_to_string(WorkloadState s) {
+        switch (s) {
+        case WORKLOAD_RUNNING:
+                return "running";
+        case WORKLOAD_STOPPING:
+                return "stopping";
+        case WORKLOAD_EXITED:
+                return "exited";
+        case WORKLOAD_LOST:
+                return "lost";
+        default:
+                return NULL;
+        }
 }
 
 static int on_retention_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -380,6 +396,7 @@ int workload_new(Manager *m, const Caller *caller, sd_bus_message *msg, Spawned 
                 .watch_client = opts->watch_client,
                 .stop_timeout_usec = opts->stop_timeout_usec,
                 .spawn_audit_seq = opts->audit_seq,
+                .unit = CGROUP_UNIT_NULL,
                 .state = WORKLOAD_SPAWNING,
                 .exit_code = "",
                 .created_usec = now(CLOCK_REALTIME),

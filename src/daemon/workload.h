@@ -12,6 +12,7 @@
 #include <systemd/sd-event.h>
 
 #include "caller.h"
+#include "cgroup.h"
 #include "manager.h"
 #include "namespace.h"
 #include "spawn.h"
@@ -20,9 +21,15 @@
 typedef enum WorkloadState {
         WORKLOAD_SPAWNING, /* cloned, exec result not yet known: invisible */
         WORKLOAD_RUNNING,
+        WORKLOAD_STOPPING, /* main process gone, its cgroup not yet empty */
         WORKLOAD_EXITED,
+        WORKLOAD_LOST,     /* found in the state after a crash, but not proven to be the same process */
         WORKLOAD_FAILED,   /* exec failed: invisible, waits only to be reaped */
 } WorkloadState;
+
+/* The State property: "running", "stopping", "exited", "lost"; NULL for
+ * the states that are never exported. */
+const char *workload_state_to_string(WorkloadState s);
 
 typedef struct WorkloadOptions {
         uid_t user;
@@ -39,6 +46,7 @@ struct Workload {
         uint64_t id;
         char *path;
         char **argv;
+        CgroupUnit unit;          /* the workload's own cgroup; fd -EBADF: none */
 
         uid_t owner_uid;
         uid_t user;
@@ -83,7 +91,7 @@ int workload_id_from_path(const char *path, uint64_t *ret);
 /* Exported: running or exited, not spawning or failed. Who may see it is
  * visibility.h's business. */
 static inline bool workload_is_listed(const Workload *w) {
-        return w->state == WORKLOAD_RUNNING || w->state == WORKLOAD_EXITED;
+        return workload_state_to_string(w->state) != NULL;
 }
 
 /* Whether a Stop now sends SIGTERM (running, not stopping yet, not reaped). */
