@@ -25,6 +25,7 @@ int manager_new(Config *config, Manager **ret) {
                 return -ENOMEM;
         m->config = config;
         m->private_fd = -EBADF;
+        m->cgroup_subtree = CGROUP_SUBTREE_NULL;
         *ret = m;
         return 0;
 }
@@ -50,6 +51,7 @@ Manager *manager_free(Manager *m) {
         m->audit = audit_log_free(m->audit);
         m->offload = offload_free(m->offload);
         m->identities = identity_cache_free(m->identities);
+        cgroup_subtree_done(&m->cgroup_subtree);
 
         sd_event_source_disable_unref(m->private_source);
         safe_close(m->private_fd);

@@ -11,6 +11,7 @@
 
 #include "audit.h"
 #include "caller.h"
+#include "cgroup.h"
 #include "daemon-config.h"
 #include "metrics.h"
 #include "seccomp-profile.h"
@@ -54,6 +55,7 @@ struct Manager {
 
         Workload *workloads;
         unsigned n_workloads;
+        CgroupSubtree cgroup_subtree; /* where workload units go; fd -EBADF: none */
 
         Metrics metrics;
 
