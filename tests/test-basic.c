@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hashmap-u64.h"
 #include "macro.h"
 #include "signal-util.h"
 #include "string-table.h"
@@ -314,10 +315,106 @@ static void test_user_groups_grow(void) {
         g_assert_cmpint(WEXITSTATUS(status), ==, 0);
 }
 
+/* Against GHashTable as the reference: random puts and removes over a
+ * small key range (long probe runs, removals in their middle), then
+ * everything out again. */
+static void test_u64map_random(void) {
+        g_autoptr(GHashTable) ref = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+        g_autoptr(GRand) rand = g_rand_new_with_seed(42);
+        U64Map m = U64MAP_NULL;
+
+        for (unsigned i = 0; i < 200000; i++) {
+                uint64_t key = g_rand_int_range(rand, 0, 3000);
+                gint64 k64 = (gint64) key;
+                void *want = g_hash_table_lookup(ref, &k64);
+                g_assert_true(u64map_get(&m, key) == want);
+
+                if (g_rand_boolean(rand)) {
+                        void *value = GUINT_TO_POINTER(i + 1);
+                        int r = u64map_put(&m, key, value);
+                        if (want)
+                                g_assert_cmpint(r, ==, -EEXIST);
+                        else {
+                                g_assert_cmpint(r, ==, 0);
+                                g_hash_table_insert(ref, g_memdup2(&k64, sizeof k64), value);
+                        }
+                } else {
+                        g_assert_true(u64map_remove(&m, key) == want);
+                        g_hash_table_remove(ref, &k64);
+                }
+                g_assert_cmpuint(u64map_size(&m), ==, g_hash_table_size(ref));
+        }
+
+        size_t i = 0, n = 0;
+        uint64_t key;
+        void *value;
+        while (u64map_iterate(&m, &i, &key, &value)) {
+                gint64 k64 = (gint64) key;
+                g_assert_true(g_hash_table_lookup(ref, &k64) == value);
+                n++;
+        }
+        g_assert_cmpuint(n, ==, g_hash_table_size(ref));
+        for (uint64_t k = 0; k < 3000; k++)
+                (void) u64map_remove(&m, k);
+        g_assert_cmpuint(u64map_size(&m), ==, 0);
+        u64map_done(&m);
+}
+
+static void test_u64map_edges(void) {
+        U64Map m = U64MAP_NULL;
+        int x, y;
+
+        g_assert_null(u64map_get(&m, 0));
+        g_assert_null(u64map_remove(&m, 0));
+        g_assert_null(u64map_replace(&m, 0, &x));
+        g_assert_cmpint(u64map_put(&m, 1, NULL), ==, -EINVAL);
+        /* 0 and the top of the range are keys like any other. */
+        g_assert_cmpint(u64map_put(&m, 0, &x), ==, 0);
+        g_assert_cmpint(u64map_put(&m, UINT64_MAX, &y), ==, 0);
+        g_assert_cmpint(u64map_put(&m, 0, &y), ==, -EEXIST);
+        g_assert_true(u64map_get(&m, 0) == &x);
+        g_assert_true(u64map_replace(&m, 0, &y) == &x);
+        g_assert_true(u64map_get(&m, 0) == &y);
+        g_assert_true(u64map_get(&m, UINT64_MAX) == &y);
+        g_assert_true(u64map_remove(&m, UINT64_MAX) == &y);
+        g_assert_null(u64map_get(&m, UINT64_MAX));
+        u64map_done(&m);
+        g_assert_cmpuint(u64map_size(&m), ==, 0);
+}
+
+/* 10,000 sequential ids (as pidfs hands them out) in and out: the table
+ * grows, and shrinks back as they go. */
+static void test_u64map_grow_shrink(void) {
+        U64Map m = U64MAP_NULL;
+        const uint64_t base = UINT64_C(1) << 32;
+
+        for (uint64_t k = 0; k < 10000; k++)
+                g_assert_cmpint(u64map_put(&m, base + k, GSIZE_TO_POINTER(k + 1)), ==, 0);
+        g_assert_cmpuint(m.n_slots, >=, 2 * 10000);
+        for (uint64_t k = 0; k < 10000; k++)
+                g_assert_cmpuint(GPOINTER_TO_SIZE(u64map_get(&m, base + k)), ==, k + 1);
+        for (uint64_t k = 0; k < 9990; k++)
+                g_assert_nonnull(u64map_remove(&m, base + k));
+        g_assert_cmpuint(m.n_slots, <=, 128);
+        for (uint64_t k = 9990; k < 10000; k++)
+                g_assert_cmpuint(GPOINTER_TO_SIZE(u64map_get(&m, base + k)), ==, k + 1);
+        u64map_done(&m);
+}
+
+static void test_string_hash64(void) {
+        g_assert_cmpuint(string_hash64(""), ==, UINT64_C(0xcbf29ce484222325));
+        g_assert_cmpuint(string_hash64(":1.100"), !=, string_hash64(":1.101"));
+        g_assert_cmpuint(string_hash64(":1.100"), ==, string_hash64(":1.100"));
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 
         g_test_add_func("/basic/strv/extend", test_strv_extend);
+        g_test_add_func("/basic/u64map/random", test_u64map_random);
+        g_test_add_func("/basic/u64map/edges", test_u64map_edges);
+        g_test_add_func("/basic/u64map/grow-shrink", test_u64map_grow_shrink);
+        g_test_add_func("/basic/string-hash64", test_string_hash64);
         g_test_add_func("/basic/strv/extend-split", test_strv_extend_split);
         g_test_add_func("/basic/strv/copy", test_strv_copy);
         g_test_add_func("/basic/string-table", test_string_table);

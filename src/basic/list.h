@@ -23,3 +23,25 @@
                         (item)->next->prev = (item)->prev;      \
                 (item)->next = (item)->prev = NULL;             \
         } while (0)
+
+/* The same for a second list an item is on, through <field>_next and
+ * <field>_prev. */
+#define LIST_PREPEND_BY(field, head, item)                              \
+        do {                                                            \
+                (item)->field##_prev = NULL;                            \
+                (item)->field##_next = (head);                          \
+                if (head)                                               \
+                        (head)->field##_prev = (item);                  \
+                (head) = (item);                                        \
+        } while (0)
+
+#define LIST_REMOVE_BY(field, head, item)                               \
+        do {                                                            \
+                if ((item)->field##_prev)                               \
+                        (item)->field##_prev->field##_next = (item)->field##_next; \
+                else if ((head) == (item))                              \
+                        (head) = (item)->field##_next;                  \
+                if ((item)->field##_next)                               \
+                        (item)->field##_next->field##_prev = (item)->field##_prev; \
+                (item)->field##_next = (item)->field##_prev = NULL;     \
+        } while (0)

@@ -256,8 +256,17 @@ static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error
                         return request_refuse(r, &t, error);
                 }
         }
+        /* Live workloads count; exited ones too while their owner, still
+         * connected, keeps them unreleased (what a client holds is bounded
+         * as well; those of gone clients go after ExitRetentionSec). */
         if (manager_count_workloads(m, r->caller.uid) >= m->config->max_workloads_per_user) {
-                sd_bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED, "uid %u has %u workloads already.",
+                sd_bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED, "uid %u has %u live workloads already.",
+                                  (unsigned) r->caller.uid, m->config->max_workloads_per_user);
+                return request_refuse(r, &t, error);
+        }
+        if (manager_count_unreleased(m, r->caller.uid) >= m->config->max_workloads_per_user) {
+                sd_bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED,
+                                  "uid %u has %u exited workloads not released; Release them first.",
                                   (unsigned) r->caller.uid, m->config->max_workloads_per_user);
                 return request_refuse(r, &t, error);
         }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hashmap-u64.h"
 #include "identity-cache.h"
 
 typedef struct Entry Entry;
@@ -21,10 +22,7 @@ struct IdentityCache {
 };
 
 static size_t bucket_of(const IdentityCache *c, const char *s) {
-        uint64_t h = UINT64_C(0xcbf29ce484222325);
-        for (; *s; s++)
-                h = (h ^ (unsigned char) *s) * UINT64_C(0x100000001b3);
-        return (size_t) h & (c->n_buckets - 1);
+        return (size_t) string_hash64(s) & (c->n_buckets - 1);
 }
 
 static void entry_free(Entry *e) {

@@ -14,6 +14,7 @@
 #include "time-util.h"
 #include "identity-cache.h"
 #include "offload.h"
+#include "owner-track.h"
 #include "visibility.h"
 #include "manager.h"
 #include "request.h"
@@ -44,6 +45,9 @@ Manager *manager_free(Manager *m) {
                 workload_free(m->workloads);
         while (m->connections)
                 private_connection_free(m->connections);
+        owners_free(m);
+        u64map_done(&m->workloads_by_id);
+        u64map_done(&m->users);
         m->authority = authority_free(m->authority);
         m->audit_flush_timer = sd_event_source_disable_unref(m->audit_flush_timer);
         if (m->audit)
@@ -86,11 +90,13 @@ const char *manager_control_path(Manager *m) {
 }
 
 unsigned manager_count_workloads(Manager *m, uid_t owner) {
-        unsigned n = 0;
-        for (Workload *w = m->workloads; w; w = w->next)
-                if (w->owner_uid == owner)
-                        n++;
-        return n;
+        const UserCounts *c = u64map_get(&m->users, owner);
+        return c ? c->live : 0;
+}
+
+unsigned manager_count_unreleased(Manager *m, uid_t owner) {
+        const UserCounts *c = u64map_get(&m->users, owner);
+        return c ? c->unreleased : 0;
 }
 
 int manager_audit(Manager *m, const AuditRecord *rec, uint64_t *ret_seq) {
@@ -228,20 +234,44 @@ static int on_audit_flush(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* A unique name gone is a connection gone: its cached identity, the calls
- * it had waiting for an answer, and its pending Wait and Stop calls go
- * too. */
+/* Without its bus connection or its name the daemon serves nobody and
+ * cannot learn that clients leave: it exits, to be started again, and its
+ * workloads are adopted again (they are left running). */
+static void manager_bus_lost(Manager *m, const char *why) {
+        if (m->bus_lost)
+                return;
+        m->bus_lost = true;
+        log_error("%s: exiting, to be restarted.", why);
+        (void) sd_event_exit(m->event, EXIT_FAILURE);
+}
+
+/* The daemon's one watch on bus names. A unique name gone is a client
+ * gone (owner-track.h). Our own well-known name taken from us is the bus
+ * lost. */
 static int on_name_owner_changed(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        const char *name, *old_owner, *new_owner;
+        const char *name, *old_owner, *new_owner, *unique = NULL;
 
         if (sd_bus_message_read(msg, "sss", &name, &old_owner, &new_owner) < 0)
                 return 0;
-        if (name[0] == ':' && new_owner[0] == '\0') {
-                identity_cache_drop(m->identities, name);
-                request_drop_from(m, m->bus, name);
-                workloads_drop_waiters_of(m, m->bus, name);
-        }
+        if (name[0] == ':' && new_owner[0] == '\0')
+                owner_client_gone(m, m->bus, name);
+        else if (strcmp(name, BROKER_BUS_NAME) == 0 && sd_bus_get_unique_name(m->bus, &unique) >= 0 &&
+                 strcmp(old_owner, unique) == 0 && strcmp(new_owner, unique) != 0)
+                manager_bus_lost(m, "Lost the bus name " BROKER_BUS_NAME);
+        return 0;
+}
+
+static int on_bus_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        manager_bus_lost(userdata, "Disconnected from the system bus");
+        return 0;
+}
+
+static int on_name_lost(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        const char *name;
+
+        if (sd_bus_message_read(msg, "s", &name) >= 0 && strcmp(name, BROKER_BUS_NAME) == 0)
+                manager_bus_lost(userdata, "Lost the bus name " BROKER_BUS_NAME);
         return 0;
 }
 
@@ -341,6 +371,14 @@ int manager_start(Manager *m) {
                                 "NameOwnerChanged", on_name_owner_changed, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch bus names: %m");
+        /* Both come to us whatever the matches: local, and unicast. */
+        r = sd_bus_match_signal(m->bus, NULL, NULL, "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
+                                "Disconnected", on_bus_disconnected, m);
+        if (r >= 0)
+                r = sd_bus_match_signal(m->bus, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                        "org.freedesktop.DBus", "NameLost", on_name_lost, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the bus connection: %m");
 
         r = authority_start(m->authority, m->bus);
         if (r < 0)
@@ -371,5 +409,7 @@ int manager_run(Manager *m) {
         int r = sd_event_loop(m->event);
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");
+        if (m->bus_lost)
+                return -ENOTCONN;
         return 0;
 }

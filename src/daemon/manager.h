@@ -13,6 +13,7 @@
 #include "caller.h"
 #include "cgroup.h"
 #include "daemon-config.h"
+#include "hashmap-u64.h"
 #include "metrics.h"
 #include "seccomp-profile.h"
 
@@ -23,6 +24,7 @@ typedef struct Request Request;
 typedef struct Authority Authority;
 typedef struct Offload Offload;
 typedef struct IdentityCache IdentityCache;
+typedef struct Owner Owner;
 
 #define BROKER_PATH "/org/pidbroker/Broker1"
 #define BROKER_INTERFACE "org.pidbroker.Broker1"
@@ -55,6 +57,10 @@ struct Manager {
 
         Workload *workloads;
         unsigned n_workloads;
+        U64Map workloads_by_id;   /* listed ones, by id */
+        U64Map users;             /* UserCounts by owner uid */
+        U64Map owners;            /* clients by connection (owner-track.h) */
+        bool bus_lost;            /* the system bus connection or our name is gone: exit */
         CgroupSubtree cgroup_subtree; /* where workload units go; fd -EBADF: none */
 
         Metrics metrics;
@@ -103,7 +109,15 @@ const char *manager_control_path(Manager *m);
 /* A seccomp profile loaded at start; NULL for "none"; -ENOENT if unknown. */
 int manager_get_seccomp_profile(Manager *m, const char *name, const SeccompProfile **ret);
 
+/* The workloads of a uid, kept up to date as they change state
+ * (workload_set_state()): live ones (spawning, running, stopping), and
+ * exited ones its connected clients have not released yet. */
+typedef struct UserCounts {
+        unsigned live;
+        unsigned unreleased;
+} UserCounts;
 unsigned manager_count_workloads(Manager *m, uid_t owner);
+unsigned manager_count_unreleased(Manager *m, uid_t owner);
 
 /* Append an audit record (audit_begin()); a failure is logged and returned:
  * the caller must then refuse the operation (AuditFailed). */

@@ -18,6 +18,7 @@
 
 #include "list.h"
 #include "log.h"
+#include "owner-track.h"
 #include "request.h"
 #include "manager.h"
 #include "workload.h"
@@ -33,8 +34,9 @@ void private_connection_free(PrivateConnection *c) {
                 m->n_connections_authenticating--;
         c->auth_timer = sd_event_source_disable_unref(c->auth_timer);
         c->kick = sd_event_source_disable_unref(c->kick);
-        request_drop_from(m, c->bus, NULL);
-        workloads_drop_waiters_of(m, c->bus, NULL);
+        /* Its workloads learn that their owner left, its calls and
+         * waiters go. */
+        owner_client_gone(m, c->bus, NULL);
 
         if (c->bus) {
                 (void) sd_bus_detach_event(c->bus);
@@ -48,15 +50,9 @@ void private_connection_free(PrivateConnection *c) {
 
 static int on_private_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         PrivateConnection *c = userdata;
-        Manager *m = c->manager;
         char buf[256];
 
         log_debug("Direct connection of %s closed.", caller_describe(&c->caller, buf, sizeof buf));
-        for (Workload *w = m->workloads, *next; w; w = next) {
-                next = w->next; /* owner_gone may free w */
-                if (w->owner_bus == c->bus)
-                        workload_owner_gone(w);
-        }
         private_connection_free(c);
         return 0;
 }

@@ -191,7 +191,9 @@ static int method_release(sd_bus_message *msg, void *userdata, sd_bus_error *err
         Workload *w = userdata;
         int r;
 
-        if (w->state != WORKLOAD_EXITED)
+        /* An exit the kernel has signalled but the loop not yet taken is
+         * taken now: a client that saw its pidfd readable may release. */
+        if (!workload_collect_exit(w))
                 return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT,
                                         "Workload is still running; Stop or Wait for it first.");
         r = sd_bus_reply_method_return(msg, NULL);

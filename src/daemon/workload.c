@@ -13,6 +13,7 @@
 #include "bus-error.h"
 #include "feature.h"
 #include "legacy.h"
+#include "hashmap-u64.h"
 #include "list.h"
 #include "log.h"
 #include "time-util.h"
@@ -25,10 +26,68 @@
 #define PRIORITY_EXIT 0
 
 Workload *workload_find(Manager *m, uint64_t id) {
-        for (Workload *w = m->workloads; w; w = w->next)
-                if (w->id == id && workload_is_listed(w))
-                        return w;
-        return NULL;
+        Workload *w = u64map_get(&m->workloads_by_id, id);
+        return w && workload_is_listed(w) ? w : NULL;
+}
+
+int workload_set_id(Workload *w, uint64_t id) {
+        char *path;
+        int r;
+
+        if (asprintf(&path, WORKLOAD_PATH_PREFIX "/%" PRIu64, id) < 0)
+                return -ENOMEM;
+        r = u64map_put(&w->manager->workloads_by_id, id, w);
+        if (r < 0) {
+                free(path);
+                return r;
+        }
+        w->id = id;
+        free(w->path);
+        w->path = path;
+        return 0;
+}
+
+/* What w counts as for its owner's uid: live, unreleased (exited, its
+ * owner still connected, so it stays until released), or nothing (kept
+ * for ExitRetentionSec at most). */
+static void workload_count(Workload *w, int delta) {
+        Manager *m = w->manager;
+        UserCounts *c = u64map_get(&m->users, w->owner_uid);
+        unsigned *n;
+
+        if (workload_state_is_live(w->state))
+                n = c ? &c->live : NULL;
+        else if (w->state == WORKLOAD_EXITED && !w->owner_gone)
+                n = c ? &c->unreleased : NULL;
+        else
+                return;
+
+        if (delta > 0 && !c) {
+                c = calloc(1, sizeof *c);
+                /* Out of memory: the uid is not counted until its next
+                 * workload, which errs on the side of allowing. */
+                if (!c || u64map_put(&m->users, w->owner_uid, c) < 0) {
+                        free(c);
+                        return;
+                }
+                n = workload_state_is_live(w->state) ? &c->live : &c->unreleased;
+        }
+        if (!n || (delta < 0 && *n == 0))
+                return;
+        *n += delta;
+        if (c->live == 0 && c->unreleased == 0)
+                free(u64map_remove(&m->users, w->owner_uid));
+}
+
+void workload_set_state(Workload *w, WorkloadState state) {
+        workload_count(w, -1);
+        w->state = state;
+        workload_count(w, +1);
+}
+
+static void workload_waiter_done(Workload *w, sd_bus_message *msg) {
+        (void) owner_waiter_count(w->manager, msg, -1);
+        sd_bus_message_unref(msg);
 }
 
 /* Its exit has been seen: workload_exited() disarms the exit watch first.
@@ -86,6 +145,10 @@ Workload *workload_free(Workload *w) {
         Manager *m = w->manager;
         LIST_REMOVE(m->workloads, w);
         m->n_workloads--;
+        workload_count(w, -1);
+        if (w->id != 0 && u64map_get(&m->workloads_by_id, w->id) == w)
+                u64map_remove(&m->workloads_by_id, w->id);
+        owner_track_remove(w);
 
         sd_event_source_disable_unref(w->pidfd_source);
         sd_event_source_disable_unref(w->status_source);
@@ -95,10 +158,9 @@ Workload *workload_free(Workload *w) {
 
         sd_bus_message_unref(w->spawn_message);
         for (size_t i = 0; i < w->n_waiters; i++)
-                sd_bus_message_unref(w->waiters[i]);
+                workload_waiter_done(w, w->waiters[i]);
         free(w->waiters);
 
-        sd_bus_track_unref(w->owner_track);
         sd_bus_unref(w->owner_bus);
         free(w->owner_name);
 
@@ -193,10 +255,10 @@ static void workload_exited(Workload *w, const char *code, int status) {
                 return;
         }
 
-        w->state = WORKLOAD_EXITED;
         w->exit_code = code;
         w->exit_status = status;
         w->exited_usec = now(CLOCK_REALTIME);
+        workload_set_state(w, WORKLOAD_EXITED);
         w->status_source = sd_event_source_disable_unref(w->status_source);
         w->spawned.status_fd = safe_close(w->spawned.status_fd);
 
@@ -206,7 +268,7 @@ static void workload_exited(Workload *w, const char *code, int status) {
                 int r = workload_reply_exit(w, w->waiters[i]);
                 if (r < 0)
                         log_debug_errno(r, "Failed to answer a waiter of workload %" PRIu64 ": %m", w->id);
-                sd_bus_message_unref(w->waiters[i]);
+                workload_waiter_done(w, w->waiters[i]);
         }
         w->waiters = (free(w->waiters), NULL);
         w->n_waiters = 0;
@@ -216,8 +278,8 @@ static void workload_exited(Workload *w, const char *code, int status) {
         workload_arm_retention(w);
 }
 
-static int on_pidfd_readable(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        Workload *w = userdata;
+/* Reap w if it has exited: true when it had (and w may be freed then). */
+static bool workload_try_reap(Workload *w) {
         siginfo_t si = {};
         const char *code;
         int status, ws, r;
@@ -226,7 +288,7 @@ static int on_pidfd_readable(sd_event_source *s, int fd, uint32_t revents, void 
         metrics_count_wait(&w->manager->metrics, r);
         metrics_count_operation(&w->manager->metrics, &w->spawned.process);
         if (r == -EAGAIN || (r >= 0 && si.si_pid == 0))
-                return 0; /* not yet */
+                return false; /* not yet */
         if (r < 0) {
                 /* Someone else reaped it (should not happen): take what the
                  * kernel kept for pidfd holders, or report a kill. */
@@ -246,7 +308,20 @@ static int on_pidfd_readable(sd_event_source *s, int fd, uint32_t revents, void 
                 status_from_wait_status(ws, &code, &status);
 
         workload_exited(w, code, status);
+        return true;
+}
+
+static int on_pidfd_readable(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        (void) workload_try_reap(userdata);
         return 0;
+}
+
+bool workload_collect_exit(Workload *w) {
+        /* Only where the exit watch is the pidfd: a legacy child is
+         * reaped by sd-event's own SIGCHLD handling. */
+        if (w->state == WORKLOAD_RUNNING && w->pidfd_source && w->spawned.process.fd >= 0)
+                (void) workload_try_reap(w);
+        return w->state == WORKLOAD_EXITED;
 }
 
 static int on_legacy_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
@@ -273,7 +348,7 @@ static uint64_t workload_pick_id(Workload *w) {
         if (id == 0 && w->spawned.process.fd >= 0)
                 (void) pidfd_get_id(w->spawned.process.fd, &id);
         /* Without pidfs a broker-lifetime counter stands in (Features says so). */
-        if (id == 0 || workload_find(w->manager, id))
+        while (id == 0 || u64map_get(&w->manager->workloads_by_id, id))
                 id = ++w->manager->next_counter_id;
         return id;
 }
@@ -282,16 +357,15 @@ static void workload_exec_succeeded(Workload *w) {
         Manager *m = w->manager;
         int r;
 
-        w->id = workload_pick_id(w);
-        if (asprintf(&w->path, WORKLOAD_PATH_PREFIX "/%" PRIu64, w->id) < 0) {
-                w->path = NULL;
-                workload_spawn_outcome(w, -ENOMEM);
+        r = workload_set_id(w, workload_pick_id(w));
+        if (r < 0) {
+                workload_spawn_outcome(w, r);
                 (void) sd_bus_reply_method_errorf(w->spawn_message, SD_BUS_ERROR_NO_MEMORY, "Out of memory.");
                 (void) process_signal(&w->spawned.process, SIGKILL, 0);
-                w->state = WORKLOAD_FAILED;
+                workload_set_state(w, WORKLOAD_FAILED);
                 return;
         }
-        w->state = WORKLOAD_RUNNING;
+        workload_set_state(w, WORKLOAD_RUNNING);
         workload_spawn_outcome(w, 0);
         m->metrics.spawns_ok++;
         metrics_count_operation(&m->metrics, &w->spawned.process);
@@ -324,7 +398,7 @@ static void workload_exec_failed(Workload *w, int err, SpawnStep step) {
         Manager *m = w->manager;
         const char *name = strerrorname_np(abs(err));
 
-        w->state = WORKLOAD_FAILED;
+        workload_set_state(w, WORKLOAD_FAILED);
         workload_spawn_outcome(w, -abs(err));
         m->metrics.spawns_failed++;
         log_info("Spawn of %s for uid %u failed at step %s: %s", w->argv[0], (unsigned) w->owner_uid,
@@ -360,16 +434,13 @@ static int on_exec_status(sd_event_source *s, int fd, uint32_t revents, void *us
         return 0;
 }
 
-static int on_owner_track_empty(sd_bus_track *t, void *userdata) {
-        workload_owner_gone(userdata);
-        return 0;
-}
-
 void workload_owner_gone(Workload *w) {
         if (w->owner_gone)
                 return;
+        owner_track_remove(w);
+        workload_count(w, -1);
         w->owner_gone = true;
-        w->owner_track = sd_bus_track_unref(w->owner_track);
+        workload_count(w, +1);
         w->owner_bus = sd_bus_unref(w->owner_bus);
 
         log_debug("Owner of workload %" PRIu64 " disconnected.", w->id);
@@ -404,24 +475,16 @@ int workload_new(Manager *m, const Caller *caller, sd_bus_message *msg, Spawned 
         *spawned = SPAWNED_NULL;
         w->argv = TAKE_PTR(*argv);
         w->spawn_message = sd_bus_message_ref(msg);
-        w->owner_bus = sd_bus_ref(sd_bus_message_get_bus(msg));
 
         LIST_PREPEND(m->workloads, w);
         m->n_workloads++;
+        workload_count(w, +1);
 
-        if (caller->bus_name) {
-                w->owner_name = strdup(caller->bus_name);
-                if (!w->owner_name) {
-                        r = -ENOMEM;
-                        goto fail;
-                }
-                r = sd_bus_track_new(w->owner_bus, &w->owner_track, on_owner_track_empty, w);
-                if (r < 0)
-                        goto fail;
-                r = sd_bus_track_add_name(w->owner_track, w->owner_name);
-                if (r < 0)
-                        goto fail;
-        }
+        /* The caller's connection, not the workload, is what the bus
+         * watches: one match for every client (owner-track.h). */
+        r = owner_track_add(m, sd_bus_message_get_bus(msg), caller->bus_name, w);
+        if (r < 0)
+                goto fail;
 
         workload_read_namespaces(w);
 
@@ -501,7 +564,7 @@ void workloads_drop_waiters_of(Manager *m, sd_bus *bus, const char *sender) {
                         const char *s = sd_bus_message_get_sender(msg);
 
                         if (sd_bus_message_get_bus(msg) == bus && (!sender || (s && strcmp(s, sender) == 0)))
-                                sd_bus_message_unref(msg);
+                                workload_waiter_done(w, msg);
                         else
                                 w->waiters[k++] = msg;
                 }
@@ -526,6 +589,10 @@ int workload_add_waiter(Workload *w, sd_bus_message *msg) {
         if (!n)
                 return -ENOMEM;
         w->waiters = n;
+        /* Counted for its client, so that the client leaving drops it. */
+        int r = owner_waiter_count(w->manager, msg, +1);
+        if (r < 0)
+                return r;
         w->waiters[w->n_waiters++] = sd_bus_message_ref(msg);
         return 0;
 }

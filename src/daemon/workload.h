@@ -15,6 +15,7 @@
 #include "cgroup.h"
 #include "manager.h"
 #include "namespace.h"
+#include "owner-track.h"
 #include "spawn.h"
 #include "strv.h"
 
@@ -52,7 +53,8 @@ struct Workload {
         uid_t user;
         sd_bus *owner_bus;        /* the connection Exited goes to */
         char *owner_name;         /* unique name; NULL on the direct socket */
-        sd_bus_track *owner_track;
+        Owner *owner;             /* owner-track.h; NULL once gone */
+        Workload *owner_next, *owner_prev;
         bool owner_gone;
 
         bool watch_client;
@@ -85,7 +87,19 @@ int workload_new(Manager *m, const Caller *caller, sd_bus_message *msg, Spawned 
                  const WorkloadOptions *opts, Workload **ret);
 Workload *workload_free(Workload *w);
 
+/* A listed workload by id, in constant time. */
 Workload *workload_find(Manager *m, uint64_t id);
+/* Give w its id and object path, and index it by id; -EEXIST when another
+ * workload has the id. */
+int workload_set_id(Workload *w, uint64_t id);
+/* Every change of w->state goes through here: the per-uid counts follow it
+ * (manager_count_workloads()). */
+void workload_set_state(Workload *w, WorkloadState state);
+/* Live: its process may still run, so it counts against
+ * MaxWorkloadsPerUser. */
+static inline bool workload_state_is_live(WorkloadState s) {
+        return s == WORKLOAD_SPAWNING || s == WORKLOAD_RUNNING || s == WORKLOAD_STOPPING;
+}
 /* "/org/pidbroker/Broker1/workload/<id>" → id; -EINVAL for anything else. */
 int workload_id_from_path(const char *path, uint64_t *ret);
 /* Exported: running or exited, not spawning or failed. Who may see it is
@@ -113,6 +127,9 @@ void workloads_drop_waiters_of(Manager *m, sd_bus *bus, const char *sender);
 bool workload_waiter_room(const Workload *w);
 /* Forget an exited workload. */
 void workload_release(Workload *w);
+/* The exit, if the kernel has it but the event loop has not seen it yet,
+ * taken now: true when w has exited (by now). */
+bool workload_collect_exit(Workload *w);
 
 /* Workload1 on the bus (workload-bus.c). */
 int workload_register_objects(Manager *m, sd_bus *bus);

@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* 10,000 live workloads of one unprivileged client (nobody), on a bus with
+ * the stock limits (tests/bus/system-bus.conf.in sets none: dbus-daemon's
+ * built-in system-bus defaults, 512 match rules per connection among them,
+ * and dbus-broker's stock quotas). The daemon tracks its clients per
+ * connection, so the number of workloads costs it no bus resource: it keeps
+ * its name, lists all of them, then stops and releases all of them, and no
+ * workload process is left.
+ *
+ * Raised for this test only, on the daemon's side: MaxWorkloadsPerUser
+ * (10,000 live ones) and RLIMIT_NOFILE (one pidfd per live workload). The
+ * client closes each pidfd it receives. Spawns, stops and releases are
+ * pipelined: PIPELINE_DEPTH calls in flight, under the bus's stock
+ * max_replies_per_connection (128). The times are reported, not asserted. */
+
+#include <errno.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <gio/gio.h>
+#include <gio/gunixfdlist.h>
+#include <glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "daemon-harness.h"
+#include "test-util.h"
+
+#define N_WORKLOADS 10000
+#define PIPELINE_DEPTH 32
+/* argv[1] of every workload: how the test finds them in /proc. */
+#define SLEEP_MARK "7254321"
+
+/* ---------- client side ---------- */
+
+typedef struct Pipeline {
+        GDBusConnection *c;
+        GPtrArray *paths;   /* workloads spawned */
+        unsigned next;      /* next call to start */
+        unsigned total;     /* calls to make */
+        unsigned in_flight;
+        unsigned done, failed;
+        char *first_error;
+        bool stop;          /* spawn: stop at the first error */
+} Pipeline;
+
+static void pipeline_fail(Pipeline *p, GError *e) {
+        p->failed++;
+        if (!p->first_error)
+                p->first_error = g_dbus_error_get_remote_error(e) ?: g_strdup(e->message);
+        p->stop = true;
+}
+
+static void on_spawned(GObject *source, GAsyncResult *res, gpointer userdata) {
+        Pipeline *p = userdata;
+        g_autoptr(GUnixFDList) out = NULL;
+        g_autoptr(GError) e = NULL;
+        g_autoptr(GVariant) reply =
+                g_dbus_connection_call_with_unix_fd_list_finish(G_DBUS_CONNECTION(source), &out, res, &e);
+
+        p->in_flight--;
+        if (!reply) {
+                pipeline_fail(p, e);
+                return;
+        }
+        /* The pidfd is closed with the list: the client keeps none. */
+        const char *path;
+        g_variant_get(reply, "(&oht)", &path, NULL, NULL);
+        g_ptr_array_add(p->paths, g_strdup(path));
+        p->done++;
+}
+
+static void spawn_one(Pipeline *p) {
+        const char *const argv[] = { "/bin/sleep", SLEEP_MARK, NULL };
+        GVariantBuilder fb;
+
+        g_variant_builder_init(&fb, G_VARIANT_TYPE("a{uh}"));
+        g_dbus_connection_call_with_unix_fd_list(
+                p->c, BROKER_NAME, BROKER_PATH, BROKER_IFACE, "Spawn",
+                g_variant_new("(@aay@a{ss}a{uh}@a{sv})", argv_variant(argv, false),
+                              g_variant_new_array(G_VARIANT_TYPE("{ss}"), NULL, 0), &fb,
+                              g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0)),
+                G_VARIANT_TYPE("(oht)"), G_DBUS_CALL_FLAGS_NONE, 60000, NULL, NULL, on_spawned, p);
+}
+
+static void on_released(GObject *source, GAsyncResult *res, gpointer userdata) {
+        Pipeline *p = userdata;
+        g_autoptr(GError) e = NULL;
+        g_autoptr(GVariant) reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), res, &e);
+
+        p->in_flight--;
+        if (reply)
+                p->done++;
+        else
+                pipeline_fail(p, e);
+}
+
+/* Stop, then Release once Stop answered (the workload is dead by then). */
+static void on_stopped(GObject *source, GAsyncResult *res, gpointer userdata) {
+        Pipeline *p = userdata;
+        g_autoptr(GError) e = NULL;
+        g_autoptr(GVariant) reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), res, &e);
+        const char *path = g_object_get_data(G_OBJECT(res), "path");
+
+        if (!reply) {
+                p->in_flight--;
+                pipeline_fail(p, e);
+                return;
+        }
+        g_assert_nonnull(path);
+        g_dbus_connection_call(p->c, BROKER_NAME, path, WORKLOAD_IFACE, "Release", NULL, NULL,
+                               G_DBUS_CALL_FLAGS_NONE, 60000, NULL, on_released, p);
+}
+
+typedef struct StopCall {
+        Pipeline *p;
+        const char *path;
+} StopCall;
+
+static void on_stopped_call(GObject *source, GAsyncResult *res, gpointer userdata) {
+        StopCall *s = userdata;
+        g_object_set_data(G_OBJECT(res), "path", (gpointer) s->path);
+        on_stopped(source, res, s->p);
+        g_free(s);
+}
+
+static void stop_one(Pipeline *p) {
+        StopCall *s = g_new0(StopCall, 1);
+        s->p = p;
+        s->path = p->paths->pdata[p->next - 1];
+        g_dbus_connection_call(p->c, BROKER_NAME, s->path, WORKLOAD_IFACE, "Stop", NULL, G_VARIANT_TYPE("(si)"),
+                               G_DBUS_CALL_FLAGS_NONE, 60000, NULL, on_stopped_call, s);
+}
+
+/* Keep PIPELINE_DEPTH calls in flight until total are done or one failed. */
+static void pipeline_run(Pipeline *p, void (*start)(Pipeline *p)) {
+        p->next = p->done = p->failed = 0;
+        p->stop = false;
+        for (;;) {
+                while (!p->stop && p->in_flight < PIPELINE_DEPTH && p->next < p->total) {
+                        p->next++;
+                        p->in_flight++;
+                        start(p);
+                }
+                if (p->in_flight == 0 && (p->stop || p->next >= p->total))
+                        break;
+                g_main_context_iteration(NULL, TRUE);
+        }
+}
+
+static void print_result(const char *what, Pipeline *p, uint64_t t0) {
+        printf("%s=%u failed=%u error=%s ms=%" G_GUINT64_FORMAT "\n", what, p->done, p->failed,
+               p->first_error ?: "none", now_ms() - t0);
+        fflush(stdout);
+        g_clear_pointer(&p->first_error, g_free);
+}
+
+/* Listed on the client's own ObjectManager. */
+static unsigned count_listed(GDBusConnection *c) {
+        g_autoptr(GError) e = NULL;
+        g_autoptr(GVariant) r = g_dbus_connection_call_sync(c, BROKER_NAME, BROKER_PATH,
+                                                            "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
+                                                            NULL, G_VARIANT_TYPE("(a{oa{sa{sv}}})"),
+                                                            G_DBUS_CALL_FLAGS_NONE, 120000, NULL, &e);
+        if (!r) {
+                g_printerr("GetManagedObjects: %s\n", e->message);
+                return 0;
+        }
+        g_autoptr(GVariant) objs = g_variant_get_child_value(r, 0);
+        return (unsigned) g_variant_n_children(objs);
+}
+
+static int client_many(unsigned n) {
+        g_autoptr(GDBusConnection) c = client_connect(NULL);
+        Pipeline p = { .c = c, .paths = g_ptr_array_new_with_free_func(g_free), .total = n };
+        uint64_t t0;
+
+        print_identity(c);
+        t0 = now_ms();
+        pipeline_run(&p, spawn_one);
+        print_result("spawned", &p, t0);
+
+        t0 = now_ms();
+        unsigned listed = count_listed(c);
+        printf("listed=%u ms=%" G_GUINT64_FORMAT "\n", listed, now_ms() - t0);
+        fflush(stdout);
+
+        /* The test looks at the processes and the daemon meanwhile. */
+        g_autofree char *go = read_line_fd(STDIN_FILENO, 600000);
+        g_assert_cmpstr(go, ==, "go");
+
+        p.total = p.paths->len;
+        t0 = now_ms();
+        pipeline_run(&p, stop_one);
+        print_result("released", &p, t0);
+        printf("left=%u\n", count_listed(c));
+        fflush(stdout);
+        g_ptr_array_unref(p.paths);
+        return 0;
+}
+
+static int client_main(int argc, char *argv[]) {
+        if (argc == 4 && g_str_equal(argv[2], "many"))
+                return client_many((unsigned) g_ascii_strtoull(argv[3], NULL, 10));
+        g_printerr("unknown client scenario\n");
+        return 2;
+}
+
+/* ---------- test side ---------- */
+
+/* Processes whose command line is "/bin/sleep SLEEP_MARK"; with kill, each
+ * is sent SIGKILL (what a failed run left behind). */
+static unsigned workload_processes(bool kill_them) {
+        static const char want[] = "/bin/sleep\0" SLEEP_MARK;
+        g_autoptr(GDir) d = g_dir_open("/proc", 0, NULL);
+        const char *name;
+        unsigned n = 0;
+
+        g_assert_nonnull(d);
+        while ((name = g_dir_read_name(d))) {
+                char path[64], buf[64];
+                if (name[0] < '0' || name[0] > '9')
+                        continue;
+                snprintf(path, sizeof path, "/proc/%s/cmdline", name);
+                int fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        continue;
+                ssize_t l = read(fd, buf, sizeof buf);
+                close(fd);
+                if (l != (ssize_t) sizeof want || memcmp(buf, want, sizeof want) != 0)
+                        continue;
+                n++;
+                if (kill_them)
+                        (void) kill((pid_t) atoi(name), SIGKILL);
+        }
+        return n;
+}
+
+static unsigned output_uint(const char *line, const char *key) {
+        g_autofree char *v = client_output_get(line, key);
+        g_assert_nonnull(v);
+        return (unsigned) g_ascii_strtoull(v, NULL, 10);
+}
+
+static void test_ten_thousand_workloads(void) {
+        g_autofree char *max_wl = g_strdup_printf("--max-workloads-per-user=%d", N_WORKLOADS);
+        const char *extra[] = { max_wl, "--log-level=info", NULL };
+        g_autofree char *n = g_strdup_printf("%d", N_WORKLOADS);
+
+        daemon_restart(extra);
+        g_assert_cmpuint(workload_processes(false), ==, 0);
+
+        g_autoptr(GSubprocess) client = client_start(UID_NOBODY, (const char *const[]) { "many", n, NULL });
+        g_autofree char *ident = client_read_lines(client, 2);
+        g_autofree char *spawned = read_line_fd(client_stdout_fd(client), 600000);
+        g_test_message("%s: %s", ident, spawned);
+        g_autofree char *spawned_kv = g_strdelimit(g_strdup(spawned), " ", '\n');
+        g_autofree char *listed = read_line_fd(client_stdout_fd(client), 600000);
+        g_test_message("%s", listed);
+        g_autofree char *listed_kv = g_strdelimit(g_strdup(listed), " ", '\n');
+
+        bool named = name_has_owner(T.root, BROKER_NAME);
+        unsigned running = workload_processes(false);
+        unsigned daemon_fds = count_fds(T.daemon_pid);
+        g_test_message("daemon owns its name: %s; %u workload processes; %u daemon fds", named ? "yes" : "no",
+                       running, daemon_fds);
+
+        g_assert_true(g_output_stream_write_all(g_subprocess_get_stdin_pipe(client), "go\n", 3, NULL, NULL, NULL));
+        g_autofree char *released = read_line_fd(client_stdout_fd(client), 600000);
+        g_autofree char *left = read_line_fd(client_stdout_fd(client), 600000);
+        g_test_message("%s; %s", released, left);
+        g_autofree char *released_kv = g_strdelimit(g_strdup(released), " ", '\n');
+        client_finish(client);
+        unsigned left_running = workload_processes(true);
+
+        g_assert_true(named);
+        g_autofree char *err = client_output_get(spawned_kv, "error");
+        g_assert_cmpstr(err, ==, "none");
+        g_assert_cmpuint(output_uint(spawned_kv, "spawned"), ==, N_WORKLOADS);
+        g_assert_cmpuint(output_uint(listed_kv, "listed"), ==, N_WORKLOADS);
+        g_assert_cmpuint(running, ==, N_WORKLOADS);
+        g_assert_cmpuint(output_uint(released_kv, "released"), ==, N_WORKLOADS);
+        g_assert_cmpuint(output_uint(released_kv, "failed"), ==, 0);
+        g_assert_cmpstr(left, ==, "left=0");
+        g_assert_cmpuint(left_running, ==, 0);
+        g_assert_true(name_has_owner(T.root, BROKER_NAME));
+        g_assert_cmpuint(count_zombie_children(T.daemon_pid), ==, 0);
+        /* Every pidfd closed again (the count is the same as at start, give
+         * or take the client's bus connection). */
+        g_assert_cmpuint(count_fds(T.daemon_pid), <, 64);
+}
+
+static void register_tests(void) {
+        add_test("ten-thousand-workloads", test_ten_thousand_workloads);
+}
+
+int main(int argc, char *argv[]) {
+        static const HarnessOptions opts = {
+                .suite = "scale",
+                /* Two records per spawn and two per stop. */
+                .audit_tmpfs_size = "128m",
+        };
+
+        /* One pidfd per live workload in the daemon, which inherits this:
+         * the soft limit up to the hard one. */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                (void) setrlimit(RLIMIT_NOFILE, &rl);
+        }
+        return harness_main(argc, argv, &opts, client_main, register_tests);
+}
