@@ -282,6 +282,18 @@ static void test_run_wait_exit_code(void) {
         g_assert_true(g_str_has_prefix(nf.err, "pidbrokerctl: "));
 }
 
+/* What run --wait waited for it releases: nothing of it is left to list,
+ * though ExitRetentionSec would keep it a minute. */
+static void test_run_wait_releases(void) {
+        g_auto(Ctl) c = {}, l = {};
+
+        CTL_NOBODY(&c, "run", "--wait", "--", "sh", "-c", "exit 3", "pidbroker-run-wait-release");
+        g_assert_cmpint(c.exit, ==, 3);
+        CTL_NOBODY(&l, "list");
+        g_assert_cmpint(l.exit, ==, 0);
+        g_assert_null(strstr(l.out, "pidbroker-run-wait-release"));
+}
+
 static void test_run_env_and_cwd(void) {
         g_auto(Ctl) c = {}, clear = {};
 
@@ -929,6 +941,7 @@ static void register_tests(void) {
         add_test("monitor", test_monitor);
         add_test("direct-socket", test_direct_socket);
         add_test("errors", test_errors);
+        add_test("run-wait-releases", test_run_wait_releases);
         add_test("cleanup", stop_leftover_workloads);
 }
 

@@ -319,6 +319,15 @@ typedef struct WaitState {
         bool done;
 } WaitState;
 
+static int on_release_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        WaitState *s = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        if (e)
+                ctl_debug("Release of %s failed: %s", s->path, e->message);
+        return sd_event_exit(sd_bus_get_event(s->bus), 0);
+}
+
 static int on_wait_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         WaitState *s = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(reply);
@@ -344,6 +353,12 @@ static int on_wait_reply(sd_bus_message *reply, void *userdata, sd_bus_error *re
                                 ctl_debug("workload exited with code %d", (int) status);
                         else
                                 ctl_debug("workload %s by %s", code, signal_to_string(status, sig, sizeof sig));
+                        /* The status is ours now: the broker need not keep
+                         * the workload. */
+                        r = sd_bus_call_method_async(s->bus, NULL, ctl_destination(), s->path, WORKLOAD_INTERFACE,
+                                                     "Release", on_release_reply, s, NULL);
+                        if (r >= 0)
+                                return 0;
                 }
         }
         return sd_event_exit(sd_bus_get_event(s->bus), 0);
