@@ -1,6 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* 10,000 live workloads of one unprivileged client (nobody), on a bus with
+/* Clients tracked per connection, against the built pidbrokerd on a private
+ * bus (daemon-harness.h):
+ *
+ *  1. 10,000 live workloads of one unprivileged client (see below);
+ *  2. MaxWorkloadsPerUser counts live workloads, and exited ones only while
+ *     a connected owner has not released them;
+ *  3. Release of a workload whose exit the kernel has signalled but the
+ *     daemon has not taken yet;
+ *  4. the daemon exits, non-zero and saying why, when its bus goes.
+ *
+ * 10,000 live workloads of one unprivileged client (nobody), on a bus with
  * the stock limits (tests/bus/system-bus.conf.in sets none: dbus-daemon's
  * built-in system-bus defaults, 512 match rules per connection among them,
  * and dbus-broker's stock quotas). The daemon tracks its clients per
@@ -24,6 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -203,7 +215,86 @@ static int client_many(unsigned n) {
         return 0;
 }
 
+static const char *spawn_error(GDBusConnection *c, const char *const *argv, char **ret_path) {
+        static char name[256];
+        g_autoptr(GError) e = NULL;
+        int fd = -1;
+
+        if (spawn_full(c, argv_variant(argv, false), NULL, NULL, 0, NULL, ret_path, &fd, NULL, &e)) {
+                close(fd);
+                return "ok";
+        }
+        g_autofree char *remote = g_dbus_error_get_remote_error(e);
+        g_strlcpy(name, remote ?: e->message, sizeof name);
+        return name;
+}
+
+static void stop_workload(GDBusConnection *c, const char *path) {
+        g_autoptr(GError) e = NULL;
+        g_autoptr(GVariant) r = call(c, path, WORKLOAD_IFACE, "Stop", NULL, "(si)", &e);
+        g_assert_no_error(e);
+}
+
+/* TEST_MAX_WORKLOADS live ones fill the limit; a stopped one frees its
+ * slot; exited ones not released fill it too, until released. */
+static int client_limits(void) {
+        g_autoptr(GDBusConnection) c = client_connect(NULL);
+        const char *const sleep_argv[] = { "/bin/sleep", "600", NULL };
+        char *paths[TEST_MAX_WORKLOADS + 4] = {};
+        unsigned n = 0;
+
+        for (; n < TEST_MAX_WORKLOADS; n++)
+                g_assert_cmpstr(spawn_error(c, sleep_argv, &paths[n]), ==, "ok");
+        printf("over_live=%s\n", spawn_error(c, sleep_argv, NULL));
+
+        stop_workload(c, paths[0]);
+        const char *after_stop = spawn_error(c, sleep_argv, &paths[n]);
+        printf("after_stop=%s\n", after_stop);
+        fflush(stdout);
+        if (g_str_equal(after_stop, "ok"))
+                n++;
+
+        /* All exited now, none released. */
+        for (unsigned i = 1; i < n; i++)
+                stop_workload(c, paths[i]);
+        printf("over_unreleased=%s\n", spawn_error(c, sleep_argv, NULL));
+        release_workload(c, paths[0]);
+        release_workload(c, paths[1]);
+        printf("after_release=%s\n", spawn_error(c, sleep_argv, &paths[n]));
+        stop_workload(c, paths[n]);
+        n++;
+        fflush(stdout);
+        /* Gone without releasing the rest: kept for ExitRetentionSec. */
+        for (unsigned i = 0; i < n; i++)
+                g_free(paths[i]);
+        return 0;
+}
+
+/* After a client left exited workloads behind: the limit is free. */
+static int client_fill(void) {
+        g_autoptr(GDBusConnection) c = client_connect(NULL);
+        const char *const sleep_argv[] = { "/bin/sleep", "600", NULL };
+        char *paths[TEST_MAX_WORKLOADS] = {};
+        unsigned ok = 0;
+
+        for (unsigned i = 0; i < TEST_MAX_WORKLOADS; i++)
+                if (g_str_equal(spawn_error(c, sleep_argv, &paths[i]), "ok"))
+                        ok++;
+        printf("spawned=%u\n", ok);
+        fflush(stdout);
+        for (unsigned i = 0; i < TEST_MAX_WORKLOADS; i++)
+                if (paths[i]) {
+                        stop_and_release(c, paths[i]);
+                        g_free(paths[i]);
+                }
+        return 0;
+}
+
 static int client_main(int argc, char *argv[]) {
+        if (argc == 3 && g_str_equal(argv[2], "limits"))
+                return client_limits();
+        if (argc == 3 && g_str_equal(argv[2], "fill"))
+                return client_fill();
         if (argc == 4 && g_str_equal(argv[2], "many"))
                 return client_many((unsigned) g_ascii_strtoull(argv[3], NULL, 10));
         g_printerr("unknown client scenario\n");
@@ -294,13 +385,122 @@ static void test_ten_thousand_workloads(void) {
         g_assert_cmpuint(count_fds(T.daemon_pid), <, 64);
 }
 
+static void test_limit_counts_live(void) {
+        /* Exited workloads of gone clients kept long enough to count, if
+         * they did. */
+        const char *extra[] = { "--exit-retention-sec=600", NULL };
+        daemon_restart(extra);
+
+        g_autofree char *out = client_run(UID_NOBODY, (const char *const[]) { "limits", NULL });
+        g_test_message("%s", out);
+        g_autofree char *over_live = client_output_get(out, "over_live");
+        g_autofree char *after_stop = client_output_get(out, "after_stop");
+        g_autofree char *over_unreleased = client_output_get(out, "over_unreleased");
+        g_autofree char *after_release = client_output_get(out, "after_release");
+        g_assert_cmpstr(over_live, ==, ERR_LIMIT);
+        g_assert_cmpstr(after_stop, ==, "ok");
+        g_assert_cmpstr(over_unreleased, ==, ERR_LIMIT);
+        g_assert_cmpstr(after_release, ==, "ok");
+
+        /* The first client left TEST_MAX_WORKLOADS exited workloads that
+         * are kept for the retention time: they do not count. */
+        g_autofree char *out2 = client_run(UID_NOBODY, (const char *const[]) { "fill", NULL });
+        g_autofree char *spawned = client_output_get(out2, "spawned");
+        g_assert_cmpint(atoi(spawned), ==, TEST_MAX_WORKLOADS);
+        daemon_restart(NULL);
+}
+
+static void on_release_reply(GObject *source, GAsyncResult *res, gpointer userdata) {
+        GError **e = userdata;
+        g_autoptr(GVariant) r = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), res, e);
+        if (r)
+                *e = g_error_new_literal(G_IO_ERROR, G_IO_ERROR_NONE, "ok");
+}
+
+static bool error_set(void *data) {
+        return *(GError **) data != NULL;
+}
+
+/* The client saw its pidfd readable and releases at once, before the
+ * daemon's loop took the exit: the daemon, stopped meanwhile, finds the
+ * Release first in its queue, then the exit. */
+static void test_release_before_exit_processed(void) {
+        const char *const argv[] = { "/bin/sleep", "600", NULL };
+        g_autofree char *path = NULL;
+        g_autoptr(GError) e = NULL;
+        GError *reply = NULL;
+        int pidfd = -1;
+
+        daemon_restart(NULL);
+        g_assert_true(spawn_full(T.root, argv_variant(argv, false), NULL, NULL, 0, NULL, &path, &pidfd, NULL, &e));
+        g_assert_no_error(e);
+
+        g_assert_cmpint(kill(T.daemon_pid, SIGSTOP), ==, 0);
+        g_dbus_connection_call(T.root, BROKER_NAME, path, WORKLOAD_IFACE, "Release", NULL, G_VARIANT_TYPE("()"),
+                               G_DBUS_CALL_FLAGS_NONE, 30000, NULL, on_release_reply, &reply);
+        g_dbus_connection_flush_sync(T.root, NULL, NULL);
+        /* On its way through the bus into the daemon's socket. */
+        g_usleep(200 * 1000);
+        g_assert_cmpint(syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0), ==, 0);
+        g_assert_true(fd_readable_within(pidfd, 10000));
+        g_assert_cmpint(kill(T.daemon_pid, SIGCONT), ==, 0);
+
+        iterate_until(error_set, &reply, 30000);
+        g_assert_nonnull(reply);
+        g_test_message("Release: %s", reply->message);
+        g_assert_cmpstr(reply->message, ==, "ok");
+        g_error_free(reply);
+        g_assert_false(managed_objects_contain(T.root, path));
+        close(pidfd);
+}
+
+/* The bus goes away: the daemon says so and exits non-zero, leaving its
+ * workloads running (they are adopted again on restart). */
+static void test_bus_lost_exits(void) {
+        const char *const argv[] = { "/bin/sleep", SLEEP_MARK, NULL };
+        g_autoptr(GError) e = NULL;
+        int pidfd = -1, status = 0;
+        pid_t r = 0;
+
+        daemon_restart(NULL);
+        g_assert_true(spawn_full(T.root, argv_variant(argv, false), NULL, NULL, 0, NULL, NULL, &pidfd, NULL, &e));
+        g_assert_no_error(e);
+
+        g_assert_cmpint(kill(T.bus_pid, SIGTERM), ==, 0);
+        g_assert_cmpint(waitpid(T.bus_pid, NULL, 0), ==, T.bus_pid);
+        T.bus_pid = 0;
+        for (int i = 0; i < 500 && r == 0; i++) {
+                r = waitpid(T.daemon_pid, &status, WNOHANG);
+                if (r == 0)
+                        g_usleep(20000);
+        }
+        g_assert_cmpint(r, ==, T.daemon_pid);
+        T.daemon_pid = 0;
+        g_test_message("pidbrokerd exit status %d", status);
+        g_assert_true(WIFEXITED(status));
+        g_assert_cmpint(WEXITSTATUS(status), !=, 0);
+
+        g_autofree char *log = NULL;
+        g_assert_true(g_file_get_contents(T.daemon_log, &log, NULL, NULL));
+        g_assert_nonnull(strstr(log, "Disconnected from the system bus: exiting, to be restarted."));
+
+        /* Left running, then ended here. */
+        g_assert_false(fd_readable_within(pidfd, 0));
+        g_assert_cmpint(syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0), ==, 0);
+        close(pidfd);
+}
+
 static void register_tests(void) {
+        add_test("limit-counts-live", test_limit_counts_live);
+        add_test("release-before-exit-processed", test_release_before_exit_processed);
         add_test("ten-thousand-workloads", test_ten_thousand_workloads);
+        /* Last: it takes the bus down. */
+        add_test("bus-lost-exits", test_bus_lost_exits);
 }
 
 int main(int argc, char *argv[]) {
         static const HarnessOptions opts = {
-                .suite = "scale",
+                .suite = "tracking",
                 /* Two records per spawn and two per stop. */
                 .audit_tmpfs_size = "128m",
         };
