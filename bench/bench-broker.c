@@ -63,6 +63,7 @@ static unsigned arg_workloads = 10000;
 static double arg_seconds = 3.0;
 static pid_t arg_daemon_pid;
 static bool arg_flatpak;
+static bool arg_scale_only;      /* --scale-only: section 3 alone */
 
 static long rss_kib(pid_t pid) {
         char path[64], line[256];
@@ -448,6 +449,25 @@ static void print_rt(const char *name, Stats s) {
                 printf("  %-48s %8s %8s\n", name, "n/a", "n/a");
 }
 
+static void scale_report(void) {
+        Scale sc;
+        scale(&sc);
+        double slope = (double) (sc.rss_large - sc.rss_small) / (sc.large - sc.small);
+        printf("Scale: %u live workloads (/bin/sleep) held by one client\n", sc.large);
+        printf("  time to spawn them                          %8.2f s\n", sc.seconds);
+        printf("  exit latency (Spawn /bin/true -> exit) p50  %8.3f ms at %u live, %.3f ms at %u live\n",
+               sc.rt_large_p50, sc.large, sc.rt_small_p50, sc.small);
+        printf("  spawn rate                                  %8.0f /s at ~%u live, %.0f /s at ~%u live\n",
+               sc.rate_large, sc.large, sc.rate_small, sc.small);
+        printf("  daemon RSS                                  %8ld KiB at %u live, %ld KiB at %u live\n",
+               sc.rss_large, sc.large, sc.rss_small, sc.small);
+        printf("  => exit latency %.2fx the %u-workload figure; target <= 1.2x: %s\n", sc.rt_large_p50 / sc.rt_small_p50,
+               sc.small, verdict(sc.rt_large_p50 <= 1.2 * sc.rt_small_p50));
+        printf("  => RSS slope %.2f KiB per workload; target <= 2 KiB: %s\n", slope, verdict(slope <= 2.0));
+        printf("  => spawn rate %.2fx the %u-workload figure; target >= 0.9x: %s\n\n", sc.rate_large / sc.rate_small,
+               sc.small, verdict(sc.rate_large >= 0.9 * sc.rate_small));
+}
+
 int main(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "iterations", required_argument, NULL, 'n' },
@@ -455,6 +475,7 @@ int main(int argc, char *argv[]) {
                 { "seconds", required_argument, NULL, 's' },
                 { "daemon-pid", required_argument, NULL, 'p' },
                 { "flatpak", no_argument, NULL, 'f' },
+                { "scale-only", no_argument, NULL, 'S' },
                 {},
         };
         int opt;
@@ -476,6 +497,9 @@ int main(int argc, char *argv[]) {
                 case 'f':
                         arg_flatpak = true;
                         break;
+                case 'S':
+                        arg_scale_only = true;
+                        break;
                 default:
                         return EXIT_FAILURE;
                 }
@@ -491,6 +515,10 @@ int main(int argc, char *argv[]) {
                (unsigned) getuid(), pw ? pw->pw_name : "?", cpus, arg_iterations, arg_seconds);
         print_load("at the start");
         printf("\n");
+        if (arg_scale_only) {
+                scale_report();
+                return EXIT_SUCCESS;
+        }
 
         /* 1. Round trips. */
         sd_bus *bus = broker_connect();
@@ -570,22 +598,7 @@ int main(int argc, char *argv[]) {
                verdict(tp_met));
 
         /* 3. Scale. */
-        Scale sc;
-        scale(&sc);
-        double slope = (double) (sc.rss_large - sc.rss_small) / (sc.large - sc.small);
-        printf("Scale: %u live workloads (/bin/sleep) held by one client\n", sc.large);
-        printf("  time to spawn them                          %8.2f s\n", sc.seconds);
-        printf("  exit latency (Spawn /bin/true -> exit) p50  %8.3f ms at %u live, %.3f ms at %u live\n",
-               sc.rt_large_p50, sc.large, sc.rt_small_p50, sc.small);
-        printf("  spawn rate                                  %8.0f /s at ~%u live, %.0f /s at ~%u live\n",
-               sc.rate_large, sc.large, sc.rate_small, sc.small);
-        printf("  daemon RSS                                  %8ld KiB at %u live, %ld KiB at %u live\n",
-               sc.rss_large, sc.large, sc.rss_small, sc.small);
-        printf("  => exit latency %.2fx the %u-workload figure; target <= 1.2x: %s\n", sc.rt_large_p50 / sc.rt_small_p50,
-               sc.small, verdict(sc.rt_large_p50 <= 1.2 * sc.rt_small_p50));
-        printf("  => RSS slope %.2f KiB per workload; target <= 2 KiB: %s\n", slope, verdict(slope <= 2.0));
-        printf("  => spawn rate %.2fx the %u-workload figure; target >= 0.9x: %s\n\n", sc.rate_large / sc.rate_small,
-               sc.small, verdict(sc.rate_large >= 0.9 * sc.rate_small));
+        scale_report();
 
         /* 4. Signal. */
         bus = broker_connect();
