@@ -49,40 +49,50 @@ int workload_set_id(Workload *w, uint64_t id) {
 
 /* What w counts as for its owner's uid: live, unreleased (exited, its
  * owner still connected, so it stays until released), or nothing (kept
- * for ExitRetentionSec at most). */
-static void workload_count(Workload *w, int delta) {
+ * for ExitRetentionSec at most, or failed). */
+static WorkloadCount workload_count_wanted(const Workload *w) {
+        if (workload_state_is_live(w->state))
+                return WORKLOAD_COUNT_LIVE;
+        if (w->state == WORKLOAD_EXITED && !w->owner_gone)
+                return WORKLOAD_COUNT_UNRELEASED;
+        return WORKLOAD_COUNT_NONE;
+}
+
+static unsigned *user_counter(UserCounts *c, WorkloadCount what) {
+        return what == WORKLOAD_COUNT_LIVE ? &c->live : &c->unreleased;
+}
+
+/* Move w to the count it belongs in now (or to none, as it goes). */
+static void workload_count_as(Workload *w, WorkloadCount what) {
         Manager *m = w->manager;
         UserCounts *c = u64map_get(&m->users, w->owner_uid);
-        unsigned *n;
 
-        if (workload_state_is_live(w->state))
-                n = c ? &c->live : NULL;
-        else if (w->state == WORKLOAD_EXITED && !w->owner_gone)
-                n = c ? &c->unreleased : NULL;
-        else
+        if (what == w->counted_as)
                 return;
+        if (w->counted_as != WORKLOAD_COUNT_NONE && c)
+                (*user_counter(c, w->counted_as))--;
+        w->counted_as = WORKLOAD_COUNT_NONE;
 
-        if (delta > 0 && !c) {
-                c = calloc(1, sizeof *c);
-                /* Out of memory: the uid is not counted until its next
-                 * workload, which errs on the side of allowing. */
-                if (!c || u64map_put(&m->users, w->owner_uid, c) < 0) {
-                        free(c);
-                        return;
+        if (what != WORKLOAD_COUNT_NONE) {
+                if (!c) {
+                        c = calloc(1, sizeof *c);
+                        /* Out of memory: w is not counted, which errs on
+                         * the side of allowing. */
+                        if (!c || u64map_put(&m->users, w->owner_uid, c) < 0) {
+                                free(c);
+                                return;
+                        }
                 }
-                n = workload_state_is_live(w->state) ? &c->live : &c->unreleased;
+                (*user_counter(c, what))++;
+                w->counted_as = what;
         }
-        if (!n || (delta < 0 && *n == 0))
-                return;
-        *n += delta;
-        if (c->live == 0 && c->unreleased == 0)
+        if (c && c->live == 0 && c->unreleased == 0)
                 free(u64map_remove(&m->users, w->owner_uid));
 }
 
 void workload_set_state(Workload *w, WorkloadState state) {
-        workload_count(w, -1);
         w->state = state;
-        workload_count(w, +1);
+        workload_count_as(w, workload_count_wanted(w));
 }
 
 static void workload_waiter_done(Workload *w, sd_bus_message *msg) {
@@ -145,7 +155,7 @@ Workload *workload_free(Workload *w) {
         Manager *m = w->manager;
         LIST_REMOVE(m->workloads, w);
         m->n_workloads--;
-        workload_count(w, -1);
+        workload_count_as(w, WORKLOAD_COUNT_NONE);
         if (w->id != 0 && u64map_get(&m->workloads_by_id, w->id) == w)
                 u64map_remove(&m->workloads_by_id, w->id);
         owner_track_remove(w);
@@ -438,9 +448,8 @@ void workload_owner_gone(Workload *w) {
         if (w->owner_gone)
                 return;
         owner_track_remove(w);
-        workload_count(w, -1);
         w->owner_gone = true;
-        workload_count(w, +1);
+        workload_count_as(w, workload_count_wanted(w));
         w->owner_bus = sd_bus_unref(w->owner_bus);
 
         log_debug("Owner of workload %" PRIu64 " disconnected.", w->id);
@@ -478,7 +487,7 @@ int workload_new(Manager *m, const Caller *caller, sd_bus_message *msg, Spawned 
 
         LIST_PREPEND(m->workloads, w);
         m->n_workloads++;
-        workload_count(w, +1);
+        workload_set_state(w, WORKLOAD_SPAWNING);
 
         /* The caller's connection, not the workload, is what the bus
          * watches: one match for every client (owner-track.h). */

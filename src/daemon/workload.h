@@ -32,6 +32,13 @@ typedef enum WorkloadState {
  * the states that are never exported. */
 const char *workload_state_to_string(WorkloadState s);
 
+/* Which of its owner's UserCounts (manager.h) a workload is in. */
+typedef enum WorkloadCount {
+        WORKLOAD_COUNT_NONE,
+        WORKLOAD_COUNT_LIVE,
+        WORKLOAD_COUNT_UNRELEASED,
+} WorkloadCount;
+
 typedef struct WorkloadOptions {
         uid_t user;
         bool watch_client;
@@ -62,7 +69,8 @@ struct Workload {
         bool stopping;
         uint64_t spawn_audit_seq;  /* 0 once its outcome is written */
 
-        WorkloadState state;
+        WorkloadState state;      /* changed by workload_set_state() only */
+        WorkloadCount counted_as;
         const char *exit_code;    /* "exited", "killed", "dumped"; "" while running */
         int exit_status;
         uint64_t exited_usec;
@@ -93,7 +101,7 @@ Workload *workload_find(Manager *m, uint64_t id);
  * workload has the id. */
 int workload_set_id(Workload *w, uint64_t id);
 /* Every change of w->state goes through here: the per-uid counts follow it
- * (manager_count_workloads()). */
+ * (manager_count_workloads()), from whatever w was counted as before. */
 void workload_set_state(Workload *w, WorkloadState state);
 /* Live: its process may still run, so it counts against
  * MaxWorkloadsPerUser. */
