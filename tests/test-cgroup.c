@@ -364,12 +364,14 @@ static void start_tree(const CgroupUnit *u, bool ignore_term, Spawned *ret) {
         g_error("the tree never had three processes in its unit");
 }
 
-/* Block on cgroup.events until the unit is empty. */
+/* Block on cgroup.events until the unit is empty, reading it through the
+ * watched fd as the daemon does: once read, the fd is quiet until the next
+ * change. */
 static void wait_unpopulated(const CgroupUnit *u) {
         _cleanup_close_ int fd = cgroup_unit_open_events(u);
         g_assert_cmpint(fd, >=, 0);
         for (;;) {
-                int r = cgroup_unit_is_populated(u);
+                int r = cgroup_events_read_populated(fd);
                 g_assert_cmpint(r, >=, 0);
                 if (r == 0)
                         return;

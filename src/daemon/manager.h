@@ -23,6 +23,7 @@ typedef struct Request Request;
 typedef struct Authority Authority;
 typedef struct Offload Offload;
 typedef struct IdentityCache IdentityCache;
+typedef struct LingeringUnit LingeringUnit;
 
 #define BROKER_PATH "/org/pidbroker/Broker1"
 #define BROKER_INTERFACE "org.pidbroker.Broker1"
@@ -56,6 +57,8 @@ struct Manager {
         Workload *workloads;
         unsigned n_workloads;
         CgroupSubtree cgroup_subtree; /* where workload units go; fd -EBADF: none */
+        int cgroup_subtree_error;     /* why there is none */
+        LingeringUnit *lingering_units; /* units of forgotten workloads, removed once empty (unit.h) */
 
         Metrics metrics;
 
