@@ -658,6 +658,9 @@ static int property_get_features(sd_bus *bus, const char *path, const char *inte
                 if (r < 0)
                         return r;
         }
+        r = unit_append_features(userdata, reply);
+        if (r < 0)
+                return r;
         return sd_bus_message_close_container(reply);
 }
 

@@ -193,9 +193,16 @@ static int method_release(sd_bus_message *msg, void *userdata, sd_bus_error *err
         Workload *w = userdata;
         int r;
 
+        if (w->state == WORKLOAD_STOPPING)
+                return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT,
+                                        "Workload is stopping: its cgroup still has processes; Stop or Wait for it "
+                                        "first.");
         if (w->state != WORKLOAD_EXITED)
                 return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT,
                                         "Workload is still running; Stop or Wait for it first.");
+        /* Its unit goes before the reply: once Release returns, nothing
+         * of the workload is left in the cgroup tree. */
+        manager_forget_unit(w->manager, &w->unit);
         r = sd_bus_reply_method_return(msg, NULL);
         workload_release(w);
         return r;
