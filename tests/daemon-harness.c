@@ -618,47 +618,35 @@ static void daemon_child_setup(gpointer data) {
         }
 }
 
-static void daemon_cgroup_setup(void) {
-        g_autofree char *own = NULL, *dir = NULL;
-
-        if (cgroup_find_mount(&T.cgroup_mount) < 0 || cgroup_get_own(&own) < 0) {
-                g_test_message("no cgroup2: the daemon runs without workload units");
-                g_clear_pointer(&T.cgroup_mount, free);
-                return;
-        }
-        T.cgroup = g_strdup_printf("%s/pidbroker-test-%d", strcmp(own, "/") == 0 ? "" : own, (int) getpid());
-        dir = g_strconcat(T.cgroup_mount, T.cgroup, NULL);
-        g_assert_no_errno(mkdir(dir, 0755));
-        g_assert_no_errno(setxattr(dir, "trusted.delegate", "1", 1, 0));
-}
-
-GPtrArray *daemon_units(void) {
+/* The units (w-*) below a test cgroup, relative to the mount. */
+static GPtrArray *units_below(const char *cg) {
         GPtrArray *l = g_ptr_array_new_with_free_func(g_free);
-        g_autofree char *dir = NULL;
+        g_autofree char *dir = g_strconcat(T.cgroup_mount, cg, NULL);
         const char *name;
-        GDir *d;
+        GDir *d = g_dir_open(dir, 0, NULL);
 
-        if (!T.cgroup)
+        if (!d)
                 return l;
-        dir = g_strconcat(T.cgroup_mount, T.cgroup, NULL);
-        d = g_dir_open(dir, 0, NULL);
-        g_assert_nonnull(d);
         while ((name = g_dir_read_name(d)))
                 if (g_str_has_prefix(name, CGROUP_UNIT_PREFIX))
-                        g_ptr_array_add(l, g_strdup_printf("%s/%s", T.cgroup, name));
+                        g_ptr_array_add(l, g_strdup_printf("%s/%s", cg, name));
         g_dir_close(d);
         return l;
 }
 
-/* After the daemon: what it left running (a daemon stopped by SIGTERM
- * leaves its workloads, for the next one to re-adopt) is killed, and the
- * test cgroup removed, so nothing stays behind on the machine. */
-static void daemon_cgroup_teardown(void) {
-        g_autoptr(GPtrArray) units = daemon_units();
-        g_autofree char *dir = NULL, *leaf = NULL;
+GPtrArray *daemon_units(void) {
+        return T.cgroup ? units_below(T.cgroup) : g_ptr_array_new_with_free_func(g_free);
+}
 
-        if (!T.cgroup)
-                return;
+/* What a daemon left running in a test cgroup (a daemon stopped by SIGTERM
+ * leaves its workloads, for the next one to re-adopt) is killed, and the
+ * cgroup removed: nothing stays behind on the machine. Returns how many
+ * units were left. */
+static unsigned remove_test_cgroup(const char *cg) {
+        g_autoptr(GPtrArray) units = units_below(cg);
+        g_autofree char *dir = g_strconcat(T.cgroup_mount, cg, NULL);
+        g_autofree char *leaf = g_build_filename(dir, CGROUP_SUPERVISOR_LEAF, NULL);
+
         for (guint i = 0; i < units->len; i++) {
                 g_autofree char *path = g_strconcat(T.cgroup_mount, units->pdata[i], NULL);
                 g_autofree char *kill_file = g_build_filename(path, "cgroup.kill", NULL);
@@ -674,12 +662,57 @@ static void daemon_cgroup_teardown(void) {
                 if (rmdir(path) < 0)
                         g_printerr("cannot remove %s: %s\n", path, g_strerror(errno));
         }
-        if (units->len > 0)
-                g_printerr("%u workload cgroups were left at the end, killed and removed\n", units->len);
-        dir = g_strconcat(T.cgroup_mount, T.cgroup, NULL);
-        leaf = g_build_filename(dir, CGROUP_SUPERVISOR_LEAF, NULL);
         if ((rmdir(leaf) < 0 && errno != ENOENT) || rmdir(dir) < 0)
                 g_printerr("cannot remove the test cgroup %s: %s\n", dir, g_strerror(errno));
+        return units->len;
+}
+
+#define TEST_CGROUP_PREFIX "pidbroker-test-"
+
+/* Test cgroups of test programs that died before their teardown (a failed
+ * assertion aborts): those whose pid is gone. */
+static void remove_stale_test_cgroups(const char *parent) {
+        g_autofree char *dir = g_strconcat(T.cgroup_mount, parent, NULL);
+        const char *name;
+        GDir *d = g_dir_open(dir, 0, NULL);
+
+        if (!d)
+                return;
+        while ((name = g_dir_read_name(d))) {
+                if (!g_str_has_prefix(name, TEST_CGROUP_PREFIX))
+                        continue;
+                pid_t owner = (pid_t) atoi(name + strlen(TEST_CGROUP_PREFIX));
+                if (owner <= 0 || kill(owner, 0) == 0 || errno != ESRCH)
+                        continue;
+                g_autofree char *cg = g_strdup_printf("%s/%s", parent, name);
+                g_printerr("removing %s, left by a test program that died\n", cg);
+                (void) remove_test_cgroup(cg);
+        }
+        g_dir_close(d);
+}
+
+static void daemon_cgroup_setup(void) {
+        g_autofree char *own = NULL, *dir = NULL;
+
+        if (cgroup_find_mount(&T.cgroup_mount) < 0 || cgroup_get_own(&own) < 0) {
+                g_test_message("no cgroup2: the daemon runs without workload units");
+                g_clear_pointer(&T.cgroup_mount, free);
+                return;
+        }
+        const char *parent = strcmp(own, "/") == 0 ? "" : own;
+        remove_stale_test_cgroups(parent);
+        T.cgroup = g_strdup_printf("%s/" TEST_CGROUP_PREFIX "%d", parent, (int) getpid());
+        dir = g_strconcat(T.cgroup_mount, T.cgroup, NULL);
+        g_assert_no_errno(mkdir(dir, 0755));
+        g_assert_no_errno(setxattr(dir, "trusted.delegate", "1", 1, 0));
+}
+
+static void daemon_cgroup_teardown(void) {
+        if (!T.cgroup)
+                return;
+        unsigned left = remove_test_cgroup(T.cgroup);
+        if (left > 0)
+                g_printerr("%u workload cgroups were left at the end, killed and removed\n", left);
 }
 
 bool name_has_owner(GDBusConnection *c, const char *name) {

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -571,6 +572,70 @@ static void test_failed_spawn_leaves_no_unit(void) {
         g_assert_cmpuint(after->len, ==, before->len);
 }
 
+/* The first child of pid, from /proc (0 while it has none). */
+static pid_t first_child(pid_t pid) {
+        g_autofree char *file = g_strdup_printf("/proc/%d/task/%d/children", (int) pid, (int) pid);
+        g_autofree char *contents = NULL;
+        if (!g_file_get_contents(file, &contents, NULL, NULL))
+                return 0;
+        return (pid_t) atoi(contents);
+}
+
+/* Without a usable cgroup2 (here: hidden under a tmpfs in the test's mount
+ * namespace, which the daemon shares) the daemon runs without units: one
+ * warning, Features says so, the limits are NotSupported, and Stop ends the
+ * main process only. */
+static void test_without_cgroup2(void) {
+        REQUIRE_UNITS();
+        GDBusConnection *c = root_bus();
+        g_autofree char *saved = g_steal_pointer(&T.cgroup);
+        g_autofree char *detail = NULL, *path = NULL;
+        g_autoptr(GError) e = NULL;
+
+        g_assert_no_errno(mount("tmpfs", T.cgroup_mount, "tmpfs", 0, "size=64k,mode=0755"));
+        daemon_restart(NULL);
+
+        g_assert_false(broker_feature(c, "cgroup_units", &detail));
+        g_assert_nonnull(strstr(detail, "Stop ends the main process only"));
+        for (size_t i = 0; i < G_N_ELEMENTS(LIMITS); i++) {
+                g_autofree char *feature = g_strconcat("cgroup_", LIMITS[i].controller, NULL);
+                g_assert_false(broker_feature(c, feature, NULL));
+        }
+        g_autoptr(GError) el = spawn_sleeper(c, one_option("pids_max", g_variant_new_uint64(10)), -1, NULL);
+        assert_dbus_error(el, ERR_NOT_SUPPORTED);
+        g_assert_nonnull(strstr(el->message, "no cgroup of their own"));
+
+        g_assert_true(spawn_full(c, argv_variant(TREE, true), NULL, NULL, 0,
+                                 one_option("stop_timeout_usec", g_variant_new_uint64(STOP_TIMEOUT_SHORT_USEC)), &path,
+                                 NULL, NULL, &e));
+        g_assert_no_error(e);
+        g_autofree char *cg = get_str(c, path, "ControlGroup");
+        g_assert_cmpstr(cg, ==, "");
+        pid_t main_pid = (pid_t) get_u32(c, path, "Pid"), child = 0;
+        for (int i = 0; i < 3000 && (child = first_child(main_pid)) == 0; i++)
+                g_usleep(10000);
+        g_assert_cmpint(child, >, 0);
+        int child_fd = pidfd_open_or_die(child);
+
+        g_autoptr(GVariant) r = call(c, path, WORKLOAD_IFACE, "Stop", NULL, "(si)", &e);
+        g_assert_no_error(e);
+        const char *code;
+        gint32 status;
+        g_variant_get(r, "(&si)", &code, &status);
+        g_assert_cmpstr(code, ==, "killed");
+        g_assert_cmpint(status, ==, SIGKILL);
+        /* The main process only: its child lives on. */
+        g_assert_false(fd_readable_within(child_fd, 0));
+        g_assert_cmpint(syscall(SYS_pidfd_send_signal, child_fd, SIGKILL, NULL, 0), ==, 0);
+        close(child_fd);
+        release_workload(c, path);
+
+        g_assert_no_errno(umount2(T.cgroup_mount, 0));
+        T.cgroup = g_steal_pointer(&saved);
+        daemon_restart(NULL);
+        g_assert_true(broker_feature(c, "cgroup_units", NULL));
+}
+
 static void register_tests(void) {
         add_test("stop-kills-tree", test_stop_kills_tree);
         add_test("kill-mode-process", test_kill_mode_process);
@@ -579,6 +644,7 @@ static void register_tests(void) {
         add_test("limits", test_limits);
         add_test("features", test_features);
         add_test("failed-spawn-leaves-no-unit", test_failed_spawn_leaves_no_unit);
+        add_test("without-cgroup2", test_without_cgroup2);
 }
 
 int main(int argc, char *argv[]) {
