@@ -446,18 +446,35 @@ static void check_stop_tree(uid_t uid, const char *mode) {
                 close(g_array_index(pidfds, int, i));
 }
 
+/* The daemon holds as many fds as before (units, their cgroup.events
+ * watches, lingering units: all closed), once its clients are gone. */
+static void assert_daemon_fds(unsigned before) {
+        unsigned after = 0;
+        for (int i = 0; i < 100; i++) {
+                after = count_fds(T.daemon_pid);
+                if (after == before)
+                        break;
+                g_usleep(50000);
+        }
+        g_assert_cmpuint(after, ==, before);
+}
+
 static void test_stop_kills_tree(void) {
         REQUIRE_UNITS();
+        unsigned fds = count_fds(T.daemon_pid);
         for (size_t i = 0; i < G_N_ELEMENTS(CLIENT_UIDS); i++) {
                 check_stop_tree(CLIENT_UIDS[i], "default");
                 check_stop_tree(CLIENT_UIDS[i], "cgroup");
         }
+        assert_daemon_fds(fds);
 }
 
 static void test_kill_mode_process(void) {
         REQUIRE_UNITS();
+        unsigned fds = count_fds(T.daemon_pid);
         for (size_t i = 0; i < G_N_ELEMENTS(CLIENT_UIDS); i++)
                 check_stop_tree(CLIENT_UIDS[i], "process");
+        assert_daemon_fds(fds);
 }
 
 /* The owner leaves: the same whole-unit stop, and the unit goes when the
@@ -486,6 +503,7 @@ static bool stopping_audited(gint64 since, guint64 id) {
 
 static void test_stopping_state(void) {
         REQUIRE_UNITS();
+        unsigned fds = count_fds(T.daemon_pid);
         for (size_t i = 0; i < G_N_ELEMENTS(CLIENT_UIDS); i++) {
                 gint64 since = audit_last_seq();
                 g_autoptr(GSubprocess) p = client_start(CLIENT_UIDS[i], (const char *const[]) { "stopping", NULL });
@@ -508,10 +526,12 @@ static void test_stopping_state(void) {
                 client_finish(p);
                 g_assert_false(unit_exists(cg));
         }
+        assert_daemon_fds(fds);
 }
 
 static void test_limits(void) {
         REQUIRE_UNITS();
+        unsigned fds = count_fds(T.daemon_pid);
         for (size_t i = 0; i < G_N_ELEMENTS(CLIENT_UIDS); i++) {
                 g_autofree char *out = client_run(CLIENT_UIDS[i], (const char *const[]) { "limits", T.cgroup_mount, NULL });
                 for (size_t k = 0; k < G_N_ELEMENTS(LIMITS); k++) {
@@ -521,6 +541,7 @@ static void test_limits(void) {
                 g_autofree char *invalid = client_output_get(out, "invalid");
                 g_assert_cmpstr(invalid, ==, "refused");
         }
+        assert_daemon_fds(fds);
 }
 
 /* Features names the subtree and says which controllers the units have,

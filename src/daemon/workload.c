@@ -193,8 +193,9 @@ static bool workload_kills_unit(const Workload *w) {
 }
 
 /* Main process gone and, with kill_mode=cgroup, unit empty: Wait and Stop
- * are answered. */
-static void workload_finished(Workload *w) {
+ * are answered. The retention timer is the caller's to arm, last: w may
+ * be gone after it. */
+static void workload_mark_exited(Workload *w) {
         w->state = WORKLOAD_EXITED;
         w->unit_events = sd_event_source_disable_unref(w->unit_events);
         w->kill_timer = sd_event_source_disable_unref(w->kill_timer);
@@ -208,7 +209,6 @@ static void workload_finished(Workload *w) {
         }
         w->waiters = (free(w->waiters), NULL);
         w->n_waiters = 0;
-        workload_arm_retention(w);
 }
 
 static int on_unit_events(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -222,7 +222,8 @@ static int on_unit_events(sd_event_source *s, int fd, uint32_t revents, void *us
                                   w->id);
         else
                 log_debug("Workload %" PRIu64 ": its cgroup is empty.", w->id);
-        workload_finished(w);
+        workload_mark_exited(w);
+        workload_arm_retention(w);
         return 0;
 }
 
@@ -281,9 +282,10 @@ static void workload_exited(Workload *w, const char *code, int status) {
                         (void) workload_send_exited(w);
                 return;
         }
-        workload_finished(w);
+        workload_mark_exited(w);
         if (!w->owner_gone)
                 (void) workload_send_exited(w);
+        workload_arm_retention(w);
 }
 
 static int on_pidfd_readable(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
