@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -57,6 +58,20 @@ static void print_line(const char *key, const char *value) {
         fflush(stdout);
 }
 
+/* Stop or Wait on a workload: "code status". */
+static char *exit_call(GDBusConnection *c, const char *path, const char *method) {
+        g_autoptr(GError) e = NULL;
+        g_autoptr(GVariant) r = g_dbus_connection_call_sync(c, bus_dest(c), path, WORKLOAD_IFACE, method, NULL,
+                                                            G_VARIANT_TYPE("(si)"), G_DBUS_CALL_FLAGS_NONE, 120000,
+                                                            NULL, &e);
+        const char *code;
+        gint32 status;
+
+        g_assert_no_error(e);
+        g_variant_get(r, "(&si)", &code, &status);
+        return g_strdup_printf("%s %d", code, status);
+}
+
 /* "tree MODE [watch]": the tree with kill_mode MODE ("default": none
  * given); prints path, cgroup and pid; then, on "go", Stop; on "go",
  * Release. With watch: watch_client, and the client leaves at once. */
@@ -83,12 +98,7 @@ static int client_tree(GDBusConnection *c, const char *mode, bool watch) {
                 return 0; /* the daemon stops it when we are gone */
 
         g_free(read_line_fd(STDIN_FILENO, 60000));
-        g_autoptr(GVariant) r = call(c, path, WORKLOAD_IFACE, "Stop", NULL, "(si)", &e);
-        g_assert_no_error(e);
-        const char *code;
-        gint32 status;
-        g_variant_get(r, "(&si)", &code, &status);
-        g_autofree char *stop = g_strdup_printf("%s %d", code, status);
+        g_autofree char *stop = exit_call(c, path, "Stop");
         state = get_str(c, path, "State");
         print_line("stop", stop);
         print_line("state", state);
@@ -138,14 +148,7 @@ static int client_stopping(GDBusConnection *c) {
         print_line("state", state);
 
         /* Answered once the test has emptied the unit. */
-        g_autoptr(GVariant) w = g_dbus_connection_call_sync(c, bus_dest(c), path, WORKLOAD_IFACE, "Wait", NULL,
-                                                            G_VARIANT_TYPE("(si)"), G_DBUS_CALL_FLAGS_NONE, 120000,
-                                                            NULL, &e);
-        g_assert_no_error(e);
-        const char *wcode;
-        gint32 wstatus;
-        g_variant_get(w, "(&si)", &wcode, &wstatus);
-        g_autofree char *waited = g_strdup_printf("%s %d", wcode, wstatus);
+        g_autofree char *waited = exit_call(c, path, "Wait");
         g_free(state);
         state = get_str(c, path, "State");
         print_line("wait", waited);
@@ -264,6 +267,42 @@ static int client_limits(GDBusConnection *c, const char *mount) {
         return 0;
 }
 
+/* "caller-cgroup DIR": the tree started in DIR (the cgroup option, a
+ * directory delegated to us); prints path, pid and ControlGroup; on "go",
+ * Stop, then Release. */
+static int client_caller_cgroup(GDBusConnection *c, const char *dir) {
+        g_autofree char *path = NULL;
+        g_autoptr(GUnixFDList) in = g_unix_fd_list_new();
+        g_autoptr(GError) e = NULL;
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        g_assert_cmpint(fd, >=, 0);
+        g_assert_cmpint(g_unix_fd_list_append(in, fd, NULL), ==, 0);
+        close(fd);
+        g_autoptr(GVariant) r = g_dbus_connection_call_with_unix_fd_list_sync(
+                c, bus_dest(c), BROKER_PATH, BROKER_IFACE, "Spawn",
+                g_variant_new("(@aay@a{ss}@a{uh}@a{sv})", argv_variant(TREE, true),
+                              g_variant_new_array(G_VARIANT_TYPE("{ss}"), NULL, 0),
+                              g_variant_new_array(G_VARIANT_TYPE("{uh}"), NULL, 0),
+                              spawn_options_with("cgroup", g_variant_new_handle(0), "stop_timeout_usec",
+                                                 g_variant_new_uint64(STOP_TIMEOUT_SHORT_USEC))),
+                G_VARIANT_TYPE("(oht)"), G_DBUS_CALL_FLAGS_NONE, 30000, in, NULL, NULL, &e);
+        g_assert_no_error(e);
+        g_variant_get(r, "(oht)", &path, NULL, NULL);
+        g_autofree char *cg = get_str(c, path, "ControlGroup");
+        g_autofree char *pid = g_strdup_printf("%u", get_u32(c, path, "Pid"));
+        print_line("path", path);
+        print_line("pid", pid);
+        print_line("cgroup", cg);
+
+        g_free(read_line_fd(STDIN_FILENO, 60000));
+        g_autofree char *stop = exit_call(c, path, "Stop");
+        release_workload(c, path);
+        print_line("stop", stop);
+        print_line("released", "yes");
+        return 0;
+}
+
 static int client_main(int argc, char *argv[]) {
         const char *scenario = argv[2];
         g_autoptr(GDBusConnection) c = client_connect(NULL);
@@ -274,6 +313,8 @@ static int client_main(int argc, char *argv[]) {
                 return client_stopping(c);
         if (g_str_equal(scenario, "limits") && argc >= 4)
                 return client_limits(c, argv[3]);
+        if (g_str_equal(scenario, "caller-cgroup") && argc >= 4)
+                return client_caller_cgroup(c, argv[3]);
         g_printerr("unknown scenario %s\n", scenario);
         return 2;
 }
@@ -602,6 +643,48 @@ static pid_t first_child(pid_t pid) {
         return (pid_t) atoi(contents);
 }
 
+/* The cgroup option keeps its meaning: the workload is born in the
+ * caller's directory (here one delegated to nobody, so no privilege is
+ * asked), gets no unit of ours, and Stop ends its main process only:
+ * the directory is the caller's, and may hold anything. */
+static void test_caller_cgroup(void) {
+        REQUIRE_UNITS();
+        g_autofree char *cg = g_strconcat(T.cgroup, "-caller", NULL);
+        g_autofree char *dir = unit_file(cg, NULL);
+
+        g_assert_no_errno(mkdir(dir, 0755));
+        g_assert_no_errno(chown(dir, UID_NOBODY, 65534));
+        g_autofree char *procs = unit_file(cg, "cgroup.procs");
+        g_assert_no_errno(chown(procs, UID_NOBODY, 65534));
+
+        g_autoptr(GSubprocess) p = client_start(UID_NOBODY, (const char *const[]) { "caller-cgroup", dir, NULL });
+        g_autofree char *out = client_read_lines(p, 3);
+        g_autofree char *pid = client_output_get(out, "pid");
+        g_autofree char *own = client_output_get(out, "cgroup");
+        pid_t main_pid = (pid_t) atoi(pid), child = 0;
+        g_assert_cmpstr(own, ==, "");
+        g_autofree char *where = proc_cgroup(main_pid);
+        g_assert_cmpstr(where, ==, cg);
+        for (int i = 0; i < 3000 && (child = first_child(main_pid)) == 0; i++)
+                g_usleep(10000);
+        g_assert_cmpint(child, >, 0);
+        int child_fd = pidfd_open_or_die(child);
+
+        send_go(p);
+        expect_lines(p, "stop", "killed 9", "released", "yes");
+        client_finish(p);
+        /* The main process only: its child lives on, in the caller's cgroup. */
+        g_assert_false(fd_readable_within(child_fd, 0));
+        g_autofree char *child_cg = proc_cgroup(child);
+        g_assert_cmpstr(child_cg, ==, cg);
+        g_assert_cmpint(syscall(SYS_pidfd_send_signal, child_fd, SIGKILL, NULL, 0), ==, 0);
+        g_assert_true(fd_readable_within(child_fd, 30000));
+        close(child_fd);
+        for (int i = 0; i < 3000 && unit_populated(cg); i++)
+                g_usleep(10000);
+        g_assert_no_errno(rmdir(dir));
+}
+
 /* Without a usable cgroup2 (here: hidden under a tmpfs in the test's mount
  * namespace, which the daemon shares) the daemon runs without units: one
  * warning, Features says so, the limits are NotSupported, and Stop ends the
@@ -665,6 +748,7 @@ static void register_tests(void) {
         add_test("limits", test_limits);
         add_test("features", test_features);
         add_test("failed-spawn-leaves-no-unit", test_failed_spawn_leaves_no_unit);
+        add_test("caller-cgroup", test_caller_cgroup);
         add_test("without-cgroup2", test_without_cgroup2);
 }
 
