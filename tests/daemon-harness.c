@@ -22,9 +22,11 @@
 #include <sys/types.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "daemon-harness.h"
 #include "test-util.h"
 
@@ -600,6 +602,119 @@ static void die_with_parent(gpointer data) {
         (void) prctl(PR_SET_PDEATHSIG, SIGTERM);
 }
 
+/* The daemon runs in a cgroup of its own, marked delegated as systemd marks
+ * a Delegate=yes unit's: it moves itself into the "supervisor" leaf and
+ * puts its units beside it, and test programs running at once never share
+ * a directory. A restarted daemon starts in the leaf, as after a re-exec. */
+static void daemon_child_setup(gpointer data) {
+        const char *procs = data;
+
+        die_with_parent(NULL);
+        if (procs) {
+                int fd = open(procs, O_WRONLY | O_CLOEXEC);
+                if (fd < 0 || write(fd, "0", 1) != 1)
+                        _exit(125);
+                close(fd);
+        }
+}
+
+/* The units (w-*) below a test cgroup, relative to the mount. */
+static GPtrArray *units_below(const char *cg) {
+        GPtrArray *l = g_ptr_array_new_with_free_func(g_free);
+        g_autofree char *dir = g_strconcat(T.cgroup_mount, cg, NULL);
+        const char *name;
+        GDir *d = g_dir_open(dir, 0, NULL);
+
+        if (!d)
+                return l;
+        while ((name = g_dir_read_name(d)))
+                if (g_str_has_prefix(name, CGROUP_UNIT_PREFIX))
+                        g_ptr_array_add(l, g_strdup_printf("%s/%s", cg, name));
+        g_dir_close(d);
+        return l;
+}
+
+GPtrArray *daemon_units(void) {
+        return T.cgroup ? units_below(T.cgroup) : g_ptr_array_new_with_free_func(g_free);
+}
+
+/* What a daemon left running in a test cgroup (a daemon stopped by SIGTERM
+ * leaves its workloads, for the next one to re-adopt) is killed, and the
+ * cgroup removed: nothing stays behind on the machine. Returns how many
+ * units were left. */
+static unsigned remove_test_cgroup(const char *cg) {
+        g_autoptr(GPtrArray) units = units_below(cg);
+        g_autofree char *dir = g_strconcat(T.cgroup_mount, cg, NULL);
+        g_autofree char *leaf = g_build_filename(dir, CGROUP_SUPERVISOR_LEAF, NULL);
+
+        for (guint i = 0; i < units->len; i++) {
+                g_autofree char *path = g_strconcat(T.cgroup_mount, units->pdata[i], NULL);
+                g_autofree char *kill_file = g_build_filename(path, "cgroup.kill", NULL);
+                g_autofree char *events = g_build_filename(path, "cgroup.events", NULL);
+
+                (void) g_file_set_contents(kill_file, "1", 1, NULL);
+                for (int k = 0; k < 300; k++) {
+                        g_autofree char *contents = NULL;
+                        if (!g_file_get_contents(events, &contents, NULL, NULL) || strstr(contents, "populated 0"))
+                                break;
+                        g_usleep(10000);
+                }
+                if (rmdir(path) < 0)
+                        g_printerr("cannot remove %s: %s\n", path, g_strerror(errno));
+        }
+        if ((rmdir(leaf) < 0 && errno != ENOENT) || rmdir(dir) < 0)
+                g_printerr("cannot remove the test cgroup %s: %s\n", dir, g_strerror(errno));
+        return units->len;
+}
+
+#define TEST_CGROUP_PREFIX "pidbroker-test-"
+
+/* Test cgroups of test programs that died before their teardown (a failed
+ * assertion aborts): those whose pid is gone. */
+static void remove_stale_test_cgroups(const char *parent) {
+        g_autofree char *dir = g_strconcat(T.cgroup_mount, parent, NULL);
+        const char *name;
+        GDir *d = g_dir_open(dir, 0, NULL);
+
+        if (!d)
+                return;
+        while ((name = g_dir_read_name(d))) {
+                if (!g_str_has_prefix(name, TEST_CGROUP_PREFIX))
+                        continue;
+                pid_t owner = (pid_t) atoi(name + strlen(TEST_CGROUP_PREFIX));
+                if (owner <= 0 || kill(owner, 0) == 0 || errno != ESRCH)
+                        continue;
+                g_autofree char *cg = g_strdup_printf("%s/%s", parent, name);
+                g_printerr("removing %s, left by a test program that died\n", cg);
+                (void) remove_test_cgroup(cg);
+        }
+        g_dir_close(d);
+}
+
+static void daemon_cgroup_setup(void) {
+        g_autofree char *own = NULL, *dir = NULL;
+
+        if (cgroup_find_mount(&T.cgroup_mount) < 0 || cgroup_get_own(&own) < 0) {
+                g_test_message("no cgroup2: the daemon runs without workload units");
+                g_clear_pointer(&T.cgroup_mount, free);
+                return;
+        }
+        const char *parent = strcmp(own, "/") == 0 ? "" : own;
+        remove_stale_test_cgroups(parent);
+        T.cgroup = g_strdup_printf("%s/" TEST_CGROUP_PREFIX "%d", parent, (int) getpid());
+        dir = g_strconcat(T.cgroup_mount, T.cgroup, NULL);
+        g_assert_no_errno(mkdir(dir, 0755));
+        g_assert_no_errno(setxattr(dir, "trusted.delegate", "1", 1, 0));
+}
+
+static void daemon_cgroup_teardown(void) {
+        if (!T.cgroup)
+                return;
+        unsigned left = remove_test_cgroup(T.cgroup);
+        if (left > 0)
+                g_printerr("%u workload cgroups were left at the end, killed and removed\n", left);
+}
+
 bool name_has_owner(GDBusConnection *c, const char *name) {
         g_autoptr(GVariant) r = g_dbus_connection_call_sync(c, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                                             "org.freedesktop.DBus", "NameHasOwner",
@@ -642,8 +757,15 @@ void daemon_start(const char *const *extra_args) {
         /* Appended: a restart keeps the earlier instance's log. */
         int logfd = open(T.daemon_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         g_assert_cmpint(logfd, >=, 0);
+        g_autofree char *procs = NULL;
+        if (T.cgroup) {
+                g_autofree char *leaf = g_strconcat(T.cgroup_mount, T.cgroup, "/" CGROUP_SUPERVISOR_LEAF, NULL);
+                procs = g_file_test(leaf, G_FILE_TEST_IS_DIR)
+                                ? g_build_filename(leaf, "cgroup.procs", NULL)
+                                : g_strconcat(T.cgroup_mount, T.cgroup, "/cgroup.procs", NULL);
+        }
         g_assert_true(g_spawn_async_with_fds(NULL, (char **) argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
-                                             die_with_parent, NULL, &T.daemon_pid, -1, logfd, logfd, &e));
+                                             daemon_child_setup, procs, &T.daemon_pid, -1, logfd, logfd, &e));
         g_assert_no_error(e);
         close(logfd);
 
@@ -806,6 +928,7 @@ static void env_setup(void) {
         }
         g_assert_nonnull(T.root);
 
+        daemon_cgroup_setup();
         daemon_start(NULL);
         g_test_message("bus %s at %s, pidbrokerd pid %d, log %s, audit log %s",
                        T.kind == BUS_DBUS_DAEMON ? "dbus-daemon" : "dbus-broker", T.address, (int) T.daemon_pid,
@@ -816,6 +939,7 @@ static void env_teardown(void) {
         int status;
 
         daemon_stop();
+        daemon_cgroup_teardown();
         polkitd_stop();
         g_clear_object(&T.root);
         if (T.bus_pid > 0) {

@@ -73,6 +73,9 @@ typedef struct HarnessState {
         GPid daemon_pid;
         GPid polkitd_pid;
         int journal_fd;       /* fake journald socket for dbus-broker, drained by a thread */
+        char *cgroup_mount;   /* the cgroup2 mount; NULL without one */
+        char *cgroup;         /* the daemon's own cgroup, marked delegated as systemd's Delegate=yes
+                               * does (relative to cgroup_mount); its units go below it */
         GDBusConnection *root;
 } HarnessState;
 
@@ -172,6 +175,10 @@ unsigned count_fds(pid_t pid);
 unsigned count_zombie_children(pid_t pid);
 GDBusConnection *root_bus(void);
 bool name_has_owner(GDBusConnection *c, const char *name);
+
+/* Units (w-*) below the test daemon's cgroup: their paths relative to
+ * the mount. */
+GPtrArray *daemon_units(void);
 
 /* The daemon with the harness's arguments plus extra ones (NULL-terminated,
  * may be NULL); returns once it owns its name. */

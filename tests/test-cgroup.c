@@ -364,12 +364,14 @@ static void start_tree(const CgroupUnit *u, bool ignore_term, Spawned *ret) {
         g_error("the tree never had three processes in its unit");
 }
 
-/* Block on cgroup.events until the unit is empty. */
+/* Block on cgroup.events until the unit is empty, reading it through the
+ * watched fd as the daemon does: once read, the fd is quiet until the next
+ * change. */
 static void wait_unpopulated(const CgroupUnit *u) {
         _cleanup_close_ int fd = cgroup_unit_open_events(u);
         g_assert_cmpint(fd, >=, 0);
         for (;;) {
-                int r = cgroup_unit_is_populated(u);
+                int r = cgroup_events_read_populated(fd);
                 g_assert_cmpint(r, >=, 0);
                 if (r == 0)
                         return;
@@ -388,8 +390,16 @@ static void test_signal_all(void) {
 
         test_unit_setup(&t, "signal");
         g_assert_cmpint(cgroup_unit_is_populated(&t.unit), ==, 0);
+        _cleanup_close_ int events = cgroup_unit_open_events(&t.unit);
+        g_assert_cmpint(events, >=, 0);
         start_tree(&t.unit, false, &s);
         g_assert_cmpint(cgroup_unit_is_populated(&t.unit), ==, 1);
+        /* The change woke the events fd; read through it, the fd is quiet
+         * again while nothing changes (a watch on it does not spin). */
+        struct pollfd pfd = { .fd = events, .events = POLLPRI };
+        g_assert_cmpint(poll(&pfd, 1, 0), ==, 1);
+        g_assert_cmpint(cgroup_events_read_populated(events), ==, 1);
+        g_assert_cmpint(poll(&pfd, 1, 0), ==, 0);
         g_assert_cmpint(cgroup_unit_remove(&t.unit), ==, -EBUSY);
 
         g_assert_cmpint(cgroup_unit_signal_all(&t.unit, SIGTERM, CONTROL_PATH_AUTO), ==, 3);

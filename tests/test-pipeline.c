@@ -434,6 +434,14 @@ static void teardown(void) {
         sd_bus_flush_close_unref(T.nobody.bus);
         sd_bus_flush_close_unref(T.anon.bus);
         sd_bus_close_unref(T.anon_server);
+        /* The workloads still running: a daemon leaves them to the next
+         * one; a test kills them, and removes their units. */
+        for (Workload *w = T.m->workloads; w; w = w->next) {
+                siginfo_t si;
+                (void) process_signal(&w->spawned.process, SIGKILL, 0);
+                (void) process_wait(&w->spawned.process, WEXITED, &si);
+                manager_forget_unit(T.m, &w->unit);
+        }
         T.m = manager_free(T.m);
         config_done(&T.config);
         safe_close(T.nobody_hold);

@@ -497,16 +497,9 @@ int cgroup_unit_signal_all(const CgroupUnit *u, int sig, ControlPath cp) {
         return r < 0 ? r : (int) w.n_done;
 }
 
-int cgroup_unit_is_populated(const CgroupUnit *u) {
-        char buf[256];
+static int events_parse_populated(const char *buf) {
         const char *p;
-        int r;
 
-        if (!u || u->fd < 0)
-                return -EBADF;
-        r = read_small_file_at(u->fd, "cgroup.events", buf, sizeof buf);
-        if (r < 0)
-                return r;
         p = strstr(buf, "populated ");
         if (!p || (p != buf && p[-1] != '\n'))
                 return -EIO;
@@ -514,6 +507,33 @@ int cgroup_unit_is_populated(const CgroupUnit *u) {
         if (*p != '0' && *p != '1')
                 return -EIO;
         return *p == '1';
+}
+
+int cgroup_unit_is_populated(const CgroupUnit *u) {
+        char buf[256];
+        int r;
+
+        if (!u || u->fd < 0)
+                return -EBADF;
+        r = read_small_file_at(u->fd, "cgroup.events", buf, sizeof buf);
+        if (r < 0)
+                return r;
+        return events_parse_populated(buf);
+}
+
+int cgroup_events_read_populated(int events_fd) {
+        char buf[256];
+        ssize_t n;
+
+        /* From the start, through this very fd: kernfs keeps signalling
+         * POLLPRI on an fd until it has read the file's new contents. */
+        do
+                n = pread(events_fd, buf, sizeof buf - 1, 0);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return negative_errno();
+        buf[n] = '\0';
+        return events_parse_populated(buf);
 }
 
 int cgroup_unit_open_events(const CgroupUnit *u) {

@@ -123,8 +123,13 @@ int cgroup_unit_signal_all(const CgroupUnit *u, int sig, ControlPath cp);
 int cgroup_unit_is_populated(const CgroupUnit *u);
 /* A new fd on cgroup.events: the kernel wakes POLLPRI (EPOLLPRI in
  * sd_event_add_io) each time "populated" or "frozen" changes. Read it with
- * cgroup_unit_is_populated(). The caller owns the fd. */
+ * cgroup_events_read_populated(). The caller owns the fd. */
 int cgroup_unit_open_events(const CgroupUnit *u);
+/* "populated" read through an fd of cgroup_unit_open_events(): 1 or 0.
+ * Read the file through the fd that is watched (not with
+ * cgroup_unit_is_populated()): until then kernfs keeps reporting POLLPRI
+ * on it. */
+int cgroup_events_read_populated(int events_fd);
 /* rmdir the unit, and first any (empty) sub-cgroups the workload made;
  * -EBUSY while populated. On success u is released. */
 int cgroup_unit_remove(CgroupUnit *u);

@@ -182,6 +182,25 @@ static void spawn_request_complete(SpawnArgs *a, const Caller *caller, const Sec
         a->req.control_path = cp;
 }
 
+/* kill_mode=cgroup and the cgroup limits concern the workload's own unit,
+ * which a workload born in the caller's cgroup (the cgroup option) does
+ * not get; a limit needs its controller. */
+static int spawn_check_unit_options(Manager *m, const SpawnArgs *a, sd_bus_error *error) {
+        CgroupLimit missing;
+
+        if (a->req.cgroup_fd >= 0 && a->has_kill_mode && a->kill_mode == KILL_MODE_CGROUP)
+                return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT,
+                                        "kill_mode=cgroup needs the workload's own cgroup, which the cgroup option "
+                                        "replaces.");
+        if (a->req.cgroup_fd >= 0 && a->limits.set != 0)
+                return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT,
+                                        "Cgroup limits apply to the workload's own cgroup, which the cgroup option "
+                                        "replaces: set them on the cgroup passed.");
+        if (!unit_limits_supported(m, &a->limits, &missing))
+                return unit_limit_not_supported(m, missing, error);
+        return 0;
+}
+
 static void kill_and_reap(Spawned *s) {
         siginfo_t si;
         (void) process_signal(&s->process, SIGKILL, 0);
@@ -201,6 +220,8 @@ static int spawn_error(sd_bus_error *error, int r) {
 
 static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_(spawn_args_done) SpawnArgs a = {};
+        _cleanup_cgroup_unit_ CgroupUnit unit = CGROUP_UNIT_NULL;
+        Workload *w;
         Manager *m = userdata;
         const SeccompProfile *profile = NULL;
         const CgroupCheck *cgroup = NULL;
@@ -256,6 +277,8 @@ static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error
                         return request_refuse(r, &t, error);
                 }
         }
+        if (spawn_check_unit_options(m, &a, error) < 0)
+                return request_refuse(r, &t, error);
         /* Live workloads count; exited ones too while their owner, still
          * connected, keeps them unreleased (what a client holds is bounded
          * as well; those of gone clients go after ExitRetentionSec). */
@@ -283,13 +306,33 @@ static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error
         if (k < 0)
                 return k;
 
-        /* 5. Clone. Its outcome (6) and the reply (7) come with the exec
+        /* 5. The workload's own cgroup, its limits written (none with the
+         *    cgroup option: it is born in the caller's), then clone into
+         *    it. Its outcome (6) and the reply (7) come with the exec
          *    result, from the workload. */
+        if (a.req.cgroup_fd < 0) {
+                CgroupLimit missing;
+
+                k = unit_create_for_spawn(m, &a.limits, &unit, &missing);
+                if (k < 0) {
+                        m->metrics.spawns_failed++;
+                        log_info_errno(k, "Cannot create the cgroup of a workload for %s: %m",
+                                       caller_describe(&r->caller, buf, sizeof buf));
+                        request_outcome(r, seq, k);
+                        if (k == -EOPNOTSUPP)
+                                return unit_limit_not_supported(m, missing, error);
+                        return sd_bus_error_setf(error, BUS_ERROR_SPAWN_FAILED,
+                                                 "Cannot create the workload's cgroup: %s (%s, errno %d)", strerror(-k),
+                                                 strerrorname_np(-k) ?: "?", -k);
+                }
+                a.req.cgroup_fd = unit.fd;
+        }
         k = spawn_start(&a.req, &spawned);
         if (k < 0) {
                 m->metrics.spawns_failed++;
                 log_info_errno(k, "Spawn of %s for %s failed: %m", a.req.argv[0],
                                caller_describe(&r->caller, buf, sizeof buf));
+                manager_forget_unit(m, &unit);
                 request_outcome(r, seq, k);
                 return spawn_error(error, k);
         }
@@ -297,14 +340,19 @@ static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error
                 .user = a.req.uid,
                 .watch_client = a.watch_client,
                 .stop_timeout_usec = a.has_stop_timeout ? a.stop_timeout_usec : m->config->stop_timeout_usec,
+                .kill_mode = unit.fd >= 0 ? a.kill_mode : KILL_MODE_PROCESS,
                 .audit_seq = seq,
         };
-        k = workload_new(m, &r->caller, msg, &spawned, &a.req.argv, &opts, NULL);
+        k = workload_new(m, &r->caller, msg, &spawned, &a.req.argv, &opts, &w);
         if (k < 0) {
                 kill_and_reap(&spawned);
+                manager_forget_unit(m, &unit);
                 request_outcome(r, seq, k);
                 return bus_error_from_errno(error, k, "Failed to track the workload");
         }
+        /* Nothing of it is dispatched before we return. */
+        w->unit = unit;
+        unit = CGROUP_UNIT_NULL;
         return 1; /* answered once the exec result is in */
 }
 
@@ -619,6 +667,9 @@ static int property_get_features(sd_bus *bus, const char *path, const char *inte
                 if (r < 0)
                         return r;
         }
+        r = unit_append_features(userdata, reply);
+        if (r < 0)
+                return r;
         return sd_bus_message_close_container(reply);
 }
 

@@ -18,6 +18,7 @@
 #include "visibility.h"
 #include "manager.h"
 #include "request.h"
+#include "unit.h"
 #include "workload.h"
 
 int manager_new(Config *config, Manager **ret) {
@@ -55,7 +56,7 @@ Manager *manager_free(Manager *m) {
         m->audit = audit_log_free(m->audit);
         m->offload = offload_free(m->offload);
         m->identities = identity_cache_free(m->identities);
-        cgroup_subtree_done(&m->cgroup_subtree);
+        manager_close_units(m);
 
         sd_event_source_disable_unref(m->private_source);
         safe_close(m->private_fd);
@@ -346,6 +347,8 @@ int manager_setup(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to set up blocking operations: %m");
         log_info("Audit log %s (last record %" PRIu64 ").", audit_log_path(m->audit), audit_log_last_seq(m->audit));
+
+        manager_open_units(m);
         return 0;
 }
 

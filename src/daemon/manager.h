@@ -25,6 +25,7 @@ typedef struct Authority Authority;
 typedef struct Offload Offload;
 typedef struct IdentityCache IdentityCache;
 typedef struct Owner Owner;
+typedef struct LingeringUnit LingeringUnit;
 
 #define BROKER_PATH "/org/pidbroker/Broker1"
 #define BROKER_INTERFACE "org.pidbroker.Broker1"
@@ -62,6 +63,8 @@ struct Manager {
         U64Map owners;            /* clients by connection (owner-track.h) */
         bool bus_lost;            /* the system bus connection or our name is gone: exit */
         CgroupSubtree cgroup_subtree; /* where workload units go; fd -EBADF: none */
+        int cgroup_subtree_error;     /* why there is none */
+        LingeringUnit *lingering_units; /* units of forgotten workloads, removed once empty (unit.h) */
 
         Metrics metrics;
 

@@ -439,6 +439,37 @@ static int option_fd(sd_bus_message *m, const SpawnOption *o, SpawnArgs *a, cons
         return check_fd_count(config, a, error);
 }
 
+/* s: kill_mode, by name. */
+static int option_kill_mode(sd_bus_message *m, const SpawnOption *o, SpawnArgs *a, const Config *config,
+                            sd_bus_error *error) {
+        const char *s;
+        int k, r;
+
+        r = sd_bus_message_read_basic(m, 's', &s);
+        if (r < 0)
+                return r;
+        k = kill_mode_from_string(s);
+        if (k < 0)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+                                         "Unknown %s '%s' (cgroup or process).", o->name, s);
+        *FIELD(a, o->offset, KillMode) = (KillMode) k;
+        option_given(a, o);
+        return 0;
+}
+
+/* t: a cgroup limit, marked as set; its range is checked with the rest. */
+static int option_cgroup_limit(sd_bus_message *m, const SpawnOption *o, SpawnArgs *a, const Config *config,
+                               sd_bus_error *error) {
+        CgroupLimit l = (CgroupLimit) ((o->offset - ARGS(limits.value)) / sizeof(uint64_t));
+        int r;
+
+        r = sd_bus_message_read_basic(m, 't', FIELD(a, o->offset, uint64_t));
+        if (r < 0)
+                return r;
+        a->limits.set |= 1U << l;
+        return 0;
+}
+
 /* Every option of Spawn (org.pidbroker.Broker1(5)). Adding one is a row
  * here, and its field in SpawnRequest (or SpawnArgs, for what only the
  * daemon uses). */
@@ -460,6 +491,11 @@ static const SpawnOption spawn_options[] = {
         { "exe_fd", "h", option_fd, REQ(exe_fd) },
         { "umask", "u", option_u32, REQ(umask), .max = 0777 },
         { "setsid", "b", option_bool, REQ(setsid) },
+        { "kill_mode", "s", option_kill_mode, ARGS(kill_mode), ARGS(has_kill_mode) },
+        { "memory_max", "t", option_cgroup_limit, ARGS(limits.value[CGROUP_LIMIT_MEMORY_MAX]) },
+        { "pids_max", "t", option_cgroup_limit, ARGS(limits.value[CGROUP_LIMIT_PIDS_MAX]) },
+        { "cpu_weight", "t", option_cgroup_limit, ARGS(limits.value[CGROUP_LIMIT_CPU_WEIGHT]) },
+        { "io_weight", "t", option_cgroup_limit, ARGS(limits.value[CGROUP_LIMIT_IO_WEIGHT]) },
 };
 
 static int read_options(sd_bus_message *m, const Config *config, SpawnArgs *a, sd_bus_error *error) {
@@ -525,6 +561,11 @@ int spawn_args_parse(sd_bus_message *m, const Config *config, SpawnArgs *ret, sd
                 r = read_fds(m, config, &a, error);
         if (r >= 0)
                 r = read_options(m, config, &a, error);
+        if (r >= 0) {
+                const char *reason = NULL;
+                if (cgroup_limits_validate(&a.limits, &reason) < 0)
+                        r = sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "%s.", reason);
+        }
         if (r < 0) {
                 spawn_args_done(&a);
                 return r;

@@ -13,8 +13,10 @@
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 
+#include "cgroup.h"
 #include "daemon-config.h"
 #include "spawn.h"
+#include "unit.h"
 
 /* What a Spawn asks, read into the engine's own request (whose pointers
  * are owned here), plus what only the daemon uses. Options not given keep
@@ -27,6 +29,9 @@ typedef struct SpawnArgs {
         bool watch_client;
         bool has_stop_timeout;
         uint64_t stop_timeout_usec;
+        KillMode kill_mode;      /* default cgroup */
+        bool has_kill_mode;
+        CgroupLimits limits;     /* written to the workload's unit before clone */
 } SpawnArgs;
 
 void spawn_args_init(SpawnArgs *a);

@@ -40,6 +40,8 @@ DEFINE_WORKLOAD_PROPERTY(user, "u", (uint32_t) w->user)
 DEFINE_WORKLOAD_PROPERTY(state, "s", workload_state_to_string(w->state))
 DEFINE_WORKLOAD_PROPERTY(created, "t", w->created_usec)
 DEFINE_WORKLOAD_PROPERTY(control_path, "s", process_control_path(&w->spawned.process))
+/* The unit's path as /proc/<pid>/cgroup shows it; "" without a unit. */
+DEFINE_WORKLOAD_PROPERTY(control_group, "s", w->unit.path ?: "")
 
 static int property_get_argv(sd_bus *bus, const char *path, const char *interface, const char *property,
                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
@@ -191,11 +193,18 @@ static int method_release(sd_bus_message *msg, void *userdata, sd_bus_error *err
         Workload *w = userdata;
         int r;
 
+        if (w->state == WORKLOAD_STOPPING)
+                return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT,
+                                        "Workload is stopping: its cgroup still has processes; Stop or Wait for it "
+                                        "first.");
         /* An exit the kernel has signalled but the loop not yet taken is
          * taken now: a client that saw its pidfd readable may release. */
         if (!workload_collect_exit(w))
                 return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT,
                                         "Workload is still running; Stop or Wait for it first.");
+        /* Its unit goes before the reply: once Release returns, nothing
+         * of the workload is left in the cgroup tree. */
+        manager_forget_unit(w->manager, &w->unit);
         r = sd_bus_reply_method_return(msg, NULL);
         workload_release(w);
         return r;
@@ -208,6 +217,7 @@ static const sd_bus_vtable workload_vtable[] = {
         SD_BUS_PROPERTY("Argv", "aay", property_get_argv, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("OwnerUid", "u", property_get_owner_uid, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("User", "u", property_get_user, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ControlGroup", "s", property_get_control_group, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("State", "s", property_get_state, 0, 0),
         SD_BUS_PROPERTY("ExitStatus", "(si)", property_get_exit_status, 0, 0),
         SD_BUS_PROPERTY("Namespaces", "a{st}", property_get_namespaces, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -330,6 +340,7 @@ int workload_send_interfaces_added(Workload *w) {
                 { "Argv", "aay", property_get_argv },
                 { "OwnerUid", "u", property_get_owner_uid },
                 { "User", "u", property_get_user },
+                { "ControlGroup", "s", property_get_control_group },
                 { "State", "s", property_get_state },
                 { "ExitStatus", "(si)", property_get_exit_status },
                 { "Namespaces", "a{st}", property_get_namespaces },

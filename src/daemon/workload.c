@@ -165,6 +165,7 @@ Workload *workload_free(Workload *w) {
         sd_event_source_disable_unref(w->kill_timer);
         sd_event_source_disable_unref(w->retention_timer);
         sd_event_source_disable_unref(w->audit_retry_timer);
+        sd_event_source_disable_unref(w->unit_events);
 
         sd_bus_message_unref(w->spawn_message);
         for (size_t i = 0; i < w->n_waiters; i++)
@@ -180,6 +181,13 @@ Workload *workload_free(Workload *w) {
         free(w->path);
         free(w);
         return NULL;
+}
+
+/* For good: the unit goes too, now or once empty. (workload_free() alone,
+ * at shutdown, leaves running workloads their units.) */
+static void workload_forget(Workload *w) {
+        manager_forget_unit(w->manager, &w->unit);
+        workload_free(w);
 }
 
 const char *workload_state_to_string(WorkloadState s) {
@@ -200,7 +208,7 @@ const char *workload_state_to_string(WorkloadState s) {
 static int on_retention_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         Workload *w = userdata;
         log_debug("Workload %" PRIu64 ": exit status retention ended, forgetting it.", w->id);
-        workload_free(w);
+        workload_forget(w);
         return 0;
 }
 
@@ -211,7 +219,7 @@ static void workload_arm_retention(Workload *w) {
                                            w->manager->config->exit_retention_usec, 0, on_retention_timeout, w);
         if (r < 0) {
                 log_warning_errno(r, "Failed to arm retention timer, forgetting workload %" PRIu64 " now: %m", w->id);
-                workload_free(w);
+                workload_forget(w);
         }
 }
 
@@ -249,30 +257,21 @@ int workload_reply_exit(Workload *w, sd_bus_message *msg) {
 }
 
 static void workload_exec_result(Workload *w);
+static int workload_stop_as(Workload *w, sd_bus_message *reply_to, uint64_t audit_seq, const char *rule);
 
-static void workload_exited(Workload *w, const char *code, int status) {
-        w->pidfd_source = sd_event_source_disable_unref(w->pidfd_source);
+/* Whether Stop, and the end of the main process, take the whole unit. */
+static bool workload_kills_unit(const Workload *w) {
+        return w->kill_mode == KILL_MODE_CGROUP && w->unit.fd >= 0;
+}
+
+/* Main process gone and, with kill_mode=cgroup, unit empty: Wait and Stop
+ * are answered. The retention timer is the caller's to arm, last: w may
+ * be gone after it. */
+static void workload_mark_exited(Workload *w) {
+        workload_set_state(w, WORKLOAD_EXITED);
+        w->unit_events = sd_event_source_disable_unref(w->unit_events);
         w->kill_timer = sd_event_source_disable_unref(w->kill_timer);
         w->audit_retry_timer = sd_event_source_disable_unref(w->audit_retry_timer);
-
-        if (w->state == WORKLOAD_SPAWNING) {
-                /* Exit seen before the exec result: take the result first. */
-                workload_exec_result(w);
-        }
-        if (w->state != WORKLOAD_RUNNING) {
-                /* A failed spawn, now reaped. */
-                workload_free(w);
-                return;
-        }
-
-        w->exit_code = code;
-        w->exit_status = status;
-        w->exited_usec = now(CLOCK_REALTIME);
-        workload_set_state(w, WORKLOAD_EXITED);
-        w->status_source = sd_event_source_disable_unref(w->status_source);
-        w->spawned.status_fd = safe_close(w->spawned.status_fd);
-
-        log_info("Workload %" PRIu64 " (pid %d) %s with %d.", w->id, (int) w->spawned.process.pid, code, status);
 
         for (size_t i = 0; i < w->n_waiters; i++) {
                 int r = workload_reply_exit(w, w->waiters[i]);
@@ -282,7 +281,80 @@ static void workload_exited(Workload *w, const char *code, int status) {
         }
         w->waiters = (free(w->waiters), NULL);
         w->n_waiters = 0;
+}
 
+static int on_unit_events(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Workload *w = userdata;
+        int r = cgroup_events_read_populated(fd);
+
+        if (r > 0)
+                return 0;
+        if (r < 0)
+                log_warning_errno(r, "Cannot read cgroup.events of workload %" PRIu64 ", taking it as empty: %m",
+                                  w->id);
+        else
+                log_debug("Workload %" PRIu64 ": its cgroup is empty.", w->id);
+        workload_mark_exited(w);
+        workload_arm_retention(w);
+        return 0;
+}
+
+/* The main process is gone, processes it started are left in the unit:
+ * "stopping" until the unit is empty. They are stopped as Stop stops a
+ * workload (SIGTERM now, cgroup.kill at the stop timeout), unless a stop
+ * is under way already. 0 when the unit turned out empty. */
+static int workload_stop_leftovers(Workload *w) {
+        int r;
+
+        r = unit_watch_events(w->manager, cgroup_unit_open_events(&w->unit), on_unit_events, w, &w->unit_events);
+        if (r >= 0)
+                r = cgroup_events_read_populated(sd_event_source_get_io_fd(w->unit_events));
+        if (r < 0) {
+                /* Not watched, so not waited for: but nothing is left behind. */
+                log_warning_errno(r, "Cannot watch the cgroup of workload %" PRIu64 ", killing what is left: %m",
+                                  w->id);
+                (void) cgroup_unit_kill(&w->unit);
+                return 0;
+        }
+        if (r == 0)
+                return 0;
+
+        workload_set_state(w, WORKLOAD_STOPPING);
+        log_info("Workload %" PRIu64 ": main process gone, its cgroup %s still has processes.", w->id, w->unit.path);
+        if (!w->stopping)
+                (void) workload_stop_as(w, NULL, 0, "daemon:main-exited");
+        return 1;
+}
+
+static void workload_exited(Workload *w, const char *code, int status) {
+        w->pidfd_source = sd_event_source_disable_unref(w->pidfd_source);
+
+        if (w->state == WORKLOAD_SPAWNING) {
+                /* Exit seen before the exec result: take the result first. */
+                workload_exec_result(w);
+        }
+        if (w->state != WORKLOAD_RUNNING) {
+                /* A failed spawn, now reaped. */
+                workload_forget(w);
+                return;
+        }
+
+        w->exit_code = code;
+        w->exit_status = status;
+        w->exited_usec = now(CLOCK_REALTIME);
+        w->status_source = sd_event_source_disable_unref(w->status_source);
+        w->spawned.status_fd = safe_close(w->spawned.status_fd);
+
+        log_info("Workload %" PRIu64 " (pid %d) %s with %d.", w->id, (int) w->spawned.process.pid, code, status);
+
+        /* The Exited signal tells of the main process: sent now, whatever
+         * is left in the unit. */
+        if (workload_kills_unit(w) && workload_stop_leftovers(w) > 0) {
+                if (!w->owner_gone)
+                        (void) workload_send_exited(w);
+                return;
+        }
+        workload_mark_exited(w);
         if (!w->owner_gone)
                 (void) workload_send_exited(w);
         workload_arm_retention(w);
@@ -399,7 +471,8 @@ static void workload_exec_succeeded(Workload *w) {
         (void) workload_send_interfaces_added(w);
 
         /* When the exit was seen first (workload_exited() is taking this
-         * result), the process is reaped and workload_stop() does nothing. */
+         * result), the process is reaped and workload_stop() signals only
+         * what is left in its unit (kill_mode=cgroup). */
         if (w->owner_gone && w->watch_client)
                 (void) workload_stop(w, NULL, 0);
 }
@@ -475,6 +548,7 @@ int workload_new(Manager *m, const Caller *caller, sd_bus_message *msg, Spawned 
                 .user = opts->user,
                 .watch_client = opts->watch_client,
                 .stop_timeout_usec = opts->stop_timeout_usec,
+                .kill_mode = opts->kill_mode,
                 .spawn_audit_seq = opts->audit_seq,
                 .unit = CGROUP_UNIT_NULL,
                 .state = WORKLOAD_SPAWNING,
@@ -530,12 +604,14 @@ fail:
 
 static int on_kill_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         Workload *w = userdata;
+        bool whole_unit = workload_kills_unit(w);
         uint64_t seq;
         int r;
 
         w->kill_timer = sd_event_source_disable_unref(w->kill_timer);
-        if (workload_reaped(w))
-                return 0; /* gone meanwhile: no SIGKILL to send or record */
+        /* Gone meanwhile: no SIGKILL to send or record. */
+        if (whole_unit ? w->state == WORKLOAD_EXITED : workload_reaped(w))
+                return 0;
         r = workload_audit_own_signal(w, SIGKILL, "daemon:stop-timeout", &seq);
         if (r < 0) {
                 /* Nothing runs unrecorded, the daemon's own escalation
@@ -546,9 +622,10 @@ static int on_kill_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
                         log_error_errno(r, "Cannot retry the SIGKILL of workload %" PRIu64 ": %m", w->id);
                 return 0;
         }
-        log_info("Workload %" PRIu64 " did not stop within %" PRIu64 " ms, sending SIGKILL.", w->id,
-                 w->stop_timeout_usec / 1000);
-        r = process_signal(&w->spawned.process, SIGKILL, 0);
+        log_info("Workload %" PRIu64 " did not stop within %" PRIu64 " ms, %s.", w->id, w->stop_timeout_usec / 1000,
+                 whole_unit ? "killing its cgroup" : "sending SIGKILL");
+        /* cgroup.kill reaches every process, those forking right now too. */
+        r = whole_unit ? cgroup_unit_kill(&w->unit) : process_signal(&w->spawned.process, SIGKILL, 0);
         metrics_count_signal(&w->manager->metrics, &w->spawned.process, r);
         manager_audit_outcome(w->manager, seq, r);
         if (r < 0 && r != -ESRCH)
@@ -560,7 +637,7 @@ static int on_audit_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         Workload *w = userdata;
 
         w->audit_retry_timer = sd_event_source_disable_unref(w->audit_retry_timer);
-        (void) workload_stop(w, NULL, 0);
+        (void) workload_stop_as(w, NULL, 0, w->stop_rule);
         return 0;
 }
 
@@ -607,10 +684,28 @@ int workload_add_waiter(Workload *w, sd_bus_message *msg) {
 }
 
 bool workload_stop_signals(const Workload *w) {
-        return w->state == WORKLOAD_RUNNING && !w->stopping && !workload_reaped(w);
+        if (w->stopping)
+                return false;
+        /* Stopping, but the stop of the leftovers not yet recorded. */
+        if (w->state == WORKLOAD_STOPPING)
+                return true;
+        return w->state == WORKLOAD_RUNNING && !workload_reaped(w);
 }
 
-int workload_stop(Workload *w, sd_bus_message *reply_to, uint64_t audit_seq) {
+/* SIGTERM to what is to be stopped: the unit's processes or the main one. */
+static int workload_send_sigterm(Workload *w) {
+        int r;
+
+        if (!workload_kills_unit(w))
+                return process_signal(&w->spawned.process, SIGTERM, 0);
+        r = cgroup_unit_signal_all(&w->unit, SIGTERM, w->manager->config->control_path);
+        if (r < 0)
+                return r;
+        log_debug("Workload %" PRIu64 ": SIGTERM to %d processes of its cgroup.", w->id, r);
+        return r == 0 ? -ESRCH : 0;
+}
+
+static int workload_stop_as(Workload *w, sd_bus_message *reply_to, uint64_t audit_seq, const char *rule) {
         int r;
 
         if (w->state == WORKLOAD_EXITED)
@@ -622,15 +717,18 @@ int workload_stop(Workload *w, sd_bus_message *reply_to, uint64_t audit_seq) {
                         return r;
         }
         /* A reaped process is answered by workload_exited() (reply_to is a
-         * waiter now): no SIGTERM, no record of one, no SIGKILL timer. */
-        if (w->stopping || workload_reaped(w))
+         * waiter now): no SIGTERM, no record of one, no SIGKILL timer. With
+         * kill_mode=cgroup, what is left in the unit is stopped all the
+         * same. */
+        if (w->stopping || (!workload_kills_unit(w) && workload_reaped(w)))
                 return 0;
 
         if (audit_seq == 0) {
                 if (w->audit_retry_timer)
                         return 0; /* already waiting for room in the log */
-                r = workload_audit_own_signal(w, SIGTERM, "daemon:watch-client", &audit_seq);
+                r = workload_audit_own_signal(w, SIGTERM, rule, &audit_seq);
                 if (r < 0) {
+                        w->stop_rule = rule;
                         r = sd_event_add_time_relative(w->manager->event, &w->audit_retry_timer, CLOCK_MONOTONIC,
                                                        AUDIT_RETRY_USEC, 0, on_audit_retry, w);
                         if (r < 0)
@@ -642,8 +740,9 @@ int workload_stop(Workload *w, sd_bus_message *reply_to, uint64_t audit_seq) {
         w->audit_retry_timer = sd_event_source_disable_unref(w->audit_retry_timer);
         w->stopping = true;
 
-        log_info("Stopping workload %" PRIu64 " (pid %d).", w->id, (int) w->spawned.process.pid);
-        r = process_signal(&w->spawned.process, SIGTERM, 0);
+        log_info("Stopping workload %" PRIu64 " (pid %d, kill mode %s).", w->id, (int) w->spawned.process.pid,
+                 kill_mode_to_string(workload_kills_unit(w) ? KILL_MODE_CGROUP : KILL_MODE_PROCESS));
+        r = workload_send_sigterm(w);
         metrics_count_signal(&w->manager->metrics, &w->spawned.process, r);
         manager_audit_outcome(w->manager, audit_seq, r);
         if (r < 0 && r != -ESRCH)
@@ -659,8 +758,12 @@ int workload_stop(Workload *w, sd_bus_message *reply_to, uint64_t audit_seq) {
         return 0;
 }
 
+int workload_stop(Workload *w, sd_bus_message *reply_to, uint64_t audit_seq) {
+        return workload_stop_as(w, reply_to, audit_seq, "daemon:watch-client");
+}
+
 void workload_release(Workload *w) {
         log_debug("Workload %" PRIu64 " released.", w->id);
         (void) workload_send_interfaces_removed(w);
-        workload_free(w);
+        workload_forget(w);
 }

@@ -18,6 +18,7 @@
 #include "owner-track.h"
 #include "spawn.h"
 #include "strv.h"
+#include "unit.h"
 
 typedef enum WorkloadState {
         WORKLOAD_SPAWNING, /* cloned, exec result not yet known: invisible */
@@ -43,6 +44,7 @@ typedef struct WorkloadOptions {
         uid_t user;
         bool watch_client;
         uint64_t stop_timeout_usec;
+        KillMode kill_mode;       /* KILL_MODE_PROCESS when it has no unit */
         uint64_t audit_seq;       /* the Spawn's audit record, completed with the exec result */
 } WorkloadOptions;
 
@@ -67,6 +69,8 @@ struct Workload {
         bool watch_client;
         uint64_t stop_timeout_usec;
         bool stopping;
+        KillMode kill_mode;
+        const char *stop_rule;    /* the audit rule of a stop of the daemon's own, while it waits to be recorded */
         uint64_t spawn_audit_seq;  /* 0 once its outcome is written */
 
         WorkloadState state;      /* changed by workload_set_state() only */
@@ -83,9 +87,10 @@ struct Workload {
         sd_event_source *kill_timer;
         sd_event_source *retention_timer;
         sd_event_source *audit_retry_timer; /* a stop that could not be recorded yet */
+        sd_event_source *unit_events;    /* cgroup.events while stopping: the unit emptying */
 
         sd_bus_message *spawn_message;   /* the Spawn call, answered once exec is known */
-        sd_bus_message **waiters;        /* Wait and Stop calls, answered at exit */
+        sd_bus_message **waiters;        /* Wait and Stop calls, answered once exited */
         size_t n_waiters;
 };
 
@@ -116,15 +121,19 @@ static inline bool workload_is_listed(const Workload *w) {
         return workload_state_to_string(w->state) != NULL;
 }
 
-/* Whether a Stop now sends SIGTERM (running, not stopping yet, not reaped). */
+/* Whether a Stop now sends SIGTERM (no stop under way, and something left
+ * to signal). */
 bool workload_stop_signals(const Workload *w);
-/* SIGTERM, then SIGKILL after the stop timeout. reply_to (may be NULL) is
- * answered with (s, i) once the workload is dead. audit_seq is the record a
+/* SIGTERM, then SIGKILL after the stop timeout: with kill_mode=cgroup to
+ * every process of the unit (SIGKILL by cgroup.kill), else to the main
+ * process. reply_to (may be NULL) is answered with (s, i) once the workload
+ * has exited: its main process is gone, and with kill_mode=cgroup its unit
+ * is empty (the state is "stopping" in between). audit_seq is the record a
  * Stop caller's SIGTERM was written under; 0 when the daemon stops it on the
  * owner's behalf (watch_client), in which case the record is written here,
  * and when it cannot be, the stop waits and retries (nothing unrecorded). */
 int workload_stop(Workload *w, sd_bus_message *reply_to, uint64_t audit_seq);
-/* Answer msg with (s, i) at exit (now, if exited already); -EUSERS when
+/* Answer msg with (s, i) once exited (now, if exited already); -EUSERS when
  * MaxWaitersPerWorkload calls are pending already. */
 int workload_add_waiter(Workload *w, sd_bus_message *msg);
 /* A client went away: the Wait and Stop calls it had pending on any
@@ -133,7 +142,7 @@ int workload_add_waiter(Workload *w, sd_bus_message *msg);
 void workloads_drop_waiters_of(Manager *m, sd_bus *bus, const char *sender);
 /* Whether one more Wait or Stop may be added (always, once exited). */
 bool workload_waiter_room(const Workload *w);
-/* Forget an exited workload. */
+/* Forget an exited workload; its unit is removed (once empty). */
 void workload_release(Workload *w);
 /* The exit, if the kernel has it but the event loop has not seen it yet,
  * taken now: true when w has exited (by now). */
