@@ -1000,6 +1000,7 @@ static void test_inherit_resources(void) {
         if (caller[RLIMIT_NOFILE].rlim_max != RLIM_INFINITY) {
                 rlim_t own_hard = caller[RLIMIT_NOFILE].rlim_max;
                 caller[RLIMIT_NOFILE] = (struct rlimit) { own_hard + 1, own_hard + 1 };
+                spawn_request_init(&req);
                 int clamped = spawn_request_inherit_resources(&req, caller, 0, own_adj);
                 if (privileged) {
                         g_assert_cmpint(clamped, ==, 0);
@@ -1012,10 +1013,28 @@ static void test_inherit_resources(void) {
         }
         own_rlimits(caller);
         if (own_adj > -1000) {
+                spawn_request_init(&req);
                 int clamped = spawn_request_inherit_resources(&req, caller, 0, own_adj - 1);
                 g_assert_cmpint(clamped, ==, privileged ? 0 : SPAWN_CLAMPED_OOM_SCORE_ADJ);
                 g_assert_cmpint(req.oom_score_adj, ==, privileged ? own_adj - 1 : own_adj);
         }
+
+        /* What the request sets stays as asked; only the rest is the caller's. */
+        own_rlimits(caller);
+        spawn_request_init(&req);
+        req.rlimits[RLIMIT_NPROC] = (struct rlimit) { 7, 9 };
+        req.rlimits_set = 1 << RLIMIT_NPROC;
+        req.nice_set = true;
+        req.nice = 11;
+        req.oom_score_adj_set = true;
+        req.oom_score_adj = 900;
+        g_assert_cmpint(spawn_request_inherit_resources(&req, caller, 3, own_adj), ==, 0);
+        g_assert_cmpuint(req.rlimits_set, ==, (1U << RLIMIT_NLIMITS) - 1);
+        g_assert_cmpuint(req.rlimits[RLIMIT_NPROC].rlim_cur, ==, 7);
+        g_assert_cmpuint(req.rlimits[RLIMIT_NPROC].rlim_max, ==, 9);
+        g_assert_cmpmem(&req.rlimits[RLIMIT_NOFILE], sizeof(struct rlimit), &caller[RLIMIT_NOFILE], sizeof(struct rlimit));
+        g_assert_cmpint(req.nice, ==, 11);
+        g_assert_cmpint(req.oom_score_adj, ==, 900);
 }
 
 static void test_resources_beyond_caller(void) {
