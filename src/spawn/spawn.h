@@ -136,7 +136,8 @@ int spawn_start(const SpawnRequest *req, Spawned *ret);
 
 /* Read the exec result: 0 once exec succeeded; the child's -errno and
  * *ret_step when a setup step failed (the child is then exiting: reap it).
- * -EAGAIN if status_fd is non-blocking and nothing arrived yet. */
+ * 1 if status_fd is non-blocking and nothing arrived yet: not -EAGAIN, which
+ * is what a step may fail with (execve() over RLIMIT_NPROC). */
 int spawn_read_exec_status(Spawned *s, SpawnStep *ret_step);
 
 /* In a new pid namespace, the init reports the workload's wait status on
