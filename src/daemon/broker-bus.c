@@ -126,9 +126,10 @@ static void cgroup_check_run(void *p) {
  * supplementary groups other than exactly the caller's; with a user
  * namespace, every outside id its uid_map/gid_map maps); spawn-privileged
  * for capabilities, a cgroup not delegated to the caller, and resources
- * beyond the caller's own (beyond: spawn_resources_beyond_caller()). Seccomp and
- * no_new_privileges ask nothing more: without capabilities and as the
- * caller, a workload can do nothing the caller could not run directly. */
+ * beyond the caller's own (beyond: spawn_resources_beyond_caller()).
+ * Seccomp and no_new_privileges ask nothing more: without capabilities and
+ * as the caller, a workload can do nothing the caller could not run
+ * directly. */
 static int spawn_actions(const Caller *c, const SpawnArgs *a, const CgroupCheck *cgroup, bool beyond,
                          Action actions[static 3]) {
         bool as_user = false, privileged = false;
@@ -263,13 +264,16 @@ static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error
                 }
         }
         /* The caller's own rlimits, nice and oom_score_adj, read on each
-         *    pass: what the request leaves out, the workload gets from
-         *    them (never from us), and asking more than they allow is
-         *    privileged. They can only have tightened since an earlier pass. */
+         * pass: what the request leaves out, the workload gets from them
+         * (never from us), and asking more than they allow is privileged.
+         * They can only have tightened since an earlier pass. */
         k = caller_resources_read(&r->caller, &res);
         if (k < 0)
                 return request_refuse_errno(r, &t, k, "Cannot read the caller's resource limits", error);
-        (void) spawn_resources_beyond_caller(&a.req, res.rlimits, res.nice, res.oom_score_adj, &beyond);
+        if (spawn_resources_beyond_caller(&a.req, res.rlimits, res.nice, res.oom_score_adj, &beyond))
+                log_debug("Spawn for %s asks %s: %s%s.", caller_describe(&r->caller, buf, sizeof buf),
+                          action_to_string(ACTION_SPAWN_PRIVILEGED), beyond,
+                          res.capped ? " (an unpinned caller's, capped)" : "");
         (void) spawn_request_inherit_resources(&a.req, res.rlimits, res.nice, res.oom_score_adj);
         if (manager_count_workloads(m, r->caller.uid) >= m->config->max_workloads_per_user) {
                 sd_bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED, "uid %u has %u workloads already.",
