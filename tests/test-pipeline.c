@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include "bus-error.h"
+#include "caller-resources.h"
 #include "daemon-config.h"
 #include "manager.h"
 #include "missing-pidfd.h"
@@ -768,6 +770,56 @@ static void test_broker_signal(void) {
         T.victim = 0;
 }
 
+/* The caller's resources (caller-resources.h), read through its pidfd:
+ * this process's own, as they are when pinned; capped at an unprivileged
+ * process's defaults when not. */
+static void test_caller_resources(void) {
+        _cleanup_(caller_done) Caller c = CALLER_NULL;
+        struct rlimit own[RLIMIT_NLIMITS];
+        CallerResources res;
+        errno = 0;
+        int saved_nice = getpriority(PRIO_PROCESS, 0);
+        g_assert_cmpint(errno, ==, 0);
+
+        for (int i = 0; i < RLIMIT_NLIMITS; i++)
+                g_assert_no_errno(getrlimit((__rlimit_resource_t) i, &own[i]));
+        g_assert_cmpint(process_from_pid(&c.process, getpid(), CONTROL_PATH_PIDFD), ==, 0);
+        /* Better than an unprivileged process starts with. */
+        g_assert_no_errno(setpriority(PRIO_PROCESS, 0, -4));
+
+        c.identity = CALLER_IDENTITY_PEER_PIDFD;
+        g_assert_cmpint(caller_resources_read(&c, &res), ==, 0);
+        g_assert_false(res.capped);
+        g_assert_cmpmem(res.rlimits, sizeof res.rlimits, own, sizeof own);
+        g_assert_cmpint(res.nice, ==, -4);
+        g_assert_cmpint(res.oom_score_adj, ==, test_proc_int(getpid(), "oom_score_adj"));
+
+        c.identity = CALLER_IDENTITY_BUS_PID_UNPINNED;
+        g_assert_cmpint(caller_resources_read(&c, &res), ==, 0);
+        g_assert_true(res.capped);
+        g_assert_cmpint(res.nice, ==, 0);
+        g_assert_no_errno(setpriority(PRIO_PROCESS, 0, saved_nice));
+
+        /* The cap itself, on values this process may lack the privilege to take. */
+        CallerResources r = { .nice = 5, .oom_score_adj = -100 };
+        memcpy(r.rlimits, own, sizeof own);
+        r.rlimits[RLIMIT_NOFILE] = (struct rlimit) { 600000, 600000 };
+        r.rlimits[RLIMIT_RTPRIO] = (struct rlimit) { 0, 50 };
+        r.rlimits[RLIMIT_NPROC] = (struct rlimit) { 123, 456 };
+        r.rlimits[RLIMIT_CORE] = (struct rlimit) { 0, RLIM_INFINITY };
+        r.rlimits[RLIMIT_MEMLOCK] = (struct rlimit) { 4096, 8192 };
+        caller_resources_cap(&r);
+        g_assert_cmpuint(r.rlimits[RLIMIT_NOFILE].rlim_cur, ==, 524288);
+        g_assert_cmpuint(r.rlimits[RLIMIT_NOFILE].rlim_max, ==, 524288);
+        g_assert_cmpuint(r.rlimits[RLIMIT_RTPRIO].rlim_max, ==, 0);
+        g_assert_cmpuint(r.rlimits[RLIMIT_NPROC].rlim_cur, ==, 123);
+        g_assert_cmpuint(r.rlimits[RLIMIT_NPROC].rlim_max, ==, 456);
+        g_assert_cmpuint(r.rlimits[RLIMIT_CORE].rlim_max, ==, RLIM_INFINITY);
+        g_assert_cmpuint(r.rlimits[RLIMIT_MEMLOCK].rlim_max, ==, 8192);
+        g_assert_cmpint(r.nice, ==, 5);
+        g_assert_cmpint(r.oom_score_adj, ==, 0);
+}
+
 static void test_skip(void) {
         g_test_skip("needs root: callers of other uids, a private mount namespace");
 }
@@ -787,6 +839,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/pipeline/workload-signal", test_workload_signal);
         g_test_add_func("/pipeline/workload-wait-stop", test_workload_wait_stop);
         g_test_add_func("/pipeline/broker-signal", test_broker_signal);
+        g_test_add_func("/pipeline/caller-resources", test_caller_resources);
         r = g_test_run();
         teardown();
         return r;

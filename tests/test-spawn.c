@@ -844,39 +844,6 @@ static void test_into_cgroup(void) {
         g_assert_cmpint(rmdir(dir), ==, 0);
 }
 
-/* The soft and hard value of one "Max ..." line of /proc/<pid>/limits. */
-static void proc_limit(pid_t pid, const char *name, char *soft, char *hard) {
-        g_autofree char *path = g_strdup_printf("/proc/%d/limits", (int) pid);
-        g_autofree char *text = NULL;
-        const char *line;
-
-        g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
-        line = strstr(text, name);
-        g_assert_nonnull(line);
-        g_assert_cmpint(sscanf(line + 26, "%31s %31s", soft, hard), ==, 2);
-}
-
-static int proc_nice(pid_t pid) {
-        g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int) pid);
-        g_autofree char *text = NULL;
-        int nice;
-
-        g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
-        /* Field 19, counted after the ")" that ends comm (field 2). */
-        const char *p = strrchr(text, ')');
-        g_assert_nonnull(p);
-        g_assert_cmpint(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %d", &nice), ==, 1);
-        return nice;
-}
-
-static int proc_int(pid_t pid, const char *file) {
-        g_autofree char *path = g_strdup_printf("/proc/%d/%s", (int) pid, file);
-        g_autofree char *text = NULL;
-
-        g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
-        return atoi(text);
-}
-
 #define TEST_SPAWN_LONELY_UID 48879
 
 /* A workload gets exactly the requested rlimits, nice and oom_score_adj,
@@ -917,17 +884,17 @@ static void test_resources(void) {
                         pid = atoi(children);
                         g_assert_cmpint(pid, >, 0);
                 }
-                proc_limit(pid, "Max open files", soft, hard);
+                test_proc_limit(pid, "Max open files", soft, hard);
                 g_assert_cmpstr(soft, ==, "64");
                 g_assert_cmpstr(hard, ==, "64");
-                proc_limit(pid, "Max processes", soft, hard);
+                test_proc_limit(pid, "Max processes", soft, hard);
                 g_assert_cmpstr(soft, ==, "200");
                 g_assert_cmpstr(hard, ==, "300");
-                proc_limit(pid, "Max core file size", soft, hard);
+                test_proc_limit(pid, "Max core file size", soft, hard);
                 g_assert_cmpstr(soft, ==, "0");
                 g_assert_cmpstr(hard, ==, "unlimited");
-                g_assert_cmpint(proc_nice(pid), ==, 5);
-                g_assert_cmpint(proc_int(pid, "oom_score_adj"), ==, 300);
+                g_assert_cmpint(test_proc_nice(pid), ==, 5);
+                g_assert_cmpint(test_proc_int(pid, "oom_score_adj"), ==, 300);
 
                 g_assert_cmpint(process_signal(&s.process, SIGKILL, 0), ==, 0);
                 g_assert_cmpint(process_wait(&s.process, WEXITED, &si), ==, 0);
@@ -953,6 +920,48 @@ static void test_resources_refused(void) {
         spawned_done(&s);
 }
 
+/* A uid with more processes than the workload's RLIMIT_NPROC: the kernel
+ * refuses the execve (EAGAIN, as set*uid() only marks the excess), and
+ * that is a failed spawn at step exec, never a workload that exits 127. */
+static void test_nproc_exceeded(void) {
+        TEST_REQUIRE_ROOT();
+        char *argv[] = { NULL, (char *) "exit", (char *) "0", NULL };
+        SpawnRequest req;
+        Spawned s = SPAWNED_NULL;
+        SpawnStep step = SPAWN_STEP_NONE;
+
+        /* One process of the uid already: the limit 0 is exceeded. */
+        int ready[2];
+        g_assert_no_errno(pipe2(ready, O_CLOEXEC));
+        pid_t other = fork();
+        g_assert_cmpint(other, >=, 0);
+        if (other == 0) {
+                if (setresgid(TEST_SPAWN_LONELY_UID, TEST_SPAWN_LONELY_UID, TEST_SPAWN_LONELY_UID) < 0 ||
+                    setresuid(TEST_SPAWN_LONELY_UID, TEST_SPAWN_LONELY_UID, TEST_SPAWN_LONELY_UID) < 0)
+                        _exit(1);
+                close(ready[1]);
+                pause();
+                _exit(0);
+        }
+        close(ready[1]);
+        char b;
+        g_assert_cmpint(read(ready[0], &b, 1), ==, 0);
+        close(ready[0]);
+
+        request_helper(&req, argv);
+        req.uid = TEST_SPAWN_LONELY_UID;
+        req.gid = TEST_SPAWN_LONELY_UID;
+        req.rlimits[RLIMIT_NPROC] = (struct rlimit) { 0, 0 };
+        req.rlimits_set = 1 << RLIMIT_NPROC;
+        int r = spawn_run(&req, &s, &step);
+        kill(other, SIGKILL);
+        g_assert_cmpint(waitpid(other, NULL, 0), ==, other);
+        g_test_message("spawn_run: %d step %s", r, spawn_step_to_string(step));
+        g_assert_cmpint(r, ==, -EAGAIN);
+        g_assert_cmpint(step, ==, SPAWN_STEP_EXEC);
+        spawned_done(&s);
+}
+
 static void test_rlimit_names(void) {
         g_assert_cmpint(spawn_rlimit_from_name("NOFILE"), ==, RLIMIT_NOFILE);
         g_assert_cmpint(spawn_rlimit_from_name("nofile"), ==, RLIMIT_NOFILE);
@@ -968,22 +977,16 @@ static void test_rlimit_names(void) {
         g_assert_null(spawn_rlimit_to_name(-1));
 }
 
-static bool have_capability(int cap) {
-        g_autofree char *status = NULL;
-        g_assert_true(g_file_get_contents("/proc/self/status", &status, NULL, NULL));
-        return (status_field(status, "CapEff:") >> cap) & 1;
-}
-
 static void own_rlimits(struct rlimit l[RLIMIT_NLIMITS]) {
         for (int i = 0; i < RLIMIT_NLIMITS; i++)
                 g_assert_no_errno(getrlimit((__rlimit_resource_t) i, &l[i]));
 }
 
 static void test_inherit_resources(void) {
-        bool privileged = have_capability(CAP_SYS_RESOURCE);
+        bool privileged = test_have_capability(CAP_SYS_RESOURCE);
         struct rlimit caller[RLIMIT_NLIMITS];
         SpawnRequest req;
-        int own_adj = proc_int(getpid(), "oom_score_adj");
+        int own_adj = test_proc_int(getpid(), "oom_score_adj");
 
         g_test_message("CAP_SYS_RESOURCE %s, oom_score_adj %d", privileged ? "held" : "missing", own_adj);
         own_rlimits(caller);
@@ -1000,6 +1003,7 @@ static void test_inherit_resources(void) {
         if (caller[RLIMIT_NOFILE].rlim_max != RLIM_INFINITY) {
                 rlim_t own_hard = caller[RLIMIT_NOFILE].rlim_max;
                 caller[RLIMIT_NOFILE] = (struct rlimit) { own_hard + 1, own_hard + 1 };
+                spawn_request_init(&req);
                 int clamped = spawn_request_inherit_resources(&req, caller, 0, own_adj);
                 if (privileged) {
                         g_assert_cmpint(clamped, ==, 0);
@@ -1012,10 +1016,28 @@ static void test_inherit_resources(void) {
         }
         own_rlimits(caller);
         if (own_adj > -1000) {
+                spawn_request_init(&req);
                 int clamped = spawn_request_inherit_resources(&req, caller, 0, own_adj - 1);
                 g_assert_cmpint(clamped, ==, privileged ? 0 : SPAWN_CLAMPED_OOM_SCORE_ADJ);
                 g_assert_cmpint(req.oom_score_adj, ==, privileged ? own_adj - 1 : own_adj);
         }
+
+        /* What the request sets stays as asked; only the rest is the caller's. */
+        own_rlimits(caller);
+        spawn_request_init(&req);
+        req.rlimits[RLIMIT_NPROC] = (struct rlimit) { 7, 9 };
+        req.rlimits_set = 1 << RLIMIT_NPROC;
+        req.nice_set = true;
+        req.nice = 11;
+        req.oom_score_adj_set = true;
+        req.oom_score_adj = 900;
+        g_assert_cmpint(spawn_request_inherit_resources(&req, caller, 3, own_adj), ==, 0);
+        g_assert_cmpuint(req.rlimits_set, ==, (1U << RLIMIT_NLIMITS) - 1);
+        g_assert_cmpuint(req.rlimits[RLIMIT_NPROC].rlim_cur, ==, 7);
+        g_assert_cmpuint(req.rlimits[RLIMIT_NPROC].rlim_max, ==, 9);
+        g_assert_cmpmem(&req.rlimits[RLIMIT_NOFILE], sizeof(struct rlimit), &caller[RLIMIT_NOFILE], sizeof(struct rlimit));
+        g_assert_cmpint(req.nice, ==, 11);
+        g_assert_cmpint(req.oom_score_adj, ==, 900);
 }
 
 static void test_resources_beyond_caller(void) {
@@ -1106,8 +1128,8 @@ static void test_resources_from_caller(void) {
         g_assert_true(g_file_get_contents(caller_path, &caller_limits, NULL, NULL));
         g_assert_true(g_file_get_contents(workload_path, &workload_limits, NULL, NULL));
         g_assert_cmpstr(workload_limits, ==, caller_limits);
-        g_assert_cmpint(proc_nice(s.process.pid), ==, 7);
-        g_assert_cmpint(proc_int(s.process.pid, "oom_score_adj"), ==, 250);
+        g_assert_cmpint(test_proc_nice(s.process.pid), ==, 7);
+        g_assert_cmpint(test_proc_int(s.process.pid, "oom_score_adj"), ==, 250);
 
         g_assert_cmpint(process_signal(&s.process, SIGKILL, 0), ==, 0);
         g_assert_cmpint(process_wait(&s.process, WEXITED, &si), ==, 0);
@@ -1193,6 +1215,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/spawn/into-cgroup", test_into_cgroup);
         g_test_add_func("/spawn/resources", test_resources);
         g_test_add_func("/spawn/resources-refused", test_resources_refused);
+        g_test_add_func("/spawn/nproc-exceeded", test_nproc_exceeded);
         g_test_add_func("/spawn/rlimit-names", test_rlimit_names);
         g_test_add_func("/spawn/inherit-resources", test_inherit_resources);
         g_test_add_func("/spawn/resources-beyond-caller", test_resources_beyond_caller);

@@ -481,3 +481,45 @@ void test_run_in_pid_namespace_checked(const char *what, int (*fn)(void *userdat
 void test_run_in_child_checked(const char *what, int (*fn)(void *userdata), void *userdata) {
         run_checked(what, run_in_child, NULL, fn, userdata);
 }
+
+void test_proc_limit(pid_t pid, const char *name, char soft[static 32], char hard[static 32]) {
+        g_autofree char *path = g_strdup_printf("/proc/%d/limits", (int) pid);
+        g_autofree char *text = NULL;
+        const char *line;
+
+        g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+        line = strstr(text, name);
+        g_assert_nonnull(line);
+        g_assert_cmpint(sscanf(line + 26, "%31s %31s", soft, hard), ==, 2);
+}
+
+int test_proc_nice(pid_t pid) {
+        g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int) pid);
+        g_autofree char *text = NULL;
+        int nice;
+
+        g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+        /* Field 19, counted after the ")" that ends comm (field 2). */
+        const char *p = strrchr(text, ')');
+        g_assert_nonnull(p);
+        g_assert_cmpint(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %d", &nice), ==, 1);
+        return nice;
+}
+
+int test_proc_int(pid_t pid, const char *file) {
+        g_autofree char *path = g_strdup_printf("/proc/%d/%s", (int) pid, file);
+        g_autofree char *text = NULL;
+
+        g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+        return atoi(text);
+}
+
+bool test_have_capability(int cap) {
+        g_autofree char *status = NULL;
+        const char *p;
+
+        g_assert_true(g_file_get_contents("/proc/self/status", &status, NULL, NULL));
+        p = strstr(status, "CapEff:");
+        g_assert_nonnull(p);
+        return (g_ascii_strtoull(p + strlen("CapEff:"), NULL, 16) >> cap) & 1;
+}

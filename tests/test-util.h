@@ -156,3 +156,14 @@ G_GNUC_PRINTF(1, 2) int test_child_fail(const char *fmt, ...);
 void test_run_in_pid_namespace_checked(const char *what, int (*fn)(void *userdata), void *userdata);
 /* Same in a plain forked child (test_run_in_child()). */
 void test_run_in_child_checked(const char *what, int (*fn)(void *userdata), void *userdata);
+
+/* A process's resources from /proc: the soft and hard value of one
+ * "Max ..." line of /proc/<pid>/limits ("unlimited" as written, up to 31
+ * bytes each), its nice (field 19 of stat), and a number a file of
+ * /proc/<pid> holds (oom_score_adj). */
+void test_proc_limit(pid_t pid, const char *name, char soft[static 32], char hard[static 32]);
+int test_proc_nice(pid_t pid);
+int test_proc_int(pid_t pid, const char *file);
+
+/* Whether this process has capability cap in its effective set. */
+bool test_have_capability(int cap);

@@ -17,6 +17,7 @@
 
 #include "authorize.h"
 #include "bus-error.h"
+#include "caller-resources.h"
 #include "config.h"
 #include "feature.h"
 #include "legacy.h"
@@ -124,10 +125,13 @@ static void cgroup_check_run(void *p) {
  * workload could act as ids other than the caller's (user, group, a set of
  * supplementary groups other than exactly the caller's; with a user
  * namespace, every outside id its uid_map/gid_map maps); spawn-privileged
- * for capabilities and a cgroup not delegated to the caller. Seccomp and
- * no_new_privileges ask nothing more: without capabilities and as the
- * caller, a workload can do nothing the caller could not run directly. */
-static int spawn_actions(const Caller *c, const SpawnArgs *a, const CgroupCheck *cgroup, Action actions[static 3]) {
+ * for capabilities, a cgroup not delegated to the caller, and resources
+ * beyond the caller's own (beyond: spawn_resources_beyond_caller()).
+ * Seccomp and no_new_privileges ask nothing more: without capabilities and
+ * as the caller, a workload can do nothing the caller could not run
+ * directly. */
+static int spawn_actions(const Caller *c, const SpawnArgs *a, const CgroupCheck *cgroup, bool beyond,
+                         Action actions[static 3]) {
         bool as_user = false, privileged = false;
         size_t n = 0;
         int k;
@@ -157,6 +161,8 @@ static int spawn_actions(const Caller *c, const SpawnArgs *a, const CgroupCheck 
         if (a->req.capabilities != 0)
                 privileged = true;
         if (cgroup && cgroup->owner != c->uid)
+                privileged = true;
+        if (beyond)
                 privileged = true;
 
         actions[n++] = ACTION_SPAWN;
@@ -225,7 +231,8 @@ static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error
         Manager *m = userdata;
         const SeccompProfile *profile = NULL;
         const CgroupCheck *cgroup = NULL;
-        const char *reason = NULL, *profile_name;
+        const char *reason = NULL, *profile_name, *beyond = NULL;
+        CallerResources res;
         Spawned spawned = SPAWNED_NULL;
         Target t = TARGET_NULL;
         Action actions[3];
@@ -277,6 +284,18 @@ static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error
                         return request_refuse(r, &t, error);
                 }
         }
+        /* The caller's own rlimits, nice and oom_score_adj, read on each
+         * pass: what the request leaves out, the workload gets from them
+         * (never from us), and asking more than they allow is privileged.
+         * They can only have tightened since an earlier pass. */
+        k = caller_resources_read(&r->caller, &res);
+        if (k < 0)
+                return request_refuse_errno(r, &t, k, "Cannot read the caller's resource limits", error);
+        if (spawn_resources_beyond_caller(&a.req, res.rlimits, res.nice, res.oom_score_adj, &beyond))
+                log_debug("Spawn for %s asks %s: %s%s.", caller_describe(&r->caller, buf, sizeof buf),
+                          action_to_string(ACTION_SPAWN_PRIVILEGED), beyond,
+                          res.capped ? " (an unpinned caller's, capped)" : "");
+        (void) spawn_request_inherit_resources(&a.req, res.rlimits, res.nice, res.oom_score_adj);
         if (spawn_check_unit_options(m, &a, error) < 0)
                 return request_refuse(r, &t, error);
         /* Live workloads count; exited ones too while their owner, still
@@ -295,7 +314,7 @@ static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error
         }
 
         /* 3. Policy. */
-        n = spawn_actions(&r->caller, &a, cgroup, actions);
+        n = spawn_actions(&r->caller, &a, cgroup, beyond != NULL, actions);
         if (n < 0)
                 return n;
         k = request_authorize(r, actions, (size_t) n, &t, error);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -457,6 +458,18 @@ static int option_kill_mode(sd_bus_message *m, const SpawnOption *o, SpawnArgs *
         return 0;
 }
 
+/* i: a number, range-checked with the request (spawn_request_validate()). */
+static int option_i32(sd_bus_message *m, const SpawnOption *o, SpawnArgs *a, const Config *config,
+                      sd_bus_error *error) {
+        int r;
+
+        r = sd_bus_message_read_basic(m, 'i', FIELD(a, o->offset, int32_t));
+        if (r < 0)
+                return r;
+        option_given(a, o);
+        return 0;
+}
+
 /* t: a cgroup limit, marked as set; its range is checked with the rest. */
 static int option_cgroup_limit(sd_bus_message *m, const SpawnOption *o, SpawnArgs *a, const Config *config,
                                sd_bus_error *error) {
@@ -468,6 +481,39 @@ static int option_cgroup_limit(sd_bus_message *m, const SpawnOption *o, SpawnArg
                 return r;
         a->limits.set |= 1U << l;
         return 0;
+}
+
+/* a{s(tt)}: rlimit name (as systemd's Limit*=, "NOFILE") → (soft, hard);
+ * RLIM_INFINITY is UINT64_MAX. extra_offset: the mask of limits given. */
+static int option_rlimits(sd_bus_message *m, const SpawnOption *o, SpawnArgs *a, const Config *config,
+                          sd_bus_error *error) {
+        struct rlimit *l = FIELD(a, o->offset, struct rlimit);
+        uint32_t *given = FIELD(a, o->extra_offset, uint32_t);
+        const char *name;
+        uint64_t soft, hard;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{s(tt)}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(m, "{s(tt)}", &name, &soft, &hard)) > 0) {
+                int i = spawn_rlimit_from_name(name);
+                if (i < 0)
+                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Unknown rlimit '%s' in %s.", name,
+                                                 o->name);
+                if (*given & (UINT32_C(1) << i))
+                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "rlimit %s given twice.",
+                                                 spawn_rlimit_to_name(i));
+                if (soft > hard)
+                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+                                                 "rlimit %s: soft limit %" PRIu64 " above hard limit %" PRIu64 ".",
+                                                 spawn_rlimit_to_name(i), soft, hard);
+                l[i] = (struct rlimit) { .rlim_cur = soft, .rlim_max = hard };
+                *given |= UINT32_C(1) << i;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
 }
 
 /* Every option of Spawn (org.pidbroker.Broker1(5)). Adding one is a row
@@ -496,6 +542,9 @@ static const SpawnOption spawn_options[] = {
         { "pids_max", "t", option_cgroup_limit, ARGS(limits.value[CGROUP_LIMIT_PIDS_MAX]) },
         { "cpu_weight", "t", option_cgroup_limit, ARGS(limits.value[CGROUP_LIMIT_CPU_WEIGHT]) },
         { "io_weight", "t", option_cgroup_limit, ARGS(limits.value[CGROUP_LIMIT_IO_WEIGHT]) },
+        { "rlimits", "a{s(tt)}", option_rlimits, REQ(rlimits), REQ(rlimits_set) },
+        { "nice", "i", option_i32, REQ(nice), REQ(nice_set) },
+        { "oom_score_adj", "i", option_i32, REQ(oom_score_adj), REQ(oom_score_adj_set) },
 };
 
 static int read_options(sd_bus_message *m, const Config *config, SpawnArgs *a, sd_bus_error *error) {

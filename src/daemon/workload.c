@@ -497,9 +497,9 @@ static void workload_exec_result(Workload *w) {
         int r;
 
         r = spawn_read_exec_status(&w->spawned, &step);
-        if (r == -EAGAIN && w->state == WORKLOAD_SPAWNING && w->pidfd_source)
+        if (r > 0 && w->state == WORKLOAD_SPAWNING && w->pidfd_source)
                 return; /* spurious wakeup */
-        if (r == -EAGAIN)
+        if (r > 0)
                 r = -EIO; /* the child is gone without a word */
         w->status_source = sd_event_source_disable_unref(w->status_source);
         /* Without an init nothing more comes down the channel: one fd per

@@ -339,7 +339,8 @@ static const PolicyMethodAction method_actions[] = {
         { BROKER, "Spawn", POLICY_ACTION_SPAWN_AS_USER,
           "an outside uid or gid other than the caller's, or groups other than exactly the caller's (user, group, groups, uid_map, gid_map)" },
         { BROKER, "Spawn", POLICY_ACTION_SPAWN_PRIVILEGED,
-          "capabilities, or a cgroup fd the caller does not own" },
+          "capabilities, a cgroup fd the caller does not own, an rlimit above the caller's hard limit, or a nice "
+          "or oom_score_adj below the caller's" },
         { BROKER, "Signal", POLICY_ACTION_SIGNAL,
           "the target has the caller's uid and namespaces, and a group signal reaches no other user's process" },
         { BROKER, "Signal", POLICY_ACTION_SIGNAL_OTHER_USER,

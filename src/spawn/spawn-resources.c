@@ -66,6 +66,9 @@ int spawn_request_inherit_resources(SpawnRequest *req, const struct rlimit calle
         for (int i = 0; i < RLIMIT_NLIMITS; i++) {
                 struct rlimit l = caller[i], own;
 
+                if (req->rlimits_set & (UINT32_C(1) << i))
+                        continue; /* asked for: the policy decided on it */
+
                 /* Without CAP_SYS_RESOURCE no hard limit goes above ours: the
                  * caller gets as much of its own as we can give. */
                 if (!privileged && getrlimit((__rlimit_resource_t) i, &own) == 0 && l.rlim_max > own.rlim_max) {
@@ -77,8 +80,12 @@ int spawn_request_inherit_resources(SpawnRequest *req, const struct rlimit calle
                 req->rlimits[i] = l;
         }
         req->rlimits_set = (UINT32_C(1) << RLIMIT_NLIMITS) - 1;
-        req->nice_set = true;
-        req->nice = nice;
+        if (!req->nice_set) {
+                req->nice_set = true;
+                req->nice = nice;
+        }
+        if (req->oom_score_adj_set)
+                return clamped;
 
         int own_adj;
         req->oom_score_adj_set = true;

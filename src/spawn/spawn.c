@@ -605,6 +605,8 @@ int spawn_read_exec_status(Spawned *s, SpawnStep *ret_step) {
         if (ret_step)
                 *ret_step = SPAWN_STEP_NONE;
         r = read_record(s->status_fd, &rec);
+        if (r == -EAGAIN)
+                return 1;
         if (r < 0)
                 return r;
         if (r == 0) {
@@ -648,6 +650,8 @@ int spawn_run(const SpawnRequest *req, Spawned *ret, SpawnStep *ret_step) {
         if (r < 0)
                 return r;
         r = spawn_read_exec_status(&s, ret_step);
+        if (r > 0)
+                r = -EIO; /* a blocking read has an answer */
         if (r < 0) {
                 siginfo_t si;
                 (void) process_wait(&s.process, WEXITED, &si);

@@ -136,7 +136,8 @@ int spawn_start(const SpawnRequest *req, Spawned *ret);
 
 /* Read the exec result: 0 once exec succeeded; the child's -errno and
  * *ret_step when a setup step failed (the child is then exiting: reap it).
- * -EAGAIN if status_fd is non-blocking and nothing arrived yet. */
+ * 1 if status_fd is non-blocking and nothing arrived yet: not -EAGAIN, which
+ * is what a step may fail with (execve() over RLIMIT_NPROC). */
 int spawn_read_exec_status(Spawned *s, SpawnStep *ret_step);
 
 /* In a new pid namespace, the init reports the workload's wait status on
@@ -154,9 +155,9 @@ int spawn_rlimit_from_name(const char *name);
 /* RLIMIT_NOFILE → "NOFILE"; NULL when out of range. */
 const char *spawn_rlimit_to_name(int resource);
 
-/* Fill req's rlimits (all of them), nice and oom_score_adj with the
- * caller's own (process_get_rlimits(), process_get_nice(),
- * process_get_oom_score_adj()). Where this process lacks CAP_SYS_RESOURCE,
+/* Fill req's rlimits, nice and oom_score_adj that the request does not set
+ * with the caller's own (process_get_rlimits(), process_get_nice(),
+ * process_get_oom_score_adj()); what it sets stays as asked. Where this process lacks CAP_SYS_RESOURCE,
  * a hard limit above its own and an oom_score_adj below its own cannot be
  * given: those get its own values instead. Returns the mask of what was
  * clamped: bit (1 << RLIMIT_*) per rlimit, SPAWN_CLAMPED_OOM_SCORE_ADJ. */
