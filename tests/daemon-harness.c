@@ -630,6 +630,8 @@ void daemon_start(const char *const *extra_args) {
                                             T.opts.config ?: "", NULL);
         g_assert_true(g_file_set_contents(conf_path, conf, -1, &e));
         g_assert_nonnull(g_getenv("PIDBROKERD"));
+        for (const char *const *w = T.daemon_wrapper; w && *w; w++)
+                g_ptr_array_add(argv, (char *) *w);
         g_ptr_array_add(argv, (char *) g_getenv("PIDBROKERD"));
         const char *fixed[] = { conf_arg, sock_arg, max_fds, max_wl, max_waiters, "--stop-timeout-sec=10",
                                 "--log-target=stderr", "--log-level=debug", actions, rules, audit };
@@ -1197,10 +1199,19 @@ char *client_output_get(const char *out, const char *key) {
 
 /* ---------- running ---------- */
 
+static char *test_path(const char *name) {
+        return g_strdup_printf("/%s/%s/%s", T.opts.suite ?: "daemon",
+                               T.kind == BUS_DBUS_DAEMON ? "dbus-daemon" : "dbus-broker", name);
+}
+
 void add_test(const char *name, GTestFunc fn) {
-        g_autofree char *p = g_strdup_printf("/%s/%s/%s", T.opts.suite ?: "daemon",
-                                             T.kind == BUS_DBUS_DAEMON ? "dbus-daemon" : "dbus-broker", name);
+        g_autofree char *p = test_path(name);
         g_test_add_func(p, fn);
+}
+
+void add_test_data(const char *name, gconstpointer data, GTestDataFunc fn) {
+        g_autofree char *p = test_path(name);
+        g_test_add_data_func(p, data, fn);
 }
 
 int harness_main(int argc, char *argv[], const HarnessOptions *opts, int (*client_main)(int argc, char *argv[]),

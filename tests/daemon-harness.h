@@ -74,6 +74,9 @@ typedef struct HarnessState {
         GPid polkitd_pid;
         int journal_fd;       /* fake journald socket for dbus-broker, drained by a thread */
         GDBusConnection *root;
+        /* Run before the daemon, which it must exec (seccomp-exec ... --);
+         * NULL: the daemon itself. */
+        const char *const *daemon_wrapper;
 } HarnessState;
 
 extern HarnessState T;
@@ -217,6 +220,7 @@ GVariant *json_parse(const char *s, GError **error);
 /* ---------- running ---------- */
 
 void add_test(const char *name, GTestFunc fn);
+void add_test_data(const char *name, gconstpointer data, GTestDataFunc fn);
 /* main() of a harness test program: --client dispatch, --bus=, the mount
  * namespace, the environment around g_test_run(). register_tests runs after
  * g_test_init(). */
