@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -237,6 +238,50 @@ static char *spawn_helper(const char *const *args, int *ret_pidfd) {
         return path;
 }
 
+static bool is_dev_null(int fd) {
+        struct stat st;
+        g_assert_cmpint(fstat(fd, &st), ==, 0);
+        return S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3;
+}
+
+/* The Spawn reply's pidfd slot: a pidfd, or /dev/null on the legacy path. */
+static void check_reply_pidfd(const MatrixCase *c, int fd) {
+        if (c->legacy_spawn) {
+                g_assert_true(is_dev_null(fd));
+        } else {
+                g_assert_false(is_dev_null(fd));
+                g_assert_cmpint(fdinfo_pid(fd), !=, 0);
+        }
+}
+
+/* require_pidfd: refused on the legacy path, before anything runs. */
+static void check_require_pidfd(const MatrixCase *c) {
+        const char *exit0[] = { "exit", "0", NULL };
+        g_autoptr(GError) e = NULL;
+        g_autofree char *path = NULL, *code = NULL;
+        guint64 ok_before = metric("spawns.ok"), id;
+        int pidfd = -1, status;
+        gboolean ok;
+
+        ok = spawn_full(root_bus(), argv_helper(exit0), NULL, NULL, 0,
+                        one_option("require_pidfd", g_variant_new_boolean(TRUE)), &path, &pidfd, &id, &e);
+        if (c->legacy_spawn) {
+                g_assert_false(ok);
+                assert_dbus_error(e, ERR_NOT_SUPPORTED);
+                g_assert_cmpuint(metric("spawns.ok"), ==, ok_before);
+                assert_no_children(T.daemon_pid);
+                return;
+        }
+        g_assert_no_error(e);
+        g_assert_true(ok);
+        check_reply_pidfd(c, pidfd);
+        wait_workload(root_bus(), path, &code, &status);
+        g_assert_cmpstr(code, ==, "exited");
+        g_assert_cmpint(status, ==, 0);
+        release_workload(root_bus(), path);
+        close(pidfd);
+}
+
 /* A process of the test's, not the daemon's: signalled through its pidfd. */
 static void check_signal_non_child(const MatrixCase *c) {
         const char *argv[] = { test_helper_path(), "sleep", "3600", NULL };
@@ -329,6 +374,7 @@ static void test_matrix(gconstpointer data) {
 
         /* exit 7 comes back as it is. */
         exit_path = spawn_helper(exit7, &pidfd_exit);
+        check_reply_pidfd(c, pidfd_exit);
         g_free(cp);
         cp = get_str(root_bus(), exit_path, "ControlPath");
         g_assert_cmpstr(cp, ==, c->legacy_spawn ? "legacy_pid" : "pidfd");
@@ -336,6 +382,7 @@ static void test_matrix(gconstpointer data) {
         g_assert_cmpstr(code, ==, "exited");
         g_assert_cmpint(status, ==, 7);
         release_workload(root_bus(), exit_path);
+        check_require_pidfd(c);
 
         /* Stop: SIGTERM, through the pidfd or kill(). */
         stop_path = spawn_helper(sleep_args, &pidfd_stop);
@@ -417,7 +464,29 @@ static void test_control_path_pidfd(gconstpointer data) {
         }
 }
 
+/* ControlPath=legacy by the site's choice: Spawn replies carry /dev/null,
+ * require_pidfd is NotSupported, and exit statuses still hold. */
+static void test_site_legacy(void) {
+        static const MatrixCase legacy = { "site-legacy", .legacy_spawn = true };
+        const char *extra[] = { "--control-path=legacy", NULL };
+        const char *exit7[] = { "exit", "7", NULL };
+        g_autofree char *path = NULL, *code = NULL;
+        int pidfd = -1, status;
+
+        daemon_restart(extra);
+        path = spawn_helper(exit7, &pidfd);
+        check_reply_pidfd(&legacy, pidfd);
+        wait_workload(root_bus(), path, &code, &status);
+        g_assert_cmpstr(code, ==, "exited");
+        g_assert_cmpint(status, ==, 7);
+        release_workload(root_bus(), path);
+        close(pidfd);
+        check_require_pidfd(&legacy);
+        assert_no_children(T.daemon_pid);
+}
+
 static void register_tests(void) {
+        add_test("site-legacy", test_site_legacy);
         for (size_t i = 0; i < G_N_ELEMENTS(matrix_cases); i++) {
                 for (size_t j = 0; j < G_N_ELEMENTS(matrix_errnos); j++) {
                         MatrixRun *m = &matrix_runs[i * G_N_ELEMENTS(matrix_errnos) + j];

@@ -230,7 +230,14 @@ static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error
                 sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Unknown seccomp profile '%s'.", profile_name);
                 return request_refuse(r, &t, error);
         }
-        spawn_request_complete(&a, &r->caller, profile, m->config->control_path);
+        /* require_pidfd: the pidfd path or nothing (NotSupported from the
+         * engine, before the workload runs). */
+        if (a.require_pidfd && m->config->control_path == CONTROL_PATH_LEGACY) {
+                sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED, "require_pidfd, but ControlPath is legacy.");
+                return request_refuse(r, &t, error);
+        }
+        spawn_request_complete(&a, &r->caller, profile,
+                               a.require_pidfd ? CONTROL_PATH_PIDFD : m->config->control_path);
         if (spawn_request_validate(&a.req, &reason) < 0) {
                 sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "%s", reason ?: "Invalid spawn request.");
                 return request_refuse(r, &t, error);

@@ -27,6 +27,7 @@ typedef struct SpawnArgs {
         bool watch_client;
         bool has_stop_timeout;
         uint64_t stop_timeout_usec;
+        bool require_pidfd;      /* refuse rather than run a workload without a pidfd */
 } SpawnArgs;
 
 void spawn_args_init(SpawnArgs *a);
