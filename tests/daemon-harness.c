@@ -458,6 +458,34 @@ unsigned count_fds(pid_t pid) {
         return n;
 }
 
+unsigned count_fds_settled(pid_t pid) {
+        unsigned n = count_fds(pid), last;
+
+        do {
+                last = n;
+                g_usleep(100000);
+                n = count_fds(pid);
+        } while (n != last);
+        return n;
+}
+
+unsigned count_children(pid_t pid) {
+        g_autofree char *p = g_strdup_printf("/proc/%d/task/%d/children", (int) pid, (int) pid);
+        g_autofree char *s = NULL;
+        g_assert_true(g_file_get_contents(p, &s, NULL, NULL));
+        g_auto(GStrv) pids = g_strsplit(g_strstrip(s), " ", -1);
+        return pids[0] && *pids[0] ? g_strv_length(pids) : 0;
+}
+
+guint64 broker_metric(const char *key) {
+        g_autoptr(GError) e = NULL;
+        g_autoptr(GVariant) m = get_property(root_bus(), BROKER_PATH, BROKER_IFACE, "Metrics", &e);
+        guint64 v = 0;
+        g_assert_no_error(e);
+        g_assert_true(g_variant_lookup(m, key, "t", &v));
+        return v;
+}
+
 unsigned count_zombie_children(pid_t pid) {
         g_autofree char *p = g_strdup_printf("/proc/%d/task/%d/children", (int) pid, (int) pid);
         g_autofree char *s = NULL;

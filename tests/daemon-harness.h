@@ -171,6 +171,13 @@ char *client_output_get(const char *out, const char *key);
 char *write_data_file(void);
 
 unsigned count_fds(pid_t pid);
+/* The same once the number holds still for 100 ms: a call's fds are closed
+ * when its request is freed, a moment after the reply. */
+unsigned count_fds_settled(pid_t pid);
+/* Children of pid, live or zombie. */
+unsigned count_children(pid_t pid);
+/* One counter of the daemon's Metrics property ("signal_result.fallback"). */
+guint64 broker_metric(const char *key);
 /* Children of pid left as zombies. */
 unsigned count_zombie_children(pid_t pid);
 GDBusConnection *root_bus(void);

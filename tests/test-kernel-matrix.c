@@ -123,15 +123,6 @@ static char *broker_control_path(void) {
         return g_variant_dup_string(v, NULL);
 }
 
-static guint64 metric(const char *key) {
-        g_autoptr(GError) e = NULL;
-        g_autoptr(GVariant) m = get_property(root_bus(), BROKER_PATH, BROKER_IFACE, "Metrics", &e);
-        guint64 v = 0;
-        g_assert_no_error(e);
-        g_assert_true(g_variant_lookup(m, key, "t", &v));
-        return v;
-}
-
 static void assert_feature_missing(Feature f, int err) {
         g_autoptr(GError) e = NULL;
         g_autoptr(GVariant) features = get_property(root_bus(), BROKER_PATH, BROKER_IFACE, "Features", &e);
@@ -173,14 +164,6 @@ static void assert_one_warning(const char *log, Feature f, const char *fallback)
         assert_one_line(log, needle, fallback);
 }
 
-static unsigned count_children(pid_t pid) {
-        g_autofree char *p = g_strdup_printf("/proc/%d/task/%d/children", (int) pid, (int) pid);
-        g_autofree char *s = NULL;
-        g_assert_true(g_file_get_contents(p, &s, NULL, NULL));
-        g_auto(GStrv) pids = g_strsplit(g_strstrip(s), " ", -1);
-        return pids[0] && *pids[0] ? g_strv_length(pids) : 0;
-}
-
 /* Children the daemon has not reaped yet may still be on their way out:
  * give a reap that follows a reply a moment. */
 static void assert_no_children(pid_t pid) {
@@ -203,19 +186,6 @@ static char *describe_fds(pid_t pid) {
                 g_string_append_printf(s, " %s->%s", n, target ?: "?");
         }
         return g_string_free(s, FALSE);
-}
-
-/* A call's fds are closed once its request is freed, a moment after the
- * reply: count once the number holds still for 100 ms. */
-static unsigned count_fds_settled(pid_t pid) {
-        unsigned n = count_fds(pid), last;
-
-        do {
-                last = n;
-                g_usleep(100000);
-                n = count_fds(pid);
-        } while (n != last);
-        return n;
 }
 
 /* Back to the fds it had before: what the calls opened is closed again. */
@@ -259,7 +229,7 @@ static void check_require_pidfd(const MatrixCase *c) {
         const char *exit0[] = { "exit", "0", NULL };
         g_autoptr(GError) e = NULL;
         g_autofree char *path = NULL, *code = NULL;
-        guint64 ok_before = metric("spawns.ok"), id;
+        guint64 ok_before = broker_metric("spawns.ok"), id;
         int pidfd = -1, status;
         gboolean ok;
 
@@ -268,7 +238,7 @@ static void check_require_pidfd(const MatrixCase *c) {
         if (c->legacy_spawn) {
                 g_assert_false(ok);
                 assert_dbus_error(e, ERR_NOT_SUPPORTED);
-                g_assert_cmpuint(metric("spawns.ok"), ==, ok_before);
+                g_assert_cmpuint(broker_metric("spawns.ok"), ==, ok_before);
                 assert_no_children(T.daemon_pid);
                 return;
         }
@@ -366,11 +336,11 @@ static void test_matrix(gconstpointer data) {
         warm_up();
         fds_before = count_fds_settled(T.daemon_pid);
         fds_desc = describe_fds(T.daemon_pid);
-        legacy_before = metric("control_path.legacy_pid");
-        pidfd_before = metric("control_path.pidfd");
-        fallback_before = metric("signal_result.fallback");
-        ok_before = metric("signal_result.ok");
-        exited_before = metric("wait_result.exited");
+        legacy_before = broker_metric("control_path.legacy_pid");
+        pidfd_before = broker_metric("control_path.pidfd");
+        fallback_before = broker_metric("signal_result.fallback");
+        ok_before = broker_metric("signal_result.ok");
+        exited_before = broker_metric("wait_result.exited");
 
         /* exit 7 comes back as it is. */
         exit_path = spawn_helper(exit7, &pidfd_exit);
@@ -403,18 +373,18 @@ static void test_matrix(gconstpointer data) {
         check_signal_non_child(c);
 
         /* The labels say which path was taken. */
-        g_assert_cmpuint(metric("wait_result.exited"), >=, exited_before + 2);
+        g_assert_cmpuint(broker_metric("wait_result.exited"), >=, exited_before + 2);
         if (c->legacy_spawn) {
-                g_assert_cmpuint(metric("control_path.legacy_pid"), >, legacy_before);
+                g_assert_cmpuint(broker_metric("control_path.legacy_pid"), >, legacy_before);
         } else {
-                g_assert_cmpuint(metric("control_path.legacy_pid"), ==, legacy_before);
-                g_assert_cmpuint(metric("control_path.pidfd"), >, pidfd_before);
+                g_assert_cmpuint(broker_metric("control_path.legacy_pid"), ==, legacy_before);
+                g_assert_cmpuint(broker_metric("control_path.pidfd"), >, pidfd_before);
         }
         if (c->signal_fallback) {
-                g_assert_cmpuint(metric("signal_result.fallback"), >=, fallback_before + 1);
+                g_assert_cmpuint(broker_metric("signal_result.fallback"), >=, fallback_before + 1);
         } else {
-                g_assert_cmpuint(metric("signal_result.fallback"), ==, fallback_before);
-                g_assert_cmpuint(metric("signal_result.ok"), >=, ok_before + 2);
+                g_assert_cmpuint(broker_metric("signal_result.fallback"), ==, fallback_before);
+                g_assert_cmpuint(broker_metric("signal_result.ok"), >=, ok_before + 2);
         }
 
         /* No zombie, no child, no fd left. */

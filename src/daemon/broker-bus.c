@@ -189,14 +189,15 @@ static void kill_and_reap(Spawned *s) {
         spawned_done(s);
 }
 
-static int spawn_error(sd_bus_error *error, int r) {
-        if (r == -EINVAL)
+/* r from spawn_start(), at step: named as a failed exec is (workload.c). */
+static int spawn_error(sd_bus_error *error, int r, SpawnStep step) {
+        if (step == SPAWN_STEP_NONE && r == -EINVAL)
                 return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Invalid spawn request: %s", strerror(-r));
-        if (r == -EOPNOTSUPP || r == -ENOSYS)
+        if (step == SPAWN_STEP_CLONE && (r == -EOPNOTSUPP || r == -ENOSYS))
                 return sd_bus_error_setf(error, BUS_ERROR_NOT_SUPPORTED, "No way to create the process: %s",
                                          strerror(-r));
-        return sd_bus_error_setf(error, BUS_ERROR_SPAWN_FAILED, "clone failed: %s (%s, errno %d)", strerror(-r),
-                                 strerrorname_np(-r) ?: "?", -r);
+        return sd_bus_error_setf(error, BUS_ERROR_SPAWN_FAILED, "%s failed: %s (%s, errno %d)",
+                                 spawn_step_to_string(step), strerror(-r), strerrorname_np(-r) ?: "?", -r);
 }
 
 static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -289,7 +290,7 @@ static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error
                 log_info_errno(k, "Spawn of %s for %s failed: %m", a.req.argv[0],
                                caller_describe(&r->caller, buf, sizeof buf));
                 request_outcome(r, seq, k);
-                return spawn_error(error, k);
+                return spawn_error(error, k, spawned.failed_step);
         }
         WorkloadOptions opts = {
                 .user = a.req.uid,
