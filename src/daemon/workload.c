@@ -12,6 +12,7 @@
 #include "authorize.h"
 #include "bus-error.h"
 #include "feature.h"
+#include "heap-trim.h"
 #include "legacy.h"
 #include "list.h"
 #include "log.h"
@@ -86,6 +87,7 @@ Workload *workload_free(Workload *w) {
         Manager *m = w->manager;
         LIST_REMOVE(m->workloads, w);
         m->n_workloads--;
+        heap_trim_note_release(m);
 
         sd_event_source_disable_unref(w->pidfd_source);
         sd_event_source_disable_unref(w->status_source);
