@@ -612,7 +612,7 @@ static void start_dbus_broker(const char *conf) {
                 if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || unshare(CLONE_NEWNS) < 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
                     mount("tmpfs", "/run/systemd", "tmpfs", 0, "mode=0755") < 0 ||
                     mkdir("/run/systemd/journal", 0755) < 0 ||
-                    mount(jdir, "/run/systemd/journal", NULL, MS_BIND, NULL) < 0)
+                    mount(jdir, "/run/systemd/journal", "none", MS_BIND, NULL) < 0)
                         _exit(126);
                 if (dup2(lfd, 3) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
                         _exit(126);
@@ -735,7 +735,7 @@ void polkitd_start(void) {
                  * in a mount namespace of polkitd's own. */
                 if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || unshare(CLONE_NEWNS) < 0 ||
                     mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
-                    mount(dir, "/usr/share/polkit-1/actions", NULL, MS_BIND, NULL) < 0)
+                    mount(dir, "/usr/share/polkit-1/actions", "none", MS_BIND, NULL) < 0)
                         _exit(126);
                 if (dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
                         _exit(126);
@@ -787,7 +787,7 @@ static void add_test_group(const char *name) {
                                              contents[0] && !g_str_has_suffix(contents, "\n") ? "\n" : "", name,
                                              (unsigned) gid);
         g_assert_true(g_file_set_contents_full(path, n, -1, G_FILE_SET_CONTENTS_NONE, 0644, &e));
-        g_assert_cmpint(mount(path, "/etc/group", NULL, MS_BIND, NULL), ==, 0);
+        g_assert_cmpint(mount(path, "/etc/group", "none", MS_BIND, NULL), ==, 0);
         g_assert_nonnull(getgrnam(name));
         T.test_gid = gid;
 }

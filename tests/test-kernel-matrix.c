@@ -318,6 +318,8 @@ static void test_matrix(gconstpointer data) {
         int status, pidfd_exit = -1, pidfd_stop = -1;
         const char *s;
 
+        /* The test's own pidfds of a workload and of a process of its own. */
+        TEST_REQUIRE_FEATURE(FEATURE_PIDFD_OPEN);
         offset = daemon_start_blocked(c, run->err, NULL);
 
         /* It started; the probes left nothing behind. */
