@@ -363,7 +363,7 @@ static void setup(void) {
         g_assert_nonnull(src);
         /* A private tmpfs for the log, small enough to fill. */
         g_assert_cmpint(unshare(CLONE_NEWNS), ==, 0);
-        g_assert_cmpint(mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL), ==, 0);
+        g_assert_cmpint(mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL), ==, 0);
         T.dir = g_strdup("/tmp/pb-pipeline-XXXXXX");
         g_assert_nonnull(g_mkdtemp(T.dir));
         g_assert_cmpint(mount("tmpfs", T.dir, "tmpfs", MS_NOSUID | MS_NODEV, "size=256k,mode=0755"), ==, 0);

@@ -298,7 +298,7 @@ static int full_fs_child(void *userdata) {
         char buf[4096];
         int dirfd, fd;
 
-        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
                 return 2;
         if (mount("tmpfs", dir, "tmpfs", 0, "size=64k,mode=0700") < 0)
                 return 3;
