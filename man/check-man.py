@@ -22,6 +22,10 @@ code does not have), so that neither can drift alone:
                            method -> action table, row for row and in order, as
                            policy_method_actions() (src/policy/policy.c)
                            prints it through METHOD_ACTIONS_PROGRAM
+  pidbroker-runbook(7)     every warning the daemon can log (log_warning()
+                           in src/, but src/ctl and src/tools), by its longest
+                           fixed text, and every Metrics key of
+                           src/daemon/metrics.c
   all pages                every reference to a pidbroker page names a page
                            man/meson.build builds
 
@@ -250,6 +254,54 @@ def check_dbus(root, method_actions_program):
     else:
         ok(f"org.pidbroker.Broker1(5) method/action table: {len(rows)} rows as in policy_method_actions()")
 
+def c_string_run(text):
+    """The string literals at the start of text, joined; a PRI* macro
+    between them stands for its conversion."""
+    out, pos = "", 0
+    token = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|(PRI[a-zA-Z0-9]+))')
+    while True:
+        m = token.match(text, pos)
+        if not m:
+            return out
+        out += m.group(1).replace('\\"', '"') if m.group(1) is not None else "d"
+        pos = m.end()
+
+
+def check_runbook(root):
+    page = read(root, "man/pidbroker-runbook.7.scd")
+    # The text as read: without *bold* and _underline_ marks.
+    flat = " ".join(re.sub(r"(?<![A-Za-z0-9])_([^_\n]+?)_(?![A-Za-z0-9])", r"\1", page.replace("*", "")).split())
+    missing = []
+    count = 0
+    for path in sorted((root / "src").rglob("*.c")):
+        if path.parent.name in ("ctl", "tools"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        for m in re.finditer(r"\blog_warning(?:_errno)?\s*\(", text):
+            rest = text[m.end():]
+            if rest.lstrip().startswith("r,") or not rest.lstrip().startswith('"'):
+                rest = rest[rest.index(",") + 1:] if not rest.lstrip().startswith('"') else rest
+            fmt = c_string_run(rest)
+            if not fmt:
+                fail(f"{path.relative_to(root)}: a log_warning() without a literal format")
+                continue
+            count += 1
+            pieces = [" ".join(p.split()).strip(" .:;,()") for p in re.split(r"%[-0-9.]*[a-zA-Z]", fmt)]
+            longest = max(pieces, key=len)
+            if longest not in flat:
+                missing.append(f"{path.relative_to(root)}: \"{fmt}\" (looked for \"{longest}\")")
+    for w in missing:
+        fail(f"pidbroker-runbook(7) does not explain the warning {w}")
+    if not missing:
+        ok(f"pidbroker-runbook(7) explains all {count} warnings of the daemon")
+
+    metrics = read(root, "src/daemon/metrics.c")
+    keys = {k for k in re.findall(r'"([a-z_]+\.[a-z_]+)"', metrics) if not k.endswith(".h")}
+    for prefix, table in re.findall(r'"([a-z_]+)\.%s",\s*(\w+)\[', metrics):
+        names = re.search(table + r"\[[^]]*\]\s*=\s*\{([^}]*)\}", metrics)
+        keys |= {f"{prefix}.{n}" for n in re.findall(r'"([a-z_]+)"', names.group(1))}
+    compare("Metrics keys", keys, {k for k in keys if k in flat}, "metrics.c", "pidbroker-runbook(7)")
+
 
 def check_cross_references(root):
     build = read(root, "man/meson.build")
@@ -277,6 +329,7 @@ def main(argv):
     check_daemon(root, pairs)
     check_ctl(root)
     check_dbus(root, argv[2])
+    check_runbook(root)
     check_cross_references(root)
     if failures:
         print(f"{len(failures)} check(s) failed", file=sys.stderr)

@@ -460,6 +460,34 @@ unsigned count_fds(pid_t pid) {
         return n;
 }
 
+unsigned count_fds_settled(pid_t pid) {
+        unsigned n = count_fds(pid), last;
+
+        do {
+                last = n;
+                g_usleep(100000);
+                n = count_fds(pid);
+        } while (n != last);
+        return n;
+}
+
+unsigned count_children(pid_t pid) {
+        g_autofree char *p = g_strdup_printf("/proc/%d/task/%d/children", (int) pid, (int) pid);
+        g_autofree char *s = NULL;
+        g_assert_true(g_file_get_contents(p, &s, NULL, NULL));
+        g_auto(GStrv) pids = g_strsplit(g_strstrip(s), " ", -1);
+        return pids[0] && *pids[0] ? g_strv_length(pids) : 0;
+}
+
+guint64 broker_metric(const char *key) {
+        g_autoptr(GError) e = NULL;
+        g_autoptr(GVariant) m = get_property(root_bus(), BROKER_PATH, BROKER_IFACE, "Metrics", &e);
+        guint64 v = 0;
+        g_assert_no_error(e);
+        g_assert_true(g_variant_lookup(m, key, "t", &v));
+        return v;
+}
+
 unsigned count_zombie_children(pid_t pid) {
         g_autofree char *p = g_strdup_printf("/proc/%d/task/%d/children", (int) pid, (int) pid);
         g_autofree char *s = NULL;
@@ -586,7 +614,7 @@ static void start_dbus_broker(const char *conf) {
                 if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || unshare(CLONE_NEWNS) < 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
                     mount("tmpfs", "/run/systemd", "tmpfs", 0, "mode=0755") < 0 ||
                     mkdir("/run/systemd/journal", 0755) < 0 ||
-                    mount(jdir, "/run/systemd/journal", NULL, MS_BIND, NULL) < 0)
+                    mount(jdir, "/run/systemd/journal", "none", MS_BIND, NULL) < 0)
                         _exit(126);
                 if (dup2(lfd, 3) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
                         _exit(126);
@@ -745,6 +773,8 @@ void daemon_start(const char *const *extra_args) {
                                             T.opts.config ?: "", NULL);
         g_assert_true(g_file_set_contents(conf_path, conf, -1, &e));
         g_assert_nonnull(g_getenv("PIDBROKERD"));
+        for (const char *const *w = T.daemon_wrapper; w && *w; w++)
+                g_ptr_array_add(argv, (char *) *w);
         g_ptr_array_add(argv, (char *) g_getenv("PIDBROKERD"));
         const char *fixed[] = { conf_arg, sock_arg, max_fds, max_wl, max_waiters, "--stop-timeout-sec=10",
                                 "--log-target=stderr", "--log-level=debug", actions, rules, audit };
@@ -827,7 +857,7 @@ void polkitd_start(void) {
                  * in a mount namespace of polkitd's own. */
                 if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || unshare(CLONE_NEWNS) < 0 ||
                     mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
-                    mount(dir, "/usr/share/polkit-1/actions", NULL, MS_BIND, NULL) < 0)
+                    mount(dir, "/usr/share/polkit-1/actions", "none", MS_BIND, NULL) < 0)
                         _exit(126);
                 if (dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
                         _exit(126);
@@ -879,7 +909,7 @@ static void add_test_group(const char *name) {
                                              contents[0] && !g_str_has_suffix(contents, "\n") ? "\n" : "", name,
                                              (unsigned) gid);
         g_assert_true(g_file_set_contents_full(path, n, -1, G_FILE_SET_CONTENTS_NONE, 0644, &e));
-        g_assert_cmpint(mount(path, "/etc/group", NULL, MS_BIND, NULL), ==, 0);
+        g_assert_cmpint(mount(path, "/etc/group", "none", MS_BIND, NULL), ==, 0);
         g_assert_nonnull(getgrnam(name));
         T.test_gid = gid;
 }
@@ -1321,10 +1351,19 @@ char *client_output_get(const char *out, const char *key) {
 
 /* ---------- running ---------- */
 
+static char *test_path(const char *name) {
+        return g_strdup_printf("/%s/%s/%s", T.opts.suite ?: "daemon",
+                               T.kind == BUS_DBUS_DAEMON ? "dbus-daemon" : "dbus-broker", name);
+}
+
 void add_test(const char *name, GTestFunc fn) {
-        g_autofree char *p = g_strdup_printf("/%s/%s/%s", T.opts.suite ?: "daemon",
-                                             T.kind == BUS_DBUS_DAEMON ? "dbus-daemon" : "dbus-broker", name);
+        g_autofree char *p = test_path(name);
         g_test_add_func(p, fn);
+}
+
+void add_test_data(const char *name, gconstpointer data, GTestDataFunc fn) {
+        g_autofree char *p = test_path(name);
+        g_test_add_data_func(p, data, fn);
 }
 
 int harness_main(int argc, char *argv[], const HarnessOptions *opts, int (*client_main)(int argc, char *argv[]),

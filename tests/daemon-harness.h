@@ -77,6 +77,9 @@ typedef struct HarnessState {
         char *cgroup;         /* the daemon's own cgroup, marked delegated as systemd's Delegate=yes
                                * does (relative to cgroup_mount); its units go below it */
         GDBusConnection *root;
+        /* Run before the daemon, which it must exec (seccomp-exec ... --);
+         * NULL: the daemon itself. */
+        const char *const *daemon_wrapper;
 } HarnessState;
 
 extern HarnessState T;
@@ -171,6 +174,13 @@ char *client_output_get(const char *out, const char *key);
 char *write_data_file(void);
 
 unsigned count_fds(pid_t pid);
+/* The same once the number holds still for 100 ms: a call's fds are closed
+ * when its request is freed, a moment after the reply. */
+unsigned count_fds_settled(pid_t pid);
+/* Children of pid, live or zombie. */
+unsigned count_children(pid_t pid);
+/* One counter of the daemon's Metrics property ("signal_result.fallback"). */
+guint64 broker_metric(const char *key);
 /* Children of pid left as zombies. */
 unsigned count_zombie_children(pid_t pid);
 GDBusConnection *root_bus(void);
@@ -224,6 +234,7 @@ GVariant *json_parse(const char *s, GError **error);
 /* ---------- running ---------- */
 
 void add_test(const char *name, GTestFunc fn);
+void add_test_data(const char *name, gconstpointer data, GTestDataFunc fn);
 /* main() of a harness test program: --client dispatch, --bus=, the mount
  * namespace, the environment around g_test_run(). register_tests runs after
  * g_test_init(). */

@@ -294,8 +294,8 @@ static int child_many_groups(void *userdata) {
         TEST_CHILD_CHECK(fclose(f) == 0);
 
         TEST_CHILD_CHECK(unshare(CLONE_NEWNS) == 0);
-        TEST_CHILD_CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
-        TEST_CHILD_CHECK(mount(path, "/etc/group", NULL, MS_BIND, NULL) == 0);
+        TEST_CHILD_CHECK(mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) == 0);
+        TEST_CHILD_CHECK(mount(path, "/etc/group", "none", MS_BIND, NULL) == 0);
         unlink(path);
 
         TEST_CHILD_CHECK_R(user_groups(1, 1, &l, &n), 0);

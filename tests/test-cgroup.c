@@ -203,6 +203,9 @@ static int delegated_child(void *userdata) {
 
 static void test_subtree_delegated(void) {
         TEST_REQUIRE_CGROUP2();
+        /* Its forked child exits without our cleanups, and memcheck counts
+         * the strings of this frame as lost there. */
+        TEST_SKIP_UNDER_VALGRIND("reports this test's strings as lost in the child it forks");
         g_autofree char *own = make_test_root("delegated");
         g_autofree char *root_subtree = full_path("/cgroup.subtree_control");
         _cleanup_close_ int rootfd = open(mount_point, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

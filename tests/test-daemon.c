@@ -914,6 +914,7 @@ static void test_fd_map(void) {
 }
 
 static void test_watch_client(void) {
+        TEST_REQUIRE_FEATURE(FEATURE_PIDFD_OPEN); /* the test's own pidfd of the client */
         g_autoptr(GSubprocess) client = client_start(UID_NOBODY, (const char *const[]) { "watch", NULL });
         g_autofree char *line = read_line_fd(client_stdout_fd(client), 30000);
         pid_t pid = atoi(line);
@@ -957,6 +958,7 @@ static void expect_signal_error(const char *what, int fd, int sig, guint32 flags
 }
 
 static void test_bad_input(void) {
+        TEST_REQUIRE_FEATURE(FEATURE_PIDFD_OPEN); /* a pidfd of the test itself */
         const char *h = test_helper_path();
         int p[2];
 

@@ -958,54 +958,25 @@ static void test_seccomp_block(gconstpointer data) {
 
 /* ---- seccomp matrix: each primitive missing, ENOSYS and EPERM ----------- */
 
-/* The ways a filter takes one primitive away: a whole syscall, a clone flag,
- * or one value of one argument (an ioctl, a socket option, an idtype). */
-typedef struct MissingCase {
-        const char *name;
-        Feature feature;
-        int nr;                   /* syscall blocked (with arg: only for that value) */
-        int arg;                  /* -1: every call */
-        uint64_t value;
-        unsigned long clone_mask; /* or clone(2) with one of these flags */
-} MissingCase;
-
-static const MissingCase missing_cases[] = {
-        { "clone3", FEATURE_CLONE3, __NR_clone3, -1, 0, 0 },
-        { "clone-CLONE_PIDFD", FEATURE_CLONE_PIDFD, -1, -1, 0, CLONE_PIDFD },
-        { "pidfd_open", FEATURE_PIDFD_OPEN, __NR_pidfd_open, -1, 0, 0 },
-        { "pidfd_send_signal", FEATURE_PIDFD_SEND_SIGNAL, __NR_pidfd_send_signal, -1, 0, 0 },
-        { "waitid-P_PIDFD", FEATURE_WAITID_PIDFD, __NR_waitid, 0, P_PIDFD, 0 },
-        /* The whole of waitid(): probes must reap their children by other means. */
-        { "waitid", FEATURE_WAITID_PIDFD, __NR_waitid, -1, 0, 0 },
-        { "pidfd_getfd", FEATURE_PIDFD_GETFD, __NR_pidfd_getfd, -1, 0, 0 },
-        { "PIDFD_GET_INFO", FEATURE_PIDFD_GET_INFO, __NR_ioctl, 1, PB_PIDFD_GET_INFO, 0 },
-        { "SO_PEERPIDFD", FEATURE_SO_PEERPIDFD, __NR_getsockopt, 2, SO_PEERPIDFD, 0 },
-};
-
 static const int missing_errnos[] = { ENOSYS, EPERM };
 
 typedef struct MissingRun {
-        const MissingCase *c;
+        const TestMissingCase *c;
         int err;
 } MissingRun;
 
-static MissingRun missing_runs[G_N_ELEMENTS(missing_cases) * G_N_ELEMENTS(missing_errnos)];
+static MissingRun missing_runs[TEST_N_MISSING_CASES * G_N_ELEMENTS(missing_errnos)];
 
 /* In a forked child: block, probe everything afresh, and check the feature
  * reads missing with the errno named, no fd is left open and no child of
  * the probes is left unreaped (wait4() is never blocked here). */
 static int block_one_and_probe(void *userdata) {
         const MissingRun *m = userdata;
-        const MissingCase *c = m->c;
+        const TestMissingCase *c = m->c;
         unsigned fds;
         pid_t left;
 
-        if (c->arg >= 0)
-                TEST_CHILD_CHECK_R(test_block_syscall_arg(c->nr, (unsigned) c->arg, c->value, m->err), 0);
-        else if (c->nr >= 0)
-                TEST_CHILD_CHECK_R(test_block_syscalls(&c->nr, 1, m->err, 0), 0);
-        else
-                TEST_CHILD_CHECK_R(test_block_syscalls(NULL, 0, m->err, c->clone_mask), 0);
+        TEST_CHILD_CHECK_R(test_block_missing(c, m->err), 0);
 
         feature_reset();
         fds = test_count_open_fds();
@@ -1062,13 +1033,13 @@ int main(int argc, char *argv[]) {
                 g_test_add_data_func(path, &block_cases[i], test_seccomp_block);
         }
 
-        for (size_t i = 0; i < G_N_ELEMENTS(missing_cases); i++)
+        for (size_t i = 0; i < TEST_N_MISSING_CASES; i++)
                 for (size_t j = 0; j < G_N_ELEMENTS(missing_errnos); j++) {
                         MissingRun *m = &missing_runs[i * G_N_ELEMENTS(missing_errnos) + j];
                         g_autofree char *path = NULL;
 
-                        *m = (MissingRun) { &missing_cases[i], missing_errnos[j] };
-                        path = g_strdup_printf("/feature/seccomp-missing/%s/%s", missing_cases[i].name,
+                        *m = (MissingRun) { &test_missing_cases[i], missing_errnos[j] };
+                        path = g_strdup_printf("/feature/seccomp-missing/%s/%s", test_missing_cases[i].name,
                                                strerrorname_np(missing_errnos[j]));
                         g_test_add_data_func(path, m, test_seccomp_missing);
                 }

@@ -1253,10 +1253,14 @@ static int child_fallbacks(void *userdata) {
 }
 
 static void test_fallbacks_enosys(void) {
+        /* The fallbacks are for a child pinned by pidfd_open(). */
+        TEST_REQUIRE_FEATURE(FEATURE_PIDFD_OPEN);
         test_run_in_child_checked("fallbacks under ENOSYS", child_fallbacks, GINT_TO_POINTER(ENOSYS));
 }
 
 static void test_fallbacks_eperm(void) {
+        /* The fallbacks are for a child pinned by pidfd_open(). */
+        TEST_REQUIRE_FEATURE(FEATURE_PIDFD_OPEN);
         test_run_in_child_checked("fallbacks under EPERM", child_fallbacks, GINT_TO_POINTER(EPERM));
 }
 

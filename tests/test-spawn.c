@@ -850,6 +850,8 @@ static void test_into_cgroup(void) {
  * as an unprivileged user, in and outside a pid namespace. */
 static void test_resources(void) {
         TEST_REQUIRE_ROOT();
+        /* The child sets RLIMIT_NOFILE before exec, still under valgrind. */
+        TEST_SKIP_UNDER_VALGRIND("keeps fds of its own above RLIMIT_NOFILE and refuses to lower it below them");
         char *argv[] = { NULL, (char *) "sleep", (char *) "30", NULL };
         char soft[32], hard[32];
         uint64_t ns_sets[] = { 0, (1 << NAMESPACE_PID) | (1 << NAMESPACE_MOUNT) };
@@ -1079,6 +1081,8 @@ static void test_resources_beyond_caller(void) {
  * /proc/<pid>/limits are the same text. */
 static void test_resources_from_caller(void) {
         TEST_REQUIRE_ROOT();
+        /* The caller lowers its RLIMIT_NOFILE, still under valgrind. */
+        TEST_SKIP_UNDER_VALGRIND("keeps fds of its own above RLIMIT_NOFILE and refuses to lower it below them");
         char *argv[] = { NULL, (char *) "sleep", (char *) "30", NULL };
         _cleanup_close_pair_ int ready[2] = { -EBADF, -EBADF }, release[2] = { -EBADF, -EBADF };
         struct rlimit caller[RLIMIT_NLIMITS];

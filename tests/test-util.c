@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -273,6 +274,34 @@ int test_block_syscall_arg(int nr, unsigned arg, uint64_t value, int err) {
                 r = seccomp_load(ctx);
         seccomp_release(ctx);
         return r < 0 ? r : 0;
+}
+
+const TestMissingCase test_missing_cases[TEST_N_MISSING_CASES] = {
+        { "clone3", FEATURE_CLONE3, __NR_clone3, -1, 0, 0 },
+        { "clone-CLONE_PIDFD", FEATURE_CLONE_PIDFD, -1, -1, 0, CLONE_PIDFD },
+        { "pidfd_open", FEATURE_PIDFD_OPEN, __NR_pidfd_open, -1, 0, 0 },
+        { "pidfd_send_signal", FEATURE_PIDFD_SEND_SIGNAL, __NR_pidfd_send_signal, -1, 0, 0 },
+        { "waitid-P_PIDFD", FEATURE_WAITID_PIDFD, __NR_waitid, 0, P_PIDFD, 0 },
+        /* The whole of waitid(): probes must reap their children by other means. */
+        { "waitid", FEATURE_WAITID_PIDFD, __NR_waitid, -1, 0, 0 },
+        { "pidfd_getfd", FEATURE_PIDFD_GETFD, __NR_pidfd_getfd, -1, 0, 0 },
+        { "PIDFD_GET_INFO", FEATURE_PIDFD_GET_INFO, __NR_ioctl, 1, PB_PIDFD_GET_INFO, 0 },
+        { "SO_PEERPIDFD", FEATURE_SO_PEERPIDFD, __NR_getsockopt, 2, SO_PEERPIDFD, 0 },
+};
+
+const TestMissingCase *test_missing_case_find(const char *name) {
+        for (size_t i = 0; i < TEST_N_MISSING_CASES; i++)
+                if (strcmp(test_missing_cases[i].name, name) == 0)
+                        return &test_missing_cases[i];
+        return NULL;
+}
+
+int test_block_missing(const TestMissingCase *c, int err) {
+        if (c->arg >= 0)
+                return test_block_syscall_arg(c->nr, (unsigned) c->arg, c->value, err);
+        if (c->nr >= 0)
+                return test_block_syscalls(&c->nr, 1, err, 0);
+        return test_block_syscalls(NULL, 0, err, c->clone_mask);
 }
 
 int test_run_in_pid_namespace(unsigned pid_max, int (*fn)(void *userdata), void *userdata) {

@@ -78,6 +78,26 @@ int test_block_syscalls(const int *nrs, size_t n, int err, unsigned long clone_f
  * stack: call it after test_block_syscalls() to add a rule. */
 int test_block_syscall_arg(int nr, unsigned arg, uint64_t value, int err);
 
+/* The ways a seccomp filter takes one kernel primitive away: a whole
+ * syscall, a clone(2) flag, or one value of one argument (an ioctl request,
+ * a socket option, waitid's idtype). Shared by the probe's matrix
+ * (test-feature) and the daemon's (test-kernel-matrix, via seccomp-exec). */
+typedef struct TestMissingCase {
+        const char *name;
+        Feature feature;
+        int nr;                   /* syscall blocked (with arg: only for that value); -1: none */
+        int arg;                  /* -1: every call */
+        uint64_t value;
+        unsigned long clone_mask; /* or clone(2) with one of these flags */
+} TestMissingCase;
+
+#define TEST_N_MISSING_CASES 9
+extern const TestMissingCase test_missing_cases[TEST_N_MISSING_CASES];
+/* By name, NULL when there is no such case. */
+const TestMissingCase *test_missing_case_find(const char *name);
+/* Install a filter that takes c away, answering err. 0 or -errno. */
+int test_block_missing(const TestMissingCase *c, int err);
+
 /* Forcing PID reuse (pid_max is per pid namespace since Linux 6.14): in a
  * pid namespace of its own with a small pid_max, pids wrap after a few
  * hundred forks. After the wrap the kernel starts again at RESERVED_PIDS

@@ -122,6 +122,8 @@ static void test_malformed(void) {
                 { "pidbroker-workload 1\nid 5\npid 300\nhandle fe 010\n", "bad handle length" },
                 { "pidbroker-workload 1\nid 5\npid 300\nhandle fe 01zz\n", "bad handle bytes" },
                 { "pidbroker-workload 1\nid 5\npid 300\nhandle fe\n", "bad handle type" },
+                /* Found by fuzz-workload-record: 8 hex digits overflowed an int (UBSan). */
+                { "pidbroker-workload 1\nid 5\npid 300\nhandle f0e09102 0000\n", "not a pidfs handle" },
                 { "pidbroker-workload 1\nid 5\npid 300\nhandle fe "
                   "000000000000000000000000000000000000000000000000000000000000000000\n",
                   "bad handle length" },
@@ -296,7 +298,7 @@ static int full_fs_child(void *userdata) {
         char buf[4096];
         int dirfd, fd;
 
-        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
                 return 2;
         if (mount("tmpfs", dir, "tmpfs", 0, "size=64k,mode=0700") < 0)
                 return 3;

@@ -214,14 +214,15 @@ static void kill_and_reap(Spawned *s) {
         spawned_done(s);
 }
 
-static int spawn_error(sd_bus_error *error, int r) {
-        if (r == -EINVAL)
+/* r from spawn_start(), at step: named as a failed exec is (workload.c). */
+static int spawn_error(sd_bus_error *error, int r, SpawnStep step) {
+        if (step == SPAWN_STEP_NONE && r == -EINVAL)
                 return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Invalid spawn request: %s", strerror(-r));
-        if (r == -EOPNOTSUPP || r == -ENOSYS)
+        if (step == SPAWN_STEP_CLONE && (r == -EOPNOTSUPP || r == -ENOSYS))
                 return sd_bus_error_setf(error, BUS_ERROR_NOT_SUPPORTED, "No way to create the process: %s",
                                          strerror(-r));
-        return sd_bus_error_setf(error, BUS_ERROR_SPAWN_FAILED, "clone failed: %s (%s, errno %d)", strerror(-r),
-                                 strerrorname_np(-r) ?: "?", -r);
+        return sd_bus_error_setf(error, BUS_ERROR_SPAWN_FAILED, "%s failed: %s (%s, errno %d)",
+                                 spawn_step_to_string(step), strerror(-r), strerrorname_np(-r) ?: "?", -r);
 }
 
 static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -258,7 +259,14 @@ static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error
                 sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Unknown seccomp profile '%s'.", profile_name);
                 return request_refuse(r, &t, error);
         }
-        spawn_request_complete(&a, &r->caller, profile, m->config->control_path);
+        /* require_pidfd: the pidfd path or nothing (NotSupported from the
+         * engine, before the workload runs). */
+        if (a.require_pidfd && m->config->control_path == CONTROL_PATH_LEGACY) {
+                sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED, "require_pidfd, but ControlPath is legacy.");
+                return request_refuse(r, &t, error);
+        }
+        spawn_request_complete(&a, &r->caller, profile,
+                               a.require_pidfd ? CONTROL_PATH_PIDFD : m->config->control_path);
         if (spawn_request_validate(&a.req, &reason) < 0) {
                 sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "%s", reason ?: "Invalid spawn request.");
                 return request_refuse(r, &t, error);
@@ -353,7 +361,7 @@ static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error
                                caller_describe(&r->caller, buf, sizeof buf));
                 manager_forget_unit(m, &unit);
                 request_outcome(r, seq, k);
-                return spawn_error(error, k);
+                return spawn_error(error, k, spawned.failed_step);
         }
         WorkloadOptions opts = {
                 .user = a.req.uid,

@@ -9,6 +9,7 @@
 
 #include "authorize.h"
 #include "feature.h"
+#include "heap-trim.h"
 #include "legacy.h"
 #include "log.h"
 #include "time-util.h"
@@ -57,6 +58,7 @@ Manager *manager_free(Manager *m) {
         m->offload = offload_free(m->offload);
         m->identities = identity_cache_free(m->identities);
         manager_close_units(m);
+        heap_trim_done(m);
 
         sd_event_source_disable_unref(m->private_source);
         safe_close(m->private_fd);

@@ -84,6 +84,10 @@ struct Manager {
         size_t n_seccomp_profiles;
 
         uint64_t next_counter_id; /* workload ids where pidfs is missing */
+
+        /* Returning the heap after a mass release (heap-trim.h). */
+        sd_event_source *heap_trim_timer;
+        unsigned heap_high_water;
 };
 
 int manager_new(Config *config, Manager **ret);

@@ -15,7 +15,8 @@
 
 /* What the daemon does without each feature it can do without. */
 static const char *const feature_fallback[_FEATURE_MAX] = {
-        [FEATURE_PIDFD_OPEN] = "callers and process-group members cannot be pinned; ControlPath is legacy_pid",
+        [FEATURE_PIDFD_OPEN] = "bus callers are named by bare pid through the legacy adapter; process-group members "
+                               "cannot be pinned",
         [FEATURE_PIDFD_SEND_SIGNAL] = "kill() to the daemon's own unreaped workloads; Signal to other processes is NotSupported",
         [FEATURE_CLONE3] = "clone(CLONE_PIDFD), then fork and pidfd_open",
         [FEATURE_CLONE_PIDFD] = "fork and pidfd_open while the child is unreaped",
@@ -46,6 +47,10 @@ static int check_features(const Config *config) {
                 else
                         log_info("Kernel feature %s is missing (%s).", feature_name(f), feature_detail(f) ?: "?");
         }
+        if (!can_spawn_pidfd && config->control_path != CONTROL_PATH_PIDFD)
+                log_warning("No pidfd for new workloads (clone3, clone(CLONE_PIDFD) and pidfd_open are missing): "
+                            "workloads run on the legacy PID path (ControlPath legacy_pid), signalled with kill() "
+                            "and reaped with waitid(P_PID); Spawn replies carry /dev/null in the pidfd slot.");
         if (config->control_path == CONTROL_PATH_PIDFD &&
             (!can_spawn_pidfd || !feature_available(FEATURE_PIDFD_OPEN) ||
              !feature_available(FEATURE_PIDFD_SEND_SIGNAL) || !feature_available(FEATURE_WAITID_PIDFD)))

@@ -545,6 +545,7 @@ static const SpawnOption spawn_options[] = {
         { "rlimits", "a{s(tt)}", option_rlimits, REQ(rlimits), REQ(rlimits_set) },
         { "nice", "i", option_i32, REQ(nice), REQ(nice_set) },
         { "oom_score_adj", "i", option_i32, REQ(oom_score_adj), REQ(oom_score_adj_set) },
+        { "require_pidfd", "b", option_bool, ARGS(require_pidfd) },
 };
 
 static int read_options(sd_bus_message *m, const Config *config, SpawnArgs *a, sd_bus_error *error) {

@@ -32,6 +32,7 @@ typedef struct SpawnArgs {
         KillMode kill_mode;      /* default cgroup */
         bool has_kill_mode;
         CgroupLimits limits;     /* written to the workload's unit before clone */
+        bool require_pidfd;      /* refuse rather than run a workload without a pidfd */
 } SpawnArgs;
 
 void spawn_args_init(SpawnArgs *a);

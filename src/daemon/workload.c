@@ -12,6 +12,7 @@
 #include "authorize.h"
 #include "bus-error.h"
 #include "feature.h"
+#include "heap-trim.h"
 #include "legacy.h"
 #include "hashmap-u64.h"
 #include "list.h"
@@ -159,6 +160,7 @@ Workload *workload_free(Workload *w) {
         if (w->id != 0 && u64map_get(&m->workloads_by_id, w->id) == w)
                 u64map_remove(&m->workloads_by_id, w->id);
         owner_track_remove(w);
+        heap_trim_note_release(m);
 
         sd_event_source_disable_unref(w->pidfd_source);
         sd_event_source_disable_unref(w->status_source);

@@ -26,6 +26,10 @@
 
 #include <cap-ng.h>
 
+#include "config.h"
+#if HAVE_VALGRIND_VALGRIND_H
+#include <valgrind/valgrind.h> /* name_init() */
+#endif
 #include "missing-pidfd.h"
 #include "pidfd-util.h"
 #include "spawn-internal.h"
@@ -302,6 +306,11 @@ static void name_init(void) {
         int fd;
 
         (void) prctl(PR_SET_NAME, INIT_NAME, 0, 0, 0);
+#if HAVE_VALGRIND_VALGRIND_H
+        /* Under valgrind that area is valgrind's own, not ours. */
+        if (RUNNING_ON_VALGRIND)
+                return;
+#endif
 
         fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
@@ -415,7 +424,7 @@ _noreturn_ void spawn_child(const ChildContext *c) {
         if (c->mount_proc) {
                 /* Keep our mounts from propagating to the host, then give the
                  * workload a /proc that lists its own pid namespace. */
-                CHECK(SPAWN_STEP_MOUNT_PROC, mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
+                CHECK(SPAWN_STEP_MOUNT_PROC, mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL));
                 CHECK(SPAWN_STEP_MOUNT_PROC,
                       mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL));
         }

@@ -59,6 +59,14 @@ static const char *const spawn_step_table[_SPAWN_STEP_MAX] = {
         [SPAWN_STEP_INIT_FORK] = "init-fork",
         [SPAWN_STEP_SECCOMP] = "seccomp",
         [SPAWN_STEP_EXEC] = "exec",
+        [SPAWN_STEP_PREPARE] = "prepare",
+        [SPAWN_STEP_CLONE] = "clone",
+        [SPAWN_STEP_UID_MAP] = "uid-map",
+        [SPAWN_STEP_SETGROUPS_DENY] = "setgroups-deny",
+        [SPAWN_STEP_GID_MAP] = "gid-map",
+        [SPAWN_STEP_CGROUP_ATTACH] = "cgroup-attach",
+        [SPAWN_STEP_RELEASE] = "release",
+        [SPAWN_STEP_PIDFS_ID] = "pidfs-id",
 };
 
 /* Never NULL: it goes straight into an error message. */
@@ -456,9 +464,12 @@ static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
         pid_t pid;
         int r;
 
+        ret->failed_step = SPAWN_STEP_NONE;
         r = spawn_request_validate(req, NULL);
         if (r < 0)
                 return r;
+
+        ret->failed_step = SPAWN_STEP_PREPARE;
 
         for (NamespaceType t = 0; t < _NAMESPACE_MAX; t++)
                 if (req->namespaces & (UINT64_C(1) << t))
@@ -515,6 +526,7 @@ static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
                 if (r < 0)
                         return r;
         }
+        ret->failed_step = SPAWN_STEP_CLONE;
         pid = create_child(req, flags, join_cgroup, &pidfd, &method);
         if (pid == 0)
                 spawn_child(&c);
@@ -532,19 +544,30 @@ static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
 
         if (sync_pipe[1] >= 0) {
                 r = 0;
-                if (userns)
+                if (userns) {
+                        ret->failed_step = SPAWN_STEP_UID_MAP;
                         r = write_id_map(pid, "uid_map", req->uid_map, req->n_uid_map, req->uid);
-                if (r >= 0 && userns)
+                }
+                if (r >= 0 && userns) {
+                        ret->failed_step = SPAWN_STEP_SETGROUPS_DENY;
                         r = deny_setgroups(pid);
-                if (r >= 0 && userns)
+                }
+                if (r >= 0 && userns) {
+                        ret->failed_step = SPAWN_STEP_GID_MAP;
                         r = write_id_map(pid, "gid_map", req->gid_map, req->n_gid_map, req->gid);
+                }
                 /* Unreaped, the child's pid names it alone. */
-                if (r >= 0 && join_cgroup && method != SPAWN_METHOD_CLONE3)
+                if (r >= 0 && join_cgroup && method != SPAWN_METHOD_CLONE3) {
+                        ret->failed_step = SPAWN_STEP_CGROUP_ATTACH;
                         r = cgroup_attach(req->cgroup_fd, pid);
+                }
                 if (r >= 0)
                         read_namespaces(req, &(Process) { .pid = pid, .fd = pidfd }, ret->namespaces);
-                if (r >= 0 && write(sync_pipe[1], "x", 1) != 1)
-                        r = negative_errno();
+                if (r >= 0) {
+                        ret->failed_step = SPAWN_STEP_RELEASE;
+                        if (write(sync_pipe[1], "x", 1) != 1)
+                                r = negative_errno();
+                }
                 if (r < 0) {
                         child_abort(pid, pidfd);
                         return r;
@@ -558,6 +581,7 @@ static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
         /* clone told us the pid: only the pidfs identity is left to read. */
         uint64_t id = 0;
         if (pidfd >= 0) {
+                ret->failed_step = SPAWN_STEP_PIDFS_ID;
                 r = pidfd_get_id(pidfd, &id);
                 if (r < 0 && r != -EOPNOTSUPP) {
                         child_abort(pid, pidfd);
@@ -567,6 +591,7 @@ static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
         ret->process = (Process) { .pid = pid, .fd = TAKE_FD(pidfd), .id = id };
 
         ret->status_fd = TAKE_FD(status_pipe[0]);
+        ret->failed_step = SPAWN_STEP_NONE;
         ret->method = method;
         ret->has_init = c.with_init;
         return 0;

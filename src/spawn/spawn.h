@@ -95,13 +95,17 @@ typedef struct Spawned {
          * are read while the child waits, before it could exit (after which
          * nothing can read them); the others are the daemon's own. */
         uint64_t namespaces[_NAMESPACE_MAX];
+        /* When spawn_start() failed: the parent's step that did (see
+         * SpawnStep), SPAWN_STEP_NONE for a refused request. */
+        int failed_step;
 } Spawned;
 
 #define SPAWNED_NULL ((Spawned) { .process = PROCESS_NULL, .status_fd = -EBADF })
 
 void spawned_done(Spawned *s);
 
-/* Steps of the child's setup, named in a failed spawn's error. */
+/* Steps of the child's setup, named in a failed spawn's error; then those
+ * the parent takes around clone (Spawned.failed_step). */
 typedef enum SpawnStep {
         SPAWN_STEP_NONE,
         SPAWN_STEP_PARENT_WAIT,
@@ -123,13 +127,23 @@ typedef enum SpawnStep {
         SPAWN_STEP_INIT_FORK,
         SPAWN_STEP_SECCOMP,
         SPAWN_STEP_EXEC,
+        SPAWN_STEP_PREPARE,        /* the parent's pipes and /dev/null */
+        SPAWN_STEP_CLONE,
+        SPAWN_STEP_UID_MAP,
+        SPAWN_STEP_SETGROUPS_DENY,
+        SPAWN_STEP_GID_MAP,
+        SPAWN_STEP_CGROUP_ATTACH,
+        SPAWN_STEP_RELEASE,        /* telling the waiting child to go on */
+        SPAWN_STEP_PIDFS_ID,
         _SPAWN_STEP_MAX,
 } SpawnStep;
 
 const char *spawn_step_to_string(SpawnStep s);
 
 /* Create the child. On success the caller owns *ret and must await the exec
- * result with spawn_read_exec_status() once status_fd is readable.
+ * result with spawn_read_exec_status() once status_fd is readable. On
+ * failure ret->failed_step names the step, the child (if any) is reaped and
+ * nothing of ret needs freeing.
  * -EOPNOTSUPP when every creation path is missing or refused
  * (req->control_path pidfd); -EINVAL for an invalid request. */
 int spawn_start(const SpawnRequest *req, Spawned *ret);

@@ -247,7 +247,7 @@ static int parse_bool(Parser *ps, const char *key, bool *ret) {
 
 static int parse_handle(Parser *ps, PidfsHandle *ret) {
         const char *nl, *v, *sp;
-        int type = 0;
+        unsigned type = 0; /* 8 hex digits: an int would overflow */
 
         *ret = (PidfsHandle) {};
         if ((size_t) (ps->end - ps->p) >= 9 && memcmp(ps->p, "handle -\n", 9) == 0) {
