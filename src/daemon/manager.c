@@ -17,6 +17,7 @@
 #include "visibility.h"
 #include "manager.h"
 #include "request.h"
+#include "subscription.h"
 #include "workload.h"
 
 int manager_new(Config *config, Manager **ret) {
@@ -42,6 +43,8 @@ Manager *manager_free(Manager *m) {
 
         while (m->workloads)
                 workload_free(m->workloads);
+        while (m->subscribers)
+                subscriber_free(m->subscribers);
         while (m->connections)
                 private_connection_free(m->connections);
         m->authority = authority_free(m->authority);
@@ -229,8 +232,8 @@ static int on_audit_flush(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 /* A unique name gone is a connection gone: its cached identity, the calls
- * it had waiting for an answer, and its pending Wait and Stop calls go
- * too. */
+ * it had waiting for an answer, its pending Wait and Stop calls and its
+ * subscription go too. */
 static int on_name_owner_changed(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         const char *name, *old_owner, *new_owner;
@@ -241,6 +244,7 @@ static int on_name_owner_changed(sd_bus_message *msg, void *userdata, sd_bus_err
                 identity_cache_drop(m->identities, name);
                 request_drop_from(m, m->bus, name);
                 workloads_drop_waiters_of(m, m->bus, name);
+                subscribers_drop_of(m, m->bus, name);
         }
         return 0;
 }

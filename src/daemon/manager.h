@@ -19,6 +19,7 @@
 typedef struct Manager Manager;
 typedef struct Workload Workload;
 typedef struct PrivateConnection PrivateConnection;
+typedef struct Subscriber Subscriber;
 typedef struct Request Request;
 typedef struct Authority Authority;
 typedef struct Offload Offload;
@@ -56,6 +57,9 @@ struct Manager {
         Workload *workloads;
         unsigned n_workloads;
         CgroupSubtree cgroup_subtree; /* where workload units go; fd -EBADF: none */
+
+        Subscriber *subscribers;  /* Broker1.Subscribe (subscription.h) */
+        unsigned n_subscribers;
 
         Metrics metrics;
 

@@ -19,6 +19,7 @@
 #include "list.h"
 #include "log.h"
 #include "request.h"
+#include "subscription.h"
 #include "manager.h"
 #include "workload.h"
 
@@ -35,6 +36,7 @@ void private_connection_free(PrivateConnection *c) {
         c->kick = sd_event_source_disable_unref(c->kick);
         request_drop_from(m, c->bus, NULL);
         workloads_drop_waiters_of(m, c->bus, NULL);
+        subscribers_drop_of(m, c->bus, NULL);
 
         if (c->bus) {
                 (void) sd_bus_detach_event(c->bus);

@@ -125,10 +125,26 @@ const char *workload_state_to_string(WorkloadState s) {
         }
 }
 
+void workload_set_state(Workload *w, WorkloadState state) {
+        bool published = workload_state_to_string(w->state) && workload_state_to_string(state);
+
+        if (w->state == state)
+                return;
+        w->state = state;
+        if (published)
+                (void) workload_send_properties_changed(w);
+}
+
+/* Its object goes: those who saw it hear so. */
+static void workload_forget(Workload *w) {
+        (void) workload_send_interfaces_removed(w);
+        workload_free(w);
+}
+
 static int on_retention_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         Workload *w = userdata;
         log_debug("Workload %" PRIu64 ": exit status retention ended, forgetting it.", w->id);
-        workload_free(w);
+        workload_forget(w);
         return 0;
 }
 
@@ -139,7 +155,7 @@ static void workload_arm_retention(Workload *w) {
                                            w->manager->config->exit_retention_usec, 0, on_retention_timeout, w);
         if (r < 0) {
                 log_warning_errno(r, "Failed to arm retention timer, forgetting workload %" PRIu64 " now: %m", w->id);
-                workload_free(w);
+                workload_forget(w);
         }
 }
 
@@ -193,10 +209,10 @@ static void workload_exited(Workload *w, const char *code, int status) {
                 return;
         }
 
-        w->state = WORKLOAD_EXITED;
         w->exit_code = code;
         w->exit_status = status;
         w->exited_usec = now(CLOCK_REALTIME);
+        workload_set_state(w, WORKLOAD_EXITED);
         w->status_source = sd_event_source_disable_unref(w->status_source);
         w->spawned.status_fd = safe_close(w->spawned.status_fd);
 
@@ -288,10 +304,10 @@ static void workload_exec_succeeded(Workload *w) {
                 workload_spawn_outcome(w, -ENOMEM);
                 (void) sd_bus_reply_method_errorf(w->spawn_message, SD_BUS_ERROR_NO_MEMORY, "Out of memory.");
                 (void) process_signal(&w->spawned.process, SIGKILL, 0);
-                w->state = WORKLOAD_FAILED;
+                workload_set_state(w, WORKLOAD_FAILED);
                 return;
         }
-        w->state = WORKLOAD_RUNNING;
+        workload_set_state(w, WORKLOAD_RUNNING);
         workload_spawn_outcome(w, 0);
         m->metrics.spawns_ok++;
         metrics_count_operation(&m->metrics, &w->spawned.process);
@@ -324,7 +340,7 @@ static void workload_exec_failed(Workload *w, int err, SpawnStep step) {
         Manager *m = w->manager;
         const char *name = strerrorname_np(abs(err));
 
-        w->state = WORKLOAD_FAILED;
+        workload_set_state(w, WORKLOAD_FAILED);
         workload_spawn_outcome(w, -abs(err));
         m->metrics.spawns_failed++;
         log_info("Spawn of %s for uid %u failed at step %s: %s", w->argv[0], (unsigned) w->owner_uid,
@@ -585,6 +601,5 @@ int workload_stop(Workload *w, sd_bus_message *reply_to, uint64_t audit_seq) {
 
 void workload_release(Workload *w) {
         log_debug("Workload %" PRIu64 " released.", w->id);
-        (void) workload_send_interfaces_removed(w);
-        workload_free(w);
+        workload_forget(w);
 }
