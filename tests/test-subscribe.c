@@ -223,12 +223,28 @@ static int client_subscribe(GDBusConnection *c) {
         return 0;
 }
 
+/* Spawn a workload, see it exit, and leave without releasing it. */
+static int client_leave(GDBusConnection *c) {
+        g_autofree char *path = NULL, *code = NULL;
+        g_autoptr(GError) e = NULL;
+        int status;
+
+        g_assert_true(spawn_full(c, argv_helper((const char *const[]) { "exit", "2", NULL }), NULL, NULL, 0, NULL,
+                                 &path, NULL, NULL, &e));
+        g_assert_no_error(e);
+        wait_workload(c, path, &code, &status);
+        printf("path=%s\n", path);
+        return 0;
+}
+
 static int client_main(int argc, char *argv[]) {
         const char *scenario = argv[2];
         g_autoptr(GDBusConnection) c = client_connect(NULL);
 
         if (g_str_equal(scenario, "subscribe"))
                 return client_subscribe(c);
+        if (g_str_equal(scenario, "leave"))
+                return client_leave(c);
         g_printerr("unknown scenario %s\n", scenario);
         return 2;
 }
@@ -298,7 +314,7 @@ static void test_subscribe_idempotent(void) {
 /* nobody subscribed hears nothing of root's workloads (manage is not
  * nobody's), all of its own; root subscribed (manage is root's) hears
  * nobody's too. */
-static void test_subscriber_sees_what_it_may(void) {
+static void check_subscriber_sees_what_it_may(void) {
         g_autoptr(GDBusConnection) sub = bus_connect();
         Heard h = {};
 
@@ -322,6 +338,48 @@ static void test_subscriber_sees_what_it_may(void) {
 
         heard_wait(&h, npath, "WorkloadRemoved");
         g_autofree char *s = heard_about(&h, npath);
+        g_assert_cmpstr(s, ==, want);
+        unsubscribe(sub);
+        heard_stop(&h);
+}
+
+static void test_subscriber_sees_what_it_may(void) {
+        check_subscriber_sees_what_it_may();
+}
+
+/* The same with polkitd deciding: root's Subscribe waits for its answer
+ * (auth_admin, root's), nobody's gets "challenge", no agent: its own
+ * workloads only, and no error. */
+static void test_subscribe_polkit(void) {
+        if (!g_file_test("/usr/lib/polkit-1/polkitd", G_FILE_TEST_IS_EXECUTABLE)) {
+                g_test_skip("polkitd is not installed (/usr/lib/polkit-1/polkitd)");
+                return;
+        }
+        polkitd_start();
+        daemon_restart(NULL);
+        g_autoptr(GError) e = NULL;
+        g_autoptr(GVariant) backend = get_property(root_bus(), BROKER_PATH, BROKER_IFACE, "PolicyBackend", &e);
+        g_assert_no_error(e);
+        g_assert_cmpstr(g_variant_get_string(backend, NULL), ==, "polkit");
+
+        check_subscriber_sees_what_it_may();
+
+        polkitd_stop();
+        daemon_restart(NULL);
+}
+
+/* An exited workload whose owner left is forgotten after
+ * ExitRetentionSec (1 s here): its subscribers hear it go. */
+static void test_retention_end_heard(void) {
+        g_autoptr(GDBusConnection) sub = bus_connect();
+        Heard h = {};
+
+        heard_start(&h, sub);
+        subscribe(sub);
+        g_autofree char *out = client_run(UID_NOBODY, (const char *const[]) { "leave", NULL });
+        g_autofree char *path = client_output_get(out, "path");
+        heard_wait(&h, path, "WorkloadRemoved");
+        g_autofree char *s = heard_about(&h, path), *want = all_events(2);
         g_assert_cmpstr(s, ==, want);
         unsubscribe(sub);
         heard_stop(&h);
@@ -437,6 +495,8 @@ static void register_tests(void) {
         add_test("owner-subscribed-hears-once", test_owner_subscribed_hears_once);
         add_test("subscribe-idempotent", test_subscribe_idempotent);
         add_test("subscriber-sees-what-it-may", test_subscriber_sees_what_it_may);
+        add_test("subscribe-polkit", test_subscribe_polkit);
+        add_test("retention-end-heard", test_retention_end_heard);
         add_test("limit-and-disconnect", test_limit_and_disconnect);
         add_test("gio-example", test_gio_example);
 }
