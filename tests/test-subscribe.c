@@ -458,7 +458,6 @@ static void test_gio_example(void) {
         int status;
 
         g_assert_nonnull(python);
-        g_autofree char *probe = NULL;
         const char *probe_argv[] = { python, "-c", "import gi; gi.require_version('Gio', '2.0')", NULL };
         if (!g_spawn_sync(NULL, (char **) probe_argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL,
                           &status, NULL) ||
@@ -467,7 +466,10 @@ static void test_gio_example(void) {
                 return;
         }
 
-        const char *script = test_public_copy(src);
+        /* Kept: the copy lives as long as the test program. */
+        static const char *script = NULL;
+        if (!script)
+                script = test_public_copy(src);
         /* A hung example fails the test instead of stalling the suite. */
         const char *argv[] = { "timeout", "120", python, script, "--input=hello from stdin", "--", "/bin/cat", NULL };
         char **envp = g_environ_setenv(g_get_environ(), "DBUS_SYSTEM_BUS_ADDRESS", T.address, TRUE);
