@@ -145,8 +145,12 @@ static void emit_removed(const char *path) {
         event_end();
 }
 
+/* By State where it is given: in "stopping" the main process's status may
+ * be known already, but the workload has not ended. */
 static bool info_exited(const WorkloadInfo *info) {
-        return (info->state && strcmp(info->state, "exited") == 0) || (info->exit_code && *info->exit_code);
+        if (info->state)
+                return strcmp(info->state, "exited") == 0;
+        return info->exit_code && *info->exit_code;
 }
 
 /* A workload in InterfacesAdded: report what is new about it. */
