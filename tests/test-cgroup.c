@@ -405,14 +405,14 @@ static void test_signal_all(void) {
         g_assert_cmpint(poll(&pfd, 1, 0), ==, 0);
         g_assert_cmpint(cgroup_unit_remove(&t.unit), ==, -EBUSY);
 
-        g_assert_cmpint(cgroup_unit_signal_all(&t.unit, SIGTERM, CONTROL_PATH_AUTO), ==, 3);
+        g_assert_cmpint(cgroup_unit_signal_all(&t.unit, SIGTERM, CONTROL_PATH_AUTO, NULL), ==, 3);
         wait_unpopulated(&t.unit);
         g_assert_cmpint(process_wait(&s.process, WEXITED, &si), ==, 0);
         g_assert_cmpint(si.si_code, ==, CLD_KILLED);
         g_assert_cmpint(si.si_status, ==, SIGTERM);
         /* An empty unit: nobody to signal. */
-        g_assert_cmpint(cgroup_unit_signal_all(&t.unit, SIGTERM, CONTROL_PATH_AUTO), ==, 0);
-        g_assert_cmpint(cgroup_unit_signal_all(&t.unit, 0, CONTROL_PATH_AUTO), ==, -EINVAL);
+        g_assert_cmpint(cgroup_unit_signal_all(&t.unit, SIGTERM, CONTROL_PATH_AUTO, NULL), ==, 0);
+        g_assert_cmpint(cgroup_unit_signal_all(&t.unit, 0, CONTROL_PATH_AUTO, NULL), ==, -EINVAL);
         spawned_done(&s);
         test_unit_teardown(&t);
 }
@@ -446,7 +446,7 @@ static void test_nested(void) {
         start_tree(&t.unit, false, &s);
 
         g_assert_cmpint(cgroup_unit_remove(&t.unit), ==, -EBUSY);
-        g_assert_cmpint(cgroup_unit_signal_all(&t.unit, SIGTERM, CONTROL_PATH_AUTO), ==, 4);
+        g_assert_cmpint(cgroup_unit_signal_all(&t.unit, SIGTERM, CONTROL_PATH_AUTO, NULL), ==, 4);
         wait_unpopulated(&t.unit);
         g_assert_cmpint(process_wait(&inner.process, WEXITED, &si), ==, 0);
         g_assert_cmpint(si.si_status, ==, SIGTERM);
@@ -468,7 +468,7 @@ static void test_signal_all_legacy(void) {
 
         test_unit_setup(&t, "legacy");
         start_tree(&t.unit, false, &s);
-        int n = cgroup_unit_signal_all(&t.unit, SIGTERM, CONTROL_PATH_LEGACY);
+        int n = cgroup_unit_signal_all(&t.unit, SIGTERM, CONTROL_PATH_LEGACY, NULL);
         g_assert_cmpint(n, ==, 3);
         wait_unpopulated(&t.unit);
         g_assert_cmpint(process_wait(&s.process, WEXITED, &si), ==, 0);
@@ -487,7 +487,7 @@ static void test_kill_ignores_term(void) {
         test_unit_setup(&t, "kill");
         start_tree(&t.unit, true, &s);
         /* An ignored signal is dropped when sent: all three live on. */
-        g_assert_cmpint(cgroup_unit_signal_all(&t.unit, SIGTERM, CONTROL_PATH_AUTO), ==, 3);
+        g_assert_cmpint(cgroup_unit_signal_all(&t.unit, SIGTERM, CONTROL_PATH_AUTO, NULL), ==, 3);
         g_assert_cmpint(cgroup_unit_is_populated(&t.unit), ==, 1);
         g_assert_cmpint(process_check_alive(&s.process), ==, 0);
 

@@ -869,6 +869,161 @@ static void test_monitor(void) {
         g_assert_cmpint(bg_finish(&b), ==, 0);
 }
 
+/* Method calls to the broker's objects as the bus routes them, seen by a
+ * monitoring connection (org.freedesktop.DBus.Monitoring.BecomeMonitor),
+ * as "SENDER MEMBER". */
+typedef struct Eavesdropper {
+        GDBusConnection *c;
+        GMutex lock;
+        GPtrArray *calls;
+} Eavesdropper;
+
+static GDBusMessage *eavesdrop_filter(GDBusConnection *c, GDBusMessage *msg, gboolean incoming, gpointer data) {
+        Eavesdropper *ev = data;
+
+        if (!incoming || g_dbus_message_get_message_type(msg) == G_DBUS_MESSAGE_TYPE_METHOD_RETURN ||
+            g_dbus_message_get_message_type(msg) == G_DBUS_MESSAGE_TYPE_ERROR)
+                return msg;
+        if (g_dbus_message_get_message_type(msg) == G_DBUS_MESSAGE_TYPE_METHOD_CALL) {
+                g_mutex_lock(&ev->lock);
+                g_ptr_array_add(ev->calls, g_strdup_printf("%s %s", g_dbus_message_get_sender(msg),
+                                                           g_dbus_message_get_member(msg)));
+                g_mutex_unlock(&ev->lock);
+        }
+        /* A monitor must never answer: nothing it is shown is dispatched. */
+        g_object_unref(msg);
+        return NULL;
+}
+
+static void eavesdrop_start(Eavesdropper *ev) {
+        g_autoptr(GError) e = NULL;
+        const char *rules[] = { "type='method_call',path_namespace='/org/pidbroker'", NULL };
+
+        g_mutex_init(&ev->lock);
+        ev->calls = g_ptr_array_new_with_free_func(g_free);
+        ev->c = g_dbus_connection_new_for_address_sync(
+                T.address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                NULL, NULL, &e);
+        g_assert_no_error(e);
+        g_dbus_connection_add_filter(ev->c, eavesdrop_filter, ev, NULL);
+        g_autoptr(GVariant) r = g_dbus_connection_call_sync(
+                ev->c, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus.Monitoring",
+                "BecomeMonitor", g_variant_new("(^asu)", rules, 0), NULL, G_DBUS_CALL_FLAGS_NONE, 10000, NULL, &e);
+        g_assert_no_error(e);
+}
+
+/* How many calls sender made; 0 for NULL. */
+static unsigned eavesdrop_count(Eavesdropper *ev, const char *sender, const char *member) {
+        g_autofree char *want = g_strdup_printf("%s %s", sender, member ?: "");
+        unsigned n = 0;
+
+        g_mutex_lock(&ev->lock);
+        for (guint i = 0; i < ev->calls->len; i++)
+                if (member ? g_str_equal(ev->calls->pdata[i], want) : g_str_has_prefix(ev->calls->pdata[i], want))
+                        n++;
+        g_mutex_unlock(&ev->lock);
+        return n;
+}
+
+/* Everything routed before now has reached the monitor: a marker call of
+ * ours is seen. */
+static void eavesdrop_sync(Eavesdropper *ev) {
+        const char *me = g_dbus_connection_get_unique_name(root_bus());
+        unsigned before = eavesdrop_count(ev, me, "Ping");
+        g_autoptr(GError) e = NULL;
+        g_autoptr(GVariant) r = g_dbus_connection_call_sync(root_bus(), BROKER_NAME, BROKER_PATH,
+                                                            "org.freedesktop.DBus.Peer", "Ping", NULL, NULL,
+                                                            G_DBUS_CALL_FLAGS_NONE, 10000, NULL, &e);
+        g_assert_no_error(e);
+        for (int i = 0; i < 1000 && eavesdrop_count(ev, me, "Ping") == before; i++)
+                g_usleep(10000);
+        g_assert_cmpuint(eavesdrop_count(ev, me, "Ping"), ==, before + 1);
+}
+
+static void eavesdrop_stop(Eavesdropper *ev) {
+        g_dbus_connection_close_sync(ev->c, NULL, NULL);
+        g_clear_object(&ev->c);
+        g_ptr_array_unref(ev->calls);
+        g_mutex_clear(&ev->lock);
+}
+
+/* The unique name of the connection process pid has on the bus. */
+static char *bus_name_of_pid(pid_t pid) {
+        g_autoptr(GError) e = NULL;
+        g_autoptr(GVariant) names = g_dbus_connection_call_sync(root_bus(), "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                                                "org.freedesktop.DBus", "ListNames", NULL,
+                                                                G_VARIANT_TYPE("(as)"), G_DBUS_CALL_FLAGS_NONE, 10000,
+                                                                NULL, &e);
+        g_assert_no_error(e);
+        g_autoptr(GVariantIter) it = NULL;
+        const char *name;
+        g_variant_get(names, "(as)", &it);
+        while (g_variant_iter_loop(it, "&s", &name)) {
+                g_autoptr(GVariant) r = NULL;
+                guint32 p;
+                if (name[0] != ':')
+                        continue;
+                r = g_dbus_connection_call_sync(root_bus(), "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                                "org.freedesktop.DBus", "GetConnectionUnixProcessID",
+                                                g_variant_new("(s)", name), G_VARIANT_TYPE("(u)"),
+                                                G_DBUS_CALL_FLAGS_NONE, 10000, NULL, NULL);
+                if (!r)
+                        continue;
+                g_variant_get(r, "(u)", &p);
+                if ((pid_t) p == pid)
+                        return g_strdup(name);
+        }
+        g_error("pid %d has no connection on the bus", (int) pid);
+}
+
+/* monitor subscribes and takes one snapshot, then only listens: what it
+ * calls on the broker, counted on the bus itself, is Subscribe and
+ * GetManagedObjects once each, and stays so while workloads come, exit
+ * and go, and while nothing happens for longer than any poll interval. */
+static void test_monitor_no_polling(void) {
+        Eavesdropper ev = {};
+        Bg b = {};
+
+        eavesdrop_start(&ev);
+        bg_start(&b, (const char *const[]) { "monitor", "-v", "--json", NULL });
+        g_assert_true(bg_wait_for(&b, "monitoring workload events", 10000));
+        g_autofree char *name = bus_name_of_pid(b.pid);
+        eavesdrop_sync(&ev);
+        g_assert_cmpuint(eavesdrop_count(&ev, name, "Subscribe"), ==, 1);
+        g_assert_cmpuint(eavesdrop_count(&ev, name, "GetManagedObjects"), ==, 1);
+        g_assert_cmpuint(eavesdrop_count(&ev, name, NULL), ==, 2);
+
+        for (int i = 0; i < 4; i++) {
+                g_auto(Ctl) run = {}, release = {};
+                g_autofree char *script = g_strdup_printf("exit %d", 10 + i);
+                CTL(&run, "run", "-v", "--wait", "--", "sh", "-c", script);
+                g_assert_cmpint(run.exit, ==, 10 + i);
+                const char *p = strstr(run.err, "Running as workload ");
+                g_assert_nonnull(p);
+                p += strlen("Running as workload ");
+                g_autofree char *id = g_strndup(p, strspn(p, "0123456789"));
+                g_autofree char *exit_ev = g_strdup_printf("\"event\":\"exited\",\"path\":\"/org/pidbroker/Broker1/workload/%s\","
+                                                           "\"id\":%s,\"exit\":{\"code\":\"exited\",\"status\":%d}",
+                                                           id, id, 10 + i);
+                g_autofree char *removed_ev = g_strdup_printf("\"event\":\"removed\",\"path\":\"/org/pidbroker/Broker1/workload/%s\"", id);
+                g_assert_true(bg_wait_for(&b, exit_ev, 10000));
+                CTL(&release, "release", id);
+                g_assert_cmpint(release.exit, ==, 0);
+                g_assert_true(bg_wait_for(&b, removed_ev, 10000));
+                g_assert_cmpuint(eavesdrop_count(&ev, name, NULL), ==, 2);
+        }
+        /* Idle for longer than the 0.5 s the polling monitor waited. */
+        g_usleep(2 * G_USEC_PER_SEC);
+        eavesdrop_sync(&ev);
+        g_assert_cmpuint(eavesdrop_count(&ev, name, NULL), ==, 2);
+        /* Exits are reported once, though both PropertiesChanged and Exited say it. */
+        g_assert_null(strstr(b.out->str, "\"event\":\"changed\""));
+
+        kill(b.pid, SIGTERM);
+        g_assert_cmpint(bg_finish(&b), ==, 0);
+        eavesdrop_stop(&ev);
+}
+
 static void test_direct_socket(void) {
         g_autofree char *direct = g_strdup_printf("--direct=%s", T.private_socket);
         g_auto(Ctl) c = {}, f = {};
@@ -943,6 +1098,7 @@ static void register_tests(void) {
         add_test("getfd-unprivileged", test_getfd_unprivileged);
         add_test("audit-getfd-denied", test_audit_getfd_denied);
         add_test("monitor", test_monitor);
+        add_test("monitor-no-polling", test_monitor_no_polling);
         add_test("direct-socket", test_direct_socket);
         add_test("errors", test_errors);
         add_test("run-wait-releases", test_run_wait_releases);

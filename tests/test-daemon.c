@@ -467,6 +467,11 @@ static char *args_signature(GDBusArgInfo **args) {
         return g_string_free(s, FALSE);
 }
 
+static const char *emits_changed_signal(GDBusPropertyInfo *p) {
+        return g_dbus_annotation_info_lookup(p->annotations, "org.freedesktop.DBus.Property.EmitsChangedSignal")
+                       ?: "true";
+}
+
 static void compare_interfaces(GDBusInterfaceInfo *want, GDBusInterfaceInfo *got) {
         guint n = 0;
         for (GDBusMethodInfo **m = want->methods; m && *m; m++, n++) {
@@ -501,6 +506,8 @@ static void compare_interfaces(GDBusInterfaceInfo *want, GDBusInterfaceInfo *got
                         g_error("property %s.%s is in the XML but not served", want->name, (*p)->name);
                 g_assert_cmpstr((*p)->signature, ==, g->signature);
                 g_assert_cmpint((*p)->flags, ==, g->flags);
+                /* What a GDBusProxy caches and updates: no annotation is "true". */
+                g_assert_cmpstr(emits_changed_signal(*p), ==, emits_changed_signal(g));
         }
         for (GDBusPropertyInfo **p = got->properties; p && *p; p++)
                 k++;
@@ -913,6 +920,51 @@ static void test_fd_map(void) {
         release_workload(root_bus(), path2);
 }
 
+/* Argv and cwd are taken with or without a trailing NUL; Argv comes back
+ * with one on each element, so GLib reads it as bytestrings. */
+static void test_argv_bytestrings(void) {
+        const char *const argv[] = { test_helper_path(), "cwd", "", "x y", NULL };
+
+        for (int nul = 0; nul <= 1; nul++) {
+                g_autofree char *path = NULL, *code = NULL;
+                g_autoptr(GError) e = NULL;
+                GVariant *cwd;
+                int p[2], status;
+
+                if (nul)
+                        cwd = g_variant_new_bytestring("/tmp");
+                else
+                        cwd = g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, "/tmp", 4, 1);
+                g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
+                FdMap m[] = { { 1, p[1] } };
+                g_assert_true(spawn_full(root_bus(), argv_variant(argv, nul), NULL, m, 1, one_option("cwd", cwd),
+                                         &path, NULL, NULL, &e));
+                g_assert_no_error(e);
+                close(p[1]);
+
+                g_autoptr(GVariant) v = get_property(root_bus(), path, WORKLOAD_IFACE, "Argv", &e);
+                g_assert_no_error(e);
+                g_assert_cmpuint(g_variant_n_children(v), ==, 4);
+                for (gsize i = 0; i < g_variant_n_children(v); i++) {
+                        g_autoptr(GVariant) el = g_variant_get_child_value(v, i);
+                        gsize n;
+                        const char *bytes = g_variant_get_fixed_array(el, &n, 1);
+                        g_assert_cmpuint(n, ==, strlen(argv[i]) + 1);
+                        g_assert_cmpint(bytes[n - 1], ==, '\0');
+                }
+                g_autofree const char **got = g_variant_get_bytestring_array(v, NULL);
+                g_assert_true(g_strv_equal(got, argv));
+
+                g_autofree char *out = read_all_fd(p[0]);
+                close(p[0]);
+                g_assert_cmpstr(out, ==, "/tmp\n");
+                wait_workload(root_bus(), path, &code, &status);
+                g_assert_cmpstr(code, ==, "exited");
+                g_assert_cmpint(status, ==, 0);
+                release_workload(root_bus(), path);
+        }
+}
+
 static void test_watch_client(void) {
         TEST_REQUIRE_FEATURE(FEATURE_PIDFD_OPEN); /* the test's own pidfd of the client */
         g_autoptr(GSubprocess) client = client_start(UID_NOBODY, (const char *const[]) { "watch", NULL });
@@ -1298,6 +1350,7 @@ static void register_tests(void) {
         add_test("stop-escalation", test_stop_escalation);
         add_test("other-user-cannot-see-or-signal", test_other_user_cannot_see_or_signal);
         add_test("fd-map", test_fd_map);
+        add_test("argv-bytestrings", test_argv_bytestrings);
         add_test("watch-client", test_watch_client);
         add_test("unprivileged-denials", test_unprivileged_denials);
         add_test("signal-own-workload", test_signal_own_workload);

@@ -405,6 +405,7 @@ typedef struct SignalWalk {
         uint64_t *done; /* who was signalled, by pidfs id */
         size_t n_done, allocated;
         bool found_new;
+        bool fallback;  /* some went by kill() to our own child */
 } SignalWalk;
 
 /* Calls fn(dirfd of each subdirectory, name, depth + 1, userdata). */
@@ -465,8 +466,11 @@ static int signal_procs_at(int dirfd, const char *name, unsigned depth, void *us
                         continue;
                 if (process_in_unit(w->unit, &p) <= 0)
                         continue;
-                if (process_signal(&p, w->sig, 0) < 0)
+                int k = process_signal(&p, w->sig, 0);
+                if (k < 0)
                         continue;
+                if (k == 1)
+                        w->fallback = true;
                 if (greedy_realloc((void **) &w->done, &w->allocated, w->n_done + 1, sizeof *w->done) < 0) {
                         fclose(f);
                         return -ENOMEM;
@@ -478,7 +482,7 @@ static int signal_procs_at(int dirfd, const char *name, unsigned depth, void *us
         return for_each_child_cgroup(dirfd, depth, signal_procs_at, w);
 }
 
-int cgroup_unit_signal_all(const CgroupUnit *u, int sig, ControlPath cp) {
+int cgroup_unit_signal_all(const CgroupUnit *u, int sig, ControlPath cp, bool *ret_fallback) {
         SignalWalk w = { .unit = u, .sig = sig, .control_path = cp, .found_new = true };
         int r = 0;
 
@@ -494,6 +498,8 @@ int cgroup_unit_signal_all(const CgroupUnit *u, int sig, ControlPath cp) {
                 r = signal_procs_at(u->fd, NULL, 0, &w);
         }
         free(w.done);
+        if (ret_fallback)
+                *ret_fallback = w.fallback;
         return r < 0 ? r : (int) w.n_done;
 }
 

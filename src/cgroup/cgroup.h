@@ -117,8 +117,11 @@ int cgroup_unit_kill(const CgroupUnit *u);
  * to be in this unit before it is signalled, so a pid that exited and was
  * reused is never hit. Passes repeat until one finds nobody new (children
  * forked meanwhile). cp: how pids are pinned (ControlPath=). Returns the
- * number of processes signalled. */
-int cgroup_unit_signal_all(const CgroupUnit *u, int sig, ControlPath cp);
+ * number of processes signalled; *ret_fallback (may be NULL): whether any
+ * went by kill() to the daemon's own child, the fallback where
+ * pidfd_send_signal() is missing (and a non-child cannot be signalled: the
+ * timeout's cgroup.kill reaches it). */
+int cgroup_unit_signal_all(const CgroupUnit *u, int sig, ControlPath cp, bool *ret_fallback);
 /* 1 while any process is in the unit (or below), 0 when empty. */
 int cgroup_unit_is_populated(const CgroupUnit *u);
 /* A new fd on cgroup.events: the kernel wakes POLLPRI (EPOLLPRI in

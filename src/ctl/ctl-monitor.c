@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* `monitor`: one line per workload event. The broker sends InterfacesAdded,
- * InterfacesRemoved and Exited only to the connection that spawned the
- * workload, so a separate monitor process would hear nothing of them. It
- * therefore listens to those signals (they do reach it where the broker
- * sends them its way) and also compares GetManagedObjects snapshots every
- * POLL_INTERVAL; each workload's transitions are reported once, whichever
- * source saw them first. */
+/* `monitor`: one line per workload event. It subscribes
+ * (Broker1.Subscribe), so the broker sends it InterfacesAdded,
+ * PropertiesChanged, Exited and InterfacesRemoved of every workload it may
+ * see, and takes one GetManagedObjects snapshot to know what exists
+ * already; from then on it only listens: no call, however many workloads
+ * come and go. An exit is reported once, whether PropertiesChanged (State
+ * "exited") or Exited says it first. */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -23,12 +23,9 @@
 #include "ctl.h"
 #include "json.h"
 
-#define POLL_INTERVAL_USEC (500 * USEC_PER_MSEC)
-
 typedef struct Known {
         char *path;
         bool exited;
-        bool seen;      /* in the latest snapshot */
 } Known;
 
 typedef struct Monitor {
@@ -148,11 +145,15 @@ static void emit_removed(const char *path) {
         event_end();
 }
 
+/* By State where it is given: in "stopping" the main process's status may
+ * be known already, but the workload has not ended. */
 static bool info_exited(const WorkloadInfo *info) {
-        return (info->state && strcmp(info->state, "exited") == 0) || (info->exit_code && *info->exit_code);
+        if (info->state)
+                return strcmp(info->state, "exited") == 0;
+        return info->exit_code && *info->exit_code;
 }
 
-/* A workload seen (in a signal or a snapshot): report what is new about it. */
+/* A workload in InterfacesAdded: report what is new about it. */
 static void observe(Monitor *m, const WorkloadInfo *info) {
         Known *k = known_find(m, info->path);
 
@@ -165,7 +166,6 @@ static void observe(Monitor *m, const WorkloadInfo *info) {
                 }
                 emit_new(info);
         }
-        k->seen = true;
         if (!k->exited && info_exited(info)) {
                 k->exited = true;
                 emit_exited(info->path, info->exit_code, info->exit_status);
@@ -237,8 +237,8 @@ static int on_exited(sd_bus_message *msg, void *userdata, sd_bus_error *ret_erro
         return 0;
 }
 
-/* The XML says State and ExitStatus emit no change signal today; a daemon
- * that starts sending them is reported all the same. */
+/* An exit is the "exited" line (once, as Exited would say it); any other
+ * State, such as "stopping" or "lost", a "changed" line. */
 static int on_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
         Monitor *m = userdata;
         const char *path = sd_bus_message_get_path(msg), *iface;
@@ -249,29 +249,29 @@ static int on_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_err
             strcmp(iface, WORKLOAD_INTERFACE) != 0 || workload_info_read(msg, &info) < 0)
                 goto finish;
 
+        k = known_find(m, path);
+        if (info_exited(&info)) {
+                if (!k)
+                        k = known_add(m, path);
+                if (k && !k->exited) {
+                        k->exited = true;
+                        emit_exited(path, info.exit_code, info.exit_status);
+                }
+                goto finish;
+        }
+        if (!info.state)
+                goto finish;
+
         event_begin("changed", path);
         if (arg.json) {
                 json_write_key(stdout, "changed", false);
                 fputc('{', stdout);
-                if (info.state) {
-                        json_write_key(stdout, "state", true);
-                        json_write_string(stdout, info.state);
-                }
-                if (info.exit_code)
-                        write_exit(info.exit_code, info.exit_status, !info.state);
+                json_write_key(stdout, "state", true);
+                json_write_string(stdout, info.state);
                 fputc('}', stdout);
-        } else {
-                if (info.state)
-                        printf(" State=%s", info.state);
-                if (info.exit_code)
-                        write_exit(info.exit_code, info.exit_status, false);
-        }
+        } else
+                printf(" State=%s", info.state);
         event_end();
-
-        /* Already said: not again as "exited" from the next snapshot. */
-        k = known_find(m, path);
-        if (k && info_exited(&info))
-                k->exited = true;
 finish:
         workload_info_done(&info);
         return 0;
@@ -284,58 +284,44 @@ static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *re
         return sd_event_exit(m->event, 0);
 }
 
-/* ---- polling ---- */
+/* The broker left: the subscription went with it. */
+static int on_broker_gone(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
+        Monitor *m = userdata;
+        const char *name, *old_owner, *new_owner;
 
-/* Compare a snapshot with what we know. With report false (the first one),
- * only learn: workloads that exist when monitoring starts are not events. */
-static int poll_snapshot(Monitor *m, bool report) {
+        if (sd_bus_message_read(msg, "sss", &name, &old_owner, &new_owner) < 0 || !*old_owner)
+                return 0;
+        m->result = ctl_error(-ECONNRESET, NULL, "The broker left the bus; its events are no longer heard");
+        return sd_event_exit(m->event, 0);
+}
+
+/* Subscribe, then learn what exists: workloads that exist when monitoring
+ * starts are not events. Signals that arrive meanwhile are queued and
+ * handled after it. */
+static int monitor_start(Monitor *m) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         WorkloadInfo *list = NULL;
         size_t n = 0;
         int r;
 
+        r = sd_bus_call_method(m->bus, ctl_destination(), BROKER_PATH, BROKER_INTERFACE, "Subscribe", &error, NULL,
+                               NULL);
+        if (r < 0)
+                return ctl_error(r, &error, "Failed to subscribe to workload events");
+
         r = workload_info_list(m->bus, &list, &n);
         if (r < 0)
                 return r;
-
-        for (size_t i = 0; i < m->n_known; i++)
-                m->known[i].seen = false;
         for (size_t i = 0; i < n; i++) {
-                if (report)
-                        observe(m, &list[i]);
-                else {
-                        Known *k = known_add(m, list[i].path);
-                        if (!k) {
-                                workload_info_free_array(list, n);
-                                return ctl_error(-ENOMEM, NULL, "Out of memory");
-                        }
-                        k->seen = true;
-                        k->exited = info_exited(&list[i]);
+                Known *k = known_add(m, list[i].path);
+                if (!k) {
+                        workload_info_free_array(list, n);
+                        return ctl_error(-ENOMEM, NULL, "Out of memory");
                 }
+                k->exited = info_exited(&list[i]);
         }
-        for (size_t i = 0; i < m->n_known; )
-                if (!m->known[i].seen) {
-                        emit_removed(m->known[i].path);
-                        known_remove(m, &m->known[i]);
-                } else
-                        i++;
-
         workload_info_free_array(list, n);
         return 0;
-}
-
-static int on_poll_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        Monitor *m = userdata;
-        int r;
-
-        r = poll_snapshot(m, true);
-        if (r < 0) {
-                m->result = r;
-                return sd_event_exit(m->event, 0);
-        }
-        r = sd_event_source_set_time(s, usec + POLL_INTERVAL_USEC);
-        if (r < 0)
-                return r;
-        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 }
 
 static int on_quit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -345,11 +331,9 @@ static int on_quit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 int verb_monitor(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
-        _cleanup_(sd_event_source_unrefp) sd_event_source *timer = NULL;
         const char *sender = ctl_destination();
         Monitor m = {};
         sigset_t mask;
-        uint64_t now;
         int r;
         static const struct {
                 const char *interface, *member, *path_namespace;
@@ -390,8 +374,18 @@ int verb_monitor(int argc, char *argv[]) {
                                 "org.freedesktop.DBus.Local", "Disconnected", on_disconnected, &m);
         if (r < 0)
                 return ctl_error(r, NULL, "Failed to watch the connection");
+        if (sender) {
+                _cleanup_free_ char *rule = NULL;
 
-        r = poll_snapshot(&m, false);
+                if (asprintf(&rule, "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',"
+                             "member='NameOwnerChanged',arg0='%s'", sender) < 0)
+                        return ctl_error(-ENOMEM, NULL, "Out of memory");
+                r = sd_bus_add_match(bus, NULL, rule, on_broker_gone, &m);
+                if (r < 0)
+                        return ctl_error(r, NULL, "Failed to watch the broker");
+        }
+
+        r = monitor_start(&m);
         if (r < 0)
                 goto finish;
 
@@ -405,13 +399,6 @@ int verb_monitor(int argc, char *argv[]) {
         if (sd_event_add_signal(event, NULL, SIGINT, on_quit_signal, NULL) < 0 ||
             sd_event_add_signal(event, NULL, SIGTERM, on_quit_signal, NULL) < 0) {
                 r = ctl_error(-EIO, NULL, "Failed to watch signals");
-                goto finish;
-        }
-        r = sd_event_now(event, CLOCK_MONOTONIC, &now);
-        if (r >= 0)
-                r = sd_event_add_time(event, &timer, CLOCK_MONOTONIC, now + POLL_INTERVAL_USEC, 0, on_poll_timer, &m);
-        if (r < 0) {
-                ctl_error(r, NULL, "Failed to start the poll timer");
                 goto finish;
         }
         r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);

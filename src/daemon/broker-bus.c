@@ -27,6 +27,7 @@
 #include "request.h"
 #include "process-group.h"
 #include "spawn-args.h"
+#include "subscription.h"
 #include "workload.h"
 
 /* ---- Spawn ------------------------------------------------------------- */
@@ -348,9 +349,9 @@ static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error
                         request_outcome(r, seq, k);
                         if (k == -EOPNOTSUPP)
                                 return unit_limit_not_supported(m, missing, error);
-                        return sd_bus_error_setf(error, BUS_ERROR_SPAWN_FAILED,
-                                                 "Cannot create the workload's cgroup: %s (%s, errno %d)", strerror(-k),
-                                                 strerrorname_np(-k) ?: "?", -k);
+                        /* Named as the engine's steps are (spawn_error()). */
+                        return sd_bus_error_setf(error, BUS_ERROR_SPAWN_FAILED, "cgroup-unit failed: %s (%s, errno %d)",
+                                                 strerror(-k), strerrorname_np(-k) ?: "?", -k);
                 }
                 a.req.cgroup_fd = unit.fd;
         }
@@ -676,6 +677,58 @@ static int method_get_fd(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         return sd_bus_reply_method_return(msg, "h", fd);
 }
 
+/* ---- Subscribe, Unsubscribe -------------------------------------------- */
+
+/* The connection hears of every workload it may see (subscription.h): its
+ * uid's, or all of them if manage allows it now. Like a listing
+ * (GetManagedObjects), not seeing others' is no refusal and is not
+ * recorded, nor is an allowed subscription; a refused one (identity, the
+ * limit) is. Subscribing again changes nothing. */
+static int method_subscribe(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        Target t = TARGET_NULL;
+        Request *r;
+        int k;
+
+        /* 1, 2. */
+        k = request_begin(m, msg, ACTION_MANAGE, &r, error);
+        if (k < 0)
+                return k;
+        if (subscriber_find(m, msg))
+                return sd_bus_reply_method_return(msg, NULL);
+        if (subscribers_count(m, r->caller.uid) >= m->config->max_subscriptions_per_user) {
+                sd_bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED,
+                                  "uid %u has %u connections subscribed already (MaxSubscriptionsPerUser).",
+                                  (unsigned) r->caller.uid, m->config->max_subscriptions_per_user);
+                return request_refuse(r, NULL, error);
+        }
+
+        /* 3. Decided once, for the subscription's life. */
+        k = request_authorize_manage(r, &t, /* record= */ false);
+        if (k == -EAGAIN)
+                return 1;
+
+        /* 5, 7. */
+        k = subscriber_add(m, msg, r->caller.uid, k > 0, NULL);
+        if (k < 0)
+                return bus_error_from_errno(error, k, "Cannot subscribe");
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+/* A connection that is not subscribed is answered as one that was: the
+ * outcome is the same. */
+static int method_unsubscribe(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        Request *r;
+        int k;
+
+        k = request_begin(m, msg, ACTION_MANAGE, &r, error);
+        if (k < 0)
+                return k;
+        subscriber_free(subscriber_find(m, msg));
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
 static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         return sd_bus_message_append(reply, "s", PIDBROKER_VERSION);
@@ -732,6 +785,10 @@ static const sd_bus_vtable broker_vtable[] = {
                                  NULL, , method_signal, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("GetFd", "hi", SD_BUS_PARAM(pidfd) SD_BUS_PARAM(target_fd), "h", SD_BUS_PARAM(fd),
                                  method_get_fd, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Subscribe", NULL, NULL, method_subscribe, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Unsubscribe", NULL, NULL, method_unsubscribe, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_NAMES("WorkloadNew", "to", SD_BUS_PARAM(id) SD_BUS_PARAM(workload), 0),
+        SD_BUS_SIGNAL_WITH_NAMES("WorkloadRemoved", "to", SD_BUS_PARAM(id) SD_BUS_PARAM(workload), 0),
         SD_BUS_VTABLE_END
 };
 

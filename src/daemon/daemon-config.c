@@ -47,6 +47,7 @@ void config_init(Config *c) {
                 .max_env_entries = 1024,
                 .max_connections = 256,
                 .max_waiters_per_workload = 64,
+                .max_subscriptions_per_user = 16,
                 .max_pending_per_connection = 32,
                 .max_pending_per_user = 64,
                 .max_blocking_per_user = 4,
@@ -172,6 +173,8 @@ static int config_set(Config *c, const char *key, const char *value) {
                 return parse_unsigned(value, &c->max_connections);
         else if (strcasecmp(key, "MaxWaitersPerWorkload") == 0)
                 return parse_unsigned(value, &c->max_waiters_per_workload);
+        else if (strcasecmp(key, "MaxSubscriptionsPerUser") == 0)
+                return parse_unsigned(value, &c->max_subscriptions_per_user);
         else if (strcasecmp(key, "MaxPendingPerConnection") == 0)
                 return parse_unsigned(value, &c->max_pending_per_connection);
         else if (strcasecmp(key, "MaxEnvEntries") == 0)
@@ -290,6 +293,8 @@ static void help(void) {
                "     --max-connections=N       Direct-socket connections\n"
                "     --max-waiters-per-workload=N\n"
                "                               Wait/Stop calls pending on one workload\n"
+               "     --max-subscriptions-per-user=N\n"
+               "                               Connections of one uid subscribed to events\n"
                "     --max-pending-per-connection=N\n"
                "                               Calls of one client awaiting an answer\n"
                "     --max-env-entries=N       Variables in one Spawn's environment\n"
@@ -333,6 +338,7 @@ int config_parse_argv(Config *c, int argc, char *argv[]) {
                 { "max-env-bytes", "MaxEnvBytes" },
                 { "max-connections", "MaxConnections" },
                 { "max-waiters-per-workload", "MaxWaitersPerWorkload" },
+                { "max-subscriptions-per-user", "MaxSubscriptionsPerUser" },
                 { "max-pending-per-connection", "MaxPendingPerConnection" },
                 { "max-env-entries", "MaxEnvEntries" },
                 { "max-pending-per-user", "MaxPendingPerUser" },
@@ -416,7 +422,7 @@ int config_parse_argv(Config *c, int argc, char *argv[]) {
                 return log_oom();
         if (c->max_fds_per_call == 0 || c->max_workloads_per_user == 0 || c->max_waiters_per_workload == 0 ||
             c->max_pending_per_connection == 0 || c->max_pending_per_user == 0 || c->max_blocking_per_user == 0 ||
-            c->max_blocking == 0 || c->max_connections_per_user == 0)
+            c->max_blocking == 0 || c->max_connections_per_user == 0 || c->max_subscriptions_per_user == 0)
                 return log_error_errno(-EINVAL, "Limits must be at least 1.");
         return 0;
 }

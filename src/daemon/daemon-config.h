@@ -46,6 +46,9 @@ typedef struct Config {
          * message until the exit, and nothing else bounds them (the direct
          * socket has no bus limit on pending replies). */
         unsigned max_waiters_per_workload;
+        /* Connections of one uid subscribed at once (Broker1.Subscribe):
+         * each costs a signal per workload event. */
+        unsigned max_subscriptions_per_user;
         /* Calls of one connection, and of one uid, waiting at once for a
          * polkit decision or a blocking operation: each holds its message
          * (and its fds) until answered. */

@@ -20,6 +20,7 @@
 #include "manager.h"
 #include "request.h"
 #include "unit.h"
+#include "subscription.h"
 #include "workload.h"
 
 int manager_new(Config *config, Manager **ret) {
@@ -45,6 +46,8 @@ Manager *manager_free(Manager *m) {
 
         while (m->workloads)
                 workload_free(m->workloads);
+        while (m->subscribers)
+                subscriber_free(m->subscribers);
         while (m->connections)
                 private_connection_free(m->connections);
         owners_free(m);

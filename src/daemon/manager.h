@@ -20,6 +20,7 @@
 typedef struct Manager Manager;
 typedef struct Workload Workload;
 typedef struct PrivateConnection PrivateConnection;
+typedef struct Subscriber Subscriber;
 typedef struct Request Request;
 typedef struct Authority Authority;
 typedef struct Offload Offload;
@@ -65,6 +66,9 @@ struct Manager {
         CgroupSubtree cgroup_subtree; /* where workload units go; fd -EBADF: none */
         int cgroup_subtree_error;     /* why there is none */
         LingeringUnit *lingering_units; /* units of forgotten workloads, removed once empty (unit.h) */
+
+        Subscriber *subscribers;  /* Broker1.Subscribe (subscription.h) */
+        unsigned n_subscribers;
 
         Metrics metrics;
 

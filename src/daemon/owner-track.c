@@ -11,6 +11,7 @@
 #include "log.h"
 #include "owner-track.h"
 #include "request.h"
+#include "subscription.h"
 #include "workload.h"
 
 struct Owner {
@@ -184,6 +185,7 @@ void owner_client_gone(Manager *m, sd_bus *bus, const char *name) {
         if (name)
                 identity_cache_drop(m->identities, name);
         request_drop_from(m, bus, name);
+        subscribers_drop_of(m, bus, name);
         if (!o)
                 return;
 

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "owner-track.h"
 #include "request.h"
+#include "subscription.h"
 #include "manager.h"
 #include "workload.h"
 

@@ -5,8 +5,9 @@
  * lookup shows the caller its own workloads, and another user's only when
  * manage allowed the message being dispatched (visibility.h), so
  * properties, methods, introspection and GetManagedObjects all share one
- * visibility rule. Nothing about a workload is broadcast: Exited and the
- * ObjectManager signals go to the owner's connection only. */
+ * visibility rule. Nothing about a workload is broadcast: its signals
+ * (Exited, PropertiesChanged, the ObjectManager's) go to the owner's
+ * connection and to the subscribers that see it, each addressed. */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -23,6 +24,7 @@
 #include "missing-pidfd.h"
 #include "parse-util.h"
 #include "request.h"
+#include "subscription.h"
 #include "workload.h"
 
 /* A property read straight off the workload. */
@@ -43,6 +45,9 @@ DEFINE_WORKLOAD_PROPERTY(control_path, "s", process_control_path(&w->spawned.pro
 /* The unit's path as /proc/<pid>/cgroup shows it; "" without a unit. */
 DEFINE_WORKLOAD_PROPERTY(control_group, "s", w->unit.path ?: "")
 
+/* Each element with its trailing NUL, as GLib's bytestrings have it:
+ * g_variant_get_bytestring_array() reads nothing from an element without
+ * one. */
 static int property_get_argv(sd_bus *bus, const char *path, const char *interface, const char *property,
                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Workload *w = userdata;
@@ -52,7 +57,7 @@ static int property_get_argv(sd_bus *bus, const char *path, const char *interfac
         if (r < 0)
                 return r;
         for (char **a = w->argv; a && *a; a++) {
-                r = sd_bus_message_append_array(reply, 'y', *a, strlen(*a));
+                r = sd_bus_message_append_array(reply, 'y', *a, strlen(*a) + 1);
                 if (r < 0)
                         return r;
         }
@@ -218,8 +223,8 @@ static const sd_bus_vtable workload_vtable[] = {
         SD_BUS_PROPERTY("OwnerUid", "u", property_get_owner_uid, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("User", "u", property_get_user, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("ControlGroup", "s", property_get_control_group, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("State", "s", property_get_state, 0, 0),
-        SD_BUS_PROPERTY("ExitStatus", "(si)", property_get_exit_status, 0, 0),
+        SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ExitStatus", "(si)", property_get_exit_status, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Namespaces", "a{st}", property_get_namespaces, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("CreatedUsec", "t", property_get_created, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("ControlPath", "s", property_get_control_path, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -292,66 +297,147 @@ int workload_register_objects(Manager *m, sd_bus *bus) {
         return sd_bus_add_node_enumerator(bus, NULL, WORKLOAD_PATH_PREFIX, workload_node_enumerator, m);
 }
 
-/* A signal to the owner's connection alone: a unicast destination on the
- * bus; on the direct socket the connection is the owner. */
-static int workload_new_owner_signal(Workload *w, const char *path, const char *interface, const char *member,
-                                     sd_bus_message **ret) {
+/* Who hears of a workload: its owner's connection while it is there, and
+ * each subscriber that sees the workload (subscription.h), the owner's own
+ * connection once. Each gets its own copy, addressed to it: on the bus a
+ * unicast destination; on the direct socket the connection is the peer.
+ * Nothing about a workload is broadcast. */
+
+typedef int (*SignalFill)(Workload *w, sd_bus_message *s);
+
+static bool workload_owner_connected(const Workload *w) {
+        return !w->owner_gone && w->owner_bus;
+}
+
+static bool subscriber_is_owner(const Subscriber *s, const Workload *w) {
+        return workload_owner_connected(w) && s->bus == w->owner_bus &&
+               (s->name == w->owner_name || (s->name && w->owner_name && strcmp(s->name, w->owner_name) == 0));
+}
+
+static int send_signal_to(Workload *w, sd_bus *bus, const char *destination, const char *path, const char *interface,
+                          const char *member, SignalFill fill) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
         int r;
 
-        if (w->owner_gone || !w->owner_bus)
-                return -ENOTCONN;
-        r = sd_bus_message_new_signal(w->owner_bus, &s, path, interface, member);
+        r = sd_bus_message_new_signal(bus, &s, path, interface, member);
         if (r < 0)
                 return r;
-        if (w->owner_name) {
-                r = sd_bus_message_set_destination(s, w->owner_name);
+        if (destination) {
+                r = sd_bus_message_set_destination(s, destination);
                 if (r < 0)
                         return r;
         }
-        *ret = TAKE_PTR(s);
-        return 0;
+        r = fill(w, s);
+        if (r < 0)
+                return r;
+        return sd_bus_send(bus, s, NULL);
 }
 
-int workload_send_exited(Workload *w) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
-        int r;
+/* to_owner false: the subscribers alone (WorkloadNew, WorkloadRemoved).
+ * Every recipient is tried; the first failure is returned. */
+static int workload_send_signal(Workload *w, bool to_owner, const char *path, const char *interface,
+                                const char *member, SignalFill fill) {
+        int r = 0, k;
 
-        r = workload_new_owner_signal(w, w->path, WORKLOAD_INTERFACE, "Exited", &s);
+        if (to_owner && workload_owner_connected(w))
+                r = send_signal_to(w, w->owner_bus, w->owner_name, path, interface, member, fill);
+        for (Subscriber *s = w->manager->subscribers; s; s = s->next) {
+                if (!subscriber_sees(s, w->owner_uid) || (to_owner && subscriber_is_owner(s, w)))
+                        continue;
+                k = send_signal_to(w, s->bus, s->name, path, interface, member, fill);
+                if (k < 0 && r >= 0)
+                        r = k;
+        }
         if (r < 0)
-                return r;
-        r = sd_bus_message_append(s, "si", w->exit_code, w->exit_status);
-        if (r < 0)
-                return r;
-        r = sd_bus_send(w->owner_bus, s, NULL);
-        if (r < 0)
-                log_debug_errno(r, "Failed to send Exited for workload %" PRIu64 ": %m", w->id);
+                log_debug_errno(r, "Failed to send %s for workload %" PRIu64 ": %m", member, w->id);
         return r;
 }
 
-int workload_send_interfaces_added(Workload *w) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
-        static const struct {
-                const char *name, *signature;
-                sd_bus_property_get_t get;
-        } props[] = {
-                { "Id", "t", property_get_id },
-                { "Pid", "u", property_get_pid },
-                { "Argv", "aay", property_get_argv },
-                { "OwnerUid", "u", property_get_owner_uid },
-                { "User", "u", property_get_user },
-                { "ControlGroup", "s", property_get_control_group },
-                { "State", "s", property_get_state },
-                { "ExitStatus", "(si)", property_get_exit_status },
-                { "Namespaces", "a{st}", property_get_namespaces },
-                { "CreatedUsec", "t", property_get_created },
-                { "ControlPath", "s", property_get_control_path },
-        };
+static int fill_exited(Workload *w, sd_bus_message *s) {
+        return sd_bus_message_append(s, "si", w->exit_code, w->exit_status);
+}
+
+int workload_send_exited(Workload *w) {
+        return workload_send_signal(w, true, w->path, WORKLOAD_INTERFACE, "Exited", fill_exited);
+}
+
+typedef struct PropertyRow {
+        const char *name, *signature;
+        sd_bus_property_get_t get;
+} PropertyRow;
+
+/* Every property, as InterfacesAdded carries them. */
+static const PropertyRow workload_properties[] = {
+        { "Id", "t", property_get_id },
+        { "Pid", "u", property_get_pid },
+        { "Argv", "aay", property_get_argv },
+        { "OwnerUid", "u", property_get_owner_uid },
+        { "User", "u", property_get_user },
+        { "ControlGroup", "s", property_get_control_group },
+        { "State", "s", property_get_state },
+        { "ExitStatus", "(si)", property_get_exit_status },
+        { "Namespaces", "a{st}", property_get_namespaces },
+        { "CreatedUsec", "t", property_get_created },
+        { "ControlPath", "s", property_get_control_path },
+};
+
+/* Those that change (SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE in the vtable). */
+static const PropertyRow workload_changing_properties[] = {
+        { "State", "s", property_get_state },
+        { "ExitStatus", "(si)", property_get_exit_status },
+};
+
+/* The interface name and an a{sv} of the rows' current values, as both
+ * PropertiesChanged and InterfacesAdded carry them. */
+static int append_properties(Workload *w, sd_bus_message *s, const PropertyRow *rows, size_t n) {
         int r;
 
-        r = workload_new_owner_signal(w, BROKER_PATH, "org.freedesktop.DBus.ObjectManager", "InterfacesAdded", &s);
+        r = sd_bus_message_append(s, "s", WORKLOAD_INTERFACE);
         if (r < 0)
                 return r;
+        r = sd_bus_message_open_container(s, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                r = sd_bus_message_open_container(s, 'e', "sv");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(s, "s", rows[i].name);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_open_container(s, 'v', rows[i].signature);
+                if (r < 0)
+                        return r;
+                r = rows[i].get(sd_bus_message_get_bus(s), w->path, WORKLOAD_INTERFACE, rows[i].name, s, w, NULL);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_close_container(s);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_close_container(s);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(s);
+}
+
+static int fill_properties_changed(Workload *w, sd_bus_message *s) {
+        int r;
+
+        r = append_properties(w, s, workload_changing_properties, ELEMENTSOF(workload_changing_properties));
+        if (r < 0)
+                return r;
+        return sd_bus_message_append(s, "as", 0);
+}
+
+int workload_send_properties_changed(Workload *w) {
+        return workload_send_signal(w, true, w->path, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                    fill_properties_changed);
+}
+
+static int fill_interfaces_added(Workload *w, sd_bus_message *s) {
+        int r;
+
         r = sd_bus_message_append(s, "o", w->path);
         if (r < 0)
                 return r;
@@ -361,49 +447,37 @@ int workload_send_interfaces_added(Workload *w) {
         r = sd_bus_message_open_container(s, 'e', "sa{sv}");
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(s, "s", WORKLOAD_INTERFACE);
+        r = append_properties(w, s, workload_properties, ELEMENTSOF(workload_properties));
         if (r < 0)
                 return r;
-        r = sd_bus_message_open_container(s, 'a', "{sv}");
+        r = sd_bus_message_close_container(s);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < ELEMENTSOF(props); i++) {
-                r = sd_bus_message_open_container(s, 'e', "sv");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_append(s, "s", props[i].name);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_open_container(s, 'v', props[i].signature);
-                if (r < 0)
-                        return r;
-                r = props[i].get(w->owner_bus, w->path, WORKLOAD_INTERFACE, props[i].name, s, w, NULL);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_close_container(s);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_close_container(s);
-                if (r < 0)
-                        return r;
-        }
-        for (int i = 0; i < 3; i++) {
-                r = sd_bus_message_close_container(s);
-                if (r < 0)
-                        return r;
-        }
-        return sd_bus_send(w->owner_bus, s, NULL);
+        return sd_bus_message_close_container(s);
+}
+
+static int fill_interfaces_removed(Workload *w, sd_bus_message *s) {
+        return sd_bus_message_append(s, "oas", w->path, 1, WORKLOAD_INTERFACE);
+}
+
+static int fill_id_path(Workload *w, sd_bus_message *s) {
+        return sd_bus_message_append(s, "to", w->id, w->path);
+}
+
+int workload_send_interfaces_added(Workload *w) {
+        int r, k;
+
+        r = workload_send_signal(w, false, BROKER_PATH, BROKER_INTERFACE, "WorkloadNew", fill_id_path);
+        k = workload_send_signal(w, true, BROKER_PATH, "org.freedesktop.DBus.ObjectManager", "InterfacesAdded",
+                                 fill_interfaces_added);
+        return r < 0 ? r : k;
 }
 
 int workload_send_interfaces_removed(Workload *w) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
-        int r;
+        int r, k;
 
-        r = workload_new_owner_signal(w, BROKER_PATH, "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved", &s);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(s, "oas", w->path, 1, WORKLOAD_INTERFACE);
-        if (r < 0)
-                return r;
-        return sd_bus_send(w->owner_bus, s, NULL);
+        r = workload_send_signal(w, true, BROKER_PATH, "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved",
+                                 fill_interfaces_removed);
+        k = workload_send_signal(w, false, BROKER_PATH, BROKER_INTERFACE, "WorkloadRemoved", fill_id_path);
+        return r < 0 ? r : k;
 }

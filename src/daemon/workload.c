@@ -91,9 +91,15 @@ static void workload_count_as(Workload *w, WorkloadCount what) {
                 free(u64map_remove(&m->users, w->owner_uid));
 }
 
+/* Every state change goes through here: the per-uid counts follow it, and
+ * a change between two exported states is announced (PropertiesChanged). */
 void workload_set_state(Workload *w, WorkloadState state) {
+        bool published = w->state != state && workload_state_to_string(w->state) && workload_state_to_string(state);
+
         w->state = state;
         workload_count_as(w, workload_count_wanted(w));
+        if (published)
+                (void) workload_send_properties_changed(w);
 }
 
 static void workload_waiter_done(Workload *w, sd_bus_message *msg) {
@@ -185,9 +191,12 @@ Workload *workload_free(Workload *w) {
         return NULL;
 }
 
-/* For good: the unit goes too, now or once empty. (workload_free() alone,
- * at shutdown, leaves running workloads their units.) */
+/* For good: those who saw its object hear it go, and the unit goes too,
+ * now or once empty. (workload_free() alone, at shutdown, leaves running
+ * workloads their units.) */
 static void workload_forget(Workload *w) {
+        if (workload_is_listed(w))
+                (void) workload_send_interfaces_removed(w);
         manager_forget_unit(w->manager, &w->unit);
         workload_free(w);
 }
@@ -344,6 +353,7 @@ static void workload_exited(Workload *w, const char *code, int status) {
         w->exit_code = code;
         w->exit_status = status;
         w->exited_usec = now(CLOCK_REALTIME);
+        workload_set_state(w, WORKLOAD_EXITED);
         w->status_source = sd_event_source_disable_unref(w->status_source);
         w->spawned.status_fd = safe_close(w->spawned.status_fd);
 
@@ -700,11 +710,13 @@ static int workload_send_sigterm(Workload *w) {
 
         if (!workload_kills_unit(w))
                 return process_signal(&w->spawned.process, SIGTERM, 0);
-        r = cgroup_unit_signal_all(&w->unit, SIGTERM, w->manager->config->control_path);
+        bool fallback;
+        r = cgroup_unit_signal_all(&w->unit, SIGTERM, w->manager->config->control_path, &fallback);
         if (r < 0)
                 return r;
         log_debug("Workload %" PRIu64 ": SIGTERM to %d processes of its cgroup.", w->id, r);
-        return r == 0 ? -ESRCH : 0;
+        /* 1, as process_signal() says it: the metrics count the fallback. */
+        return r == 0 ? -ESRCH : fallback ? 1 : 0;
 }
 
 static int workload_stop_as(Workload *w, sd_bus_message *reply_to, uint64_t audit_seq, const char *rule) {
@@ -766,6 +778,5 @@ int workload_stop(Workload *w, sd_bus_message *reply_to, uint64_t audit_seq) {
 
 void workload_release(Workload *w) {
         log_debug("Workload %" PRIu64 " released.", w->id);
-        (void) workload_send_interfaces_removed(w);
         workload_forget(w);
 }

@@ -148,10 +148,22 @@ void workload_release(Workload *w);
  * taken now: true when w has exited (by now). */
 bool workload_collect_exit(Workload *w);
 
-/* Workload1 on the bus (workload-bus.c). */
+/* Every state change goes through here. Between exported states it is
+ * published: PropertiesChanged with State and ExitStatus, to the owner and
+ * the subscribers that see the workload. So set exit_code and exit_status
+ * before the state they come with. Entering the first exported state
+ * publishes nothing: the workload appears with it (InterfacesAdded). */
+void workload_set_state(Workload *w, WorkloadState state);
+
+/* Workload1 on the bus (workload-bus.c). Each signal goes to the owner's
+ * connection and to the subscribers that see the workload (subscription.h),
+ * addressed to each: never broadcast. */
 int workload_register_objects(Manager *m, sd_bus *bus);
 int workload_send_exited(Workload *w);
+int workload_send_properties_changed(Workload *w);
+/* InterfacesAdded, and WorkloadNew to the subscribers. */
 int workload_send_interfaces_added(Workload *w);
+/* InterfacesRemoved, and WorkloadRemoved to the subscribers. */
 int workload_send_interfaces_removed(Workload *w);
 int workload_reply_exit(Workload *w, sd_bus_message *msg);
 
