@@ -381,6 +381,7 @@ static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error
         /* Nothing of it is dispatched before we return. */
         w->unit = unit;
         unit = CGROUP_UNIT_NULL;
+        unit_close_fd(&w->unit);
         return 1; /* answered once the exec result is in */
 }
 

@@ -174,10 +174,38 @@ static int on_lingering_unit_event(sd_event_source *s, int fd, uint32_t revents,
         return lingering_unit_check(userdata, cgroup_events_read_populated(fd));
 }
 
+void unit_close_fd(CgroupUnit *u) {
+        u->fd = safe_close(u->fd);
+}
+
+int unit_reopen(Manager *m, CgroupUnit *u) {
+        _cleanup_cgroup_unit_ CgroupUnit again = CGROUP_UNIT_NULL;
+        const char *name;
+        int r;
+
+        if (u->fd >= 0)
+                return 0;
+        if (!u->path || m->cgroup_subtree.fd < 0)
+                return -EBADF;
+        name = strrchr(u->path, '/');
+        r = cgroup_unit_open(&m->cgroup_subtree, name ? name + 1 : u->path, &again);
+        if (r < 0)
+                return r;
+        /* Removed and made again by someone else: not ours. */
+        if (u->id != 0 && again.id != u->id)
+                return -ESTALE;
+        u->fd = TAKE_FD(again.fd);
+        return 0;
+}
+
 void manager_forget_unit(Manager *m, CgroupUnit *u) {
         LingeringUnit *l;
         int r;
 
+        if (u->path && unit_reopen(m, u) < 0) {
+                cgroup_unit_done(u);
+                return;
+        }
         if (u->fd < 0) {
                 cgroup_unit_done(u);
                 return;

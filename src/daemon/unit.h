@@ -44,6 +44,12 @@ bool unit_limits_supported(Manager *m, const CgroupLimits *limits, CgroupLimit *
 /* org.pidbroker.Error.NotSupported naming the limit and its controller. */
 int unit_limit_not_supported(Manager *m, CgroupLimit l, sd_bus_error *error);
 
+/* A live workload holds one fd, its pidfd: its unit's directory fd is
+ * closed once it is born in it (path and id kept), and opened again, and
+ * checked to be the same directory, when the unit is acted on. */
+void unit_close_fd(CgroupUnit *u);
+int unit_reopen(Manager *m, CgroupUnit *u);
+
 /* Remove u's directory now if it is empty, else once it is (watched on
  * cgroup.events). u is taken in either case. */
 void manager_forget_unit(Manager *m, CgroupUnit *u);

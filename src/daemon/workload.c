@@ -272,7 +272,7 @@ static int workload_stop_as(Workload *w, sd_bus_message *reply_to, uint64_t audi
 
 /* Whether Stop, and the end of the main process, take the whole unit. */
 static bool workload_kills_unit(const Workload *w) {
-        return w->kill_mode == KILL_MODE_CGROUP && w->unit.fd >= 0;
+        return w->kill_mode == KILL_MODE_CGROUP && w->unit.path;
 }
 
 /* Main process gone and, with kill_mode=cgroup, unit empty: Wait and Stop
@@ -317,7 +317,10 @@ static int on_unit_events(sd_event_source *s, int fd, uint32_t revents, void *us
 static int workload_stop_leftovers(Workload *w) {
         int r;
 
-        r = unit_watch_events(w->manager, cgroup_unit_open_events(&w->unit), on_unit_events, w, &w->unit_events);
+        r = unit_reopen(w->manager, &w->unit);
+        if (r >= 0)
+                r = unit_watch_events(w->manager, cgroup_unit_open_events(&w->unit), on_unit_events, w,
+                                      &w->unit_events);
         if (r >= 0)
                 r = cgroup_events_read_populated(sd_event_source_get_io_fd(w->unit_events));
         if (r < 0) {
@@ -637,7 +640,12 @@ static int on_kill_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         log_info("Workload %" PRIu64 " did not stop within %" PRIu64 " ms, %s.", w->id, w->stop_timeout_usec / 1000,
                  whole_unit ? "killing its cgroup" : "sending SIGKILL");
         /* cgroup.kill reaches every process, those forking right now too. */
-        r = whole_unit ? cgroup_unit_kill(&w->unit) : process_signal(&w->spawned.process, SIGKILL, 0);
+        if (whole_unit) {
+                r = unit_reopen(w->manager, &w->unit);
+                if (r >= 0)
+                        r = cgroup_unit_kill(&w->unit);
+        } else
+                r = process_signal(&w->spawned.process, SIGKILL, 0);
         metrics_count_signal(&w->manager->metrics, &w->spawned.process, r);
         manager_audit_outcome(w->manager, seq, r);
         if (r < 0 && r != -ESRCH)
@@ -711,6 +719,9 @@ static int workload_send_sigterm(Workload *w) {
         if (!workload_kills_unit(w))
                 return process_signal(&w->spawned.process, SIGTERM, 0);
         bool fallback;
+        r = unit_reopen(w->manager, &w->unit);
+        if (r < 0)
+                return r;
         r = cgroup_unit_signal_all(&w->unit, SIGTERM, w->manager->config->control_path, &fallback);
         if (r < 0)
                 return r;
