@@ -621,6 +621,8 @@ void daemon_start(const char *const *extra_args) {
         g_autofree char *actions = g_strdup_printf("--policy-actions=%s/policy/org.pidbroker.policy", source_root());
         g_autofree char *rules = g_strdup_printf("--rules-dir=%s", T.rules_dir);
         g_autofree char *audit = g_strdup_printf("--audit-log=%s", T.audit_log);
+        /* Never the machine's /run/pidbroker: its records are another daemon's. */
+        g_autofree char *state = g_strdup_printf("--state-directory=%s/state", T.dir);
         g_autoptr(GPtrArray) argv = g_ptr_array_new();
         g_autoptr(GError) e = NULL;
 
@@ -632,7 +634,7 @@ void daemon_start(const char *const *extra_args) {
         g_assert_nonnull(g_getenv("PIDBROKERD"));
         g_ptr_array_add(argv, (char *) g_getenv("PIDBROKERD"));
         const char *fixed[] = { conf_arg, sock_arg, max_fds, max_wl, max_waiters, "--stop-timeout-sec=10",
-                                "--log-target=stderr", "--log-level=debug", actions, rules, audit };
+                                "--log-target=stderr", "--log-level=debug", actions, rules, audit, state };
         for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++)
                 g_ptr_array_add(argv, (char *) fixed[i]);
         for (const char *const *a = extra_args; a && *a; a++)

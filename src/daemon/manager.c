@@ -18,6 +18,7 @@
 #include "manager.h"
 #include "request.h"
 #include "workload.h"
+#include "workload-state.h"
 
 int manager_new(Config *config, Manager **ret) {
         Manager *m = calloc(1, sizeof *m);
@@ -25,6 +26,7 @@ int manager_new(Config *config, Manager **ret) {
                 return -ENOMEM;
         m->config = config;
         m->private_fd = -EBADF;
+        m->state_fd = -EBADF;
         m->cgroup_subtree = CGROUP_SUBTREE_NULL;
         *ret = m;
         return 0;
@@ -52,6 +54,8 @@ Manager *manager_free(Manager *m) {
         m->offload = offload_free(m->offload);
         m->identities = identity_cache_free(m->identities);
         cgroup_subtree_done(&m->cgroup_subtree);
+        m->reexec_timer = sd_event_source_disable_unref(m->reexec_timer);
+        safe_close(m->state_fd);
 
         sd_event_source_disable_unref(m->private_source);
         safe_close(m->private_fd);
@@ -311,6 +315,10 @@ int manager_setup(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to arm the audit flush timer: %m");
 
+        r = manager_state_open(m);
+        if (r < 0)
+                return r;
+
         r = offload_new(m->event, m->config->max_blocking_per_user, m->config->max_blocking,
                         m->config->blocking_timeout_usec, &m->offload);
         if (r < 0)
@@ -349,6 +357,11 @@ int manager_start(Manager *m) {
         r = manager_register_objects(m, m->bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the bus objects: %m");
+
+        /* Before the name: a client that sees it finds its workloads back. */
+        r = manager_readopt(m);
+        if (r < 0)
+                return r;
 
         if (m->config->private_socket && m->config->private_socket[0]) {
                 r = private_socket_open(m);

@@ -75,6 +75,15 @@ struct Manager {
         size_t n_seccomp_profiles;
 
         uint64_t next_counter_id; /* workload ids where pidfs is missing */
+
+        /* State that outlives this process (workload-state.h). */
+        int state_fd;             /* <StateDirectory>/workloads; -EBADF: no records */
+        bool fd_store;            /* NOTIFY_SOCKET: pidfds go to systemd's fd store too */
+        char **argv;              /* how we were started, for Reexecute (not owned) */
+        bool reexecuting;         /* Reexecute() accepted: new Spawns are refused */
+        uint64_t reexec_audit_seq;
+        uint64_t reexec_deadline;  /* CLOCK_MONOTONIC: unsettled spawns are killed then */
+        sd_event_source *reexec_timer;
 };
 
 int manager_new(Config *config, Manager **ret);

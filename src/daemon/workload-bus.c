@@ -34,7 +34,8 @@
         }
 
 DEFINE_WORKLOAD_PROPERTY(id, "t", w->id)
-DEFINE_WORKLOAD_PROPERTY(pid, "u", (uint32_t) w->spawned.process.pid)
+/* A lost workload's pid may name anyone by now: 0. */
+DEFINE_WORKLOAD_PROPERTY(pid, "u", w->state == WORKLOAD_LOST ? 0 : (uint32_t) w->spawned.process.pid)
 DEFINE_WORKLOAD_PROPERTY(owner_uid, "u", (uint32_t) w->owner_uid)
 DEFINE_WORKLOAD_PROPERTY(user, "u", (uint32_t) w->user)
 DEFINE_WORKLOAD_PROPERTY(state, "s", workload_state_to_string(w->state))
@@ -88,6 +89,9 @@ static int property_get_namespaces(sd_bus *bus, const char *path, const char *in
 static int method_get_pidfd(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Workload *w = userdata;
 
+        if (w->spawned.process.fd < 0 && w->state != WORKLOAD_RUNNING)
+                return sd_bus_error_set(error, BUS_ERROR_NO_SUCH_PROCESS,
+                                        "The workload has no pidfd any more (lost, or exited before a restart).");
         if (w->spawned.process.fd < 0)
                 return sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED, "Workload runs on the legacy PID path.");
         return sd_bus_reply_method_return(msg, "h", w->spawned.process.fd);
@@ -191,7 +195,7 @@ static int method_release(sd_bus_message *msg, void *userdata, sd_bus_error *err
         Workload *w = userdata;
         int r;
 
-        if (w->state != WORKLOAD_EXITED)
+        if (w->state != WORKLOAD_EXITED && w->state != WORKLOAD_LOST)
                 return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT,
                                         "Workload is still running; Stop or Wait for it first.");
         r = sd_bus_reply_method_return(msg, NULL);
