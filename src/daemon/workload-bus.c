@@ -193,14 +193,13 @@ static int method_wait(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 
 static int method_release(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Workload *w = userdata;
-        int r;
 
         if (w->state != WORKLOAD_EXITED && w->state != WORKLOAD_LOST)
                 return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT,
                                         "Workload is still running; Stop or Wait for it first.");
-        r = sd_bus_reply_method_return(msg, NULL);
+        /* Forgotten, its record too, before the caller hears so. */
         workload_release(w);
-        return r;
+        return sd_bus_reply_method_return(msg, NULL);
 }
 
 static const sd_bus_vtable workload_vtable[] = {

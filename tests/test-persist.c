@@ -1,0 +1,509 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* Workloads that outlive the daemon's process (issue 9, "State that
+ * survives"): the per-workload records, re-adoption after SIGKILL by pidfs
+ * identity with PIDs forced to be reused by decoys, Reexecute() under a
+ * spawn/exit churn, and systemd's fd store stood in for by the test. The
+ * real daemon on a real bus, clients as root and as nobody. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "daemon-harness.h"
+#include "pid-reuse.h"
+#include "test-util.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+/* ---------- small helpers ---------- */
+
+static char *record_path(const char *state_dir, guint64 id) {
+        return g_strdup_printf("%s/workloads/%" G_GUINT64_FORMAT, state_dir, id);
+}
+
+static char *read_record(const char *state_dir, guint64 id) {
+        g_autofree char *p = record_path(state_dir, id);
+        char *contents = NULL;
+        if (!g_file_get_contents(p, &contents, NULL, NULL))
+                return NULL;
+        return contents;
+}
+
+static void pidfd_kill(int pidfd, int sig) {
+        g_assert_cmpint(syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0), ==, 0);
+}
+
+static GVariant *sleeper(const char *secs) {
+        return argv_helper((const char *const[]) { "sleep", secs, NULL });
+}
+
+/* A processes whose command line is the helper's "sleep <marker>". */
+static unsigned count_sleepers(const char *marker) {
+        g_autoptr(GDir) d = g_dir_open("/proc", 0, NULL);
+        const char *n;
+        unsigned count = 0;
+
+        while ((n = g_dir_read_name(d))) {
+                g_autofree char *p = g_strdup_printf("/proc/%s/cmdline", n);
+                g_autofree char *c = NULL;
+                gsize len;
+
+                if (!g_ascii_isdigit(n[0]) || !g_file_get_contents(p, &c, &len, NULL) || len == 0)
+                        continue;
+                /* argv[1] "sleep", argv[2] the marker. */
+                const char *a1 = c + strlen(c) + 1;
+                if (a1 < c + len && g_str_equal(a1, "sleep") && a1 + strlen(a1) + 1 < c + len &&
+                    g_str_equal(a1 + strlen(a1) + 1, marker))
+                        count++;
+        }
+        return count;
+}
+
+/* ---------- client side ---------- */
+
+/* Spawn a watch_client workload, say where it is, hold the connection
+ * until stdin closes. */
+static int client_watch_spawn(GDBusConnection *c) {
+        g_autofree char *path = NULL;
+        g_autoptr(GError) e = NULL;
+        guint64 id;
+
+        g_assert_true(spawn_full(c, sleeper("1000"), NULL, NULL, 0, ns_options(NULL, true, 0), &path, NULL, &id, &e));
+        g_assert_no_error(e);
+        printf("path=%s\nid=%" G_GUINT64_FORMAT "\npid=%u\n", path, id, get_u32(c, path, "Pid"));
+        fflush(stdout);
+        g_free(read_all_fd(STDIN_FILENO));
+        return 0;
+}
+
+static int scenario_reuse(const char *dir, const char *exe);
+
+static int client_main(int argc, char *argv[]) {
+        const char *scenario = argv[2];
+
+        if (g_str_equal(scenario, "reuse-scenario") && argc == 5)
+                return scenario_reuse(argv[3], argv[4]);
+
+        g_autoptr(GDBusConnection) c = client_connect(NULL);
+        if (g_str_equal(scenario, "watch-spawn"))
+                return client_watch_spawn(c);
+        g_printerr("unknown scenario %s\n", scenario);
+        return 2;
+}
+
+/* ---------- records ---------- */
+
+static char *state_dir(void) {
+        return g_build_filename(T.dir, "state", NULL);
+}
+
+/* A record is on disk when Spawn replies, says the exit status once the
+ * workload exited, and is gone once it is released. */
+static void test_record_lifecycle(void) {
+        g_autofree char *dir = state_dir(), *path = NULL;
+        g_autoptr(GError) e = NULL;
+        guint64 id;
+
+        g_assert_true(spawn_full(T.root, sleeper("1000"), NULL, NULL, 0, NULL, &path, NULL, &id, &e));
+        g_assert_no_error(e);
+        g_autofree char *running = read_record(dir, id);
+        g_assert_nonnull(running);
+        g_test_message("record:\n%s", running);
+        g_assert_true(g_str_has_prefix(running, "pidbroker-workload 2\n"));
+        g_autofree char *idline = g_strdup_printf("\nid %" G_GUINT64_FORMAT "\n", id);
+        g_assert_nonnull(strstr(running, idline));
+        g_assert_nonnull(strstr(running, "\nexit-code -\n"));
+        g_assert_nonnull(strstr(running, "\nhandle fe "));
+
+        g_autoptr(GVariant) r = call(T.root, path, WORKLOAD_IFACE, "Stop", NULL, "(si)", &e);
+        g_assert_no_error(e);
+        g_autofree char *exited = read_record(dir, id);
+        g_assert_nonnull(strstr(exited, "\nexit-code killed\nexit-status 15\n"));
+
+        release_workload(T.root, path);
+        g_autofree char *gone = read_record(dir, id);
+        g_assert_null(gone);
+}
+
+/* A record that cannot be written refuses the spawn, and the child is
+ * killed and reaped: no orphan, no zombie, no temporary file. */
+static void test_record_write_failure(void) {
+        g_autofree char *dir = g_build_filename(T.dir, "state-full", NULL);
+        g_autofree char *arg = g_strdup_printf("--state-directory=%s", dir);
+        g_autofree char *wdir = g_build_filename(dir, "workloads", NULL);
+        g_autoptr(GError) e = NULL;
+        const char *extra[] = { arg, NULL };
+
+        g_assert_cmpint(g_mkdir(dir, 0755), ==, 0);
+        g_assert_cmpint(mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755"), ==, 0);
+        g_assert_cmpint(g_mkdir(wdir, 0700), ==, 0);
+        g_free(test_fill_fs(dir));
+        daemon_restart(extra);
+
+        g_assert_false(spawn_full(T.root, sleeper("987"), NULL, NULL, 0, NULL, NULL, NULL, NULL, &e));
+        assert_dbus_error(e, ERR_SPAWN_FAILED);
+        g_test_message("%s", e->message);
+        g_assert_nonnull(strstr(e->message, "state record failed"));
+        g_assert_nonnull(strstr(e->message, "ENOSPC"));
+        /* The kill is sent before the reply; the reap follows at once. */
+        for (int i = 0; i < 200 && (count_sleepers("987") > 0 || count_zombie_children(T.daemon_pid) > 0); i++)
+                g_usleep(10000);
+        g_assert_cmpuint(count_sleepers("987"), ==, 0);
+        g_assert_cmpuint(count_zombie_children(T.daemon_pid), ==, 0);
+        g_autoptr(GDir) d = g_dir_open(wdir, 0, NULL);
+        g_assert_null(g_dir_read_name(d));
+
+        daemon_restart(NULL);
+        g_assert_cmpint(umount2(dir, MNT_DETACH), ==, 0);
+}
+
+/* ---------- crash under forced PID reuse ---------- */
+
+#define REUSE_PID_MAX 1000
+#define REUSE_WORKLOADS 12
+#define REUSE_KILLED 8    /* the first ones die while the daemon is down */
+#define REUSE_DECOYS 6    /* and the pids of the first of those get decoys */
+#define REUSE_PID_PATH 4  /* records of the first ones lose their handle: pidfd_open + id */
+
+typedef struct SpawnedWorkload {
+        char *path;
+        guint64 id;
+        pid_t pid;
+        int pidfd;
+} SpawnedWorkload;
+
+/* Fork until each of the n target pids is a decoy that pauses until
+ * killed; the other children are reaped at once, so the counter wraps.
+ * Every child checks its own pid: gaps (live processes) do not matter.
+ * Returns the number of forks. */
+static unsigned fork_decoys(const pid_t *targets, size_t n, pid_t *ret) {
+        unsigned forks = 0;
+        size_t found = 0;
+
+        fflush(stderr);
+        while (found < n && forks < 20 * REUSE_PID_MAX) {
+                pid_t p = fork();
+                bool target = false;
+
+                g_assert_cmpint(p, >=, 0);
+                if (p == 0) {
+                        pid_t self = getpid();
+                        for (size_t i = 0; i < n; i++)
+                                if (targets[i] == self)
+                                        for (;;)
+                                                pause();
+                        _exit(0);
+                }
+                forks++;
+                for (size_t i = 0; i < n; i++)
+                        if (targets[i] == p) {
+                                ret[i] = p;
+                                found++;
+                                target = true;
+                        }
+                if (!target)
+                        g_assert_cmpint(waitpid(p, NULL, 0), ==, p);
+        }
+        g_assert_cmpuint(found, ==, n);
+        return forks;
+}
+
+/* Replace a record's "handle ..." line by "handle -". */
+static void record_drop_handle(const char *sdir, guint64 id) {
+        g_autofree char *p = record_path(sdir, id);
+        g_autofree char *c = NULL;
+        g_autoptr(GError) e = NULL;
+
+        g_assert_true(g_file_get_contents(p, &c, NULL, &e));
+        char *h = strstr(c, "\nhandle ");
+        g_assert_nonnull(h);
+        char *eol = strchr(h + 1, '\n');
+        g_autofree char *n = g_strdup_printf("%.*s\nhandle -%s", (int) (h - c), c, eol);
+        /* CONSISTENT: GLib 2.74 writes NONE in place without truncating. */
+        g_assert_true(g_file_set_contents_full(p, n, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &e));
+}
+
+static void wait_reaped(pid_t pid, int *ret_status) {
+        g_assert_cmpint(waitpid(pid, ret_status, 0), ==, pid);
+}
+
+/* Pid 1 of a pid namespace with pid_max REUSE_PID_MAX: start a daemon,
+ * spawn workloads over the direct socket (the bus lives outside the
+ * namespace, so its pids mean nothing to a daemon inside), SIGKILL the
+ * daemon, kill some workloads and put decoys at their pids, start the
+ * daemon again, and count. Prints to stderr only: stdout is the test's
+ * TAP. */
+static int scenario_reuse(const char *dir, const char *exe) {
+        g_autofree char *sdir = g_build_filename(dir, "state-reuse", NULL);
+        g_autofree char *state_arg = g_strdup_printf("--state-directory=%s", sdir);
+        const char *extra[] = { state_arg, "--max-workloads-per-user=64", NULL };
+        SpawnedWorkload w[REUSE_WORKLOADS];
+        g_autoptr(GDBusConnection) c = NULL;
+        g_autoptr(GError) e = NULL;
+        pid_t decoys[REUSE_DECOYS];
+        unsigned wrong = 0, readopted = 0, lost = 0, decoys_alive = 0;
+        char *code = NULL;
+        int status;
+
+        self_exe = exe;
+        T.dir = g_strdup(dir);
+        T.address = g_strdup(g_getenv("DBUS_SYSTEM_BUS_ADDRESS"));
+        T.private_socket = g_build_filename(dir, "private-reuse", NULL);
+        T.daemon_log = g_build_filename(dir, "daemon-reuse.log", NULL);
+        T.rules_dir = g_build_filename(dir, "rules.d", NULL);
+        T.audit_log = g_build_filename(dir, "audit", "audit.jsonl", NULL);
+
+        /* Pids below PID_RESERVED are never handed out again: burn them
+         * (no thread exists yet to mind the forks). */
+        for (;;) {
+                pid_t p = fork();
+                g_assert_cmpint(p, >=, 0);
+                if (p == 0)
+                        _exit(0);
+                g_assert_cmpint(waitpid(p, NULL, 0), ==, p);
+                if (p >= PID_RESERVED + 10)
+                        break;
+        }
+
+        /* The bus only to see the daemon's name come. */
+        T.root = g_dbus_connection_new_for_address_sync(
+                T.address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                NULL, NULL, &e);
+        g_assert_no_error(e);
+        daemon_start(extra);
+        c = client_connect(T.private_socket);
+
+        for (size_t i = 0; i < REUSE_WORKLOADS; i++) {
+                (void) spawn_full(c, sleeper("1000"), NULL, NULL, 0, NULL, &w[i].path, &w[i].pidfd, &w[i].id, &e);
+                g_assert_no_error(e);
+                w[i].pid = (pid_t) get_u32(c, w[i].path, "Pid");
+                g_assert_cmpint(w[i].pid, >=, PID_RESERVED);
+        }
+
+        /* The crash. Its children are ours now (we are pid 1). */
+        g_assert_cmpint(kill(T.daemon_pid, SIGKILL), ==, 0);
+        wait_reaped(T.daemon_pid, &status);
+        T.daemon_pid = 0;
+        g_clear_object(&c);
+        for (int i = 0; i < 200 && name_has_owner(T.root, BROKER_NAME); i++)
+                g_usleep(20000);
+
+        for (size_t i = 0; i < REUSE_KILLED; i++) {
+                pidfd_kill(w[i].pidfd, SIGKILL);
+                wait_reaped(w[i].pid, &status);
+                if (i < REUSE_PID_PATH)
+                        record_drop_handle(sdir, w[i].id);
+        }
+        /* Decoys at the dead pids. */
+        pid_t targets[REUSE_DECOYS];
+        for (size_t i = 0; i < REUSE_DECOYS; i++)
+                targets[i] = w[i].pid;
+        unsigned forks = fork_decoys(targets, REUSE_DECOYS, decoys);
+        g_printerr("reuse: %d decoys at the pids of dead workloads after %u forks\n", REUSE_DECOYS, forks);
+
+        daemon_start(extra);
+        c = client_connect(T.private_socket);
+
+        for (size_t i = 0; i < REUSE_WORKLOADS; i++) {
+                g_autofree char *state = get_str(c, w[i].path, "State");
+                guint32 pid = get_u32(c, w[i].path, "Pid");
+                bool dead = i < REUSE_KILLED;
+
+                g_assert_cmpuint(get_u64(c, w[i].path, "Id"), ==, w[i].id);
+                if (dead && (!g_str_equal(state, "lost") || pid != 0))
+                        wrong++;
+                if (!dead && (!g_str_equal(state, "running") || pid != (guint32) w[i].pid))
+                        wrong++;
+                g_printerr("workload %" G_GUINT64_FORMAT " pid %d: %s (%s%s)\n", w[i].id, (int) w[i].pid, state,
+                           dead ? (i < REUSE_DECOYS ? "dead, pid reused by a decoy" : "dead") : "alive",
+                           i < REUSE_PID_PATH ? ", record without a handle" : "");
+                if (dead)
+                        lost++;
+                else
+                        readopted++;
+        }
+        for (size_t i = 0; i < REUSE_DECOYS; i++) {
+                siginfo_t si = {};
+                if (waitid(P_PID, (id_t) decoys[i], &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == 0)
+                        decoys_alive++;
+                else
+                        wrong++;
+        }
+
+        /* Lost: no wait, no signal, no Stop; Release forgets it. */
+        for (size_t i = 0; i < REUSE_KILLED; i++) {
+                g_autoptr(GError) le = NULL;
+                g_autoptr(GVariant) r1 = call(c, w[i].path, WORKLOAD_IFACE, "Wait", NULL, "(si)", &le);
+                assert_dbus_error(le, ERR_NOSUCH);
+                g_clear_error(&le);
+                g_autoptr(GVariant) r2 = call(c, w[i].path, WORKLOAD_IFACE, "Signal", g_variant_new("(iu)", SIGKILL, 0),
+                                              "()", &le);
+                assert_dbus_error(le, ERR_NOSUCH);
+                g_clear_error(&le);
+                g_autoptr(GVariant) r3 = call(c, w[i].path, WORKLOAD_IFACE, "Stop", NULL, "(si)", &le);
+                assert_dbus_error(le, ERR_NOSUCH);
+                release_workload(c, w[i].path);
+                g_autofree char *rec = read_record(sdir, w[i].id);
+                g_assert_null(rec);
+        }
+
+        /* A re-adopted workload is no child of the new daemon: its status
+         * comes through PIDFD_INFO_EXIT once we (its reaper) reaped it. */
+        size_t a = REUSE_KILLED;
+        pidfd_kill(w[a].pidfd, SIGTERM);
+        wait_reaped(w[a].pid, &status);
+        wait_workload(c, w[a].path, &code, &status);
+        g_assert_cmpstr(code, ==, "killed");
+        g_assert_cmpint(status, ==, SIGTERM);
+        g_free(code);
+
+        /* Decoys untouched to the end. */
+        for (size_t i = 0; i < REUSE_DECOYS; i++) {
+                siginfo_t si = {};
+                g_assert_cmpint(waitid(P_PID, (id_t) decoys[i], &si, WEXITED | WNOHANG | WNOWAIT), ==, 0);
+                g_assert_cmpint(si.si_pid, ==, 0);
+        }
+
+        g_printerr("reuse: %u re-adopted, %u lost (%d with pids reused by decoys, %d proven by pid and id only), "
+                   "%u decoys untouched, %u wrong adoptions\n",
+                   readopted, lost, REUSE_DECOYS, REUSE_PID_PATH, decoys_alive, wrong);
+        g_assert_cmpuint(wrong, ==, 0);
+        g_clear_object(&c);
+        daemon_stop();
+        return 0;
+}
+
+static int exec_scenario(void *userdata) {
+        char **argv = userdata;
+        execv(argv[0], argv);
+        return 127;
+}
+
+static void test_crash_pid_reuse(void) {
+        PidReuseError err = {};
+        const char *argv[] = { self_exe, "--client", "reuse-scenario", T.dir, self_exe, NULL };
+        int r;
+
+        /* The scenario's daemon takes the bus name. */
+        daemon_stop();
+        r = pid_reuse_run(REUSE_PID_MAX, exec_scenario, (void *) argv, &err);
+        daemon_start(NULL);
+        if (r == -EOPNOTSUPP) {
+                g_test_skip("pid_max is not per pid namespace (Linux < 6.14)");
+                return;
+        }
+        if (r < 0)
+                g_error("pid_reuse_run: %s: %s", err.step ?: "?", g_strerror(err.err));
+        g_assert_true(WIFEXITED(r));
+        g_assert_cmpint(WEXITSTATUS(r), ==, 0);
+}
+
+/* SIGKILL of the daemon, then a restart, on the system bus: live
+ * workloads come back with the same ids and paths, an exited one with its
+ * status, one that died while the daemon was down is lost (nothing kept
+ * its status), and a watch_client workload is stopped when its owner,
+ * still connected across the restart, leaves. We are a subreaper: the
+ * orphans are ours to reap, when we choose. */
+static void test_crash_readopt(void) {
+        g_autofree char *p_live = NULL, *p_dead = NULL, *p_exited = NULL, *code = NULL;
+        g_autoptr(GError) e = NULL;
+        int fd_live, fd_dead, status;
+        guint64 id_live, id_dead;
+
+        g_assert_cmpint(prctl(PR_SET_CHILD_SUBREAPER, 1), ==, 0);
+        (void) spawn_full(T.root, sleeper("1000"), NULL, NULL, 0, NULL, &p_live, &fd_live, &id_live, &e);
+        g_assert_no_error(e);
+        (void) spawn_full(T.root, sleeper("1000"), NULL, NULL, 0, NULL, &p_dead, &fd_dead, &id_dead, &e);
+        g_assert_no_error(e);
+        (void) spawn_full(T.root, argv_helper((const char *const[]) { "exit", "7", NULL }), NULL, NULL, 0, NULL,
+                          &p_exited, NULL, NULL, &e);
+        g_assert_no_error(e);
+        wait_workload(T.root, p_exited, &code, &status);
+        g_clear_pointer(&code, g_free);
+        pid_t live_pid = (pid_t) get_u32(T.root, p_live, "Pid"), dead_pid = (pid_t) get_u32(T.root, p_dead, "Pid");
+
+        g_autoptr(GSubprocess) watcher = client_start(UID_NOBODY, (const char *const[]) { "watch-spawn", NULL });
+        g_autofree char *out = client_read_lines(watcher, 3);
+        g_autofree char *watch_path = client_output_get(out, "path");
+        g_autofree char *watch_pid_s = client_output_get(out, "pid");
+        pid_t watch_pid = atoi(watch_pid_s);
+        int watch_pidfd = pidfd_open_or_die(watch_pid);
+
+        g_assert_cmpint(kill(T.daemon_pid, SIGKILL), ==, 0);
+        g_assert_cmpint(waitpid(T.daemon_pid, &status, 0), ==, T.daemon_pid);
+        T.daemon_pid = 0;
+        for (int i = 0; i < 200 && name_has_owner(T.root, BROKER_NAME); i++)
+                g_usleep(20000);
+        pidfd_kill(fd_dead, SIGKILL);
+        wait_reaped(dead_pid, &status);
+
+        daemon_start(NULL);
+        g_assert_cmpuint(get_u64(T.root, p_live, "Id"), ==, id_live);
+        g_assert_cmpuint(get_u32(T.root, p_live, "Pid"), ==, (guint32) live_pid);
+        g_autofree char *s_live = get_str(T.root, p_live, "State");
+        g_assert_cmpstr(s_live, ==, "running");
+        g_autofree char *s_dead = get_str(T.root, p_dead, "State");
+        g_assert_cmpstr(s_dead, ==, "lost");
+        get_exit_status(T.root, p_exited, &code, &status);
+        g_assert_cmpstr(code, ==, "exited");
+        g_assert_cmpint(status, ==, 7);
+        g_clear_pointer(&code, g_free);
+        g_assert_true(managed_objects_contain(T.root, p_live));
+        g_autoptr(GVariant) argv = get_property(T.root, p_live, WORKLOAD_IFACE, "Argv", &e);
+        g_assert_no_error(e);
+        g_assert_cmpuint(g_variant_n_children(argv), ==, 3);
+
+        /* Exit through PIDFD_INFO_EXIT once we reaped it. */
+        pidfd_kill(fd_live, SIGTERM);
+        wait_reaped(live_pid, &status);
+        wait_workload(T.root, p_live, &code, &status);
+        g_assert_cmpstr(code, ==, "killed");
+        g_assert_cmpint(status, ==, SIGTERM);
+        g_clear_pointer(&code, g_free);
+
+        /* watch_client across the restart. */
+        g_autofree char *s_watch = get_str(T.root, watch_path, "State");
+        g_assert_cmpstr(s_watch, ==, "running");
+        g_assert_true(g_output_stream_close(g_subprocess_get_stdin_pipe(watcher), NULL, NULL));
+        client_finish(watcher);
+        g_assert_true(fd_readable_within(watch_pidfd, 30000));
+        wait_reaped(watch_pid, &status);
+        g_assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+
+        release_workload(T.root, p_live);
+        release_workload(T.root, p_dead);
+        release_workload(T.root, p_exited);
+        close(fd_live);
+        close(fd_dead);
+        close(watch_pidfd);
+        g_assert_cmpint(prctl(PR_SET_CHILD_SUBREAPER, 0), ==, 0);
+}
+
+static void register_tests(void) {
+        add_test("record-lifecycle", test_record_lifecycle);
+        add_test("record-write-failure", test_record_write_failure);
+        add_test("crash-readopt", test_crash_readopt);
+        add_test("crash-pid-reuse", test_crash_pid_reuse);
+}
+
+int main(int argc, char *argv[]) {
+        static const HarnessOptions opts = {
+                .suite = "persist",
+        };
+        return harness_main(argc, argv, &opts, client_main, register_tests);
+}
