@@ -91,6 +91,112 @@ static int client_watch_spawn(GDBusConnection *c) {
         return 0;
 }
 
+#define ERR_REEXECUTING "org.pidbroker.Error.Reexecuting"
+
+/* What a call in flight across a re-exec may get: the daemon's connection
+ * went away before it read the call (NoReply), the name is between the
+ * two images (ServiceUnknown, NameHasNoOwner), or a Spawn came while the
+ * re-exec was pending (Reexecuting). All mean "try again". */
+static const char *retryable_error(GError *e) {
+        static const char *const names[] = {
+                "org.freedesktop.DBus.Error.NoReply",
+                "org.freedesktop.DBus.Error.ServiceUnknown",
+                "org.freedesktop.DBus.Error.NameHasNoOwner",
+                ERR_REEXECUTING,
+        };
+        g_autofree char *remote = e ? g_dbus_error_get_remote_error(e) : NULL;
+
+        for (size_t i = 0; remote && i < G_N_ELEMENTS(names); i++)
+                if (g_str_equal(remote, names[i]))
+                        return names[i];
+        return NULL;
+}
+
+typedef struct Retries {
+        unsigned no_reply, service_unknown, reexecuting;
+} Retries;
+
+static bool count_retry(GError *e, Retries *r) {
+        const char *name = retryable_error(e);
+
+        if (!name)
+                return false;
+        if (g_str_has_suffix(name, "NoReply"))
+                r->no_reply++;
+        else if (g_str_equal(name, ERR_REEXECUTING))
+                r->reexecuting++;
+        else
+                r->service_unknown++;
+        g_usleep(5000);
+        return true;
+}
+
+/* A workload method, retried across re-execs; NULL with *error set on any
+ * other error. */
+static GVariant *call_retrying(GDBusConnection *c, const char *path, const char *method, const char *reply_type,
+                               Retries *retries, GError **error) {
+        for (;;) {
+                g_autoptr(GError) e = NULL;
+                GVariant *r = call(c, path, WORKLOAD_IFACE, method, NULL, reply_type, &e);
+                if (r)
+                        return r;
+                if (!count_retry(e, retries)) {
+                        g_propagate_error(error, g_steal_pointer(&e));
+                        return NULL;
+                }
+        }
+}
+
+/* Spawn "exit <i % 200>", Wait, check, Release, until stdin closes; a
+ * line per workload ("ok <id> <status>" or "bad <id> <what>"), then the
+ * retries. */
+static int client_churn(GDBusConnection *c) {
+        Retries retries = {};
+        unsigned n = 0, bad = 0;
+
+        g_assert_cmpint(fcntl(STDIN_FILENO, F_SETFL, O_NONBLOCK), ==, 0);
+        printf("started\n");
+        fflush(stdout);
+        for (;; n++) {
+                g_autofree char *path = NULL, *expected = g_strdup_printf("%u", n % 200);
+                g_autoptr(GError) e = NULL;
+                guint64 id = 0;
+                char b;
+
+                if (read(STDIN_FILENO, &b, 1) == 0)
+                        break;
+                while (!spawn_full(c, argv_helper((const char *const[]) { "exit", expected, NULL }), NULL, NULL, 0,
+                                   NULL, &path, NULL, &id, &e)) {
+                        if (!count_retry(e, &retries))
+                                g_error("Spawn: %s", e->message);
+                        g_clear_error(&e);
+                }
+                g_autoptr(GVariant) w = call_retrying(c, path, "Wait", "(si)", &retries, &e);
+                if (!w) {
+                        printf("bad %" G_GUINT64_FORMAT " Wait: %s\n", id, e->message);
+                        bad++;
+                        continue;
+                }
+                const char *code;
+                gint32 status;
+                g_variant_get(w, "(&si)", &code, &status);
+                if (!g_str_equal(code, "exited") || status != (gint32) (n % 200)) {
+                        printf("bad %" G_GUINT64_FORMAT " (%s, %d), expected (exited, %u)\n", id, code, status, n % 200);
+                        bad++;
+                } else
+                        printf("ok %" G_GUINT64_FORMAT " %d\n", id, status);
+                g_autoptr(GVariant) rel = call_retrying(c, path, "Release", "()", &retries, &e);
+                /* A Release the old image did, answered just before its
+                 * exec, is never lost; a retried one finds it gone. */
+                if (!rel && !g_str_has_suffix(e->message, "Unknown object") &&
+                    !strstr(e->message, "UnknownObject"))
+                        g_error("Release: %s", e->message);
+        }
+        printf("spawned=%u\nbad=%u\nno_reply=%u\nservice_unknown=%u\nreexecuting=%u\n", n, bad, retries.no_reply,
+               retries.service_unknown, retries.reexecuting);
+        return 0;
+}
+
 static int scenario_reuse(const char *dir, const char *exe);
 
 static int client_main(int argc, char *argv[]) {
@@ -98,10 +204,28 @@ static int client_main(int argc, char *argv[]) {
 
         if (g_str_equal(scenario, "reuse-scenario") && argc == 5)
                 return scenario_reuse(argv[3], argv[4]);
+        if (g_str_equal(scenario, "exec") && argc >= 4) {
+                g_autoptr(GError) e = NULL;
+                int status;
+                g_assert_true(g_spawn_sync(NULL, argv + 3, NULL, G_SPAWN_CHILD_INHERITS_STDIN | G_SPAWN_STDOUT_TO_DEV_NULL,
+                                           NULL, NULL, NULL, NULL, &status, &e));
+                g_assert_no_error(e);
+                printf("exit=%d\n", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+                return 0;
+        }
 
         g_autoptr(GDBusConnection) c = client_connect(NULL);
         if (g_str_equal(scenario, "watch-spawn"))
                 return client_watch_spawn(c);
+        if (g_str_equal(scenario, "churn"))
+                return client_churn(c);
+        if (g_str_equal(scenario, "reexecute")) {
+                g_autoptr(GError) e = NULL;
+                g_autoptr(GVariant) r = call(c, BROKER_PATH, BROKER_IFACE, "Reexecute", NULL, "()", &e);
+                g_autofree char *remote = e ? g_dbus_error_get_remote_error(e) : NULL;
+                printf("result=%s\n", remote ?: "ok");
+                return 0;
+        }
         g_printerr("unknown scenario %s\n", scenario);
         return 2;
 }
@@ -494,11 +618,197 @@ static void test_crash_readopt(void) {
         g_assert_cmpint(prctl(PR_SET_CHILD_SUBREAPER, 0), ==, 0);
 }
 
+/* ---------- Reexecute ---------- */
+
+static char *broker_owner(void) {
+        g_autoptr(GVariant) r = g_dbus_connection_call_sync(T.root, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                                            "org.freedesktop.DBus", "GetNameOwner",
+                                                            g_variant_new("(s)", BROKER_NAME), G_VARIANT_TYPE("(s)"),
+                                                            G_DBUS_CALL_FLAGS_NONE, 5000, NULL, NULL);
+        char *owner = NULL;
+        if (r)
+                g_variant_get(r, "(s)", &owner);
+        return owner;
+}
+
+/* Reexecute() as root, then wait for the new image on the bus: the same
+ * process, a new connection. */
+static void reexecute(void) {
+        g_autofree char *before = broker_owner();
+        g_autoptr(GError) e = NULL;
+        g_autoptr(GVariant) r = call(T.root, BROKER_PATH, BROKER_IFACE, "Reexecute", NULL, "()", &e);
+        g_assert_no_error(e);
+
+        for (int i = 0; i < 1000; i++) {
+                g_autofree char *now = broker_owner();
+                if (now && !g_str_equal(now, before))
+                        break;
+                g_assert_cmpint(waitpid(T.daemon_pid, NULL, WNOHANG), ==, 0);
+                g_usleep(10000);
+        }
+        g_autofree char *after = broker_owner();
+        g_assert_nonnull(after);
+        g_assert_cmpstr(after, !=, before);
+}
+
+/* Every workload keeps its id, path, state and status across the re-exec;
+ * the daemon stays the parent (Stop and exit statuses as before), a
+ * watch_client owner is still followed, and the call is the admin's only,
+ * recorded either way. */
+static void test_reexecute(void) {
+        g_autofree char *p_run = NULL, *p_exited = NULL, *code = NULL;
+        g_autoptr(GError) e = NULL;
+        guint64 id_run;
+        int fd_run, status;
+        pid_t daemon_pid = T.daemon_pid;
+
+        (void) spawn_full(T.root, sleeper("1000"), NULL, NULL, 0, NULL, &p_run, &fd_run, &id_run, &e);
+        g_assert_no_error(e);
+        (void) spawn_full(T.root, argv_helper((const char *const[]) { "exit", "9", NULL }), NULL, NULL, 0, NULL,
+                          &p_exited, NULL, NULL, &e);
+        g_assert_no_error(e);
+        wait_workload(T.root, p_exited, &code, &status);
+        g_clear_pointer(&code, g_free);
+        guint32 pid_run = get_u32(T.root, p_run, "Pid");
+
+        g_autoptr(GSubprocess) watcher = client_start(UID_NOBODY, (const char *const[]) { "watch-spawn", NULL });
+        g_autofree char *out = client_read_lines(watcher, 3);
+        g_autofree char *watch_path = client_output_get(out, "path");
+        int watch_pidfd = pidfd_open_or_die(atoi(client_output_get(out, "pid")));
+
+        /* nobody may not. */
+        g_autofree char *denied = client_run(UID_NOBODY, (const char *const[]) { "reexecute", NULL });
+        g_autofree char *result = client_output_get(denied, "result");
+        g_assert_cmpstr(result, ==, ERR_DENIED);
+
+        reexecute();
+        reexecute();
+        g_assert_cmpint(T.daemon_pid, ==, daemon_pid);
+
+        g_assert_cmpuint(get_u64(T.root, p_run, "Id"), ==, id_run);
+        g_assert_cmpuint(get_u32(T.root, p_run, "Pid"), ==, pid_run);
+        g_autofree char *state = get_str(T.root, p_run, "State");
+        g_assert_cmpstr(state, ==, "running");
+        get_exit_status(T.root, p_exited, &code, &status);
+        g_assert_cmpstr(code, ==, "exited");
+        g_assert_cmpint(status, ==, 9);
+        g_clear_pointer(&code, g_free);
+
+        /* Still the parent: GetPidfd hands out the same process, Stop
+         * replies with the status waitid() gave. */
+        g_autoptr(GVariant) r = call(T.root, p_run, WORKLOAD_IFACE, "Stop", NULL, "(si)", &e);
+        g_assert_no_error(e);
+        const char *c;
+        gint32 st;
+        g_variant_get(r, "(&si)", &c, &st);
+        g_assert_cmpstr(c, ==, "killed");
+        g_assert_cmpint(st, ==, SIGTERM);
+        g_assert_cmpuint(count_zombie_children(T.daemon_pid), ==, 0);
+
+        g_assert_true(g_output_stream_close(g_subprocess_get_stdin_pipe(watcher), NULL, NULL));
+        client_finish(watcher);
+        g_assert_true(fd_readable_within(watch_pidfd, 30000));
+        for (int i = 0; i < 200 && g_strcmp0(get_str(T.root, watch_path, "State"), "exited") != 0; i++)
+                g_usleep(10000);
+        g_autofree char *wstate = get_str(T.root, watch_path, "State");
+        g_assert_cmpstr(wstate, ==, "exited");
+
+        /* Recorded: two allows with their outcomes, one denial. */
+        g_autoptr(GPtrArray) recs = audit_records();
+        unsigned allowed = 0, denials = 0;
+        for (guint i = 0; i < recs->len; i++) {
+                if (g_strcmp0(jv_str(recs->pdata[i], "action"), "org.pidbroker.manage-daemon") != 0)
+                        continue;
+                if (g_str_equal(jv_str(recs->pdata[i], "decision"), "allow"))
+                        allowed++;
+                else
+                        denials++;
+        }
+        g_assert_cmpuint(allowed, ==, 2);
+        g_assert_cmpuint(denials, ==, 1);
+
+        release_workload(T.root, p_run);
+        release_workload(T.root, p_exited);
+        close(fd_run);
+        close(watch_pidfd);
+}
+
+/* pidbrokerctl daemon-reexec: root's returns once the new image is on the
+ * bus; nobody's is denied and fails. */
+static void test_ctl_daemon_reexec(void) {
+        const char *ctl = g_getenv("PIDBROKERCTL");
+        g_autofree char *before = broker_owner(), *err = NULL;
+        g_autoptr(GError) e = NULL;
+        int status;
+
+        g_assert_nonnull(ctl);
+        const char *argv[] = { ctl, "daemon-reexec", NULL };
+        g_assert_true(g_spawn_sync(NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, &err, &status, &e));
+        g_assert_no_error(e);
+        g_test_message("root: %s", err);
+        g_assert_true(g_spawn_check_wait_status(status, NULL));
+        g_autofree char *after = broker_owner();
+        g_assert_nonnull(after);
+        g_assert_cmpstr(after, !=, before);
+
+        g_autofree char *ctl_copy = g_strdup(test_public_copy(ctl));
+        g_autofree char *out = client_run(UID_NOBODY, (const char *const[]) { "exec", ctl_copy, "daemon-reexec", NULL });
+        g_autofree char *code = client_output_get(out, "exit");
+        g_assert_cmpstr(code, !=, "0");
+        g_autofree char *same = broker_owner();
+        g_assert_cmpstr(same, ==, after);
+}
+
+#define CHURN_REEXECS 5
+
+/* A client spawns short workloads in a loop and waits for each, while the
+ * daemon re-executes again and again: every Spawn that returned an id gets
+ * that workload's own exit status, none is lost. */
+static void test_reexecute_churn(void) {
+        g_autoptr(GSubprocess) churn = client_start(UID_NOBODY, (const char *const[]) { "churn", NULL });
+        g_autofree char *started = client_read_lines(churn, 1);
+        g_assert_cmpstr(started, ==, "started\n");
+
+        for (int i = 0; i < CHURN_REEXECS; i++) {
+                g_usleep(100000);
+                reexecute();
+        }
+        g_usleep(100000);
+        g_assert_true(g_output_stream_close(g_subprocess_get_stdin_pipe(churn), NULL, NULL));
+        g_autofree char *out = read_all_fd(client_stdout_fd(churn));
+        client_finish(churn);
+
+        g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
+        unsigned ok = 0;
+        for (char **l = lines; *l; l++) {
+                if (g_str_has_prefix(*l, "bad "))
+                        g_error("%s", *l);
+                if (g_str_has_prefix(*l, "ok "))
+                        ok++;
+        }
+        g_autofree char *spawned = client_output_get(out, "spawned");
+        g_autofree char *no_reply = client_output_get(out, "no_reply");
+        g_autofree char *unknown = client_output_get(out, "service_unknown");
+        g_autofree char *reexecuting = client_output_get(out, "reexecuting");
+        g_test_message("churn: %s workloads over %d re-execs, %u with their exit status, 0 lost; retried: %s NoReply, "
+                       "%s ServiceUnknown, %s Reexecuting",
+                       spawned, CHURN_REEXECS, ok, no_reply, unknown, reexecuting);
+        g_printerr("churn: %s workloads over %d re-execs, %u with their exit status, 0 lost; retried: %s NoReply, "
+                   "%s ServiceUnknown, %s Reexecuting\n",
+                   spawned, CHURN_REEXECS, ok, no_reply, unknown, reexecuting);
+        g_assert_cmpuint(ok, ==, (unsigned) atoi(spawned));
+        g_assert_cmpuint(ok, >, 0);
+        g_assert_cmpuint(count_zombie_children(T.daemon_pid), ==, 0);
+}
+
 static void register_tests(void) {
         add_test("record-lifecycle", test_record_lifecycle);
         add_test("record-write-failure", test_record_write_failure);
         add_test("crash-readopt", test_crash_readopt);
         add_test("crash-pid-reuse", test_crash_pid_reuse);
+        add_test("reexecute", test_reexecute);
+        add_test("reexecute-churn", test_reexecute_churn);
+        add_test("ctl-daemon-reexec", test_ctl_daemon_reexec);
 }
 
 int main(int argc, char *argv[]) {

@@ -370,7 +370,9 @@ int manager_start(Manager *m) {
         }
 
         /* The name last: a client that sees it finds everything ready. */
-        r = sd_bus_request_name(m->bus, BROKER_BUS_NAME, 0);
+        /* After a re-exec the old image's connection may not be gone from
+         * the bus yet: wait in the queue behind it. */
+        r = sd_bus_request_name(m->bus, BROKER_BUS_NAME, m->reexecuted ? SD_BUS_NAME_QUEUE : 0);
         if (r < 0)
                 return log_error_errno(r, "Failed to acquire %s: %m", BROKER_BUS_NAME);
 

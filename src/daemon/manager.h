@@ -81,6 +81,7 @@ struct Manager {
         bool fd_store;            /* NOTIFY_SOCKET: pidfds go to systemd's fd store too */
         char **argv;              /* how we were started, for Reexecute (not owned) */
         bool reexecuting;         /* Reexecute() accepted: new Spawns are refused */
+        bool reexecuted;          /* this image took over from --deserialize= */
         uint64_t reexec_audit_seq;
         uint64_t reexec_deadline;  /* CLOCK_MONOTONIC: unsettled spawns are killed then */
         sd_event_source *reexec_timer;

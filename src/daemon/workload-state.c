@@ -309,6 +309,7 @@ int manager_readopt(Manager *m) {
                 int fd = m->config->deserialize_fd;
 
                 m->config->deserialize_fd = -EBADF;
+                m->reexecuted = true;
                 r = deserialize(m, fd, &store);
                 safe_close(fd);
                 if (r < 0)
@@ -437,8 +438,14 @@ static int reexec_now(Manager *m) {
         /* After execve() nothing of this image can write it. */
         manager_audit_outcome(m, m->reexec_audit_seq, 0);
         m->reexec_audit_seq = 0;
-        if (m->bus)
+        /* The name free for the new image (which also queues for it): until
+         * it is back, callers get ServiceUnknown, and retry. The reply to
+         * Reexecute() goes out first. */
+        if (m->bus) {
                 (void) sd_bus_flush(m->bus);
+                (void) sd_bus_release_name(m->bus, BROKER_BUS_NAME);
+                (void) sd_bus_flush(m->bus);
+        }
         for (PrivateConnection *c = m->connections; c; c = c->next)
                 (void) sd_bus_flush(c->bus);
         log_info("Re-executing with %u workloads.", m->n_workloads);
@@ -446,6 +453,8 @@ static int reexec_now(Manager *m) {
         execve("/proc/self/exe", argv, environ);
         r = negative_errno();
         set_inherited(m, memfd, false);
+        if (m->bus)
+                (void) sd_bus_request_name(m->bus, BROKER_BUS_NAME, 0);
         return log_error_errno(r, "Failed to re-execute /proc/self/exe, carrying on: %m");
 }
 
