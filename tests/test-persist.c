@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -801,6 +803,177 @@ static void test_reexecute_churn(void) {
         g_assert_cmpuint(count_zombie_children(T.daemon_pid), ==, 0);
 }
 
+/* ---------- systemd's fd store, stood in for ---------- */
+
+#define STORE_MAX 16
+
+/* What the daemon pushed to our NOTIFY_SOCKET: name → fd. */
+typedef struct FdStore {
+        int sock;
+        char *names[STORE_MAX];
+        int fds[STORE_MAX];
+        size_t n;
+        unsigned removed;
+} FdStore;
+
+static void store_drop(FdStore *s, const char *name) {
+        for (size_t i = 0; i < s->n; i++)
+                if (g_str_equal(s->names[i], name)) {
+                        g_free(s->names[i]);
+                        close(s->fds[i]);
+                        s->names[i] = s->names[--s->n];
+                        s->fds[i] = s->fds[s->n];
+                        s->removed++;
+                        return;
+                }
+}
+
+/* Every datagram waiting: FDSTORE=1 with its fd, FDSTOREREMOVE=1, READY=1. */
+static void store_drain(FdStore *s) {
+        for (;;) {
+                char buf[4096];
+                union {
+                        struct cmsghdr h;
+                        char buf[CMSG_SPACE(sizeof(int) * 4) + CMSG_SPACE(sizeof(struct ucred))];
+                } control = {};
+                struct iovec iov = { buf, sizeof buf - 1 };
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+                                     .msg_controllen = sizeof control };
+                ssize_t n = recvmsg(s->sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+                int fd = -1;
+
+                if (n < 0 && errno == EAGAIN)
+                        return;
+                g_assert_cmpint(n, >=, 0);
+                buf[n] = '\0';
+                for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+                        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+                                g_assert_cmpuint(c->cmsg_len, ==, CMSG_LEN(sizeof(int)));
+                                memcpy(&fd, CMSG_DATA(c), sizeof fd);
+                        }
+                const char *name = strstr(buf, "FDNAME=");
+                g_autofree char *nm = name ? g_strndup(name + 7, strcspn(name + 7, "\n")) : NULL;
+                if (strstr(buf, "FDSTORE=1")) {
+                        g_assert_nonnull(nm);
+                        g_assert_cmpint(fd, >=, 0);
+                        g_assert_cmpuint(s->n, <, STORE_MAX);
+                        s->names[s->n] = g_steal_pointer(&nm);
+                        s->fds[s->n++] = fd;
+                } else if (strstr(buf, "FDSTOREREMOVE=1")) {
+                        g_assert_nonnull(nm);
+                        store_drop(s, nm);
+                } else
+                        g_assert_cmpint(fd, <, 0);
+        }
+}
+
+static bool store_has(FdStore *s, guint64 id) {
+        g_autofree char *name = g_strdup_printf("w-%" G_GUINT64_FORMAT, id);
+        for (int i = 0; i < 500; i++) {
+                store_drain(s);
+                for (size_t k = 0; k < s->n; k++)
+                        if (g_str_equal(s->names[k], name))
+                                return true;
+                g_usleep(10000);
+        }
+        return false;
+}
+
+/* The daemon pushes each workload's pidfd to NOTIFY_SOCKET and takes it
+ * out at release; after SIGKILL and a restart with those pidfds as
+ * LISTEN_FDS, the exit status of a workload that ended while it was down
+ * comes back through PIDFD_INFO_EXIT: exited, not lost. */
+static void test_fd_store(void) {
+        g_autofree char *sock_path = g_build_filename(T.dir, "notify", NULL);
+        g_autofree char *p_dead = NULL, *p_live = NULL, *p_released = NULL, *code = NULL;
+        g_autoptr(GError) e = NULL;
+        guint64 id_dead, id_live, id_released;
+        int fd_dead, fd_live, status;
+        FdStore store = {};
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+        store.sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        g_assert_cmpint(store.sock, >=, 0);
+        g_strlcpy(sa.sun_path, sock_path, sizeof sa.sun_path);
+        g_assert_cmpint(bind(store.sock, (struct sockaddr *) &sa, sizeof sa), ==, 0);
+
+        g_setenv("NOTIFY_SOCKET", sock_path, TRUE);
+        daemon_restart(NULL);
+        g_assert_cmpint(prctl(PR_SET_CHILD_SUBREAPER, 1), ==, 0);
+
+        (void) spawn_full(T.root, sleeper("1000"), NULL, NULL, 0, NULL, &p_dead, &fd_dead, &id_dead, &e);
+        g_assert_no_error(e);
+        (void) spawn_full(T.root, sleeper("1000"), NULL, NULL, 0, NULL, &p_live, &fd_live, &id_live, &e);
+        g_assert_no_error(e);
+        (void) spawn_full(T.root, argv_helper((const char *const[]) { "exit", "3", NULL }), NULL, NULL, 0, NULL,
+                          &p_released, NULL, &id_released, &e);
+        g_assert_no_error(e);
+        g_assert_true(store_has(&store, id_dead));
+        g_assert_true(store_has(&store, id_live));
+        g_assert_true(store_has(&store, id_released));
+        wait_workload(T.root, p_released, &code, &status);
+        g_clear_pointer(&code, g_free);
+        release_workload(T.root, p_released);
+        for (int i = 0; i < 500 && store.removed == 0; i++) {
+                store_drain(&store);
+                g_usleep(10000);
+        }
+        g_assert_cmpuint(store.removed, ==, 1);
+        g_assert_cmpuint(store.n, ==, 2);
+
+        /* The crash; the workload dies and is reaped (by us) meanwhile. */
+        pid_t dead_pid = (pid_t) get_u32(T.root, p_dead, "Pid");
+        g_assert_cmpint(kill(T.daemon_pid, SIGKILL), ==, 0);
+        g_assert_cmpint(waitpid(T.daemon_pid, &status, 0), ==, T.daemon_pid);
+        T.daemon_pid = 0;
+        for (int i = 0; i < 200 && name_has_owner(T.root, BROKER_NAME); i++)
+                g_usleep(20000);
+        pidfd_kill(fd_dead, SIGKILL);
+        wait_reaped(dead_pid, &status);
+
+        /* Restarted as systemd would: the stored fds from 3 on. */
+        GString *names = g_string_new(NULL);
+        for (size_t i = 0; i < store.n; i++)
+                g_string_append_printf(names, "%s%s", i ? ":" : "", store.names[i]);
+        g_autofree char *n_fds = g_strdup_printf("%zu", store.n);
+        g_setenv("LISTEN_FDS", n_fds, TRUE);
+        g_setenv("LISTEN_FDNAMES", names->str, TRUE);
+        daemon_start_with_fds(NULL, store.fds, store.n);
+        g_unsetenv("LISTEN_FDS");
+        g_unsetenv("LISTEN_FDNAMES");
+        g_string_free(names, TRUE);
+
+        g_autofree char *s_dead = get_str(T.root, p_dead, "State");
+        g_assert_cmpstr(s_dead, ==, "exited");
+        get_exit_status(T.root, p_dead, &code, &status);
+        g_assert_cmpstr(code, ==, "killed");
+        g_assert_cmpint(status, ==, SIGKILL);
+        g_clear_pointer(&code, g_free);
+        g_autofree char *record = read_record(state_dir(), id_dead);
+        g_assert_nonnull(strstr(record, "\nexit-code killed\nexit-status 9\n"));
+        g_autofree char *s_live = get_str(T.root, p_live, "State");
+        g_assert_cmpstr(s_live, ==, "running");
+
+        pidfd_kill(fd_live, SIGTERM);
+        wait_reaped((pid_t) get_u32(T.root, p_live, "Pid"), &status);
+        wait_workload(T.root, p_live, &code, &status);
+        g_assert_cmpstr(code, ==, "killed");
+        release_workload(T.root, p_dead);
+        release_workload(T.root, p_live);
+        for (int i = 0; i < 500 && store.n > 0; i++) {
+                store_drain(&store);
+                g_usleep(10000);
+        }
+        g_assert_cmpuint(store.n, ==, 0);
+
+        g_unsetenv("NOTIFY_SOCKET");
+        daemon_restart(NULL);
+        g_assert_cmpint(prctl(PR_SET_CHILD_SUBREAPER, 0), ==, 0);
+        close(store.sock);
+        close(fd_dead);
+        close(fd_live);
+}
+
 static void register_tests(void) {
         add_test("record-lifecycle", test_record_lifecycle);
         add_test("record-write-failure", test_record_write_failure);
@@ -809,6 +982,7 @@ static void register_tests(void) {
         add_test("reexecute", test_reexecute);
         add_test("reexecute-churn", test_reexecute_churn);
         add_test("ctl-daemon-reexec", test_ctl_daemon_reexec);
+        add_test("fd-store", test_fd_store);
 }
 
 int main(int argc, char *argv[]) {

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 
 #include "authorize.h"
 #include "feature.h"
@@ -376,6 +377,8 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to acquire %s: %m", BROKER_BUS_NAME);
 
+        /* Under systemd (Type=notify); nothing without NOTIFY_SOCKET. */
+        (void) sd_notify(false, "READY=1");
         log_info("pidbrokerd ready: control path %s, policy %s, direct socket %s.", manager_control_path(m),
                  authority_backend(m->authority),
                  m->config->private_socket && m->config->private_socket[0] ? m->config->private_socket : "off");
