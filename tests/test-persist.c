@@ -301,10 +301,10 @@ static void test_record_write_failure(void) {
 /* ---------- crash under forced PID reuse ---------- */
 
 #define REUSE_PID_MAX 1000
-#define REUSE_WORKLOADS 12
-#define REUSE_KILLED 8    /* the first ones die while the daemon is down */
-#define REUSE_DECOYS 6    /* and the pids of the first of those get decoys */
-#define REUSE_PID_PATH 4  /* records of the first ones lose their handle: pidfd_open + id */
+#define REUSE_WORKLOADS 40
+#define REUSE_KILLED 28   /* the first ones die while the daemon is down */
+#define REUSE_DECOYS 20   /* and the pids of the first of those get decoys */
+#define REUSE_PID_PATH 10 /* records of the first ones lose their handle: pidfd_open + id */
 
 typedef struct SpawnedWorkload {
         char *path;
