@@ -46,6 +46,10 @@ static char *read_record(const char *state_dir, guint64 id) {
         return contents;
 }
 
+static bool pidfd_alive(int pidfd) {
+        return syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0;
+}
+
 static void pidfd_kill(int pidfd, int sig) {
         g_assert_cmpint(syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0), ==, 0);
 }
@@ -569,6 +573,12 @@ static void test_crash_readopt(void) {
         g_autofree char *watch_pid_s = client_output_get(out, "pid");
         pid_t watch_pid = atoi(watch_pid_s);
         int watch_pidfd = pidfd_open_or_die(watch_pid);
+        /* Its owner leaves while the daemon is down. */
+        g_autoptr(GSubprocess) leaver = client_start(UID_NOBODY, (const char *const[]) { "watch-spawn", NULL });
+        g_autofree char *out2 = client_read_lines(leaver, 3);
+        g_autofree char *left_pid_s = client_output_get(out2, "pid");
+        pid_t left_pid = atoi(left_pid_s);
+        int left_pidfd = pidfd_open_or_die(left_pid);
 
         g_assert_cmpint(kill(T.daemon_pid, SIGKILL), ==, 0);
         g_assert_cmpint(waitpid(T.daemon_pid, &status, 0), ==, T.daemon_pid);
@@ -577,8 +587,16 @@ static void test_crash_readopt(void) {
                 g_usleep(20000);
         pidfd_kill(fd_dead, SIGKILL);
         wait_reaped(dead_pid, &status);
+        g_assert_true(g_output_stream_close(g_subprocess_get_stdin_pipe(leaver), NULL, NULL));
+        client_finish(leaver);
+        g_assert_true(pidfd_alive(left_pidfd));
 
         daemon_start(NULL);
+        /* Its owner's name is gone: stopped at re-adoption. */
+        g_assert_true(fd_readable_within(left_pidfd, 30000));
+        wait_reaped(left_pid, &status);
+        g_assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+        close(left_pidfd);
         g_assert_cmpuint(get_u64(T.root, p_live, "Id"), ==, id_live);
         g_assert_cmpuint(get_u32(T.root, p_live, "Pid"), ==, (guint32) live_pid);
         g_autofree char *s_live = get_str(T.root, p_live, "State");

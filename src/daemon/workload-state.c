@@ -310,10 +310,10 @@ int manager_readopt(Manager *m) {
 
                 m->config->deserialize_fd = -EBADF;
                 m->reexecuted = true;
-                r = deserialize(m, fd, &store);
+                /* Whatever could not be taken from it is still in the
+                 * records below (and still our child). */
+                (void) deserialize(m, fd, &store);
                 safe_close(fd);
-                if (r < 0)
-                        return r;
         }
 
         if (m->state_fd >= 0) {
