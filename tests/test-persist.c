@@ -381,7 +381,9 @@ static void wait_reaped(pid_t pid, int *ret_status) {
 static int scenario_reuse(const char *dir, const char *exe) {
         g_autofree char *sdir = g_build_filename(dir, "state-reuse", NULL);
         g_autofree char *state_arg = g_strdup_printf("--state-directory=%s", sdir);
-        const char *extra[] = { state_arg, "--max-workloads-per-user=64", NULL };
+        /* Lost workloads of a gone owner (direct socket) are kept for
+         * ExitRetentionSec=: long enough for the checks below. */
+        const char *extra[] = { state_arg, "--max-workloads-per-user=64", "--exit-retention-sec=600", NULL };
         SpawnedWorkload w[REUSE_WORKLOADS];
         g_autoptr(GDBusConnection) c = NULL;
         g_autoptr(GError) e = NULL;
@@ -779,6 +781,35 @@ static void test_ctl_daemon_reexec(void) {
         g_assert_cmpstr(same, ==, after);
 }
 
+/* A Stop under way at the re-exec: the SIGTERM went out before, the new
+ * image arms the SIGKILL timer again, and the Stop caller, who got NoReply,
+ * finds the workload killed. */
+static void test_reexecute_while_stopping(void) {
+        g_autofree char *path = NULL, *code = NULL, *ready = NULL;
+        g_autoptr(GError) e = NULL;
+        int p[2], status;
+
+        g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
+        FdMap fds[] = { { 1, p[1] } };
+        (void) spawn_full(T.root, argv_helper((const char *const[]) { "ignore-term", "1000", NULL }), NULL, fds, 1,
+                          ns_options(NULL, false, 1500000), &path, NULL, NULL, &e);
+        g_assert_no_error(e);
+        close(p[1]);
+        ready = read_line_fd(p[0], 30000);
+        g_assert_cmpstr(ready, ==, "ready");
+        close(p[0]);
+
+        /* Stop, not waited for; the Reexecute behind it on the same
+         * connection is read after it. */
+        g_dbus_connection_call(T.root, BROKER_NAME, path, WORKLOAD_IFACE, "Stop", NULL, NULL, G_DBUS_CALL_FLAGS_NONE,
+                               -1, NULL, NULL, NULL);
+        reexecute();
+        wait_workload(T.root, path, &code, &status);
+        g_assert_cmpstr(code, ==, "killed");
+        g_assert_cmpint(status, ==, SIGKILL);
+        release_workload(T.root, path);
+}
+
 #define CHURN_REEXECS 5
 
 /* A client spawns short workloads in a loop and waits for each, while the
@@ -998,6 +1029,7 @@ static void register_tests(void) {
         add_test("crash-readopt", test_crash_readopt);
         add_test("crash-pid-reuse", test_crash_pid_reuse);
         add_test("reexecute", test_reexecute);
+        add_test("reexecute-while-stopping", test_reexecute_while_stopping);
         add_test("reexecute-churn", test_reexecute_churn);
         add_test("ctl-daemon-reexec", test_ctl_daemon_reexec);
         add_test("fd-store", test_fd_store);

@@ -763,6 +763,16 @@ int workload_adopt(Manager *m, const WorkloadRecord *rec, Process *p, int *statu
         log_info("Re-adopted workload %" PRIu64 " (pid %d) of uid %u: %s.", w->id, (int) rec->pid,
                  (unsigned) w->owner_uid, workload_state_to_string(w->state));
 
+        if (stopping && w->state == WORKLOAD_RUNNING) {
+                /* The SIGTERM went out before the re-exec: only the SIGKILL
+                 * timer is left to arm, with the full timeout. */
+                w->stopping = true;
+                r = sd_event_add_time_relative(m->event, &w->kill_timer, CLOCK_MONOTONIC, w->stop_timeout_usec, 0,
+                                               on_kill_timeout, w);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to arm the stop timer of workload %" PRIu64 ": %m", w->id);
+        }
+
         /* The owner's connection: the same unique name, if still on the
          * bus; a direct-socket connection never survives us. */
         if (w->owner_name && m->bus) {
@@ -773,15 +783,6 @@ int workload_adopt(Manager *m, const WorkloadRecord *rec, Process *p, int *statu
         }
         if (!w->owner_track)
                 workload_owner_gone(w);
-        else if (stopping && w->state == WORKLOAD_RUNNING) {
-                /* The SIGTERM went out before the re-exec: only the SIGKILL
-                 * timer is left to arm, with the full timeout. */
-                w->stopping = true;
-                r = sd_event_add_time_relative(m->event, &w->kill_timer, CLOCK_MONOTONIC, w->stop_timeout_usec, 0,
-                                               on_kill_timeout, w);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to arm the stop timer of workload %" PRIu64 ": %m", w->id);
-        }
 
         if (ret)
                 *ret = w;
