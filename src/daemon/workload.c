@@ -661,6 +661,10 @@ void workload_release(Workload *w) {
 }
 
 void workload_to_record(const Workload *w, WorkloadRecord *ret) {
+        /* Stopping: the main process's status is known already. */
+        bool exited = (w->state == WORKLOAD_EXITED || w->state == WORKLOAD_STOPPING) && w->exit_code &&
+                      w->exit_code[0];
+
         *ret = (WorkloadRecord) {
                 .id = w->id,
                 .pid = w->spawned.process.pid,
@@ -672,8 +676,8 @@ void workload_to_record(const Workload *w, WorkloadRecord *ret) {
                 .created_usec = w->created_usec,
                 .has_init = w->spawned.has_init,
                 .cgroup = w->unit.fd >= 0 ? w->unit.path : NULL,
-                .exit_code = w->state == WORKLOAD_EXITED ? w->exit_code : NULL,
-                .exit_status = w->state == WORKLOAD_EXITED ? w->exit_status : 0,
+                .exit_code = exited ? w->exit_code : NULL,
+                .exit_status = exited ? w->exit_status : 0,
                 .argv = w->argv,
         };
         memcpy(ret->namespaces, w->namespaces, sizeof ret->namespaces);
