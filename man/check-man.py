@@ -138,7 +138,7 @@ def check_daemon(root, setting_pairs):
 def check_ctl(root):
     code = read(root, "src/ctl/pidbrokerctl.c")
     page = read(root, "man/pidbrokerctl.1.scd")
-    verbs = re.findall(r'^\s*\{ "([a-z]+)", V_[A-Z]+,', code, re.M)
+    verbs = re.findall(r'^\s*\{ "([a-z-]+)", V_[A-Z_]+,', code, re.M)
     headings = [h.split()[0] for h in re.findall(r"^## (.+)$", page, re.M)]
     compare("pidbrokerctl(1) commands", verbs, headings, "verbs[]", "COMMANDS")
 

@@ -138,12 +138,15 @@ link() {
         fi
         echo "ok: pidbrokerd_t executes nothing in its own domain but pidbrokerd_exec_t"
         out=$(sesearch -A -s pidbrokerd_t -c file -p create "$policy")
-        if grep -v ' pidbroker_log_t:file ' <<<"$out" | grep -q .; then
-                fail "pidbrokerd_t creates files outside its audit log directory:"$'\n'"$out"
+        if grep -v -e ' pidbroker_log_t:file ' -e ' pidbroker_runtime_t:file ' -e ' pidbroker_tmpfs_t:file ' <<<"$out" | grep -q .; then
+                fail "pidbrokerd_t creates files outside its audit log, its runtime directory and its memfd:"$'\n'"$out"
         fi
-        echo "ok: files are created only as pidbroker_log_t"
-        expect_no_rule "no file is deleted or renamed" \
-                -A -s pidbrokerd_t -c file -p unlink,rename
+        echo "ok: files are created only as pidbroker_log_t, pidbroker_runtime_t (workload records), pidbroker_tmpfs_t (the re-exec memfd)"
+        out=$(sesearch -A -s pidbrokerd_t -c file -p unlink,rename "$policy")
+        if grep -v ' pidbroker_runtime_t:file ' <<<"$out" | grep -q .; then
+                fail "pidbrokerd_t deletes or renames files other than its workload records:"$'\n'"$out"
+        fi
+        echo "ok: no file is deleted or renamed but the workload records"
         expect_no_rule "no access to shadow_t" \
                 -A -s pidbrokerd_t -t shadow_t
         expect_no_rule "the configuration is read-only" \

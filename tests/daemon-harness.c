@@ -755,6 +755,10 @@ bool name_has_owner(GDBusConnection *c, const char *name) {
 }
 
 void daemon_start(const char *const *extra_args) {
+        daemon_start_with_fds(extra_args, NULL, 0);
+}
+
+void daemon_start_with_fds(const char *const *extra_args, const int *fds, size_t n_fds) {
         g_autofree char *sock_arg = g_strdup_printf("--private-socket=%s", T.private_socket);
         g_autofree char *max_fds = g_strdup_printf("--max-fds-per-call=%d", TEST_MAX_FDS);
         g_autofree char *max_wl = g_strdup_printf("--max-workloads-per-user=%d", TEST_MAX_WORKLOADS);
@@ -764,6 +768,8 @@ void daemon_start(const char *const *extra_args) {
         g_autofree char *actions = g_strdup_printf("--policy-actions=%s/policy/org.pidbroker.policy", source_root());
         g_autofree char *rules = g_strdup_printf("--rules-dir=%s", T.rules_dir);
         g_autofree char *audit = g_strdup_printf("--audit-log=%s", T.audit_log);
+        /* Never the machine's /run/pidbroker: its records are another daemon's. */
+        g_autofree char *state = g_strdup_printf("--state-directory=%s/state", T.dir);
         g_autoptr(GPtrArray) argv = g_ptr_array_new();
         g_autoptr(GError) e = NULL;
 
@@ -773,11 +779,18 @@ void daemon_start(const char *const *extra_args) {
                                             T.opts.config ?: "", NULL);
         g_assert_true(g_file_set_contents(conf_path, conf, -1, &e));
         g_assert_nonnull(g_getenv("PIDBROKERD"));
+        /* Passed fds go with LISTEN_PID, which must be the daemon's pid:
+         * a shell sets it to its own, then becomes the daemon. */
+        if (n_fds > 0) {
+                g_ptr_array_add(argv, (char *) "/bin/sh");
+                g_ptr_array_add(argv, (char *) "-c");
+                g_ptr_array_add(argv, (char *) "LISTEN_PID=$$ exec \"$0\" \"$@\"");
+        }
         for (const char *const *w = T.daemon_wrapper; w && *w; w++)
                 g_ptr_array_add(argv, (char *) *w);
         g_ptr_array_add(argv, (char *) g_getenv("PIDBROKERD"));
         const char *fixed[] = { conf_arg, sock_arg, max_fds, max_wl, max_waiters, "--stop-timeout-sec=10",
-                                "--log-target=stderr", "--log-level=debug", actions, rules, audit };
+                                "--log-target=stderr", "--log-level=debug", actions, rules, audit, state };
         for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++)
                 g_ptr_array_add(argv, (char *) fixed[i]);
         for (const char *const *a = extra_args; a && *a; a++)
@@ -794,8 +807,13 @@ void daemon_start(const char *const *extra_args) {
                                 ? g_build_filename(leaf, "cgroup.procs", NULL)
                                 : g_strconcat(T.cgroup_mount, T.cgroup, "/cgroup.procs", NULL);
         }
-        g_assert_true(g_spawn_async_with_fds(NULL, (char **) argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
-                                             daemon_child_setup, procs, &T.daemon_pid, -1, logfd, logfd, &e));
+        g_autofree int *targets = g_new(int, n_fds + 1);
+        for (size_t i = 0; i < n_fds; i++)
+                targets[i] = 3 + (int) i;
+        g_assert_true(g_spawn_async_with_pipes_and_fds(NULL, (const char *const *) argv->pdata, NULL,
+                                                       G_SPAWN_DO_NOT_REAP_CHILD, daemon_child_setup, procs, -1,
+                                                       logfd, logfd, fds, targets, n_fds, &T.daemon_pid, NULL, NULL,
+                                                       NULL, &e));
         g_assert_no_error(e);
         close(logfd);
 

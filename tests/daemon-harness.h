@@ -193,6 +193,9 @@ GPtrArray *daemon_units(void);
 /* The daemon with the harness's arguments plus extra ones (NULL-terminated,
  * may be NULL); returns once it owns its name. */
 void daemon_start(const char *const *extra_args);
+/* The same with fds passed as 3, 4, ... (LISTEN_PID is set to the
+ * daemon's pid; LISTEN_FDS and LISTEN_FDNAMES come from our environment). */
+void daemon_start_with_fds(const char *const *extra_args, const int *fds, size_t n_fds);
 void daemon_stop(void);
 void daemon_restart(const char *const *extra_args);
 

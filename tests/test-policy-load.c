@@ -56,6 +56,7 @@ static void test_shipped(void) {
                 { POLICY_ACTION_SIGNAL_CROSS_NAMESPACE, POLICY_DEFAULT_AUTH_ADMIN, true },
                 { POLICY_ACTION_GETFD,                  POLICY_DEFAULT_AUTH_ADMIN, false },
                 { POLICY_ACTION_MANAGE,                 POLICY_DEFAULT_AUTH_ADMIN, false },
+                { POLICY_ACTION_MANAGE_DAEMON,          POLICY_DEFAULT_AUTH_ADMIN, false },
         };
         g_autofree char *actions = shipped_actions();
         g_autofree char *vendor = g_build_filename(source_root(), "policy", "rules.d", NULL);

@@ -580,7 +580,7 @@ static void test_method_table(void) {
                 if (!found)
                         g_error("%s.%s missing from the method table", required[r][0], required[r][1]);
         }
-        /* Each of the 8 actions is asked by some method. */
+        /* Each of the 9 actions is asked by some method. */
         for (size_t a = 0; a < policy_n_actions(policies[SHIPPED]); a++) {
                 const char *id = policy_action_id(policies[SHIPPED], a);
                 bool found = false;

@@ -37,6 +37,9 @@ static WorkloadRecord full_record(void) {
                 .created_usec = 1796428800000000ULL,
                 .has_init = true,
                 .cgroup = (char *) "/pidbroker/w-0123456789abcdef",
+                .namespaces = { 4026531837, 4026532890, 0, 4026532893, 1, 2, 3, 18446744073709551615ULL },
+                .exit_code = "killed",
+                .exit_status = 9,
                 .argv = full_argv,
         };
         return r;
@@ -56,6 +59,9 @@ static void assert_records_equal(const WorkloadRecord *a, const WorkloadRecord *
         g_assert_cmpuint(a->created_usec, ==, b->created_usec);
         g_assert_cmpint(a->has_init, ==, b->has_init);
         g_assert_cmpstr(a->cgroup, ==, b->cgroup);
+        g_assert_cmpmem(a->namespaces, sizeof a->namespaces, b->namespaces, sizeof b->namespaces);
+        g_assert_cmpstr(a->exit_code, ==, b->exit_code);
+        g_assert_cmpint(a->exit_status, ==, b->exit_status);
         g_assert_true(g_strv_equal((const char *const *) a->argv, (const char *const *) b->argv));
 }
 
@@ -98,6 +104,8 @@ static void test_round_trip(void) {
 
 #define HEAD "pidbroker-workload 1\nid 5\npid 300\nhandle -\nowner-uid 0\nowner-name -\nuser 0\n"
 #define MID "watch-client 0\nstop-timeout-usec 0\ncreated-usec 0\nhas-init 0\ncgroup -\n"
+#define HEAD2 "pidbroker-workload 2\nid 5\npid 300\nhandle -\nowner-uid 0\nowner-name -\nuser 0\n"
+#define NS0 "namespaces 0,0,0,0,0,0,0,0\n"
 #define TAIL "argc 1\narg /bin/true\nend\n"
 
 static void test_malformed(void) {
@@ -105,8 +113,19 @@ static void test_malformed(void) {
                 const char *text;
                 const char *reason;
         } cases[] = {
-                { "", "not a version 1 workload record" },
-                { "pidbroker-workload 2\n", "not a version 1 workload record" },
+                { "", "not a workload record of version 1 or 2" },
+                { "pidbroker-workload 3\n", "not a workload record of version 1 or 2" },
+                { HEAD2 MID "argc 1\narg /bin/true\nend\n", "unexpected field" },
+                { HEAD2 MID "namespaces 0,0,0,0,0,0,0\n", "bad namespaces" },
+                { HEAD2 MID "namespaces 0,0,0,0,0,0,0,0,0\n", "bad namespaces" },
+                { HEAD2 MID "namespaces 0,0,0,0,0,0,0,01\n", "bad namespaces" },
+                { HEAD2 MID "namespaces 0,0,0,0,0,0,,0\n", "bad namespaces" },
+                { HEAD2 MID "namespaces 0,0,0,0,0,0,0,18446744073709551616\n", "number out of range" },
+                { HEAD2 MID NS0 "exit-code gone\n", "unknown exit code" },
+                { HEAD2 MID NS0 "exit-code exitedexited\n", "unknown exit code" },
+                { HEAD2 MID NS0 "exit-code -\nexit-status 1\n", "exit status while running" },
+                { HEAD2 MID NS0 "exit-code exited\nexit-status -1\n", "not a decimal number" },
+                { HEAD2 MID NS0 "exit-code exited\nexit-status 2147483648\n", "number out of range" },
                 { "pidbroker-workload 1\nid 5\n", "truncated record" },
                 { "pidbroker-workload 1\npid 300\n", "unexpected field" },
                 { "pidbroker-workload 1\nid\n", "field without a value" },
@@ -148,6 +167,12 @@ static void test_malformed(void) {
         WorkloadRecord r = {};
         const char *reason = NULL;
         g_assert_cmpint(workload_record_parse(ok, strlen(ok), &r, &reason), ==, 0);
+        g_assert_null(r.exit_code); /* version 1: running */
+        workload_record_done(&r);
+        const char *ok2 = HEAD2 MID NS0 "exit-code dumped\nexit-status 11\n" TAIL;
+        g_assert_cmpint(workload_record_parse(ok2, strlen(ok2), &r, &reason), ==, 0);
+        g_assert_cmpstr(r.exit_code, ==, "dumped");
+        g_assert_cmpint(r.exit_status, ==, 11);
         workload_record_done(&r);
 
         for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {

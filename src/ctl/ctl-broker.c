@@ -506,3 +506,43 @@ int verb_getfd(int argc, char *argv[]) {
 
         return describe_fd(fd, target_fd);
 }
+
+/* The unique name that owns the broker's name now; NULL when none does. */
+static char *broker_owner(sd_bus *bus) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *owner;
+
+        if (sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                               "GetNameOwner", NULL, &reply, "s", BROKER_BUS_NAME) < 0 ||
+            sd_bus_message_read(reply, "s", &owner) < 0)
+                return NULL;
+        return strdup(owner);
+}
+
+/* Like systemctl daemon-reexec: returns once the new image owns the name
+ * again (on the bus; a direct connection just closes). */
+int verb_daemon_reexec(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *before = NULL;
+        int r;
+
+        r = ctl_connect(&bus);
+        if (r < 0)
+                return r;
+        if (ctl_destination())
+                before = broker_owner(bus);
+        r = sd_bus_call_method(bus, ctl_destination(), BROKER_PATH, BROKER_INTERFACE, "Reexecute", &error, NULL,
+                               NULL);
+        if (r < 0)
+                return ctl_error(r, &error, "Failed to re-execute the broker");
+        if (!before)
+                return 0;
+        for (int i = 0; i < 3000; i++) {
+                _cleanup_free_ char *now = broker_owner(bus);
+                if (now && strcmp(now, before) != 0)
+                        return 0;
+                usleep(10000);
+        }
+        return ctl_error(-ETIMEDOUT, NULL, "The broker did not come back on the bus within 30 s");
+}

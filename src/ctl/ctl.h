@@ -130,3 +130,4 @@ int verb_getfd(int argc, char *argv[]);
 int verb_features(int argc, char *argv[]);
 int verb_metrics(int argc, char *argv[]);
 int verb_audit(int argc, char *argv[]);
+int verb_daemon_reexec(int argc, char *argv[]);

@@ -36,7 +36,8 @@ enum {
         V_AUDIT    = 1 << 10,
         V_MONITOR  = 1 << 11,
         V_HELP     = 1 << 12,
-        V_ALL      = (1 << 13) - 1,
+        V_DAEMON_REEXEC = 1 << 13,
+        V_ALL      = (1 << 14) - 1,
 };
 
 typedef enum ParseMode {
@@ -214,6 +215,11 @@ static const Verb verbs[] = {
           "   \"path\": PATH, \"id\": ID|null, \"workload\": {...} (new; see 'help status'),\n"
           "   \"exit\": {\"code\": S, \"status\": N} (exited), \"changed\": {\"state\": S,\n"
           "   \"exit\": {...}|null} (changed)}\n" },
+        { "daemon-reexec", V_DAEMON_REEXEC, 0, 0, PARSE_PERMUTE, verb_daemon_reexec,
+          "daemon-reexec\n\n"
+          "Make pidbrokerd re-execute its own binary (after an upgrade), keeping every\n"
+          "workload, its id and its exit status. Asks org.pidbroker.manage-daemon (an\n"
+          "administrator's). Returns once the new image is back on the bus.\n" },
         { "help", V_HELP, 0, 1, PARSE_PERMUTE, NULL,
           "help [COMMAND]\n\nShow help for pidbrokerctl or one of its commands.\n" },
 };
@@ -235,6 +241,7 @@ static void help_overview(void) {
                "  metrics                           Counters, Prometheus text format\n"
                "  audit                             Read the audit log\n"
                "  monitor                           Follow workload events\n"
+               "  daemon-reexec                     Re-execute pidbrokerd, keeping workloads\n"
                "  help [COMMAND]                    Help for one command\n\n"
                "ID is a workload id, as 'run' and 'list' print it, or its object path\n"
                "/org/pidbroker/Broker1/workload/ID.\n\n"

@@ -32,6 +32,7 @@ static const char *const action_table[_ACTION_MAX] = {
         [ACTION_SIGNAL_CROSS_NAMESPACE] = POLICY_ACTION_SIGNAL_CROSS_NAMESPACE,
         [ACTION_GETFD] = POLICY_ACTION_GETFD,
         [ACTION_MANAGE] = POLICY_ACTION_MANAGE,
+        [ACTION_MANAGE_DAEMON] = POLICY_ACTION_MANAGE_DAEMON,
 };
 
 const char *action_to_string(Action a) {

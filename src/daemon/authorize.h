@@ -41,6 +41,7 @@ typedef enum Action {
         ACTION_SIGNAL_CROSS_NAMESPACE,
         ACTION_GETFD,
         ACTION_MANAGE,
+        ACTION_MANAGE_DAEMON,
         _ACTION_MAX,
         _ACTION_INVALID = -1,
 } Action;

@@ -29,6 +29,7 @@
 #include "spawn-args.h"
 #include "subscription.h"
 #include "workload.h"
+#include "workload-state.h"
 
 /* ---- Spawn ------------------------------------------------------------- */
 
@@ -248,6 +249,12 @@ static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error
         k = request_begin(m, msg, ACTION_SPAWN, &r, error);
         if (k < 0)
                 return k;
+        /* A child started now would be unknown to the new image. */
+        if (m->reexecuting) {
+                sd_bus_error_set(error, BUS_ERROR_REEXECUTING,
+                                 "The daemon is re-executing; try again once it is back on the bus.");
+                return request_refuse(r, &t, error);
+        }
 
         /* 2. What is asked, checked without policy. The target is the user
          *    the workload will run as: no process exists yet. */
@@ -730,6 +737,38 @@ static int method_unsubscribe(sd_bus_message *msg, void *userdata, sd_bus_error 
         return sd_bus_reply_method_return(msg, NULL);
 }
 
+/* ---- Reexecute ----------------------------------------------------------- */
+
+/* Allowed and recorded, the caller is answered at once; the re-exec
+ * follows from the event loop (workload-state.h), whose last act before
+ * execve() is this record's outcome. A second call while one is under way
+ * joins it. */
+static int method_reexecute(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        Target t = TARGET_NULL;
+        char buf[256];
+        uint64_t seq;
+        Request *r;
+        int k;
+
+        k = request_begin(m, msg, ACTION_MANAGE_DAEMON, &r, error);
+        if (k < 0)
+                return k;
+        k = request_authorize(r, (const Action[]) { ACTION_MANAGE_DAEMON }, 1, &t, error);
+        RET_IF_NOT_YET(k);
+        k = request_record(r, &t, &seq, error);
+        if (k < 0)
+                return k;
+
+        log_notice("Reexecute requested by %s.", caller_describe(&r->caller, buf, sizeof buf));
+        k = m->reexecuting ? 0 : manager_reexecute(m, seq);
+        if (k < 0 || m->reexec_audit_seq != seq)
+                request_outcome(r, seq, k);
+        if (k < 0)
+                return bus_error_from_errno(error, k, "Cannot re-execute");
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
 static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         return sd_bus_message_append(reply, "s", PIDBROKER_VERSION);
@@ -790,6 +829,7 @@ static const sd_bus_vtable broker_vtable[] = {
         SD_BUS_METHOD("Unsubscribe", NULL, NULL, method_unsubscribe, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_NAMES("WorkloadNew", "to", SD_BUS_PARAM(id) SD_BUS_PARAM(workload), 0),
         SD_BUS_SIGNAL_WITH_NAMES("WorkloadRemoved", "to", SD_BUS_PARAM(id) SD_BUS_PARAM(workload), 0),
+        SD_BUS_METHOD("Reexecute", NULL, NULL, method_reexecute, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };
 

@@ -12,6 +12,8 @@
 #define BUS_ERROR_SPAWN_FAILED "org.pidbroker.Error.SpawnFailed"
 #define BUS_ERROR_AUDIT_FAILED "org.pidbroker.Error.AuditFailed"
 #define BUS_ERROR_LIMIT_EXCEEDED "org.pidbroker.Error.LimitExceeded"
+/* Reexecute() was accepted: try again once the new image took the name. */
+#define BUS_ERROR_REEXECUTING "org.pidbroker.Error.Reexecuting"
 #define BUS_ERROR_ACCESS_DENIED "org.freedesktop.DBus.Error.AccessDenied"
 /* Sent by sd-bus itself for a workload that does not exist or that the
  * caller may not see (visibility.h): the two answer alike. */

@@ -59,6 +59,7 @@ void config_init(Config *c) {
                 .audit_denials_per_sec = AUDIT_DENIAL_PER_SECOND_DEFAULT,
                 .log_target = LOG_TARGET_AUTO,
                 .log_level = LOG_INFO,
+                .deserialize_fd = -EBADF,
         };
 }
 
@@ -68,6 +69,7 @@ void config_done(Config *c) {
         strv_free(c->policy_rules_dirs);
         free(c->audit_log);
         free(c->private_socket);
+        free(c->state_directory);
         free(c->default_seccomp_profile);
 }
 
@@ -161,6 +163,12 @@ static int config_set(Config *c, const char *key, const char *value) {
                 return set_string(&c->audit_log, value);
         else if (strcasecmp(key, "PrivateSocket") == 0)
                 return set_string(&c->private_socket, value);
+        else if (strcasecmp(key, "StateDirectory") == 0) {
+                /* Absolute, or "" for none. */
+                if (value[0] != '\0' && value[0] != '/')
+                        return -EINVAL;
+                return set_string(&c->state_directory, value);
+        }
         else if (strcasecmp(key, "StopTimeoutSec") == 0)
                 return parse_sec(value, &c->stop_timeout_usec);
         else if (strcasecmp(key, "ExitRetentionSec") == 0)
@@ -284,6 +292,7 @@ static void help(void) {
                "     --polkit-timeout-sec=SEC  Deny when polkit has not answered by then\n"
                "     --audit-log=PATH\n"
                "     --private-socket=PATH     Direct socket (\"\" disables it)\n"
+               "     --state-directory=DIR     Workload records for re-adoption (\"\" disables them)\n"
                "     --stop-timeout-sec=SEC    SIGTERM→SIGKILL escalation\n"
                "     --exit-retention-sec=SEC  Keep exit status after the owner left\n"
                "     --max-workloads-per-user=N\n"
@@ -309,7 +318,8 @@ static void help(void) {
                "     --audit-denials-per-sec=N Denial records of one uid per second\n"
                "     --default-seccomp-profile=NAME\n"
                "     --log-target=auto|journal|stderr\n"
-               "     --log-level=LEVEL\n",
+               "     --log-level=LEVEL\n"
+               "     --deserialize=FD          Take over the state Reexecute() left (internal)\n",
                PIDBROKER_DEFAULT_CONFIG_FILE);
 }
 
@@ -318,6 +328,7 @@ int config_parse_argv(Config *c, int argc, char *argv[]) {
                 ARG_VERSION = 0x100,
                 ARG_FEATURES,
                 ARG_CONFIG,
+                ARG_DESERIALIZE,
                 ARG_SETTING, /* every flag below maps to a config key */
         };
         static const struct {
@@ -330,6 +341,7 @@ int config_parse_argv(Config *c, int argc, char *argv[]) {
                 { "polkit-timeout-sec", "PolkitTimeoutSec" },
                 { "audit-log", "AuditLog" },
                 { "private-socket", "PrivateSocket" },
+                { "state-directory", "StateDirectory" },
                 { "stop-timeout-sec", "StopTimeoutSec" },
                 { "exit-retention-sec", "ExitRetentionSec" },
                 { "max-workloads-per-user", "MaxWorkloadsPerUser" },
@@ -353,14 +365,15 @@ int config_parse_argv(Config *c, int argc, char *argv[]) {
                 { "log-target", "LogTarget" },
                 { "log-level", "LogLevel" },
         };
-        struct option options[ELEMENTSOF(settings) + 5] = {
+        struct option options[ELEMENTSOF(settings) + 6] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "features", no_argument, NULL, ARG_FEATURES },
                 { "config", required_argument, NULL, ARG_CONFIG },
+                { "deserialize", required_argument, NULL, ARG_DESERIALIZE },
         };
         for (size_t i = 0; i < ELEMENTSOF(settings); i++)
-                options[4 + i] = (struct option) { settings[i].flag, required_argument, NULL, ARG_SETTING + (int) i };
+                options[5 + i] = (struct option) { settings[i].flag, required_argument, NULL, ARG_SETTING + (int) i };
 
         int opt, r;
 
@@ -384,6 +397,15 @@ int config_parse_argv(Config *c, int argc, char *argv[]) {
                                 return r;
                         c->config_file_explicit = true;
                         break;
+                case ARG_DESERIALIZE: {
+                        unsigned fd;
+                        if (parse_unsigned(optarg, &fd) < 0 || fd < 3 || fd > INT_MAX) {
+                                log_error("Invalid value for --deserialize: %s", optarg);
+                                return -EINVAL;
+                        }
+                        c->deserialize_fd = (int) fd;
+                        break;
+                }
                 case '?':
                         return -EINVAL;
                 default:
@@ -417,6 +439,8 @@ int config_parse_argv(Config *c, int argc, char *argv[]) {
         if (!c->audit_log && set_string(&c->audit_log, PIDBROKER_DEFAULT_AUDIT_LOG) < 0)
                 return log_oom();
         if (!c->private_socket && set_string(&c->private_socket, PIDBROKER_DEFAULT_PRIVATE_SOCKET) < 0)
+                return log_oom();
+        if (!c->state_directory && set_string(&c->state_directory, PIDBROKER_DEFAULT_STATE_DIRECTORY) < 0)
                 return log_oom();
         if (!c->default_seccomp_profile && set_string(&c->default_seccomp_profile, "default") < 0)
                 return log_oom();

@@ -34,6 +34,9 @@ typedef struct Config {
         uint64_t polkit_timeout_usec; /* a CheckAuthorization not answered by then is a deny */
         char *audit_log;
         char *private_socket;       /* "" disables the direct socket */
+        /* Workload records go to <state_directory>/workloads; "" disables
+         * them (no re-adoption after a restart). */
+        char *state_directory;
         uint64_t stop_timeout_usec;
         uint64_t exit_retention_usec; /* keep an exited workload after its owner left */
         unsigned max_workloads_per_user;
@@ -74,11 +77,15 @@ typedef struct Config {
         int log_level;
 
         bool show_features;         /* --features: print the probe table and exit */
+        /* --deserialize=FD: the state a Reexecute() left, in a memfd;
+         * -EBADF when starting afresh. */
+        int deserialize_fd;
 } Config;
 
 #define PIDBROKER_DEFAULT_CONFIG_FILE PIDBROKER_SYSCONFDIR "/pidbroker.conf"
 #define PIDBROKER_DEFAULT_PRIVATE_SOCKET "/run/pidbroker/private"
 #define PIDBROKER_DEFAULT_AUDIT_LOG "/var/log/pidbroker/audit.jsonl"
+#define PIDBROKER_DEFAULT_STATE_DIRECTORY "/run/pidbroker"
 
 void config_init(Config *c);
 void config_done(Config *c);

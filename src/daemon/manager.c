@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 
 #include "authorize.h"
 #include "feature.h"
@@ -22,6 +23,7 @@
 #include "unit.h"
 #include "subscription.h"
 #include "workload.h"
+#include "workload-state.h"
 
 int manager_new(Config *config, Manager **ret) {
         Manager *m = calloc(1, sizeof *m);
@@ -29,6 +31,7 @@ int manager_new(Config *config, Manager **ret) {
                 return -ENOMEM;
         m->config = config;
         m->private_fd = -EBADF;
+        m->state_fd = -EBADF;
         m->cgroup_subtree = CGROUP_SUBTREE_NULL;
         *ret = m;
         return 0;
@@ -62,6 +65,8 @@ Manager *manager_free(Manager *m) {
         m->identities = identity_cache_free(m->identities);
         manager_close_units(m);
         heap_trim_done(m);
+        m->reexec_timer = sd_event_source_disable_unref(m->reexec_timer);
+        safe_close(m->state_fd);
 
         sd_event_source_disable_unref(m->private_source);
         safe_close(m->private_fd);
@@ -347,6 +352,10 @@ int manager_setup(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to arm the audit flush timer: %m");
 
+        r = manager_state_open(m);
+        if (r < 0)
+                return r;
+
         r = offload_new(m->event, m->config->max_blocking_per_user, m->config->max_blocking,
                         m->config->blocking_timeout_usec, &m->offload);
         if (r < 0)
@@ -396,6 +405,11 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to register the bus objects: %m");
 
+        /* Before the name: a client that sees it finds its workloads back. */
+        r = manager_readopt(m);
+        if (r < 0)
+                return r;
+
         if (m->config->private_socket && m->config->private_socket[0]) {
                 r = private_socket_open(m);
                 if (r < 0)
@@ -403,10 +417,14 @@ int manager_start(Manager *m) {
         }
 
         /* The name last: a client that sees it finds everything ready. */
-        r = sd_bus_request_name(m->bus, BROKER_BUS_NAME, 0);
+        /* After a re-exec the old image's connection may not be gone from
+         * the bus yet: wait in the queue behind it. */
+        r = sd_bus_request_name(m->bus, BROKER_BUS_NAME, m->reexecuted ? SD_BUS_NAME_QUEUE : 0);
         if (r < 0)
                 return log_error_errno(r, "Failed to acquire %s: %m", BROKER_BUS_NAME);
 
+        /* Under systemd (Type=notify); nothing without NOTIFY_SOCKET. */
+        (void) sd_notify(false, "READY=1");
         log_info("pidbrokerd ready: control path %s, policy %s, direct socket %s.", manager_control_path(m),
                  authority_backend(m->authority),
                  m->config->private_socket && m->config->private_socket[0] ? m->config->private_socket : "off");

@@ -92,6 +92,15 @@ struct Manager {
         /* Returning the heap after a mass release (heap-trim.h). */
         sd_event_source *heap_trim_timer;
         unsigned heap_high_water;
+        /* State that outlives this process (workload-state.h). */
+        int state_fd;             /* <StateDirectory>/workloads; -EBADF: no records */
+        bool fd_store;            /* NOTIFY_SOCKET: pidfds go to systemd's fd store too */
+        char **argv;              /* how we were started, for Reexecute (not owned) */
+        bool reexecuting;         /* Reexecute() accepted: new Spawns are refused */
+        bool reexecuted;          /* this image took over from --deserialize= */
+        uint64_t reexec_audit_seq;
+        uint64_t reexec_deadline;  /* CLOCK_MONOTONIC: unsettled spawns are killed then */
+        sd_event_source *reexec_timer;
 };
 
 int manager_new(Config *config, Manager **ret);

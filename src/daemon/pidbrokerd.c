@@ -92,8 +92,10 @@ int main(int argc, char *argv[]) {
         r = check_features(&config);
         if (r >= 0)
                 r = manager_new(&config, &m);
-        if (r >= 0)
+        if (r >= 0) {
+                m->argv = argv; /* Reexecute() starts the same command again */
                 r = manager_start(m);
+        }
         if (r >= 0)
                 r = manager_run(m);
 

@@ -36,7 +36,8 @@
         }
 
 DEFINE_WORKLOAD_PROPERTY(id, "t", w->id)
-DEFINE_WORKLOAD_PROPERTY(pid, "u", (uint32_t) w->spawned.process.pid)
+/* A lost workload's pid may name anyone by now: 0. */
+DEFINE_WORKLOAD_PROPERTY(pid, "u", w->state == WORKLOAD_LOST ? 0 : (uint32_t) w->spawned.process.pid)
 DEFINE_WORKLOAD_PROPERTY(owner_uid, "u", (uint32_t) w->owner_uid)
 DEFINE_WORKLOAD_PROPERTY(user, "u", (uint32_t) w->user)
 DEFINE_WORKLOAD_PROPERTY(state, "s", workload_state_to_string(w->state))
@@ -95,6 +96,9 @@ static int property_get_namespaces(sd_bus *bus, const char *path, const char *in
 static int method_get_pidfd(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Workload *w = userdata;
 
+        if (w->spawned.process.fd < 0 && w->state != WORKLOAD_RUNNING)
+                return sd_bus_error_set(error, BUS_ERROR_NO_SUCH_PROCESS,
+                                        "The workload has no pidfd any more (lost, or exited before a restart).");
         if (w->spawned.process.fd < 0)
                 return sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED, "Workload runs on the legacy PID path.");
         return sd_bus_reply_method_return(msg, "h", w->spawned.process.fd);
@@ -196,7 +200,6 @@ static int method_wait(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 
 static int method_release(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Workload *w = userdata;
-        int r;
 
         if (w->state == WORKLOAD_STOPPING)
                 return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT,
@@ -204,15 +207,13 @@ static int method_release(sd_bus_message *msg, void *userdata, sd_bus_error *err
                                         "first.");
         /* An exit the kernel has signalled but the loop not yet taken is
          * taken now: a client that saw its pidfd readable may release. */
-        if (!workload_collect_exit(w))
+        if (w->state != WORKLOAD_LOST && !workload_collect_exit(w))
                 return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT,
                                         "Workload is still running; Stop or Wait for it first.");
-        /* Its unit goes before the reply: once Release returns, nothing
-         * of the workload is left in the cgroup tree. */
-        manager_forget_unit(w->manager, &w->unit);
-        r = sd_bus_reply_method_return(msg, NULL);
+        /* Forgotten, its unit and its record too, before the caller hears
+         * so: once Release returns, nothing of it is left. */
         workload_release(w);
-        return r;
+        return sd_bus_reply_method_return(msg, NULL);
 }
 
 static const sd_bus_vtable workload_vtable[] = {

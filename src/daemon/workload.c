@@ -20,6 +20,7 @@
 #include "time-util.h"
 #include "request.h"
 #include "workload.h"
+#include "workload-state.h"
 
 /* Exec results before exit notifications: a child that exec'd and exited at
  * once must be answered as "spawned" before it is reported as "exited". */
@@ -191,12 +192,14 @@ Workload *workload_free(Workload *w) {
         return NULL;
 }
 
-/* For good: those who saw its object hear it go, and the unit goes too,
- * now or once empty. (workload_free() alone, at shutdown, leaves running
+/* For good: those who saw its object hear it go, its state record goes,
+ * and its unit too, now or once empty. (workload_free() alone, at shutdown, leaves running
  * workloads their units.) */
 static void workload_forget(Workload *w) {
-        if (workload_is_listed(w))
+        if (workload_is_listed(w)) {
+                workload_state_forget(w);
                 (void) workload_send_interfaces_removed(w);
+        }
         manager_forget_unit(w->manager, &w->unit);
         workload_free(w);
 }
@@ -224,7 +227,7 @@ static int on_retention_timeout(sd_event_source *s, uint64_t usec, void *userdat
 }
 
 static void workload_arm_retention(Workload *w) {
-        if (w->retention_timer || w->state != WORKLOAD_EXITED || !w->owner_gone)
+        if (w->retention_timer || (w->state != WORKLOAD_EXITED && w->state != WORKLOAD_LOST) || !w->owner_gone)
                 return;
         int r = sd_event_add_time_relative(w->manager->event, &w->retention_timer, CLOCK_MONOTONIC,
                                            w->manager->config->exit_retention_usec, 0, on_retention_timeout, w);
@@ -250,7 +253,7 @@ static void status_from_siginfo(const siginfo_t *si, const char **code, int *sta
         }
 }
 
-static void status_from_wait_status(int ws, const char **code, int *status) {
+void workload_status_from_wait_status(int ws, const char **code, int *status) {
         if (WIFEXITED(ws)) {
                 *code = "exited";
                 *status = WEXITSTATUS(ws);
@@ -361,6 +364,8 @@ static void workload_exited(Workload *w, const char *code, int status) {
         w->spawned.status_fd = safe_close(w->spawned.status_fd);
 
         log_info("Workload %" PRIu64 " (pid %d) %s with %d.", w->id, (int) w->spawned.process.pid, code, status);
+        /* A restart then reports the status instead of a lost workload. */
+        (void) workload_state_save(w);
 
         /* The Exited signal tells of the main process: sent now, whatever
          * is left in the unit. */
@@ -375,11 +380,37 @@ static void workload_exited(Workload *w, const char *code, int status) {
         workload_arm_retention(w);
 }
 
-/* Reap w if it has exited: true when it had (and w may be freed then). */
+/* Its exit status cannot be known: the process is gone, and nothing says
+ * how it ended. Never guessed. */
+static void workload_lost(Workload *w) {
+        w->pidfd_source = sd_event_source_disable_unref(w->pidfd_source);
+        w->kill_timer = sd_event_source_disable_unref(w->kill_timer);
+        w->audit_retry_timer = sd_event_source_disable_unref(w->audit_retry_timer);
+        w->status_source = sd_event_source_disable_unref(w->status_source);
+        /* The pid stays for the record (a restart finds it lost again);
+         * the Pid property says 0. */
+        pid_t pid = w->spawned.process.pid;
+        workload_close_process(w);
+        w->spawned.process.pid = pid;
+        workload_set_state(w, WORKLOAD_LOST);
+        log_warning("Workload %" PRIu64 " is lost: its exit status cannot be read.", w->id);
+
+        for (size_t i = 0; i < w->n_waiters; i++) {
+                (void) sd_bus_reply_method_errorf(w->waiters[i], BUS_ERROR_NO_SUCH_PROCESS,
+                                                  "Workload %" PRIu64 " is lost: its exit status is unknown.", w->id);
+                workload_waiter_done(w, w->waiters[i]);
+        }
+        w->waiters = (free(w->waiters), NULL);
+        w->n_waiters = 0;
+        workload_arm_retention(w);
+}
+
+/* Reap w if it has exited: true when it had (and w may be freed, or lost,
+ * then). */
 static bool workload_try_reap(Workload *w) {
         siginfo_t si = {};
         const char *code;
-        int status, ws, r;
+        int status, ws, r, k;
 
         r = process_wait(&w->spawned.process, WEXITED | WNOHANG, &si);
         metrics_count_wait(&w->manager->metrics, r);
@@ -387,22 +418,29 @@ static bool workload_try_reap(Workload *w) {
         if (r == -EAGAIN || (r >= 0 && si.si_pid == 0))
                 return false; /* not yet */
         if (r < 0) {
-                /* Someone else reaped it (should not happen): take what the
-                 * kernel kept for pidfd holders, or report a kill. */
-                log_warning_errno(r, "waitid() on workload %" PRIu64 " failed: %m", w->id);
-                if (process_get_exit_status(&w->spawned.process, &ws) >= 0)
-                        status_from_wait_status(ws, &code, &status);
-                else {
-                        code = "killed";
-                        status = SIGKILL;
+                /* Not our child: re-adopted after a crash, its parent is now
+                 * some reaper (or someone else reaped it). The kernel keeps
+                 * the status for pidfd holders once it is reaped; until
+                 * then, wait for the reap (EPOLLHUP), not for readability,
+                 * which stays on. */
+                k = process_get_exit_status(&w->spawned.process, &ws);
+                if (k == -ENODATA && r == -ECHILD) {
+                        (void) sd_event_source_set_io_events(w->pidfd_source, EPOLLHUP);
+                        return false;
                 }
+                if (k < 0) {
+                        log_warning_errno(r, "waitid() on workload %" PRIu64 " failed: %m", w->id);
+                        workload_lost(w);
+                        return true;
+                }
+                workload_status_from_wait_status(ws, &code, &status);
         } else
                 status_from_siginfo(&si, &code, &status);
 
         /* Behind a pidbroker init, the init's own status says only how the
          * init ended; the workload's comes over the status channel. */
         if (w->spawned.has_init && w->spawned.status_fd >= 0 && spawn_read_exit_status(&w->spawned, &ws) >= 0)
-                status_from_wait_status(ws, &code, &status);
+                workload_status_from_wait_status(ws, &code, &status);
 
         workload_exited(w, code, status);
         return true;
@@ -463,6 +501,24 @@ static void workload_exec_succeeded(Workload *w) {
                 return;
         }
         workload_set_state(w, WORKLOAD_RUNNING);
+
+        /* On record before anyone hears of it: a crash right after the reply
+         * must not leave a workload nobody can re-adopt. Without the record
+         * there is no workload: the child is killed, and reaped by the exit
+         * watch, which frees us. */
+        r = workload_state_save(w);
+        if (r < 0) {
+                workload_set_state(w, WORKLOAD_FAILED);
+                workload_spawn_outcome(w, r);
+                m->metrics.spawns_failed++;
+                (void) sd_bus_reply_method_errorf(w->spawn_message, BUS_ERROR_SPAWN_FAILED,
+                                                  "state record failed: %s (%s, errno %d)", strerror(-r),
+                                                  strerrorname_np(-r) ?: "?", -r);
+                w->spawn_message = sd_bus_message_unref(w->spawn_message);
+                (void) process_signal(&w->spawned.process, SIGKILL, 0);
+                return;
+        }
+        workload_state_push_fd(w);
         workload_spawn_outcome(w, 0);
         m->metrics.spawns_ok++;
         metrics_count_operation(&m->metrics, &w->spawned.process);
@@ -685,6 +741,8 @@ bool workload_waiter_room(const Workload *w) {
 int workload_add_waiter(Workload *w, sd_bus_message *msg) {
         if (w->state == WORKLOAD_EXITED)
                 return workload_reply_exit(w, msg);
+        if (w->state == WORKLOAD_LOST)
+                return -ESRCH; /* no exit status will ever come */
         /* Each waiter pins its message until the exit, and on the direct
          * socket no bus limits pending replies: bounded here
          * (MaxWaitersPerWorkload). */
@@ -735,6 +793,8 @@ static int workload_stop_as(Workload *w, sd_bus_message *reply_to, uint64_t audi
 
         if (w->state == WORKLOAD_EXITED)
                 return reply_to ? workload_reply_exit(w, reply_to) : 0;
+        if (w->state == WORKLOAD_LOST)
+                return -ESRCH;
 
         if (reply_to) {
                 r = workload_add_waiter(w, reply_to);
@@ -790,4 +850,141 @@ int workload_stop(Workload *w, sd_bus_message *reply_to, uint64_t audit_seq) {
 void workload_release(Workload *w) {
         log_debug("Workload %" PRIu64 " released.", w->id);
         workload_forget(w);
+}
+
+void workload_to_record(const Workload *w, WorkloadRecord *ret) {
+        /* Stopping: the main process's status is known already. */
+        bool exited = (w->state == WORKLOAD_EXITED || w->state == WORKLOAD_STOPPING) && w->exit_code &&
+                      w->exit_code[0];
+
+        *ret = (WorkloadRecord) {
+                .id = w->id,
+                .pid = w->spawned.process.pid,
+                .owner_uid = w->owner_uid,
+                .owner_name = w->owner_name,
+                .user = w->user,
+                .watch_client = w->watch_client,
+                .stop_timeout_usec = w->stop_timeout_usec,
+                .created_usec = w->created_usec,
+                .has_init = w->spawned.has_init,
+                .cgroup = w->unit.fd >= 0 ? w->unit.path : NULL,
+                .exit_code = exited ? w->exit_code : NULL,
+                .exit_status = exited ? w->exit_status : 0,
+                .argv = w->argv,
+        };
+        memcpy(ret->namespaces, w->namespaces, sizeof ret->namespaces);
+        /* Without one, a restart can still prove it by pidfd_open(pid) and
+         * the id. */
+        if (process_get_pidfs_handle(&w->spawned.process, &ret->handle) < 0)
+                ret->handle = (PidfsHandle) {};
+}
+
+/* The last path component of a unit's path: its name under the subtree. */
+static const char *unit_name(const char *path) {
+        const char *slash = strrchr(path, '/');
+        return slash ? slash + 1 : path;
+}
+
+int workload_adopt(Manager *m, const WorkloadRecord *rec, Process *p, int *status_fd, bool stopping,
+                   Workload **ret) {
+        Workload *w;
+        int r;
+
+        w = calloc(1, sizeof *w);
+        if (!w)
+                return -ENOMEM;
+        *w = (Workload) {
+                .manager = m,
+                .spawned = SPAWNED_NULL,
+                .owner_uid = rec->owner_uid,
+                .user = rec->user,
+                .watch_client = rec->watch_client,
+                .stop_timeout_usec = rec->stop_timeout_usec,
+                .unit = CGROUP_UNIT_NULL,
+                .exit_code = "",
+                .created_usec = rec->created_usec,
+        };
+        LIST_PREPEND(m->workloads, w);
+        m->n_workloads++;
+        w->spawned.has_init = rec->has_init;
+        memcpy(w->namespaces, rec->namespaces, sizeof w->namespaces);
+
+        r = workload_set_id(w, rec->id);
+        if (r < 0)
+                goto fail;
+        r = strv_copy(rec->argv, &w->argv);
+        if (r < 0)
+                goto fail;
+        if (rec->owner_name) {
+                w->owner_name = strdup(rec->owner_name);
+                if (!w->owner_name) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+        }
+        if (rec->cgroup && m->cgroup_subtree.fd >= 0) {
+                r = cgroup_unit_open(&m->cgroup_subtree, unit_name(rec->cgroup), &w->unit);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot reopen the cgroup %s of workload %" PRIu64 ": %m", rec->cgroup,
+                                          w->id);
+                /* One fd per live workload: opened again when acted on. */
+                unit_close_fd(&w->unit);
+        }
+
+        if (rec->exit_code) {
+                w->exit_code = rec->exit_code;
+                w->exit_status = rec->exit_status;
+                /* Kept for GetPidfd, when it came back. */
+                w->spawned.process = *p;
+                *p = PROCESS_NULL;
+                if (!process_is_set(&w->spawned.process))
+                        w->spawned.process.pid = rec->pid;
+                /* Its main process was gone: what it left in its unit is
+                 * stopped again, and waited for. */
+                workload_set_state(w, WORKLOAD_EXITED);
+                if (workload_kills_unit(w))
+                        (void) workload_stop_leftovers(w);
+        } else if (process_is_set(p) && p->fd >= 0) {
+                workload_set_state(w, WORKLOAD_RUNNING);
+                w->spawned.process = *p;
+                *p = PROCESS_NULL;
+                if (status_fd && *status_fd >= 0 && rec->has_init)
+                        w->spawned.status_fd = TAKE_FD(*status_fd);
+                r = sd_event_add_io(m->event, &w->pidfd_source, w->spawned.process.fd, EPOLLIN, on_pidfd_readable, w);
+                if (r < 0)
+                        goto fail;
+                (void) sd_event_source_set_priority(w->pidfd_source, PRIORITY_EXIT);
+        } else {
+                workload_set_state(w, WORKLOAD_LOST);
+                w->spawned.process.pid = rec->pid;
+        }
+
+        log_info("Re-adopted workload %" PRIu64 " (pid %d) of uid %u: %s.", w->id, (int) rec->pid,
+                 (unsigned) w->owner_uid, workload_state_to_string(w->state));
+
+        if (stopping && w->state == WORKLOAD_RUNNING) {
+                /* The SIGTERM went out before the re-exec: only the SIGKILL
+                 * timer is left to arm, with the full timeout. */
+                w->stopping = true;
+                r = sd_event_add_time_relative(m->event, &w->kill_timer, CLOCK_MONOTONIC, w->stop_timeout_usec, 0,
+                                               on_kill_timeout, w);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to arm the stop timer of workload %" PRIu64 ": %m", w->id);
+        }
+
+        /* The owner's connection: the same unique name, if still on the
+         * bus; a direct-socket connection never survives us. */
+        r = w->owner_name && m->bus ? owner_track_add(m, m->bus, w->owner_name, w) : -ENXIO;
+        if (r < 0) {
+                log_info_errno(r, "Owner %s of workload %" PRIu64 " is gone: %m", w->owner_name ?: "(direct)", w->id);
+                workload_owner_gone(w);
+        }
+
+        if (ret)
+                *ret = w;
+        return 0;
+
+fail:
+        workload_free(w);
+        return r;
 }

@@ -19,6 +19,7 @@
 #include "spawn.h"
 #include "strv.h"
 #include "unit.h"
+#include "workload-record.h"
 
 typedef enum WorkloadState {
         WORKLOAD_SPAWNING, /* cloned, exec result not yet known: invisible */
@@ -94,6 +95,19 @@ struct Workload {
         size_t n_waiters;
 };
 
+/* Bring back a workload the daemon had before a crash, a restart or a
+ * re-exec, with its id, path, owner and argv from rec. p is its process,
+ * proven to be rec's (taken; PROCESS_NULL when it could not be): without
+ * one, a workload rec says exited comes back exited, any other comes back
+ * lost. A process that is no child of ours (after a crash) has its exit
+ * status read through PIDFD_INFO_EXIT once reaped. status_fd (taken; may
+ * be -EBADF) is a pidbroker init's channel kept across a re-exec; stopping:
+ * a Stop was under way (the SIGKILL timer starts again). The owner's bus
+ * name is tracked again: a watch_client workload whose owner is gone is
+ * stopped. */
+int workload_adopt(Manager *m, const WorkloadRecord *rec, Process *p, int *status_fd, bool stopping,
+                   Workload **ret);
+
 /* Take over a freshly started child (spawned is moved out) and await its exec
  * result; the Spawn call msg is answered from the event loop. argv is moved. */
 int workload_new(Manager *m, const Caller *caller, sd_bus_message *msg, Spawned *spawned, char ***argv,
@@ -142,8 +156,11 @@ int workload_add_waiter(Workload *w, sd_bus_message *msg);
 void workloads_drop_waiters_of(Manager *m, sd_bus *bus, const char *sender);
 /* Whether one more Wait or Stop may be added (always, once exited). */
 bool workload_waiter_room(const Workload *w);
-/* Forget an exited workload; its unit is removed (once empty). */
+/* Forget an exited (or lost) workload, its state record too. */
 void workload_release(Workload *w);
+/* What the state record of w holds, pointing into w (valid while w is
+ * unchanged). */
+void workload_to_record(const Workload *w, WorkloadRecord *ret);
 /* The exit, if the kernel has it but the event loop has not seen it yet,
  * taken now: true when w has exited (by now). */
 bool workload_collect_exit(Workload *w);
@@ -166,6 +183,9 @@ int workload_send_interfaces_added(Workload *w);
 /* InterfacesRemoved, and WorkloadRemoved to the subscribers. */
 int workload_send_interfaces_removed(Workload *w);
 int workload_reply_exit(Workload *w, sd_bus_message *msg);
+/* A waitpid() status as ExitStatus says it: ("exited", code), ("killed",
+ * sig), ("dumped", sig). */
+void workload_status_from_wait_status(int ws, const char **code, int *status);
 
 /* Broker1 on the bus (broker-bus.c). */
 int broker_register_objects(Manager *m, sd_bus *bus);

@@ -350,6 +350,7 @@ static const PolicyMethodAction method_actions[] = {
           "the target's pid or user namespace differs from the caller's" },
         { BROKER, "GetFd", POLICY_ACTION_GETFD, "always" },
         { BROKER, "Subscribe", POLICY_ACTION_MANAGE, "to receive the signals of workloads of other users" },
+        { BROKER, "Reexecute", POLICY_ACTION_MANAGE_DAEMON, "always" },
         { WORKLOAD, "Signal", POLICY_ACTION_MANAGE, OTHER_USERS_WORKLOAD },
         { WORKLOAD, "Signal", POLICY_ACTION_SIGNAL, "as Broker1.Signal" },
         { WORKLOAD, "Signal", POLICY_ACTION_SIGNAL_OTHER_USER, "as Broker1.Signal" },

@@ -21,6 +21,7 @@
 #define POLICY_ACTION_SIGNAL_CROSS_NAMESPACE "org.pidbroker.signal-cross-namespace"
 #define POLICY_ACTION_GETFD                  "org.pidbroker.getfd"
 #define POLICY_ACTION_MANAGE                 "org.pidbroker.manage"
+#define POLICY_ACTION_MANAGE_DAEMON          "org.pidbroker.manage-daemon"
 
 /* The .policy annotation that makes the engine allow an action when the
  * target is a workload the subject owns (rule "builtin:own-workload"). */

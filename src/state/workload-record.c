@@ -14,7 +14,8 @@
 #include "missing-pidfd.h"
 #include "workload-record.h"
 
-#define RECORD_MAGIC "pidbroker-workload 1"
+#define RECORD_MAGIC "pidbroker-workload 2"
+#define RECORD_MAGIC_V1 "pidbroker-workload 1"
 /* Temporary files: a name no record has (records are all digits). */
 #define RECORD_TMP_PREFIX ".#"
 
@@ -31,6 +32,17 @@ void workload_record_done(WorkloadRecord *r) {
         free(r->cgroup);
         strv_free_all(r->argv);
         *r = (WorkloadRecord) {};
+}
+
+/* The one static string for each exit code, so the parsed record points
+ * at it too; NULL for anything else. */
+static const char *exit_code_from_string(const char *s) {
+        static const char *const codes[] = { "exited", "killed", "dumped" };
+
+        for (size_t i = 0; i < ELEMENTSOF(codes); i++)
+                if (strcmp(s, codes[i]) == 0)
+                        return codes[i];
+        return NULL;
 }
 
 /* --- Writing ------------------------------------------------------------ */
@@ -65,6 +77,8 @@ int workload_record_format(const WorkloadRecord *r, char **ret, size_t *ret_size
                 argc++;
         if (argc > WORKLOAD_RECORD_MAX_ARGC || r->handle.size > PIDFS_HANDLE_MAX)
                 return -EINVAL;
+        if (r->exit_code && (exit_code_from_string(r->exit_code) == NULL || r->exit_status < 0))
+                return -EINVAL;
         /* "-" means "none": an empty or "-" string could not be told apart. */
         if ((r->owner_name && (!*r->owner_name || strcmp(r->owner_name, "-") == 0)) ||
             (r->cgroup && (!*r->cgroup || strcmp(r->cgroup, "-") == 0)))
@@ -91,6 +105,12 @@ int workload_record_format(const WorkloadRecord *r, char **ret, size_t *ret_size
         fprintf(f, "created-usec %" PRIu64 "\n", r->created_usec);
         fprintf(f, "has-init %d\n", r->has_init);
         put_optional(f, "cgroup", r->cgroup);
+        fprintf(f, "namespaces ");
+        for (NamespaceType t = 0; t < _NAMESPACE_MAX; t++)
+                fprintf(f, "%s%" PRIu64, t > 0 ? "," : "", r->namespaces[t]);
+        fputc('\n', f);
+        fprintf(f, "exit-code %s\n", r->exit_code ?: "-");
+        fprintf(f, "exit-status %d\n", r->exit_code ? r->exit_status : 0);
         fprintf(f, "argc %zu\n", argc);
         for (char **a = r->argv; *a; a++) {
                 fprintf(f, "arg ");
@@ -286,23 +306,92 @@ static int parse_handle(Parser *ps, PidfsHandle *ret) {
         return 0;
 }
 
+/* "<decimal>,<decimal>,..." with exactly _NAMESPACE_MAX canonical numbers. */
+static int parse_namespaces(Parser *ps, uint64_t ret[static _NAMESPACE_MAX]) {
+        const char *v, *end;
+        size_t len;
+        int r;
+
+        r = next_field(ps, "namespaces", &v, &len);
+        if (r < 0)
+                return r;
+        end = v + len;
+        for (NamespaceType t = 0; t < _NAMESPACE_MAX; t++) {
+                uint64_t n = 0;
+                const char *start = v;
+
+                for (; v < end && *v != ','; v++) {
+                        if (*v < '0' || *v > '9')
+                                return BAD(ps, "bad namespaces");
+                        uint64_t d = (uint64_t) (*v - '0');
+                        if (n > (UINT64_MAX - d) / 10)
+                                return BAD(ps, "number out of range");
+                        n = n * 10 + d;
+                }
+                if (v == start || (v - start > 1 && *start == '0'))
+                        return BAD(ps, "bad namespaces");
+                ret[t] = n;
+                if (t + 1 < _NAMESPACE_MAX) {
+                        if (v == end)
+                                return BAD(ps, "bad namespaces");
+                        v++; /* the comma */
+                }
+        }
+        if (v != end)
+                return BAD(ps, "bad namespaces");
+        return 0;
+}
+
+static int parse_exit(Parser *ps, WorkloadRecord *rec) {
+        const char *v;
+        size_t len;
+        uint64_t status;
+        char code[8];
+        int r;
+
+        r = next_field(ps, "exit-code", &v, &len);
+        if (r < 0)
+                return r;
+        if (len == 1 && v[0] == '-')
+                rec->exit_code = NULL;
+        else {
+                if (len >= sizeof code)
+                        return BAD(ps, "unknown exit code");
+                memcpy(code, v, len);
+                code[len] = '\0';
+                rec->exit_code = exit_code_from_string(code);
+                if (!rec->exit_code)
+                        return BAD(ps, "unknown exit code");
+        }
+        r = parse_dec(ps, "exit-status", INT32_MAX, &status);
+        if (r < 0)
+                return r;
+        if (!rec->exit_code && status != 0)
+                return BAD(ps, "exit status while running");
+        rec->exit_status = (int) status;
+        return 0;
+}
+
 int workload_record_parse(const char *data, size_t size, WorkloadRecord *ret, const char **ret_reason) {
         _cleanup_(workload_record_done) WorkloadRecord rec = {};
         Parser ps = { .p = data, .end = data + size };
         uint64_t v = 0, argc = 0;
+        bool v1 = false;
         int r;
 
+        /* Both magics have the same length. */
         if (!data || size > WORKLOAD_RECORD_MAX_SIZE)
                 r = BAD(&ps, "record too large");
         else if (memchr(data, '\0', size))
                 r = BAD(&ps, "NUL byte in a record");
-        else if ((size_t) (ps.end - ps.p) < strlen(RECORD_MAGIC "\n") ||
-                 memcmp(ps.p, RECORD_MAGIC "\n", strlen(RECORD_MAGIC "\n")) != 0)
-                r = BAD(&ps, "not a version 1 workload record");
-        else {
+        else if ((size_t) (ps.end - ps.p) < strlen(RECORD_MAGIC "\n"))
+                r = BAD(&ps, "not a workload record of version 1 or 2");
+        else if (memcmp(ps.p, RECORD_MAGIC "\n", strlen(RECORD_MAGIC "\n")) == 0 ||
+                 (v1 = memcmp(ps.p, RECORD_MAGIC_V1 "\n", strlen(RECORD_MAGIC_V1 "\n")) == 0)) {
                 ps.p += strlen(RECORD_MAGIC "\n");
                 r = 0;
-        }
+        } else
+                r = BAD(&ps, "not a workload record of version 1 or 2");
 
 #define STEP(expr)                              \
         do {                                    \
@@ -328,6 +417,10 @@ int workload_record_parse(const char *data, size_t size, WorkloadRecord *ret, co
         STEP(parse_dec(&ps, "created-usec", UINT64_MAX, &rec.created_usec));
         STEP(parse_bool(&ps, "has-init", &rec.has_init));
         STEP(parse_string(&ps, "cgroup", true, &rec.cgroup));
+        if (!v1) {
+                STEP(parse_namespaces(&ps, rec.namespaces));
+                STEP(parse_exit(&ps, &rec));
+        }
         STEP(parse_dec(&ps, "argc", WORKLOAD_RECORD_MAX_ARGC, &argc));
         if (r >= 0 && argc == 0)
                 r = BAD(&ps, "argc 0");
@@ -390,17 +483,20 @@ int workload_record_write(int dirfd, const WorkloadRecord *r) {
         fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return negative_errno();
+        /* No fsync(), of the file or the directory: a record describes
+         * processes, which do not outlive the machine, so it only has to
+         * survive a crash of the daemon, and the page cache does; rename()
+         * alone makes the replacement atomic for any reader. So a write
+         * costs what the page cache costs on any file system, and never
+         * waits for a disk while the daemon's event loop waits for it. */
         k = write_all(fd, text, size);
-        if (k >= 0 && fsync(fd) < 0)
-                k = negative_errno();
         if (k >= 0 && renameat(dirfd, tmp, dirfd, name) < 0)
                 k = negative_errno();
         if (k < 0) {
                 (void) unlinkat(dirfd, tmp, 0);
                 return k;
         }
-        /* The rename itself is durable only once the directory is. */
-        return RET_NERRNO(fsync(dirfd));
+        return 0;
 }
 
 int workload_record_read(int dirfd, uint64_t id, WorkloadRecord *ret, const char **ret_reason) {
@@ -462,7 +558,7 @@ int workload_record_remove(int dirfd, uint64_t id) {
         snprintf(name, sizeof name, "%" PRIu64, id);
         if (unlinkat(dirfd, name, 0) < 0)
                 return errno == ENOENT ? 0 : negative_errno();
-        return RET_NERRNO(fsync(dirfd));
+        return 0;
 }
 
 static bool name_is_id(const char *s, uint64_t *ret) {
