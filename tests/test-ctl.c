@@ -117,6 +117,17 @@ static void assert_one_line_error(const Ctl *c, const char *name) {
         g_assert_true(strchr(c->err, '\n') == c->err + strlen(c->err) - 1);
 }
 
+/* A local failure is one line "pidbrokerctl: CONTEXT: reason", never dressed
+ * as a D-Bus error. */
+static void assert_one_line_local_error(const Ctl *c, const char *text) {
+        g_assert_cmpint(c->exit, !=, 0);
+        g_assert_true(g_str_has_prefix(c->err, "pidbrokerctl: "));
+        g_assert_nonnull(strstr(c->err, text));
+        g_assert_null(strstr(c->err, "org.freedesktop.DBus.Error"));
+        g_assert_null(strstr(c->err, "System.Error"));
+        g_assert_true(strchr(c->err, '\n') == c->err + strlen(c->err) - 1);
+}
+
 /* Run python3 -c program with the text as a file in argv[1]; true if it exits 0. */
 static bool python_check(const char *program, const char *text) {
         g_autofree char *path = g_build_filename(T.dir, "check-input", NULL);
@@ -651,7 +662,7 @@ static void test_audit_filters(void) {
         g_assert_null(strstr(human.out, "#1"));
 
         CTL(&missing, "audit", "--audit-log=/nonexistent/audit.jsonl");
-        assert_one_line_error(&missing, "org.freedesktop.DBus.Error.FileNotFound");
+        assert_one_line_local_error(&missing, "/nonexistent/audit.jsonl: No such file or directory");
 }
 
 /* comm and fd_type are the requester's choice: the log's JSON escapes decode
@@ -874,7 +885,7 @@ static void test_errors(void) {
 
         CTL(&nobus, "--direct=/nonexistent/socket", "list");
         g_assert_cmpint(nobus.exit, ==, 1);
-        assert_one_line_error(&nobus, "org.freedesktop.DBus.Error.FileNotFound");
+        assert_one_line_local_error(&nobus, "/nonexistent/socket: No such file or directory");
 
         CTL(&badid, "stop", "not-an-id");
         g_assert_cmpint(badid.exit, ==, 2);

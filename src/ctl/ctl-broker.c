@@ -451,18 +451,17 @@ static int describe_fd(int fd, int target_fd) {
 }
 
 int verb_getfd(int argc, char *argv[]) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(pidbroker_error_free) pidbroker_error error = PIDBROKER_ERROR_NULL;
         _cleanup_close_ int pidfd = -EBADF, fd = -EBADF;
-        int target_fd, received, r;
+        pidbroker_client *client;
+        int target_fd, r;
 
         if (!arg.has_pid)
                 return ctl_usage_error("getfd needs --pid PID; see 'pidbrokerctl getfd --help'");
         if (parse_fd(argv[0], &target_fd) < 0)
                 return ctl_usage_error("'%s' is not an fd number", argv[0]);
 
-        r = ctl_connect(&bus);
+        r = ctl_connect_client(&client);
         if (r < 0)
                 return r;
 
@@ -470,18 +469,10 @@ int verb_getfd(int argc, char *argv[]) {
         if (pidfd < 0)
                 return ctl_error(pidfd, NULL, "Failed to open a pidfd for PID %d", (int) arg.pid);
 
-        r = sd_bus_call_method(bus, ctl_destination(), BROKER_PATH, BROKER_INTERFACE, "GetFd", &error, &reply,
-                               "hi", pidfd, (int32_t) target_fd);
+        r = pidbroker_getfd(client, pidfd, target_fd, &fd, &error);
         if (r < 0)
-                return ctl_error(r, &error, "Failed to get fd %d of PID %d", target_fd, (int) arg.pid);
-        r = sd_bus_message_read(reply, "h", &received);
-        if (r < 0)
-                return ctl_error(r, NULL, "Failed to parse the GetFd reply");
-        fd = fcntl(received, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0)
-                return ctl_error(-errno, NULL, "Failed to keep the received fd");
-        reply = sd_bus_message_unref(reply);
-        bus = sd_bus_flush_close_unref(bus);
+                return ctl_lib_error(r, &error, "Failed to get fd %d of PID %d", target_fd, (int) arg.pid);
+        ctl_disconnect();
 
         if (argc > 1) {
                 _cleanup_free_ char *exe = NULL;

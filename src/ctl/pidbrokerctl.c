@@ -649,6 +649,7 @@ int main(int argc, char *argv[]) {
 
         setlocale(LC_ALL, "");
         r = run(argc, argv);
+        ctl_disconnect();
         args_done();
         if (ctl_usage_error_seen())
                 return EXIT_USAGE;
