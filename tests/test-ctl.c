@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "daemon-harness.h"
+#include "spawn-args.h"
 #include "test-util.h"
 
 static struct {
@@ -79,8 +80,8 @@ static char **ctl_envp(void) {
         return envp;
 }
 
-/* Run pidbrokerctl with args (NULL-terminated), as root or nobody. */
-static void ctl_run_as(Ctl *c, bool nobody, const char *const *args) {
+/* Run pidbrokerctl with args (NULL-terminated), as root or nobody, in cwd. */
+static void ctl_run_in(Ctl *c, bool nobody, const char *cwd, const char *const *args) {
         g_autoptr(GPtrArray) argv = g_ptr_array_new();
         g_auto(GStrv) envp = ctl_envp();
         g_autoptr(GError) e = NULL;
@@ -97,11 +98,15 @@ static void ctl_run_as(Ctl *c, bool nobody, const char *const *args) {
         joined = g_strjoinv(" ", (char **) argv->pdata);
         g_test_message("%s$ %s", nobody ? "nobody" : "root", joined);
 
-        g_assert_true(g_spawn_sync("/", (char **) argv->pdata, envp, G_SPAWN_DEFAULT, nobody ? drop_to_nobody : NULL,
+        g_assert_true(g_spawn_sync(cwd, (char **) argv->pdata, envp, G_SPAWN_DEFAULT, nobody ? drop_to_nobody : NULL,
                                    NULL, &c->out, &c->err, &status, &e));
         g_assert_no_error(e);
         c->exit = wait_status_to_exit(status);
         g_test_message("exit %d; stdout: %s; stderr: %s", c->exit, c->out, c->err);
+}
+
+static void ctl_run_as(Ctl *c, bool nobody, const char *const *args) {
+        ctl_run_in(c, nobody, "/", args);
 }
 
 #define CTL(c, ...) ctl_run_as((c), false, (const char *const[]) { __VA_ARGS__, NULL })
@@ -771,20 +776,26 @@ static char *bg_workload_id(Bg *b) {
         return g_strndup(p, strspn(p, "0123456789"));
 }
 
+/* Every signal pidbrokerctl can catch goes on to the workload, not only ^C:
+ * SIGUSR1 (which kills by default) too, and pidbrokerctl stays to report it. */
 static void test_run_forwards_signals(void) {
-        Bg b = {};
-        g_autofree char *id = NULL;
-        g_auto(Ctl) w = {};
+        static const int sigs[] = { SIGINT, SIGUSR1, SIGUSR2, SIGQUIT };
 
-        bg_start(&b, (const char *const[]) { "run", "-v", "--wait", "--", "sleep", "120", NULL });
-        g_assert_true(bg_wait_for(&b, "Running as workload ", 10000));
-        id = bg_workload_id(&b);
-        /* ^C reaches pidbrokerctl, which has the broker pass it on. */
-        kill(b.pid, SIGINT);
-        g_assert_cmpint(bg_finish(&b), ==, 128 + SIGINT);
-        /* The workload got it (not just pidbrokerctl). */
-        CTL(&w, "wait", id);
-        g_assert_cmpint(w.exit, ==, 128 + SIGINT);
+        for (size_t i = 0; i < G_N_ELEMENTS(sigs); i++) {
+                Bg b = {};
+                g_autofree char *id = NULL;
+                g_auto(Ctl) w = {};
+
+                bg_start(&b, (const char *const[]) { "run", "-v", "--wait", "--", "sleep", "120", NULL });
+                g_assert_true(bg_wait_for(&b, "Running as workload ", 10000));
+                id = bg_workload_id(&b);
+                kill(b.pid, sigs[i]);
+                /* SIGQUIT dumps core by default: still 128+3 to the shell. */
+                g_assert_cmpint(bg_finish(&b), ==, 128 + sigs[i]);
+                /* The workload got it (not just pidbrokerctl). */
+                CTL(&w, "wait", id);
+                g_assert_cmpint(w.exit, ==, 128 + sigs[i]);
+        }
 }
 
 static void test_run_watch(void) {
@@ -891,6 +902,220 @@ static void test_errors(void) {
         g_assert_cmpint(badid.exit, ==, 2);
 }
 
+
+/* ---------- CLI parity with the Spawn options (issue 12) ---------- */
+
+/* How the command line reaches each Spawn option of the daemon. A daemon
+ * option missing here fails the test: give it a flag, then a row. */
+static const struct {
+        const char *key;
+        const char *const args[4];
+} option_flags[] = {
+        { "cwd", { "--cwd=/tmp" } },
+        { "user", { "--user=root" } },
+        { "group", { "--group=root" } },
+        { "groups", { "--groups=0" } },
+        { "namespaces", { "--ns=uts" } },
+        { "uid_map", { "--uid-map=0:0:1" } },
+        { "gid_map", { "--gid-map=0:0:1" } },
+        { "hostname", { "--hostname=parity" } },
+        { "capabilities", { "--cap=net_raw" } },
+        { "no_new_privileges", { "--no-new-privileges=no" } },
+        { "seccomp", { "--seccomp=strict" } },
+        { "watch_client", { "--watch" } },
+        { "stop_timeout_usec", { "--stop-timeout=5s" } },
+        { "cgroup", { "--cgroup=/sys/fs/cgroup" } },
+        { "exe_fd", { "--exe=/bin/true" } },
+        { "umask", { "--umask=027" } },
+        { "setsid", { "--setsid=no" } },
+        { "controlling_tty", { "--pty" } },
+        { "kill_mode", { "--kill-mode=process" } },
+        { "rlimits", { "--rlimit=NOFILE=512:1024" } },
+        { "nice", { "--nice=5" } },
+        { "oom_score_adj", { "--oom-score-adj=100" } },
+        { "memory_max", { "--memory-max=1G" } },
+        { "pids_max", { "--pids-max=100" } },
+        { "cpu_weight", { "--cpu-weight=50" } },
+        { "io_weight", { "--io-weight=50" } },
+};
+
+static void test_option_table(void) {
+        size_t n = 0;
+
+        for (const char *key; (key = spawn_args_option_name(n)); n++) {
+                g_auto(Ctl) c = {};
+                g_autofree char *line = g_strdup_printf("Spawn option: %s\n", key);
+                size_t row = SIZE_MAX;
+
+                for (size_t i = 0; i < G_N_ELEMENTS(option_flags); i++)
+                        if (g_str_equal(option_flags[i].key, key))
+                                row = i;
+                if (row == SIZE_MAX)
+                        g_error("the daemon's Spawn option '%s' has no pidbrokerctl flag", key);
+
+                /* -v names each option as it goes out; whether the broker
+                 * then agrees (a map, a capability) does not matter here. */
+                {
+                        g_autoptr(GPtrArray) args = g_ptr_array_new();
+                        g_ptr_array_add(args, (char *) "-v");
+                        g_ptr_array_add(args, (char *) "run");
+                        for (size_t j = 0; option_flags[row].args[j]; j++)
+                                g_ptr_array_add(args, (char *) option_flags[row].args[j]);
+                        g_ptr_array_add(args, (char *) "--fd=0:/dev/null");
+                        g_ptr_array_add(args, (char *) "--fd=1:/dev/null");
+                        g_ptr_array_add(args, (char *) "--");
+                        g_ptr_array_add(args, (char *) "true");
+                        g_ptr_array_add(args, NULL);
+                        ctl_run_as(&c, false, (const char *const *) args->pdata);
+                }
+                g_assert_nonnull(strstr(c.err, line));
+        }
+        g_assert_cmpuint(n, >=, 17);
+}
+
+static void test_property(void) {
+        g_auto(Ctl) mem = {}, limit = {}, bad_name = {}, bad_value = {}, nice = {}, pid_long = {};
+
+        /* -p is --property now, as in systemd-run, not --pid. */
+        CTL(&mem, "-v", "run", "-p", "MemoryMax=1G", "-p", "TasksMax=infinity", "-p", "CPUWeight=100",
+            "-p", "IOWeight=100", "-p", "OOMScoreAdjust=10", "-p", "KillMode=process", "--", "true");
+        g_assert_nonnull(strstr(mem.err, "Spawn option: memory_max\n"));
+        g_assert_nonnull(strstr(mem.err, "Spawn option: pids_max\n"));
+        g_assert_nonnull(strstr(mem.err, "Spawn option: cpu_weight\n"));
+        g_assert_nonnull(strstr(mem.err, "Spawn option: io_weight\n"));
+        g_assert_nonnull(strstr(mem.err, "Spawn option: oom_score_adj\n"));
+        g_assert_nonnull(strstr(mem.err, "Spawn option: kill_mode\n"));
+        CTL(&limit, "-v", "run", "-p", "LimitNOFILE=1024:4096", "-p", "LimitCORE=infinity", "--", "true");
+        g_assert_nonnull(strstr(limit.err, "Spawn option: rlimits\n"));
+        CTL(&nice, "-v", "run", "--property=Nice=5", "--", "true");
+        g_assert_nonnull(strstr(nice.err, "Spawn option: nice\n"));
+
+        /* Bad names and values are usage errors, before any call. */
+        CTL(&bad_name, "--direct=/nonexistent/socket", "run", "-p", "MemoryMin=1G", "--", "true");
+        g_assert_cmpint(bad_name.exit, ==, 2);
+        g_assert_nonnull(strstr(bad_name.err, "unknown property"));
+        CTL(&bad_value, "--direct=/nonexistent/socket", "run", "-p", "Nice=100", "--", "true");
+        g_assert_cmpint(bad_value.exit, ==, 2);
+        g_assert_nonnull(strstr(bad_value.err, "Nice=100: expected -20...19"));
+
+        /* --pid keeps its long form; -p is no longer it. */
+        CTL(&pid_long, "signal", "-p", "1", "0");
+        g_assert_cmpint(pid_long.exit, ==, 2);
+}
+
+static void test_same_dir_and_json_exit(void) {
+        g_auto(Ctl) dir = {}, json = {}, killed = {};
+
+        ctl_run_in(&dir, false, "/tmp", (const char *const[]) { "run", "--wait", "--same-dir", "--", "pwd", NULL });
+        g_assert_cmpint(dir.exit, ==, 0);
+        g_assert_cmpstr(dir.out, ==, "/tmp\n");
+
+        CTL(&json, "run", "--wait", "--json", "--fd=1:/dev/null", "--", "sh", "-c", "exit 3");
+        g_assert_cmpint(json.exit, ==, 3);
+        g_assert_true(python_check("import json,sys; o=json.load(open(sys.argv[1]));"
+                                   "assert o['exit']=={'code':'exited','status':3}, o; assert o['exit_code']==3;"
+                                   "assert o['path'].endswith('/%d' % o['id'])", json.out));
+
+        CTL(&killed, "run", "--wait", "--json", "--", "sh", "-c", "kill -9 $$");
+        g_assert_cmpint(killed.exit, ==, 128 + SIGKILL);
+        g_assert_true(python_check("import json,sys; o=json.load(open(sys.argv[1]));"
+                                   "assert o['exit']=={'code':'killed','status':9}, o; assert o['exit_code']==137",
+                                   killed.out));
+}
+
+static void test_getfd_workload(void) {
+        g_autofree char *file = g_build_filename(T.dir, "getfd-workload.txt", NULL);
+        g_autofree char *fd_arg = g_strdup_printf("--fd=5:%s", file);
+        g_autofree char *path_line = g_strdup_printf("  path:  %s\n", file);
+        g_auto(Ctl) run = {}, desc = {}, stop = {}, usage = {};
+        g_autofree char *id = NULL;
+
+        g_assert_true(g_file_set_contents(file, "x", -1, NULL));
+        CTL(&run, "run", "-q", "--fd=1:/dev/null", "--fd=2:/dev/null", fd_arg, "--", "sleep", "120");
+        g_assert_cmpint(run.exit, ==, 0);
+        id = g_strstrip(g_strdup(run.out));
+        CTL(&desc, "getfd", id, "5");
+        g_assert_cmpint(desc.exit, ==, 0);
+        g_assert_nonnull(strstr(desc.out, path_line));
+        CTL(&usage, "getfd", id);
+        g_assert_cmpint(usage.exit, ==, 2);
+        CTL(&stop, "stop", id);
+        g_assert_cmpint(stop.exit, ==, 0);
+}
+
+static void test_local_errors(void) {
+        g_auto(Ctl) slash = {}, nopath = {}, ns = {}, probe = {}, probe_gone = {}, stop = {};
+        g_autofree char *id = NULL;
+
+        CTL(&slash, "run", "--wait", "--", "./no-such-program");
+        g_assert_cmpint(slash.exit, ==, 127);
+        assert_one_line_local_error(&slash, "./no-such-program: No such file or directory");
+        CTL(&nopath, "run", "--wait", "--", "no-such-program-here");
+        g_assert_cmpint(nopath.exit, ==, 127);
+        assert_one_line_local_error(&nopath, "no-such-program-here: command not found");
+
+        /* Checked before connecting: a broker that is not there is not reached. */
+        CTL(&ns, "--direct=/nonexistent/socket", "run", "--ns=mnt", "--", "true");
+        g_assert_cmpint(ns.exit, ==, 2);
+        g_assert_nonnull(strstr(ns.err, "--ns=mnt: not a namespace"));
+
+        /* signal ID 0 probes. */
+        id = start_sleeper();
+        CTL(&probe, "signal", id, "0");
+        g_assert_cmpint(probe.exit, ==, 0);
+        CTL(&stop, "stop", id);
+        CTL(&probe_gone, "signal", id, "0");
+        assert_one_line_error(&probe_gone, "org.pidbroker.Error.NoSuchProcess");
+}
+
+static void test_audit_more_filters(void) {
+        g_autofree char *log = g_build_filename(T.dir, "filters-audit.jsonl", NULL);
+        g_autofree char *log_arg = g_strdup_printf("--audit-log=%s", log);
+        g_auto(Ctl) unknown = {};
+        const char *r1 = "{\"time\":\"2024-05-01T10:00:00Z\",\"seq\":1,\"type\":\"record\","
+                         "\"action\":\"org.pidbroker.signal\",\"decision\":\"allow\","
+                         "\"subject\":{\"uid\":0},\"target\":{\"pid\":20,\"workload_id\":77},\"result\":\"pending\"}";
+        const char *r2 = "{\"time\":\"2024-05-01T11:00:00Z\",\"seq\":2,\"type\":\"record\","
+                         "\"action\":\"org.pidbroker.signal\",\"decision\":\"deny\","
+                         "\"subject\":{\"uid\":1000},\"target\":{\"pid\":21,\"workload_id\":78},\"result\":\"denied\"}";
+        const char *r3 = "{\"time\":\"2024-05-02T10:00:00Z\",\"seq\":3,\"type\":\"record\","
+                         "\"action\":\"org.pidbroker.getfd\",\"decision\":\"allow\","
+                         "\"subject\":{\"uid\":0},\"target\":{\"pid\":22,\"workload_id\":77},\"result\":\"pending\"}";
+        const char *o1 = "{\"time\":\"2024-05-02T10:00:01Z\",\"seq\":1,\"type\":\"outcome\",\"result\":\"esrch\"}";
+        const char *o3 = "{\"time\":\"2024-05-02T10:00:02Z\",\"seq\":3,\"type\":\"outcome\",\"result\":\"ok\"}";
+        g_autofree char *text = g_strdup_printf("%s\n%s\n%s\n%s\n%s\n", r1, r2, r3, o1, o3);
+        g_autofree char *want_deny = g_strdup_printf("%s\n", r2);
+        g_autofree char *want_allow = g_strdup_printf("%s\n%s\n%s\n%s\n", r1, r3, o1, o3);
+        g_autofree char *want_esrch = g_strdup_printf("%s\n%s\n", r1, o1);
+        g_autofree char *want_ok = g_strdup_printf("%s\n%s\n", r3, o3);
+        g_autofree char *want_until = g_strdup_printf("%s\n%s\n%s\n", r1, r2, o1);
+        const struct {
+                const char *filter;
+                const char *want;
+        } cases[] = {
+                { "--decision=deny", want_deny },
+                { "--decision=allow", want_allow },
+                /* An outcome's result: the record shows with its outcome. */
+                { "--result=esrch", want_esrch },
+                { "--result=ok", want_ok },
+                { "--result=denied", want_deny },
+                { "--workload=77", want_allow },
+                { "--until=2024-05-01T12:00:00Z", want_until },
+        };
+
+        g_assert_true(g_file_set_contents(log, text, -1, NULL));
+        for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+                g_auto(Ctl) c = {};
+
+                CTL(&c, "audit", log_arg, "--json", cases[i].filter);
+                g_assert_cmpint(c.exit, ==, 0);
+                g_assert_cmpstr(c.out, ==, cases[i].want);
+        }
+        CTL(&unknown, "audit", log_arg, "--action=nosuch");
+        g_assert_cmpint(unknown.exit, ==, 2);
+        g_assert_nonnull(strstr(unknown.err, "--action=nosuch: unknown action"));
+}
+
 /* ---------- main ---------- */
 
 /* Workloads outlive the broker (by design): stop any a test left running. */
@@ -940,6 +1165,12 @@ static void register_tests(void) {
         add_test("monitor", test_monitor);
         add_test("direct-socket", test_direct_socket);
         add_test("errors", test_errors);
+        add_test("option-table", test_option_table);
+        add_test("property", test_property);
+        add_test("same-dir-and-json-exit", test_same_dir_and_json_exit);
+        add_test("getfd-workload", test_getfd_workload);
+        add_test("local-errors", test_local_errors);
+        add_test("audit-more-filters", test_audit_more_filters);
         add_test("cleanup", stop_leftover_workloads);
 }
 

@@ -116,6 +116,14 @@ static int add_fds(pidbroker_spawn *s) {
         return 0;
 }
 
+/* -v shows which Spawn options go out (and a test checks that every option
+ * of the broker has a flag). */
+static int sent(int r, const char *key) {
+        if (r >= 0)
+                ctl_debug("Spawn option: %s", key);
+        return r;
+}
+
 /* The supplementary groups of another user, from the user database. */
 static int set_user_groups(pidbroker_spawn *s, uid_t uid, gid_t gid) {
         _cleanup_free_ gid_t *groups = NULL;
@@ -127,7 +135,163 @@ static int set_user_groups(pidbroker_spawn *s, uid_t uid, gid_t gid) {
                 n = 0; /* unknown user: no supplementary groups, never ours */
         else if (r < 0)
                 return r;
-        return pidbroker_spawn_set_groups(s, groups, n);
+        return sent(pidbroker_spawn_set_groups(s, groups, n), "groups");
+}
+
+static int parse_limit_value(const char *s, uint64_t *ret) {
+        if (strcmp(s, "infinity") == 0) {
+                *ret = UINT64_MAX;
+                return 0;
+        }
+        return parse_size(s, ret);
+}
+
+static int parse_int_range(const char *s, int min, int max, int *ret) {
+        char *end;
+        long v;
+
+        errno = 0;
+        v = strtol(s, &end, 10);
+        if (errno != 0 || end == s || *end || v < min || v > max)
+                return -ERANGE;
+        *ret = (int) v;
+        return 0;
+}
+
+static int property_memory_max(pidbroker_spawn *s, const char *name, const char *value) {
+        uint64_t v;
+        return parse_limit_value(value, &v) < 0 ? -EINVAL : pidbroker_spawn_set_memory_max(s, v);
+}
+
+static int property_tasks_max(pidbroker_spawn *s, const char *name, const char *value) {
+        uint64_t v;
+        return parse_limit_value(value, &v) < 0 ? -EINVAL : pidbroker_spawn_set_pids_max(s, v);
+}
+
+static int property_weight(pidbroker_spawn *s, const char *name, const char *value) {
+        int v;
+
+        /* cgroup v2's range, as systemd's CPUWeight= and IOWeight= take it. */
+        if (parse_int_range(value, 1, 10000, &v) < 0)
+                return -EINVAL;
+        return strcmp(name, "CPUWeight") == 0 ? pidbroker_spawn_set_cpu_weight(s, (uint64_t) v)
+                                              : pidbroker_spawn_set_io_weight(s, (uint64_t) v);
+}
+
+static int property_nice(pidbroker_spawn *s, const char *name, const char *value) {
+        int v;
+        return parse_int_range(value, -20, 19, &v) < 0 ? -EINVAL : pidbroker_spawn_set_nice(s, v);
+}
+
+static int property_oom_score_adjust(pidbroker_spawn *s, const char *name, const char *value) {
+        int v;
+        return parse_int_range(value, -1000, 1000, &v) < 0 ? -EINVAL : pidbroker_spawn_set_oom_score_adj(s, v);
+}
+
+static int property_kill_mode(pidbroker_spawn *s, const char *name, const char *value) {
+        return pidbroker_spawn_set_kill_mode(s, value);
+}
+
+/* LimitNOFILE=SOFT[:HARD]: one value sets both, as in systemd. */
+static int property_limit(pidbroker_spawn *s, const char *name, const char *value) {
+        _cleanup_free_ char *soft_str = NULL;
+        const char *colon = strchr(value, ':');
+        uint64_t soft, hard;
+
+        if (!name[5] || strspn(name + 5, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(name + 5))
+                return -EINVAL;
+        soft_str = colon ? strndup(value, (size_t) (colon - value)) : strdup(value);
+        if (!soft_str)
+                return -ENOMEM;
+        if (parse_limit_value(soft_str, &soft) < 0)
+                return -EINVAL;
+        if (!colon)
+                hard = soft;
+        else if (parse_limit_value(colon + 1, &hard) < 0)
+                return -EINVAL;
+        return pidbroker_spawn_set_rlimit(s, name + 5, soft, hard);
+}
+
+/* -p NAME=VALUE: systemd's names for the resource options. */
+static const struct {
+        const char *name;        /* "Limit" matches every Limit*= */
+        const char *key;         /* the Spawn option */
+        const char *expected;
+        int (*set)(pidbroker_spawn *s, const char *name, const char *value);
+} properties[] = {
+        { "MemoryMax", "memory_max", "bytes with K, M, G, T suffixes, or infinity", property_memory_max },
+        { "TasksMax", "pids_max", "a number or infinity", property_tasks_max },
+        { "CPUWeight", "cpu_weight", "1...10000", property_weight },
+        { "IOWeight", "io_weight", "1...10000", property_weight },
+        { "Nice", "nice", "-20...19", property_nice },
+        { "OOMScoreAdjust", "oom_score_adj", "-1000...1000", property_oom_score_adjust },
+        { "KillMode", "kill_mode", "cgroup or process", property_kill_mode },
+        { "Limit", "rlimits", "SOFT[:HARD], each a number or infinity", property_limit },
+};
+
+static int set_property(pidbroker_spawn *s, const char *assignment) {
+        const char *eq = strchr(assignment, '=');
+        _cleanup_free_ char *name = strndup(assignment, (size_t) (eq - assignment));
+        int r;
+
+        if (!name)
+                return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(properties); i++) {
+                bool limit = strcmp(properties[i].name, "Limit") == 0;
+
+                if (limit ? strncmp(name, "Limit", 5) != 0 : strcmp(name, properties[i].name) != 0)
+                        continue;
+                r = properties[i].set(s, name, eq + 1);
+                if (r == -EINVAL)
+                        return ctl_usage_error("%s: expected %s%s", assignment, limit ? "Limit<RLIMIT name>=" : "",
+                                               properties[i].expected);
+                return sent(r, properties[i].key);
+        }
+        return ctl_usage_error("%s: unknown property (MemoryMax=, TasksMax=, CPUWeight=, IOWeight=, Nice=, "
+                               "OOMScoreAdjust=, KillMode=, LimitNOFILE= and the other Limit*=)", assignment);
+}
+
+/* --uid-map=INSIDE:OUTSIDE:COUNT */
+static int add_id_map(pidbroker_spawn *s, bool uid, const char *line) {
+        unsigned inside, outside, count;
+        char end;
+
+        if (sscanf(line, "%u:%u:%u%c", &inside, &outside, &count, &end) != 3 || count == 0)
+                return ctl_usage_error("--%s-map=%s: expected INSIDE:OUTSIDE:COUNT, e.g. 0:100000:65536",
+                                       uid ? "uid" : "gid", line);
+        return sent(uid ? pidbroker_spawn_add_uid_map(s, inside, outside, count)
+                        : pidbroker_spawn_add_gid_map(s, inside, outside, count),
+                    uid ? "uid_map" : "gid_map");
+}
+
+/* --groups=G[,G...] by name or number; "" for none. */
+static int set_groups(pidbroker_spawn *s, const char *list) {
+        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_free_ gid_t *gids = NULL;
+        size_t n;
+        int r;
+
+        r = strv_extend_split(&names, list, ", ");
+        if (r < 0)
+                return r;
+        n = strv_length(names);
+        gids = calloc(n + 1, sizeof(gid_t));
+        if (!gids)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (get_group_creds(names[i], &gids[i]) < 0)
+                        return ctl_usage_error("--groups: %s: no such group", names[i]);
+        return sent(pidbroker_spawn_set_groups(s, gids, n), "groups");
+}
+
+/* A path opened here and passed as an fd option. */
+static int set_fd_option(pidbroker_spawn *s, const char *flag, const char *path, int flags,
+                         int (*set)(pidbroker_spawn *s, int fd), const char *key) {
+        _cleanup_close_ int fd = open(path, flags | O_CLOEXEC);
+
+        if (fd < 0)
+                return ctl_error(-errno, NULL, "%s=%s", flag, path);
+        return sent(set(s, fd), key);
 }
 
 /* The options of the command line, into s. Usage errors are reported. */
@@ -149,7 +313,7 @@ static int set_options(pidbroker_spawn *s) {
                 }
                 if (!abs)
                         return -ENOMEM;
-                r = pidbroker_spawn_set_cwd(s, abs);
+                r = sent(pidbroker_spawn_set_cwd(s, abs), "cwd");
                 if (r < 0)
                         return r;
         }
@@ -161,16 +325,16 @@ static int set_options(pidbroker_spawn *s) {
                 r = get_user_creds(arg.user, &uid, &gid);
                 if (r < 0)
                         return ctl_usage_error("--user=%s: no such user", arg.user);
-                r = pidbroker_spawn_set_user(s, uid);
+                r = sent(pidbroker_spawn_set_user(s, uid), "user");
                 if (r < 0)
                         return r;
                 /* Like runuser: another user gets its own group and groups. */
                 if (!arg.group && gid != (gid_t) -1) {
-                        r = pidbroker_spawn_set_group(s, gid);
+                        r = sent(pidbroker_spawn_set_group(s, gid), "group");
                         if (r < 0)
                                 return r;
                 }
-                if (uid != getuid()) {
+                if (uid != getuid() && !arg.groups) {
                         r = set_user_groups(s, uid, gid != (gid_t) -1 ? gid : getgid());
                         if (r < 0)
                                 return r;
@@ -182,32 +346,84 @@ static int set_options(pidbroker_spawn *s) {
                 r = get_group_creds(arg.group, &gid);
                 if (r < 0)
                         return ctl_usage_error("--group=%s: no such group", arg.group);
-                r = pidbroker_spawn_set_group(s, gid);
+                r = sent(pidbroker_spawn_set_group(s, gid), "group");
+                if (r < 0)
+                        return r;
+        }
+        if (arg.groups) {
+                r = set_groups(s, arg.groups);
                 if (r < 0)
                         return r;
         }
         for (char **n = arg.namespaces; n && *n; n++) {
-                r = pidbroker_spawn_add_namespace(s, *n);
+                r = sent(pidbroker_spawn_add_namespace(s, *n), "namespaces");
                 if (r < 0)
                         return ctl_usage_error("--ns=%s: not a namespace (user pid mount net ipc uts cgroup time)", *n);
         }
         for (char **c = arg.capabilities; c && *c; c++) {
-                r = pidbroker_spawn_add_capability(s, *c);
+                r = sent(pidbroker_spawn_add_capability(s, *c), "capabilities");
                 if (r < 0)
                         return r;
         }
         if (arg.seccomp) {
-                r = pidbroker_spawn_set_seccomp(s, arg.seccomp);
+                r = sent(pidbroker_spawn_set_seccomp(s, arg.seccomp), "seccomp");
                 if (r < 0)
                         return r;
         }
         if (arg.watch) {
-                r = pidbroker_spawn_set_watch_client(s, true);
+                r = sent(pidbroker_spawn_set_watch_client(s, true), "watch_client");
                 if (r < 0)
                         return r;
         }
         if (arg.has_stop_timeout) {
-                r = pidbroker_spawn_set_stop_timeout(s, arg.stop_timeout_usec);
+                r = sent(pidbroker_spawn_set_stop_timeout(s, arg.stop_timeout_usec), "stop_timeout_usec");
+                if (r < 0)
+                        return r;
+        }
+        if (arg.hostname) {
+                r = sent(pidbroker_spawn_set_hostname(s, arg.hostname), "hostname");
+                if (r < 0)
+                        return ctl_usage_error("--hostname=%s: not a host name", arg.hostname);
+        }
+        for (char **m = arg.uid_map; m && *m; m++) {
+                r = add_id_map(s, true, *m);
+                if (r < 0)
+                        return r;
+        }
+        for (char **m = arg.gid_map; m && *m; m++) {
+                r = add_id_map(s, false, *m);
+                if (r < 0)
+                        return r;
+        }
+        if (arg.umask >= 0) {
+                r = sent(pidbroker_spawn_set_umask(s, (mode_t) arg.umask), "umask");
+                if (r < 0)
+                        return r;
+        }
+        if (arg.setsid >= 0) {
+                r = sent(pidbroker_spawn_set_setsid(s, arg.setsid), "setsid");
+                if (r < 0)
+                        return r;
+        }
+        if (arg.no_new_privileges >= 0) {
+                r = sent(pidbroker_spawn_set_no_new_privileges(s, arg.no_new_privileges), "no_new_privileges");
+                if (r < 0)
+                        return r;
+        }
+        if (arg.cgroup) {
+                r = set_fd_option(s, "--cgroup", arg.cgroup, O_RDONLY | O_DIRECTORY, pidbroker_spawn_set_cgroup_fd,
+                                  "cgroup");
+                if (r < 0)
+                        return r;
+        }
+        if (arg.exe) {
+                /* execveat() needs only the path, not read access. */
+                r = set_fd_option(s, "--exe", arg.exe, O_PATH, pidbroker_spawn_set_exe_fd, "exe_fd");
+                if (r < 0)
+                        return r;
+        }
+        for (char **p = arg.properties; p && *p; p++) {
+                r = set_property(s, *p);
                 if (r < 0)
                         return r;
         }
@@ -234,6 +450,23 @@ static void on_exit_status(pidbroker_workload *w, int r, const pidbroker_exit_st
                 s->exit_code = EXIT_CTL_FAILED;
         } else {
                 s->exit_code = pidbroker_exit_status_to_code(st);
+                if (arg.json) {
+                        /* The same "exit" object as status --json has. */
+                        fputc('{', stdout);
+                        json_write_key(stdout, "id", true);
+                        printf("%" PRIu64, pidbroker_workload_get_id(w));
+                        json_write_key(stdout, "path", false);
+                        json_write_string(stdout, pidbroker_workload_get_path(w));
+                        json_write_key(stdout, "exit", false);
+                        fputc('{', stdout);
+                        json_write_key(stdout, "code", true);
+                        json_write_string(stdout, pidbroker_exit_kind_to_string(st->kind));
+                        json_write_key(stdout, "status", false);
+                        printf("%d}", st->status);
+                        json_write_key(stdout, "exit_code", false);
+                        printf("%d}\n", s->exit_code);
+                        fflush(stdout);
+                }
                 if (st->kind == PIDBROKER_EXIT_EXITED)
                         ctl_debug("workload exited with code %d", st->status);
                 else
@@ -258,7 +491,26 @@ static int on_signal(sd_event_source *source, const struct signalfd_siginfo *si,
         return 0;
 }
 
-static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP };
+/* Every signal a process can catch goes on to the workload, except SIGCHLD
+ * (about our own children) and the faults the kernel raises in us: a
+ * SIGSEGV of ours is no message for the workload. */
+static bool signal_is_forwarded(int sig) {
+        switch (sig) {
+        case SIGKILL: case SIGSTOP: case SIGCHLD:
+        case SIGSEGV: case SIGBUS: case SIGFPE: case SIGILL: case SIGTRAP: case SIGSYS:
+                return false;
+        default:
+                return true;
+        }
+}
+
+static void forwarded_signals(sigset_t *ret) {
+        sigemptyset(ret);
+        for (int sig = 1; sig <= SIGRTMAX; sig++)
+                /* sigaddset() refuses the real-time signals libc keeps. */
+                if (signal_is_forwarded(sig) && (sig < 32 || sig >= SIGRTMIN))
+                        (void) sigaddset(ret, sig);
+}
 
 /* Blocked from before Spawn on: a ^C that comes while the broker is still
  * spawning is held, then forwarded to the workload, never lost with it. The
@@ -266,15 +518,14 @@ static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP };
 static int block_forwarded_signals(void) {
         sigset_t mask;
 
-        sigemptyset(&mask);
-        for (size_t i = 0; i < ELEMENTSOF(forwarded); i++)
-                sigaddset(&mask, forwarded[i]);
+        forwarded_signals(&mask);
         return sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ? -errno : 0;
 }
 
 static int wait_for_workload(pidbroker_client *client, pidbroker_workload *w) {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         WaitState s = { .workload = w, .exit_code = EXIT_CTL_FAILED };
+        sigset_t mask;
         int r;
 
         r = sd_event_default(&event);
@@ -282,10 +533,13 @@ static int wait_for_workload(pidbroker_client *client, pidbroker_workload *w) {
                 return ctl_error(r, NULL, "Failed to allocate an event loop");
         s.event = event;
 
-        for (size_t i = 0; i < ELEMENTSOF(forwarded); i++) {
-                r = sd_event_add_signal(event, NULL, forwarded[i], on_signal, &s);
+        forwarded_signals(&mask);
+        for (int sig = 1; sig <= SIGRTMAX; sig++) {
+                if (sigismember(&mask, sig) <= 0)
+                        continue;
+                r = sd_event_add_signal(event, NULL, sig, on_signal, &s);
                 if (r < 0)
-                        return ctl_error(r, NULL, "Failed to watch signals");
+                        return ctl_error(r, NULL, "Failed to watch signal %d", sig);
         }
 
         r = pidbroker_client_attach_event(client, event, SD_EVENT_PRIORITY_NORMAL);
@@ -328,7 +582,11 @@ int verb_run(int argc, char *argv[]) {
 
         /* The broker does no PATH search: resolve here, with the PATH the
          * workload will have (or ours). */
-        r = find_executable(argv[0], env_get(env, "PATH") ?: getenv("PATH"), &exe);
+        if (arg.exe)
+                /* --exe gives the executable; CMD is only its argv[0]. */
+                r = (exe = strdup(argv[0])) ? 0 : -ENOMEM;
+        else
+                r = find_executable(argv[0], env_get(env, "PATH") ?: getenv("PATH"), &exe);
         if (r < 0) {
                 if (r == -ENOENT && !strchr(argv[0], '/'))
                         ctl_plain_error(r, "%s: command not found in $PATH", argv[0]);

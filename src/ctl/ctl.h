@@ -71,6 +71,18 @@ typedef struct Args {
         bool has_stop_timeout;
         uint64_t stop_timeout_usec;
         bool wait;
+        const char *hostname;
+        char **uid_map;          /* INSIDE:OUTSIDE:COUNT as given */
+        char **gid_map;
+        int umask;               /* -1: not given */
+        int setsid;              /* -1: not given, else 0/1 */
+        int no_new_privileges;   /* -1: not given, else 0/1 */
+        const char *cgroup;      /* a cgroup2 directory, opened here */
+        const char *exe;         /* --exe=PATH: the executable, opened here */
+        const char *groups;      /* --groups=G[,G...]; "" for none */
+        char **properties;       /* -p NAME=VALUE, and the flags spelt as them */
+        bool pty;
+        bool shell;
 
         /* signal, getfd */
         bool has_pid;
@@ -84,6 +96,11 @@ typedef struct Args {
         uid_t uid;
         bool has_since;
         uint64_t since_usec;
+        bool has_until;
+        uint64_t until_usec;
+        const char *decision;
+        const char *result;
+        const char *workload;
         bool follow;
 } Args;
 

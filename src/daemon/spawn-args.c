@@ -532,3 +532,7 @@ int spawn_args_parse(sd_bus_message *m, const Config *config, SpawnArgs *ret, sd
         *ret = a;
         return 0;
 }
+
+const char *spawn_args_option_name(size_t i) {
+        return i < ELEMENTSOF(spawn_options) ? spawn_options[i].name : NULL;
+}
