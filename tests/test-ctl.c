@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -1116,6 +1117,118 @@ static void test_audit_more_filters(void) {
         g_assert_nonnull(strstr(unknown.err, "--action=nosuch: unknown action"));
 }
 
+
+/* ---------- --pty ---------- */
+
+/* pidbrokerctl on a terminal of the test's own (a pty whose slave is its
+ * controlling terminal, as in a terminal emulator), driven by writing to
+ * the master: input, then once wait_for has appeared (if not NULL), more.
+ * Returns what appeared on the terminal, and the exit code. */
+static char *ctl_run_on_pty(const char *const *args, const char *input, const char *wait_for, const char *more,
+                            int *ret_exit) {
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        g_auto(GStrv) envp = ctl_envp();
+        g_autoptr(GString) out = g_string_new(NULL);
+        gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+        struct winsize ws = { .ws_row = 40, .ws_col = 100 };
+        int master, status;
+        char *slave_name;
+        pid_t pid;
+
+        ctl_daemon_setup();
+        g_ptr_array_add(argv, (char *) ctl.bin);
+        for (size_t i = 0; args[i]; i++)
+                g_ptr_array_add(argv, (char *) args[i]);
+        g_ptr_array_add(argv, NULL);
+        envp = g_environ_setenv(envp, "TERM", "dumb", TRUE);
+
+        master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        g_assert_cmpint(master, >=, 0);
+        g_assert_cmpint(grantpt(master), ==, 0);
+        g_assert_cmpint(unlockpt(master), ==, 0);
+        g_assert_cmpint(ioctl(master, TIOCSWINSZ, &ws), ==, 0);
+        slave_name = g_strdup(ptsname(master));
+
+        pid = fork();
+        g_assert_cmpint(pid, >=, 0);
+        if (pid == 0) {
+                /* Between fork and exec: syscalls only. */
+                int slave;
+
+                if (setsid() < 0)
+                        _exit(124);
+                slave = open(slave_name, O_RDWR);
+                if (slave < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
+                        _exit(124);
+                if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0)
+                        _exit(124);
+                execve(ctl.bin, (char **) argv->pdata, envp);
+                _exit(127);
+        }
+        g_free(slave_name);
+
+        g_assert_cmpint(write(master, input, strlen(input)), ==, (ssize_t) strlen(input));
+        /* Until the terminal's last user has gone (EIO). */
+        while (g_get_monotonic_time() < deadline) {
+                struct pollfd pfd = { .fd = master, .events = POLLIN };
+                char buf[4096];
+                ssize_t n;
+
+                if (poll(&pfd, 1, 1000) <= 0)
+                        continue;
+                n = read(master, buf, sizeof buf);
+                if (n <= 0)
+                        break;
+                g_string_append_len(out, buf, n);
+                if (wait_for && strstr(out->str, wait_for)) {
+                        g_assert_cmpint(write(master, more, strlen(more)), ==, (ssize_t) strlen(more));
+                        wait_for = NULL;
+                }
+        }
+        close(master);
+        g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+        *ret_exit = wait_status_to_exit(status);
+        g_test_message("on the terminal (exit %d):\n%s", *ret_exit, out->str);
+        return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+static void test_pty(void) {
+        g_autofree char *out = NULL, *shell_out = NULL;
+        g_autoptr(GRegex) monitor_on = g_regex_new("monitor\\s+on", 0, 0, NULL);
+        int exit_code;
+
+        /* bash -i with job control: no "no job control", monitor on, a
+         * background job listed by jobs, the window size passed on. */
+        out = ctl_run_on_pty((const char *const[]) { "run", "--pty", "--", "bash", "--norc", "--noprofile", "-i",
+                                                     NULL },
+                             "set -o | grep monitor; sleep 60 & jobs; kill %1; wait; echo SIZE-$(stty size); "
+                             "echo DONE-$((6*7)); exit 7\n",
+                             NULL, NULL, &exit_code);
+        g_assert_cmpint(exit_code, ==, 7);
+        g_assert_null(strstr(out, "no job control"));
+        g_assert_null(strstr(out, "cannot set terminal process group"));
+        g_assert_true(g_regex_match(monitor_on, out, 0, NULL));
+        g_assert_nonnull(strstr(out, "[1]+  Running"));
+        g_assert_nonnull(strstr(out, "SIZE-40 100"));
+        g_assert_nonnull(strstr(out, "DONE-42"));
+
+        /* ^C on the terminal reaches the workload's foreground job, not
+         * pidbrokerctl: the job ends, the shell goes on. */
+        g_free(out);
+        out = ctl_run_on_pty((const char *const[]) { "run", "--pty", "--", "bash", "--norc", "--noprofile", "-i",
+                                                     NULL },
+                             "echo STARTED-$((1+1)); sleep 60\n", "STARTED-2", "\003echo AFTER-$?; exit 3\n",
+                             &exit_code);
+        g_assert_nonnull(strstr(out, "AFTER-130"));
+        g_assert_cmpint(exit_code, ==, 3);
+
+        /* -S runs the user's shell (root's, from the user database). */
+        shell_out = ctl_run_on_pty((const char *const[]) { "run", "-S", NULL }, "echo SHELL-$((1+1)); exit 5\n",
+                                   NULL, NULL, &exit_code);
+        g_assert_cmpint(exit_code, ==, 5);
+        g_assert_nonnull(strstr(shell_out, "SHELL-2"));
+}
+
 /* ---------- main ---------- */
 
 /* Workloads outlive the broker (by design): stop any a test left running. */
@@ -1171,6 +1284,7 @@ static void register_tests(void) {
         add_test("getfd-workload", test_getfd_workload);
         add_test("local-errors", test_local_errors);
         add_test("audit-more-filters", test_audit_more_filters);
+        add_test("pty", test_pty);
         add_test("cleanup", stop_leftover_workloads);
 }
 

@@ -278,6 +278,15 @@ static void test_error_mapping(void) {
         pidbroker_spawn_free(s);
         pidbroker_error_free(&e);
 
+        /* controlling_tty needs a terminal as fd 0. */
+        s = HELPER_SPAWN("exit", "0");
+        g_assert_cmpint(pidbroker_spawn_set_controlling_tty(s, true), ==, 0);
+        g_assert_cmpint(pidbroker_spawn_call(c, s, &w, &e), ==, -EINVAL);
+        g_assert_cmpstr(e.name, ==, ERR_INVALID);
+        g_assert_nonnull(strstr(e.message, "controlling_tty"));
+        pidbroker_spawn_free(s);
+        pidbroker_error_free(&e);
+
         /* A failed exec: SpawnFailed, -ENOEXEC. */
         s = helper_spawn((const char *const[]) { NULL });
         g_assert_cmpint(pidbroker_spawn_set_argv(s, (const char *const[]) { "/nonexistent/program", NULL }), ==, 0);

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <systemd/sd-event.h>
 #include <unistd.h>
 
+#include "ctl-pty.h"
 #include "ctl-util.h"
 #include "ctl.h"
 #include "json.h"
@@ -93,18 +95,20 @@ static bool fd_is_open(int fd) {
         return fcntl(fd, F_GETFD) >= 0;
 }
 
-static int add_fds(pidbroker_spawn *s) {
+/* pty_slave: the terminal of --pty, or -EBADF. */
+static int add_fds(pidbroker_spawn *s, int pty_slave) {
         int r;
 
-        /* stdin, stdout, stderr pass through unless --fd replaced them. */
+        /* stdin, stdout, stderr pass through (or get the pty) unless --fd
+         * replaced them. */
         for (int target = 0; target <= 2; target++) {
                 bool overridden = false;
 
                 for (size_t i = 0; i < arg.n_fds; i++)
                         overridden = overridden || arg.fds[i].target == target;
-                if (overridden || !fd_is_open(target))
+                if (overridden || (pty_slave < 0 && !fd_is_open(target)))
                         continue;
-                r = pidbroker_spawn_set_fd(s, target, target);
+                r = pidbroker_spawn_set_fd(s, target, pty_slave >= 0 ? pty_slave : target);
                 if (r < 0)
                         return r;
         }
@@ -433,6 +437,7 @@ static int set_options(pidbroker_spawn *s) {
 typedef struct WaitState {
         sd_event *event;
         pidbroker_workload *workload;
+        Pty *pty;
         int exit_code;
 } WaitState;
 
@@ -482,6 +487,11 @@ static int on_signal(sd_event_source *source, const struct signalfd_siginfo *si,
         char sig[32];
         int r;
 
+        if (s->pty && si->ssi_signo == SIGWINCH) {
+                /* Ours changed: the kernel tells the workload's foreground. */
+                pty_copy_window_size(s->pty);
+                return 0;
+        }
         ctl_debug("forwarding %s to the workload", signal_to_string((int) si->ssi_signo, sig, sizeof sig));
         r = pidbroker_workload_signal(s->workload, (int) si->ssi_signo, 0, &error);
         /* A workload that is already gone is fine: its exit is coming. */
@@ -522,9 +532,9 @@ static int block_forwarded_signals(void) {
         return sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ? -errno : 0;
 }
 
-static int wait_for_workload(pidbroker_client *client, pidbroker_workload *w) {
+static int wait_for_workload(pidbroker_client *client, pidbroker_workload *w, Pty *pty) {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
-        WaitState s = { .workload = w, .exit_code = EXIT_CTL_FAILED };
+        WaitState s = { .workload = w, .pty = pty, .exit_code = EXIT_CTL_FAILED };
         sigset_t mask;
         int r;
 
@@ -552,7 +562,20 @@ static int wait_for_workload(pidbroker_client *client, pidbroker_workload *w) {
                 return ctl_error(r, NULL, "Failed to wait for %s", pidbroker_workload_get_path(w));
         }
 
+        if (pty) {
+                r = pty_attach(pty, event);
+                if (r < 0) {
+                        (void) pidbroker_workload_cancel(w);
+                        (void) pidbroker_client_detach_event(client);
+                        return ctl_error(r, NULL, "Failed to relay the terminal");
+                }
+        }
+
         r = sd_event_loop(event);
+        if (pty) {
+                pty_drain(pty);
+                pty_done(pty);
+        }
         (void) pidbroker_workload_cancel(w);
         (void) pidbroker_client_detach_event(client);
         if (r < 0)
@@ -565,6 +588,8 @@ int verb_run(int argc, char *argv[]) {
         _cleanup_(pidbroker_workload_unrefp) pidbroker_workload *w = NULL;
         _cleanup_strv_free_ char **env = NULL, **spawn_argv = NULL;
         _cleanup_free_ char *exe = NULL;
+        _cleanup_(pty_done) Pty pty = { .master = -EBADF, .slave = -EBADF };
+        char *shell_argv[2] = {};
         pidbroker_error error = PIDBROKER_ERROR_NULL;
         pidbroker_client *client;
         const char *path;
@@ -572,9 +597,21 @@ int verb_run(int argc, char *argv[]) {
         pid_t pid;
         int r;
 
-        /* --watch stops the workload when we go; going at once makes no sense. */
-        if (arg.watch)
+        /* --watch stops the workload when we go, --pty relays its terminal:
+         * going at once makes no sense. */
+        if (arg.watch || arg.pty)
                 arg.wait = true;
+
+        if (arg.shell) {
+                struct passwd *pw = getpwuid(getuid());
+
+                if (argc > 0)
+                        return ctl_usage_error("--shell runs your shell; give a CMD without it");
+                shell_argv[0] = pw && pw->pw_shell && pw->pw_shell[0] == '/' ? pw->pw_shell : (char *) "/bin/sh";
+                argc = 1;
+                argv = shell_argv;
+        } else if (argc == 0)
+                return ctl_usage_error("run needs a CMD (or --shell); see 'pidbrokerctl run --help'");
 
         r = build_env(&env);
         if (r < 0)
@@ -608,8 +645,14 @@ int verb_run(int argc, char *argv[]) {
                 r = pidbroker_spawn_set_argv(spawn, (const char *const *) spawn_argv);
         if (r >= 0)
                 r = pidbroker_spawn_set_environment(spawn, (const char *const *) env);
+        if (r >= 0 && arg.pty) {
+                r = pty_open(&pty);
+                if (r < 0)
+                        return ctl_error(r, NULL, "Failed to allocate a pseudo-terminal"), EXIT_CTL_FAILED;
+                r = sent(pidbroker_spawn_set_controlling_tty(spawn, true), "controlling_tty");
+        }
         if (r >= 0)
-                r = add_fds(spawn);
+                r = add_fds(spawn, pty.slave);
         if (r >= 0)
                 r = set_options(spawn);
         if (r < 0) {
@@ -670,6 +713,6 @@ int verb_run(int argc, char *argv[]) {
         if (!arg.wait)
                 return 0;
 
-        r = wait_for_workload(client, w);
+        r = wait_for_workload(client, w, arg.pty ? &pty : NULL);
         return r < 0 ? EXIT_CTL_FAILED : r;
 }

@@ -58,7 +58,7 @@ typedef struct Verb {
 } Verb;
 
 static const Verb verbs[] = {
-        { "run", V_RUN, 1, -1, PARSE_COMMAND, verb_run,
+        { "run", V_RUN, 0, -1, PARSE_COMMAND, verb_run,
           "run [OPTIONS] [--] CMD [ARGS...]\n\n"
           "Spawn CMD as a workload of pidbrokerd and get its pidfd. CMD is looked up in\n"
           "$PATH here, by pidbrokerctl (the broker needs an absolute path). The workload\n"

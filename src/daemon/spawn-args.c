@@ -460,6 +460,7 @@ static const SpawnOption spawn_options[] = {
         { "exe_fd", "h", option_fd, REQ(exe_fd) },
         { "umask", "u", option_u32, REQ(umask), .max = 0777 },
         { "setsid", "b", option_bool, REQ(setsid) },
+        { "controlling_tty", "b", option_bool, REQ(controlling_tty) },
 };
 
 static int read_options(sd_bus_message *m, const Config *config, SpawnArgs *a, sd_bus_error *error) {
