@@ -430,6 +430,7 @@ static void test_lost_connection(void) {
         run_until_called(event, &a);
         g_assert_cmpint(a.r, ==, -ECONNRESET);
         g_assert_null(a.error_name);
+        g_assert_cmpint(pidbroker_workload_wait_async(w, on_exit_cb, &a), ==, -ENOTCONN);
         pidbroker_workload_unref(w);
         pidbroker_client_detach_event(c);
         pidbroker_client_unref(c);

@@ -110,7 +110,13 @@ static int on_stdin(sd_event_source *source, int fd, uint32_t revents, void *use
         n = read(STDIN_FILENO, buf, sizeof buf);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
                 return 0;
-        if (n <= 0) {
+        if (n < 0) {
+                /* E.g. EIO in the background of a shell (SIGTTIN is
+                 * forwarded, not obeyed): stop reading, end nothing. */
+                p->stdin_source = sd_event_source_disable_unref(p->stdin_source);
+                return 0;
+        }
+        if (n == 0) {
                 struct termios t;
                 char eof = 4;
 

@@ -19,6 +19,7 @@ struct pidbroker_client {
         unsigned n_ref;
         sd_bus *bus;
         bool direct;                   /* peer to peer: no destination */
+        bool disconnected;             /* the bus said Disconnected: no new async calls */
         sd_bus_slot *disconnected_slot;
         pidbroker_workload *pending;   /* workloads with an async call */
 };

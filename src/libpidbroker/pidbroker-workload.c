@@ -251,6 +251,8 @@ static void async_finish(pidbroker_workload *w, int r, const pidbroker_exit_stat
 }
 
 void client_fail_pending(pidbroker_client *c, int r, const char *message) {
+        /* A handler that starts another call gets -ENOTCONN, not a loop. */
+        c->disconnected = true;
         while (c->pending)
                 async_finish(c->pending, r, NULL, NULL, message);
 }
@@ -302,6 +304,8 @@ static int start_async(pidbroker_workload *w, const char *method, bool watch_pid
                 return -EINVAL;
         if (w->async_method)
                 return -EBUSY;
+        if (w->client->disconnected)
+                return -ENOTCONN;
         event = sd_bus_get_event(w->client->bus);
         if (!event)
                 return -ENXIO; /* pidbroker_client_attach_event() first */
