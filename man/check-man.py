@@ -13,6 +13,9 @@ code does not have), so that neither can drift alone:
   pidbrokerd(8)            every option config_parse_argv() accepts
   pidbrokerctl(1)          every verb of verbs[] and every option of options[]
                            in src/ctl/pidbrokerctl.c, short options included
+  libpidbroker(3)          every function of src/libpidbroker/pidbroker.h,
+                           and the Spawn option each pidbroker_spawn_ setter
+                           sends (src/libpidbroker/pidbroker-spawn.c)
   org.pidbroker.Broker1(5) every method, property and signal of the
                            introspection XML, with its exact signature; every
                            error of src/daemon/bus-error.h; every Spawn option
@@ -152,6 +155,25 @@ def check_ctl(root):
         shorts |= set(c for c in s if c.isalpha())
     doc_shorts = set(re.findall(r"\*-([A-Za-z])\*", page))
     compare("pidbrokerctl(1) short options", shorts, doc_shorts, "getopt_long()", "the page")
+
+
+def check_lib(root):
+    header = read(root, "src/libpidbroker/pidbroker.h")
+    page = read(root, "man/libpidbroker.3.scd")
+    funcs = re.findall(r"^[a-z][\w \*]*?\b(pidbroker_\w+)\(", header, re.M)
+    named = re.findall(r"\*(pidbroker_\w+)\*\(", page)
+    compare("libpidbroker(3) functions", funcs, named, "pidbroker.h", "the page")
+
+    # The Spawn options the builder sends, and those its table names.
+    code = read(root, "src/libpidbroker/pidbroker-spawn.c")
+    sent = set(re.findall(r'"\{sv\}", "([a-z_]+)"', code)) | set(re.findall(r'option\(m, "([a-z_]+)"', code))
+    sent |= set(re.findall(r'append_(?:strv|id_map)_option\(m, "([a-z_]+)"', code))
+    rows = table_rows(sections(page).get("DESCRIPTION", ""), 2)
+    documented = set()
+    for row in rows:
+        if row[0].startswith("*pidbroker_spawn_"):
+            documented.add(re.split(r"[: (]", row[1].strip())[0])
+    compare("libpidbroker(3) Spawn options", sent, documented, "pidbroker-spawn.c", "the setter table")
 
 
 def xml_signature(args, direction=None):
@@ -328,6 +350,7 @@ def main(argv):
     pairs = check_conf(root)
     check_daemon(root, pairs)
     check_ctl(root)
+    check_lib(root)
     check_dbus(root, argv[2])
     check_runbook(root)
     check_cross_references(root)

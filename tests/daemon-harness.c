@@ -1333,7 +1333,7 @@ char *audit_outcome_field(GPtrArray *lines, gint64 seq, const char *field) {
         return l ? g_strdup(jv_str(l, field)) : NULL;
 }
 
-char *audit_outcome(GPtrArray *lines, gint64 seq) {
+char *audit_outcome_of(GPtrArray *lines, gint64 seq) {
         return audit_outcome_field(lines, seq, "result");
 }
 

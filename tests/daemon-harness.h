@@ -217,7 +217,7 @@ GPtrArray *audit_records(void);
 /* The result of the outcome line for seq, or NULL when there is none. */
 /* A field of the outcome line of record seq ("fd_type" of a GetFd). */
 char *audit_outcome_field(GPtrArray *lines, gint64 seq, const char *field);
-char *audit_outcome(GPtrArray *lines, gint64 seq);
+char *audit_outcome_of(GPtrArray *lines, gint64 seq);
 /* The outcome line for seq itself (a reference), or NULL. */
 GVariant *audit_outcome_line(GPtrArray *lines, gint64 seq);
 /* The seq of the last record, 0 when there is none. */

@@ -18,12 +18,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "daemon-harness.h"
+#include "spawn-args.h"
 #include "test-util.h"
 
 static struct {
@@ -79,8 +81,8 @@ static char **ctl_envp(void) {
         return envp;
 }
 
-/* Run pidbrokerctl with args (NULL-terminated), as root or nobody. */
-static void ctl_run_as(Ctl *c, bool nobody, const char *const *args) {
+/* Run pidbrokerctl with args (NULL-terminated), as root or nobody, in cwd. */
+static void ctl_run_in(Ctl *c, bool nobody, const char *cwd, const char *const *args) {
         g_autoptr(GPtrArray) argv = g_ptr_array_new();
         g_auto(GStrv) envp = ctl_envp();
         g_autoptr(GError) e = NULL;
@@ -97,11 +99,15 @@ static void ctl_run_as(Ctl *c, bool nobody, const char *const *args) {
         joined = g_strjoinv(" ", (char **) argv->pdata);
         g_test_message("%s$ %s", nobody ? "nobody" : "root", joined);
 
-        g_assert_true(g_spawn_sync("/", (char **) argv->pdata, envp, G_SPAWN_DEFAULT, nobody ? drop_to_nobody : NULL,
+        g_assert_true(g_spawn_sync(cwd, (char **) argv->pdata, envp, G_SPAWN_DEFAULT, nobody ? drop_to_nobody : NULL,
                                    NULL, &c->out, &c->err, &status, &e));
         g_assert_no_error(e);
         c->exit = wait_status_to_exit(status);
         g_test_message("exit %d; stdout: %s; stderr: %s", c->exit, c->out, c->err);
+}
+
+static void ctl_run_as(Ctl *c, bool nobody, const char *const *args) {
+        ctl_run_in(c, nobody, "/", args);
 }
 
 #define CTL(c, ...) ctl_run_as((c), false, (const char *const[]) { __VA_ARGS__, NULL })
@@ -114,6 +120,17 @@ static void assert_one_line_error(const Ctl *c, const char *name) {
         g_assert_cmpint(c->exit, !=, 0);
         g_assert_true(g_str_has_prefix(c->err, prefix));
         g_assert_true(g_str_has_suffix(c->err, "\n"));
+        g_assert_true(strchr(c->err, '\n') == c->err + strlen(c->err) - 1);
+}
+
+/* A local failure is one line "pidbrokerctl: CONTEXT: reason", never dressed
+ * as a D-Bus error. */
+static void assert_one_line_local_error(const Ctl *c, const char *text) {
+        g_assert_cmpint(c->exit, !=, 0);
+        g_assert_true(g_str_has_prefix(c->err, "pidbrokerctl: "));
+        g_assert_nonnull(strstr(c->err, text));
+        g_assert_null(strstr(c->err, "org.freedesktop.DBus.Error"));
+        g_assert_null(strstr(c->err, "System.Error"));
         g_assert_true(strchr(c->err, '\n') == c->err + strlen(c->err) - 1);
 }
 
@@ -663,7 +680,7 @@ static void test_audit_filters(void) {
         g_assert_null(strstr(human.out, "#1"));
 
         CTL(&missing, "audit", "--audit-log=/nonexistent/audit.jsonl");
-        assert_one_line_error(&missing, "org.freedesktop.DBus.Error.FileNotFound");
+        assert_one_line_local_error(&missing, "/nonexistent/audit.jsonl: No such file or directory");
 }
 
 /* comm and fd_type are the requester's choice: the log's JSON escapes decode
@@ -772,22 +789,30 @@ static char *bg_workload_id(Bg *b) {
         return g_strndup(p, strspn(p, "0123456789"));
 }
 
+/* Every signal pidbrokerctl can catch goes on to the workload, not only ^C:
+ * SIGUSR1 (which kills by default) too, and pidbrokerctl stays to report it. */
 static void test_run_forwards_signals(void) {
-        Bg b = {};
-        g_autofree char *id = NULL;
-        g_auto(Ctl) w = {};
+        static const int sigs[] = { SIGINT, SIGUSR1, SIGUSR2, SIGQUIT };
 
-        bg_start(&b, (const char *const[]) { "run", "-v", "--wait", "--", "sleep", "120", NULL });
-        g_assert_true(bg_wait_for(&b, "Running as workload ", 10000));
-        id = bg_workload_id(&b);
-        /* ^C reaches pidbrokerctl, which has the broker pass it on. */
-        kill(b.pid, SIGINT);
-        /* The workload got it (not just pidbrokerctl): its status says so. */
-        g_assert_true(bg_wait_for(&b, "workload killed by SIGINT", 10000));
-        g_assert_cmpint(bg_finish(&b), ==, 128 + SIGINT);
-        /* Released by run --wait once waited for. */
-        CTL(&w, "wait", id);
-        g_assert_cmpint(w.exit, !=, 128 + SIGINT);
+        for (size_t i = 0; i < G_N_ELEMENTS(sigs); i++) {
+                Bg b = {};
+                g_autofree char *id = NULL;
+                g_auto(Ctl) w = {};
+
+                bg_start(&b, (const char *const[]) { "run", "-v", "--wait", "--", "sleep", "120", NULL });
+                g_assert_true(bg_wait_for(&b, "Running as workload ", 10000));
+                id = bg_workload_id(&b);
+                kill(b.pid, sigs[i]);
+                /* The workload got it (not just pidbrokerctl): its status
+                 * says so. */
+                g_autofree char *by = g_strdup_printf(" by SIG%s", sigabbrev_np(sigs[i]));
+                g_assert_true(bg_wait_for(&b, by, 10000));
+                /* SIGQUIT dumps core by default: still 128+3 to the shell. */
+                g_assert_cmpint(bg_finish(&b), ==, 128 + sigs[i]);
+                /* Released by run --wait once waited for. */
+                CTL(&w, "wait", id);
+                g_assert_cmpint(w.exit, !=, 128 + sigs[i]);
+        }
 }
 
 static void test_run_watch(void) {
@@ -1044,10 +1069,336 @@ static void test_errors(void) {
 
         CTL(&nobus, "--direct=/nonexistent/socket", "list");
         g_assert_cmpint(nobus.exit, ==, 1);
-        assert_one_line_error(&nobus, "org.freedesktop.DBus.Error.FileNotFound");
+        assert_one_line_local_error(&nobus, "/nonexistent/socket: No such file or directory");
 
         CTL(&badid, "stop", "not-an-id");
         g_assert_cmpint(badid.exit, ==, 2);
+}
+
+
+/* ---------- CLI parity with the Spawn options (issue 12) ---------- */
+
+/* How the command line reaches each Spawn option of the daemon. A daemon
+ * option missing here fails the test: give it a flag, then a row. */
+static const struct {
+        const char *key;
+        const char *const args[4];
+} option_flags[] = {
+        { "cwd", { "--cwd=/tmp" } },
+        { "user", { "--user=root" } },
+        { "group", { "--group=root" } },
+        { "groups", { "--groups=0" } },
+        { "namespaces", { "--ns=uts" } },
+        { "uid_map", { "--uid-map=0:0:1" } },
+        { "gid_map", { "--gid-map=0:0:1" } },
+        { "hostname", { "--hostname=parity" } },
+        { "capabilities", { "--cap=net_raw" } },
+        { "no_new_privileges", { "--no-new-privileges=no" } },
+        { "seccomp", { "--seccomp=strict" } },
+        { "watch_client", { "--watch" } },
+        { "stop_timeout_usec", { "--stop-timeout=5s" } },
+        { "cgroup", { "--cgroup=/sys/fs/cgroup" } },
+        { "exe_fd", { "--exe=/bin/true" } },
+        { "umask", { "--umask=027" } },
+        { "setsid", { "--setsid=no" } },
+        { "controlling_tty", { "--pty" } },
+        { "kill_mode", { "--kill-mode=process" } },
+        { "rlimits", { "--rlimit=NOFILE=512:1024" } },
+        { "nice", { "--nice=5" } },
+        { "oom_score_adj", { "--oom-score-adj=100" } },
+        { "memory_max", { "--memory-max=1G" } },
+        { "pids_max", { "--pids-max=100" } },
+        { "cpu_weight", { "--cpu-weight=50" } },
+        { "io_weight", { "--io-weight=50" } },
+};
+
+static void test_option_table(void) {
+        size_t n = 0;
+
+        for (const char *key; (key = spawn_args_option_name(n)); n++) {
+                g_auto(Ctl) c = {};
+                g_autofree char *line = g_strdup_printf("Spawn option: %s\n", key);
+                size_t row = SIZE_MAX;
+
+                for (size_t i = 0; i < G_N_ELEMENTS(option_flags); i++)
+                        if (g_str_equal(option_flags[i].key, key))
+                                row = i;
+                if (row == SIZE_MAX)
+                        g_error("the daemon's Spawn option '%s' has no pidbrokerctl flag", key);
+
+                /* -v names each option as it goes out; whether the broker
+                 * then agrees (a map, a capability) does not matter here. */
+                {
+                        g_autoptr(GPtrArray) args = g_ptr_array_new();
+                        g_ptr_array_add(args, (char *) "-v");
+                        g_ptr_array_add(args, (char *) "run");
+                        for (size_t j = 0; option_flags[row].args[j]; j++)
+                                g_ptr_array_add(args, (char *) option_flags[row].args[j]);
+                        g_ptr_array_add(args, (char *) "--fd=0:/dev/null");
+                        g_ptr_array_add(args, (char *) "--fd=1:/dev/null");
+                        g_ptr_array_add(args, (char *) "--");
+                        g_ptr_array_add(args, (char *) "true");
+                        g_ptr_array_add(args, NULL);
+                        ctl_run_as(&c, false, (const char *const *) args->pdata);
+                }
+                g_assert_nonnull(strstr(c.err, line));
+        }
+        g_assert_cmpuint(n, >=, 17);
+}
+
+static void test_property(void) {
+        g_auto(Ctl) mem = {}, limit = {}, bad_name = {}, bad_value = {}, nice = {}, pid_long = {};
+
+        /* -p is --property now, as in systemd-run, not --pid. */
+        CTL(&mem, "-v", "run", "-p", "MemoryMax=1G", "-p", "TasksMax=infinity", "-p", "CPUWeight=100",
+            "-p", "IOWeight=100", "-p", "OOMScoreAdjust=10", "-p", "KillMode=process", "--", "true");
+        g_assert_nonnull(strstr(mem.err, "Spawn option: memory_max\n"));
+        g_assert_nonnull(strstr(mem.err, "Spawn option: pids_max\n"));
+        g_assert_nonnull(strstr(mem.err, "Spawn option: cpu_weight\n"));
+        g_assert_nonnull(strstr(mem.err, "Spawn option: io_weight\n"));
+        g_assert_nonnull(strstr(mem.err, "Spawn option: oom_score_adj\n"));
+        g_assert_nonnull(strstr(mem.err, "Spawn option: kill_mode\n"));
+        CTL(&limit, "-v", "run", "-p", "LimitNOFILE=1024:4096", "-p", "LimitCORE=infinity", "--", "true");
+        g_assert_nonnull(strstr(limit.err, "Spawn option: rlimits\n"));
+        CTL(&nice, "-v", "run", "--property=Nice=5", "--", "true");
+        g_assert_nonnull(strstr(nice.err, "Spawn option: nice\n"));
+
+        /* Bad names and values are usage errors, before any call. */
+        CTL(&bad_name, "--direct=/nonexistent/socket", "run", "-p", "MemoryMin=1G", "--", "true");
+        g_assert_cmpint(bad_name.exit, ==, 2);
+        g_assert_nonnull(strstr(bad_name.err, "unknown property"));
+        CTL(&bad_value, "--direct=/nonexistent/socket", "run", "-p", "Nice=100", "--", "true");
+        g_assert_cmpint(bad_value.exit, ==, 2);
+        g_assert_nonnull(strstr(bad_value.err, "Nice=100: expected -20...19"));
+
+        /* --pid keeps its long form; -p is no longer it. */
+        CTL(&pid_long, "signal", "-p", "1", "0");
+        g_assert_cmpint(pid_long.exit, ==, 2);
+}
+
+static void test_same_dir_and_json_exit(void) {
+        g_auto(Ctl) dir = {}, json = {}, killed = {};
+
+        ctl_run_in(&dir, false, "/tmp", (const char *const[]) { "run", "--wait", "--same-dir", "--", "pwd", NULL });
+        g_assert_cmpint(dir.exit, ==, 0);
+        g_assert_cmpstr(dir.out, ==, "/tmp\n");
+
+        CTL(&json, "run", "--wait", "--json", "--fd=1:/dev/null", "--", "sh", "-c", "exit 3");
+        g_assert_cmpint(json.exit, ==, 3);
+        g_assert_true(python_check("import json,sys; o=json.load(open(sys.argv[1]));"
+                                   "assert o['exit']=={'code':'exited','status':3}, o; assert o['exit_code']==3;"
+                                   "assert o['path'].endswith('/%d' % o['id'])", json.out));
+
+        CTL(&killed, "run", "--wait", "--json", "--", "sh", "-c", "kill -9 $$");
+        g_assert_cmpint(killed.exit, ==, 128 + SIGKILL);
+        g_assert_true(python_check("import json,sys; o=json.load(open(sys.argv[1]));"
+                                   "assert o['exit']=={'code':'killed','status':9}, o; assert o['exit_code']==137",
+                                   killed.out));
+}
+
+static void test_getfd_workload(void) {
+        g_autofree char *file = g_build_filename(T.dir, "getfd-workload.txt", NULL);
+        g_autofree char *fd_arg = g_strdup_printf("--fd=5:%s", file);
+        g_autofree char *path_line = g_strdup_printf("  path:  %s\n", file);
+        g_auto(Ctl) run = {}, desc = {}, stop = {}, usage = {};
+        g_autofree char *id = NULL;
+
+        g_assert_true(g_file_set_contents(file, "x", -1, NULL));
+        CTL(&run, "run", "-q", "--fd=1:/dev/null", "--fd=2:/dev/null", fd_arg, "--", "sleep", "120");
+        g_assert_cmpint(run.exit, ==, 0);
+        id = g_strstrip(g_strdup(run.out));
+        CTL(&desc, "getfd", id, "5");
+        g_assert_cmpint(desc.exit, ==, 0);
+        g_assert_nonnull(strstr(desc.out, path_line));
+        CTL(&usage, "getfd", id);
+        g_assert_cmpint(usage.exit, ==, 2);
+        CTL(&stop, "stop", id);
+        g_assert_cmpint(stop.exit, ==, 0);
+}
+
+static void test_local_errors(void) {
+        g_auto(Ctl) slash = {}, nopath = {}, ns = {}, probe = {}, probe_gone = {}, stop = {};
+        g_autofree char *id = NULL;
+
+        CTL(&slash, "run", "--wait", "--", "./no-such-program");
+        g_assert_cmpint(slash.exit, ==, 127);
+        assert_one_line_local_error(&slash, "./no-such-program: No such file or directory");
+        CTL(&nopath, "run", "--wait", "--", "no-such-program-here");
+        g_assert_cmpint(nopath.exit, ==, 127);
+        assert_one_line_local_error(&nopath, "no-such-program-here: command not found");
+
+        /* Checked before connecting: a broker that is not there is not reached. */
+        CTL(&ns, "--direct=/nonexistent/socket", "run", "--ns=mnt", "--", "true");
+        g_assert_cmpint(ns.exit, ==, 2);
+        g_assert_nonnull(strstr(ns.err, "--ns=mnt: not a namespace"));
+
+        /* signal ID 0 probes. */
+        id = start_sleeper();
+        CTL(&probe, "signal", id, "0");
+        g_assert_cmpint(probe.exit, ==, 0);
+        CTL(&stop, "stop", id);
+        CTL(&probe_gone, "signal", id, "0");
+        assert_one_line_error(&probe_gone, "org.pidbroker.Error.NoSuchProcess");
+}
+
+static void test_audit_more_filters(void) {
+        g_autofree char *log = g_build_filename(T.dir, "filters-audit.jsonl", NULL);
+        g_autofree char *log_arg = g_strdup_printf("--audit-log=%s", log);
+        g_auto(Ctl) unknown = {};
+        const char *r1 = "{\"time\":\"2024-05-01T10:00:00Z\",\"seq\":1,\"type\":\"record\","
+                         "\"action\":\"org.pidbroker.signal\",\"decision\":\"allow\","
+                         "\"subject\":{\"uid\":0},\"target\":{\"pid\":20,\"workload_id\":77},\"result\":\"pending\"}";
+        const char *r2 = "{\"time\":\"2024-05-01T11:00:00Z\",\"seq\":2,\"type\":\"record\","
+                         "\"action\":\"org.pidbroker.signal\",\"decision\":\"deny\","
+                         "\"subject\":{\"uid\":1000},\"target\":{\"pid\":21,\"workload_id\":78},\"result\":\"denied\"}";
+        const char *r3 = "{\"time\":\"2024-05-02T10:00:00Z\",\"seq\":3,\"type\":\"record\","
+                         "\"action\":\"org.pidbroker.getfd\",\"decision\":\"allow\","
+                         "\"subject\":{\"uid\":0},\"target\":{\"pid\":22,\"workload_id\":77},\"result\":\"pending\"}";
+        const char *o1 = "{\"time\":\"2024-05-02T10:00:01Z\",\"seq\":1,\"type\":\"outcome\",\"result\":\"esrch\"}";
+        const char *o3 = "{\"time\":\"2024-05-02T10:00:02Z\",\"seq\":3,\"type\":\"outcome\",\"result\":\"ok\"}";
+        g_autofree char *text = g_strdup_printf("%s\n%s\n%s\n%s\n%s\n", r1, r2, r3, o1, o3);
+        g_autofree char *want_deny = g_strdup_printf("%s\n", r2);
+        g_autofree char *want_allow = g_strdup_printf("%s\n%s\n%s\n%s\n", r1, r3, o1, o3);
+        g_autofree char *want_esrch = g_strdup_printf("%s\n%s\n", r1, o1);
+        g_autofree char *want_ok = g_strdup_printf("%s\n%s\n", r3, o3);
+        g_autofree char *want_until = g_strdup_printf("%s\n%s\n%s\n", r1, r2, o1);
+        const struct {
+                const char *filter;
+                const char *want;
+        } cases[] = {
+                { "--decision=deny", want_deny },
+                { "--decision=allow", want_allow },
+                /* An outcome's result: the record shows with its outcome. */
+                { "--result=esrch", want_esrch },
+                { "--result=ok", want_ok },
+                { "--result=denied", want_deny },
+                { "--workload=77", want_allow },
+                { "--until=2024-05-01T12:00:00Z", want_until },
+        };
+
+        g_assert_true(g_file_set_contents(log, text, -1, NULL));
+        for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+                g_auto(Ctl) c = {};
+
+                CTL(&c, "audit", log_arg, "--json", cases[i].filter);
+                g_assert_cmpint(c.exit, ==, 0);
+                g_assert_cmpstr(c.out, ==, cases[i].want);
+        }
+        CTL(&unknown, "audit", log_arg, "--action=nosuch");
+        g_assert_cmpint(unknown.exit, ==, 2);
+        g_assert_nonnull(strstr(unknown.err, "--action=nosuch: unknown action"));
+}
+
+
+/* ---------- --pty ---------- */
+
+/* pidbrokerctl on a terminal of the test's own (a pty whose slave is its
+ * controlling terminal, as in a terminal emulator), driven by writing to
+ * the master: input, then once wait_for has appeared (if not NULL), more.
+ * Returns what appeared on the terminal, and the exit code. */
+static char *ctl_run_on_pty(const char *const *args, const char *input, const char *wait_for, const char *more,
+                            int *ret_exit) {
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        g_auto(GStrv) envp = ctl_envp();
+        g_autoptr(GString) out = g_string_new(NULL);
+        gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+        struct winsize ws = { .ws_row = 40, .ws_col = 100 };
+        int master, status;
+        char *slave_name;
+        pid_t pid;
+
+        ctl_daemon_setup();
+        g_ptr_array_add(argv, (char *) ctl.bin);
+        for (size_t i = 0; args[i]; i++)
+                g_ptr_array_add(argv, (char *) args[i]);
+        g_ptr_array_add(argv, NULL);
+        envp = g_environ_setenv(envp, "TERM", "dumb", TRUE);
+
+        master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        g_assert_cmpint(master, >=, 0);
+        g_assert_cmpint(grantpt(master), ==, 0);
+        g_assert_cmpint(unlockpt(master), ==, 0);
+        g_assert_cmpint(ioctl(master, TIOCSWINSZ, &ws), ==, 0);
+        slave_name = g_strdup(ptsname(master));
+
+        pid = fork();
+        g_assert_cmpint(pid, >=, 0);
+        if (pid == 0) {
+                /* Between fork and exec: syscalls only. */
+                int slave;
+
+                if (setsid() < 0)
+                        _exit(124);
+                slave = open(slave_name, O_RDWR);
+                if (slave < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
+                        _exit(124);
+                if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0)
+                        _exit(124);
+                execve(ctl.bin, (char **) argv->pdata, envp);
+                _exit(127);
+        }
+        g_free(slave_name);
+
+        g_assert_cmpint(write(master, input, strlen(input)), ==, (ssize_t) strlen(input));
+        /* Until the terminal's last user has gone (EIO). */
+        while (g_get_monotonic_time() < deadline) {
+                struct pollfd pfd = { .fd = master, .events = POLLIN };
+                char buf[4096];
+                ssize_t n;
+
+                if (poll(&pfd, 1, 1000) <= 0)
+                        continue;
+                n = read(master, buf, sizeof buf);
+                if (n <= 0)
+                        break;
+                g_string_append_len(out, buf, n);
+                if (wait_for && strstr(out->str, wait_for)) {
+                        g_assert_cmpint(write(master, more, strlen(more)), ==, (ssize_t) strlen(more));
+                        wait_for = NULL;
+                }
+        }
+        close(master);
+        g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+        *ret_exit = wait_status_to_exit(status);
+        g_test_message("on the terminal (exit %d):\n%s", *ret_exit, out->str);
+        return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+static void test_pty(void) {
+        g_autofree char *out = NULL, *shell_out = NULL;
+        g_autoptr(GRegex) monitor_on = g_regex_new("monitor\\s+on", 0, 0, NULL);
+        int exit_code;
+
+        /* bash -i with job control: no "no job control", monitor on, a
+         * background job listed by jobs, the window size passed on. */
+        out = ctl_run_on_pty((const char *const[]) { "run", "--pty", "--", "bash", "--norc", "--noprofile", "-i",
+                                                     NULL },
+                             "set -o | grep monitor; sleep 60 & jobs; kill %1; wait; echo SIZE-$(stty size); "
+                             "echo DONE-$((6*7)); exit 7\n",
+                             NULL, NULL, &exit_code);
+        g_assert_cmpint(exit_code, ==, 7);
+        g_assert_null(strstr(out, "no job control"));
+        g_assert_null(strstr(out, "cannot set terminal process group"));
+        g_assert_true(g_regex_match(monitor_on, out, 0, NULL));
+        g_assert_nonnull(strstr(out, "[1]+  Running"));
+        g_assert_nonnull(strstr(out, "SIZE-40 100"));
+        g_assert_nonnull(strstr(out, "DONE-42"));
+
+        /* ^C on the terminal reaches the workload's foreground job, not
+         * pidbrokerctl: the job ends, the shell goes on. */
+        g_free(out);
+        out = ctl_run_on_pty((const char *const[]) { "run", "--pty", "--", "bash", "--norc", "--noprofile", "-i",
+                                                     NULL },
+                             "echo STARTED-$((1+1)); sleep 60\n", "STARTED-2", "\003echo AFTER-$?; exit 3\n",
+                             &exit_code);
+        g_assert_nonnull(strstr(out, "AFTER-130"));
+        g_assert_cmpint(exit_code, ==, 3);
+
+        /* -S runs the user's shell (root's, from the user database). */
+        shell_out = ctl_run_on_pty((const char *const[]) { "run", "-S", NULL }, "echo SHELL-$((1+1)); exit 5\n",
+                                   NULL, NULL, &exit_code);
+        g_assert_cmpint(exit_code, ==, 5);
+        g_assert_nonnull(strstr(shell_out, "SHELL-2"));
 }
 
 /* ---------- main ---------- */
@@ -1101,6 +1452,13 @@ static void register_tests(void) {
         add_test("direct-socket", test_direct_socket);
         add_test("errors", test_errors);
         add_test("run-wait-releases", test_run_wait_releases);
+        add_test("option-table", test_option_table);
+        add_test("property", test_property);
+        add_test("same-dir-and-json-exit", test_same_dir_and_json_exit);
+        add_test("getfd-workload", test_getfd_workload);
+        add_test("local-errors", test_local_errors);
+        add_test("audit-more-filters", test_audit_more_filters);
+        add_test("pty", test_pty);
         add_test("cleanup", stop_leftover_workloads);
 }
 

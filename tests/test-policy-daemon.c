@@ -414,7 +414,7 @@ static void assert_denied(GVariant *rec, GPtrArray *lines, const char *action, c
         g_assert_cmpstr(jv_str(rec, "result"), ==, "denied");
         if (rule)
                 g_assert_cmpstr(jv_str(rec, "rule"), ==, rule);
-        g_autofree char *outcome = audit_outcome(lines, jv_int(rec, "seq"));
+        g_autofree char *outcome = audit_outcome_of(lines, jv_int(rec, "seq"));
         g_assert_null(outcome);
 }
 
@@ -425,7 +425,7 @@ static void assert_allowed(GVariant *rec, GPtrArray *lines, const char *action, 
         g_assert_cmpstr(jv_str(rec, "result"), ==, "pending");
         if (rule)
                 g_assert_cmpstr(jv_str(rec, "rule"), ==, rule);
-        g_autofree char *outcome = audit_outcome(lines, jv_int(rec, "seq"));
+        g_autofree char *outcome = audit_outcome_of(lines, jv_int(rec, "seq"));
         g_assert_cmpstr(outcome, ==, want_outcome);
 }
 

@@ -21,35 +21,89 @@
 #include "ctl-util.h"
 #include "ctl.h"
 #include "json.h"
+#include "policy.h"
 
 #define ACTION_PREFIX "org.pidbroker."
 #define FOLLOW_RECHECK_MSEC 1000
 #define PENDING_MAX 4096 /* records awaiting their outcome line, remembered */
 
 static bool filtering(void) {
-        return arg.action || arg.has_uid || arg.has_since;
+        return arg.action || arg.has_uid || arg.has_since || arg.has_until || arg.decision || arg.result ||
+               arg.workload;
 }
 
-/* seqs of shown records whose outcome line is still to come. */
-static uint64_t pending[PENDING_MAX];
+/* Whether --result names what an outcome line says (ok, esrch, ...) rather
+ * than a record's own result: then a pending record is held back until its
+ * outcome shows whether it matches. */
+static bool result_is_outcome(void) {
+        return arg.result && strcmp(arg.result, "pending") != 0 && strcmp(arg.result, "denied") != 0;
+}
+
+/* Pending records whose outcome line is still to come: shown (held NULL),
+ * or held back for --result. */
+typedef struct Pending {
+        uint64_t seq;
+        char *held;
+} Pending;
+
+static Pending pending[PENDING_MAX];
 static size_t n_pending;
 
-static void pending_add(uint64_t seq) {
+static void pending_add(uint64_t seq, char *held) {
         if (n_pending == PENDING_MAX) {
                 /* Forget the oldest: an outcome that far behind is lost. */
+                free(pending[0].held);
                 memmove(pending, pending + 1, (PENDING_MAX - 1) * sizeof pending[0]);
                 n_pending--;
         }
-        pending[n_pending++] = seq;
+        pending[n_pending++] = (Pending) { .seq = seq, .held = held };
 }
 
-static bool pending_take(uint64_t seq) {
+static bool pending_take(uint64_t seq, char **ret_held) {
         for (size_t i = 0; i < n_pending; i++)
-                if (pending[i] == seq) {
+                if (pending[i].seq == seq) {
+                        *ret_held = pending[i].held;
                         pending[i] = pending[--n_pending];
                         return true;
                 }
         return false;
+}
+
+static void pending_free(void) {
+        for (size_t i = 0; i < n_pending; i++)
+                free(pending[i].held);
+        n_pending = 0;
+}
+
+/* --action: an action the broker asks, with or without org.pidbroker. */
+static int check_action(const char *action) {
+        const PolicyMethodAction *rows;
+        size_t n, plen = strlen(ACTION_PREFIX);
+
+        rows = policy_method_actions(&n);
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(rows[i].action, action) == 0 ||
+                    (strncmp(rows[i].action, ACTION_PREFIX, plen) == 0 && strcmp(rows[i].action + plen, action) == 0))
+                        return 0;
+        _cleanup_free_ char *known = NULL;
+        size_t len = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                const char *name = rows[i].action + (strncmp(rows[i].action, ACTION_PREFIX, plen) == 0 ? plen : 0);
+                bool dup = false;
+                char *k;
+
+                for (size_t j = 0; j < i; j++)
+                        dup = dup || strcmp(rows[i].action, rows[j].action) == 0;
+                if (dup)
+                        continue;
+                k = realloc(known, len + strlen(name) + 2);
+                if (!k)
+                        return -ENOMEM;
+                known = k;
+                len += (size_t) sprintf(known + len, "%s%s", len ? " " : "", name);
+        }
+        return ctl_usage_error("--action=%s: unknown action (the broker's: %s)", action, known ?: "");
 }
 
 static bool is_type(const JsonValue *rec, const char *type) {
@@ -74,11 +128,29 @@ static bool record_matches(const JsonValue *rec) {
                 if (parse_u64(json_scalar(json_get(rec, "subject.uid")), &uid) < 0 || uid != arg.uid)
                         return false;
         }
-        if (arg.has_since) {
+        if (arg.has_since || arg.has_until) {
                 const char *t = json_scalar(json_get(rec, "time"));
                 uint64_t usec;
 
-                if (!t || parse_timestamp(t, &usec) < 0 || usec < arg.since_usec)
+                if (!t || parse_timestamp(t, &usec) < 0)
+                        return false;
+                if ((arg.has_since && usec < arg.since_usec) || (arg.has_until && usec > arg.until_usec))
+                        return false;
+        }
+        if (arg.decision) {
+                const char *d = json_scalar(json_get(rec, "decision"));
+                if (!d || strcmp(d, arg.decision) != 0)
+                        return false;
+        }
+        if (arg.workload) {
+                const char *w = json_scalar(json_get(rec, "target.workload_id"));
+                if (!w || strcmp(w, arg.workload) != 0)
+                        return false;
+        }
+        if (arg.result) {
+                const char *r = json_scalar(json_get(rec, "result"));
+                /* An outcome's result: pending records wait for theirs. */
+                if (!r || strcmp(r, result_is_outcome() ? "pending" : arg.result) != 0)
                         return false;
         }
         return true;
@@ -173,6 +245,23 @@ static void print_record(const JsonValue *rec) {
         putchar('\n');
 }
 
+static void emit_record(const JsonValue *rec, const char *line, size_t len) {
+        if (arg.json) {
+                /* Pass through as written: the log's schema is the schema. */
+                fwrite(line, 1, len, stdout);
+                putchar('\n');
+        } else
+                print_record(rec);
+}
+
+static void emit_line(const char *line, size_t len) {
+        _cleanup_(json_freep) JsonValue *rec = NULL;
+        _cleanup_free_ char *copy = strndup(line, len);
+
+        if (copy && json_parse(copy, &rec) >= 0)
+                emit_record(rec, line, len);
+}
+
 static void handle_line(const char *line, size_t len) {
         _cleanup_(json_freep) JsonValue *rec = NULL;
         _cleanup_free_ char *copy = NULL;
@@ -190,22 +279,30 @@ static void handle_line(const char *line, size_t len) {
                 const char *result = json_scalar(json_get(rec, "result"));
 
                 if (is_type(rec, "outcome")) {
-                        /* Shown when its record was. */
-                        if (!has_seq || !pending_take(seq))
+                        _cleanup_free_ char *held = NULL;
+
+                        /* Shown when its record was; a held record with it
+                         * when the outcome is the --result asked for. */
+                        if (!has_seq || !pending_take(seq, &held))
                                 return;
+                        if (result_is_outcome()) {
+                                if (!result || strcmp(result, arg.result) != 0 || !held)
+                                        return;
+                                emit_line(held, strlen(held));
+                        }
                 } else {
                         if (!record_matches(rec))
                                 return;
-                        if (has_seq && result && strcmp(result, "pending") == 0)
-                                pending_add(seq);
+                        if (has_seq && result && strcmp(result, "pending") == 0) {
+                                if (result_is_outcome()) {
+                                        pending_add(seq, TAKE_PTR(copy));
+                                        return;
+                                }
+                                pending_add(seq, NULL);
+                        }
                 }
         }
-        if (arg.json) {
-                /* Pass through as written: the log's schema is the schema. */
-                fwrite(line, 1, len, stdout);
-                putchar('\n');
-        } else
-                print_record(rec);
+        emit_record(rec, line, len);
 }
 
 typedef struct LineBuffer {
@@ -258,6 +355,12 @@ int verb_audit(int argc, char *argv[]) {
         LineBuffer b = {};
         int r;
 
+        if (arg.action) {
+                r = check_action(arg.action);
+                if (r < 0)
+                        return r;
+        }
+
         fd = open_log(path);
         if (fd < 0 && !(arg.follow && fd == -ENOENT))
                 return ctl_error(fd, NULL, "Failed to open the audit log %s", path);
@@ -293,7 +396,13 @@ int verb_audit(int argc, char *argv[]) {
                                         ctl_debug("reading the rotated log failed: %s", strerror(-r));
                         }
                         safe_close(fd);
-                        fd = open_log(path);
+                        if (arg.action) {
+                r = check_action(arg.action);
+                if (r < 0)
+                        return r;
+        }
+
+        fd = open_log(path);
                         b.len = 0;
                         continue;
                 }
@@ -321,5 +430,6 @@ int verb_audit(int argc, char *argv[]) {
         if (b.len > 0)
                 handle_line(b.data, b.len);
         free(b.data);
+        pending_free();
         return fflush(stdout) == 0 ? 0 : ctl_error(-errno, NULL, "Failed to write");
 }

@@ -451,37 +451,56 @@ static int describe_fd(int fd, int target_fd) {
 }
 
 int verb_getfd(int argc, char *argv[]) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_close_ int pidfd = -EBADF, fd = -EBADF;
-        int target_fd, received, r;
+        _cleanup_(pidbroker_error_free) pidbroker_error error = PIDBROKER_ERROR_NULL;
+        _cleanup_(pidbroker_workload_unrefp) pidbroker_workload *w = NULL;
+        _cleanup_close_ int own_pidfd = -EBADF, fd = -EBADF;
+        pidbroker_client *client;
+        int pidfd, target_fd, r;
 
-        if (!arg.has_pid)
-                return ctl_usage_error("getfd needs --pid PID; see 'pidbrokerctl getfd --help'");
+        /* getfd --pid PID FD [CMD...] or getfd WORKLOAD FD [CMD...]. */
+        if (!arg.has_pid) {
+                _cleanup_free_ char *path = NULL;
+
+                r = ctl_workload_path(argv[0], &path);
+                if (r < 0)
+                        return r;
+                argc--;
+                argv++;
+                r = ctl_connect_client(&client);
+                if (r < 0)
+                        return r;
+                r = pidbroker_workload_open_path(client, path, &w);
+                if (r < 0)
+                        return ctl_error(r, NULL, "Failed to open %s", path);
+        }
         if (parse_fd(argv[0], &target_fd) < 0)
                 return ctl_usage_error("'%s' is not an fd number", argv[0]);
 
-        r = ctl_connect(&bus);
+        r = ctl_connect_client(&client);
         if (r < 0)
                 return r;
 
-        pidfd = sys_pidfd_open(arg.pid, 0);
-        if (pidfd < 0)
-                return ctl_error(pidfd, NULL, "Failed to open a pidfd for PID %d", (int) arg.pid);
+        if (w) {
+                /* The broker's own pidfd of it: the workload may live in a
+                 * pid namespace where we could not name it. */
+                r = pidbroker_workload_fetch_pidfd(w, &error);
+                if (r < 0)
+                        return ctl_lib_error(r, &error, "Failed to get the pidfd of %s", pidbroker_workload_get_path(w));
+                pidfd = pidbroker_workload_get_pidfd(w);
+                arg.pid = MAX(pidbroker_workload_get_pid(w), 0);
+        } else {
+                own_pidfd = sys_pidfd_open(arg.pid, 0);
+                if (own_pidfd < 0)
+                        return ctl_error(own_pidfd, NULL, "Failed to open a pidfd for PID %d", (int) arg.pid);
+                pidfd = own_pidfd;
+        }
 
-        r = sd_bus_call_method(bus, ctl_destination(), BROKER_PATH, BROKER_INTERFACE, "GetFd", &error, &reply,
-                               "hi", pidfd, (int32_t) target_fd);
+        r = pidbroker_getfd(client, pidfd, target_fd, &fd, &error);
         if (r < 0)
-                return ctl_error(r, &error, "Failed to get fd %d of PID %d", target_fd, (int) arg.pid);
-        r = sd_bus_message_read(reply, "h", &received);
-        if (r < 0)
-                return ctl_error(r, NULL, "Failed to parse the GetFd reply");
-        fd = fcntl(received, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0)
-                return ctl_error(-errno, NULL, "Failed to keep the received fd");
-        reply = sd_bus_message_unref(reply);
-        bus = sd_bus_flush_close_unref(bus);
+                return ctl_lib_error(r, &error, "Failed to get fd %d of %s", target_fd,
+                                     w ? pidbroker_workload_get_path(w) : "the process");
+        w = pidbroker_workload_unref(w);
+        ctl_disconnect();
 
         if (argc > 1) {
                 _cleanup_free_ char *exe = NULL;

@@ -21,37 +21,55 @@ static void print_error_line(const char *name, const char *message) {
         fputc('\n', stderr);
 }
 
-int ctl_error(int r, const sd_bus_error *error, const char *format, ...) {
+/* One line: "NAME: message" for the broker's errors, "context: reason" for
+ * ours, which are never dressed up as D-Bus errors. */
+static int report(int r, const char *name, const char *message, const char *format, va_list ap) {
         _cleanup_free_ char *context = NULL;
-        va_list ap;
 
         if (r >= 0)
                 r = -EIO;
-
-        va_start(ap, format);
         if (vasprintf(&context, format, ap) < 0)
                 context = NULL;
-        va_end(ap);
 
-        if (error && sd_bus_error_is_set(error)) {
-                /* A D-Bus error is shown by its name and the daemon's own
-                 * words; the local context only with -v. */
+        if (name) {
+                /* The broker's own words; the local context only with -v. */
                 if (arg.verbose > 0 && context)
                         fprintf(stderr, "pidbrokerctl: %s\n", context);
-                print_error_line(error->name, error->message ?: context ?: "");
-        } else {
-                sd_bus_error e = SD_BUS_ERROR_NULL;
-                _cleanup_free_ char *msg = NULL;
-
-                /* A local failure gets sd-bus's name for the errno, so the
-                 * line has the same shape as a remote one. */
-                sd_bus_error_set_errno(&e, r);
-                if (asprintf(&msg, "%s: %s", context ?: "Failed", strerror(-r)) < 0)
-                        msg = NULL;
-                print_error_line(e.name ?: "System.Error", msg ?: strerror(-r));
-                sd_bus_error_free(&e);
-        }
+                print_error_line(name, message ?: context ?: "");
+        } else
+                print_error_line(context ?: "Failed", strerror(-r));
         return r;
+}
+
+int ctl_error(int r, const sd_bus_error *error, const char *format, ...) {
+        /* sd-bus names a local failure System.Error.<ERRNO>. */
+        bool remote = error && sd_bus_error_is_set(error) && strncmp(error->name, "System.Error.", 13) != 0;
+        va_list ap;
+
+        va_start(ap, format);
+        r = report(r, remote ? error->name : NULL, remote ? error->message : NULL, format, ap);
+        va_end(ap);
+        return r;
+}
+
+int ctl_lib_error(int r, const pidbroker_error *error, const char *format, ...) {
+        va_list ap;
+
+        va_start(ap, format);
+        r = report(r, error ? error->name : NULL, error ? error->message : NULL, format, ap);
+        va_end(ap);
+        return r;
+}
+
+int ctl_plain_error(int r, const char *format, ...) {
+        va_list ap;
+
+        fputs("pidbrokerctl: ", stderr);
+        va_start(ap, format);
+        vfprintf(stderr, format, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+        return r < 0 ? r : -EIO;
 }
 
 static bool usage_error_seen;
@@ -84,84 +102,56 @@ void ctl_debug(const char *format, ...) {
         fputc('\n', stderr);
 }
 
-/* D-Bus address escaping: optionally-escaped bytes pass, others become %XX. */
-static char *address_escape(const char *s) {
-        char *buf = malloc(strlen(s) * 3 + 1), *p = buf;
-
-        if (!buf)
-                return NULL;
-        for (; *s; s++) {
-                if (strchr("-_/\\.*", *s) || (*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') ||
-                    (*s >= 'A' && *s <= 'Z'))
-                        *p++ = *s;
-                else
-                        p += sprintf(p, "%%%02x", (unsigned char) *s);
-        }
-        *p = 0;
-        return buf;
-}
-
 const char *ctl_destination(void) {
         /* A peer-to-peer connection has no bus driver to route by name. */
         return arg.transport == TRANSPORT_DIRECT ? NULL : BROKER_BUS_NAME;
 }
 
-int ctl_connect(sd_bus **ret) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_free_ char *address = NULL;
-        const char *what;
+/* One connection per run, made by libpidbroker. */
+static pidbroker_client *client;
+
+int ctl_connect_client(pidbroker_client **ret) {
         int r;
 
-        switch (arg.transport) {
-        case TRANSPORT_SYSTEM:
-                /* Honours $DBUS_SYSTEM_BUS_ADDRESS. */
-                what = "system bus";
-                r = sd_bus_open_system(&bus);
-                if (r < 0)
-                        return ctl_error(r, NULL, "Failed to connect to the %s", what);
-                break;
-
-        case TRANSPORT_DIRECT:
-        case TRANSPORT_ADDRESS:
-                if (arg.transport == TRANSPORT_DIRECT) {
-                        _cleanup_free_ char *escaped = address_escape(arg.address ?: DEFAULT_PRIVATE_SOCKET);
-                        if (!escaped || asprintf(&address, "unix:path=%s", escaped) < 0)
-                                return ctl_error(-ENOMEM, NULL, "Out of memory");
-                } else {
-                        address = strdup(arg.address);
-                        if (!address)
-                                return ctl_error(-ENOMEM, NULL, "Out of memory");
+        if (!client) {
+                switch (arg.transport) {
+                case TRANSPORT_SYSTEM:
+                        /* Honours $DBUS_SYSTEM_BUS_ADDRESS. */
+                        r = pidbroker_connect_system(&client);
+                        break;
+                case TRANSPORT_DIRECT:
+                        r = pidbroker_connect_direct(arg.address, &client);
+                        break;
+                case TRANSPORT_ADDRESS:
+                        r = pidbroker_connect_address(arg.address, &client);
+                        break;
+                default:
+                        r = -EINVAL;
                 }
-                what = address;
-
-                r = sd_bus_new(&bus);
                 if (r < 0)
-                        return ctl_error(r, NULL, "Failed to allocate a bus connection");
-                r = sd_bus_set_address(bus, address);
-                if (r < 0)
-                        return ctl_error(r, NULL, "Invalid bus address '%s'", address);
-                /* --direct is peer-to-peer: no Hello, no bus driver. */
-                r = sd_bus_set_bus_client(bus, arg.transport == TRANSPORT_ADDRESS);
-                if (r < 0)
-                        return ctl_error(r, NULL, "Failed to configure the connection");
-                r = sd_bus_negotiate_fds(bus, true);
-                if (r < 0)
-                        return ctl_error(r, NULL, "Failed to enable fd passing");
-                r = sd_bus_start(bus);
-                if (r < 0)
-                        return ctl_error(r, NULL, "Failed to connect to %s", what);
-                break;
-
-        default:
-                return ctl_error(-EINVAL, NULL, "Unknown transport");
+                        return ctl_error(r, NULL, "Failed to connect to %s",
+                                         arg.transport == TRANSPORT_SYSTEM ? "the system bus" : arg.address);
+                /* Let polkit ask an agent when a person is at the terminal. */
+                (void) pidbroker_client_set_interactive(client, isatty(STDIN_FILENO) > 0);
+                ctl_debug("connected to %s", arg.transport == TRANSPORT_SYSTEM ? "the system bus" : arg.address);
         }
-
-        /* Let polkit ask an agent when a person is at the terminal. */
-        (void) sd_bus_set_allow_interactive_authorization(bus, isatty(STDIN_FILENO) > 0);
-
-        ctl_debug("connected to %s", what);
-        *ret = TAKE_PTR(bus);
+        *ret = client;
         return 0;
+}
+
+int ctl_connect(sd_bus **ret) {
+        pidbroker_client *c;
+        int r;
+
+        r = ctl_connect_client(&c);
+        if (r < 0)
+                return r;
+        *ret = sd_bus_ref(pidbroker_client_get_bus(c));
+        return 0;
+}
+
+void ctl_disconnect(void) {
+        client = pidbroker_client_unref(client);
 }
 
 int ctl_workload_path(const char *id_or_path, char **ret) {
@@ -182,11 +172,6 @@ int ctl_workload_path(const char *id_or_path, char **ret) {
                 return ctl_error(-ENOMEM, NULL, "Out of memory");
         *ret = path;
         return 0;
-}
-
-int ctl_call(sd_bus *bus, sd_bus_message *m, uint64_t timeout_usec, sd_bus_error *error, sd_bus_message **reply) {
-        /* sd-bus takes UINT64_MAX as "no timeout" and 0 as its 25s default. */
-        return sd_bus_call(bus, m, timeout_usec, error, reply);
 }
 
 int ctl_exit_code(const char *code, int status) {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +28,48 @@ int parse_u64(const char *s, uint64_t *ret) {
                 return -EINVAL;
         *ret = v;
         return 0;
+}
+
+int parse_boolean(const char *s) {
+        static const char *const yes[] = { "1", "yes", "y", "true", "t", "on" };
+        static const char *const no[] = { "0", "no", "n", "false", "f", "off" };
+
+        for (size_t i = 0; s && i < ELEMENTSOF(yes); i++) {
+                if (strcasecmp(s, yes[i]) == 0)
+                        return 1;
+                if (strcasecmp(s, no[i]) == 0)
+                        return 0;
+        }
+        return -EINVAL;
+}
+
+int parse_size(const char *s, uint64_t *ret) {
+        static const struct {
+                char suffix;
+                unsigned shift;
+        } units[] = { { 'K', 10 }, { 'M', 20 }, { 'G', 30 }, { 'T', 40 }, { 'P', 50 } };
+        _cleanup_free_ char *digits = NULL;
+        size_t len;
+        uint64_t v;
+        int r;
+
+        if (!s || !*s)
+                return -EINVAL;
+        len = strlen(s);
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                if (toupper((unsigned char) s[len - 1]) == units[i].suffix) {
+                        digits = strndup(s, len - 1);
+                        if (!digits)
+                                return -ENOMEM;
+                        r = parse_u64(digits, &v);
+                        if (r < 0)
+                                return r;
+                        if (v > (UINT64_MAX >> units[i].shift))
+                                return -ERANGE;
+                        *ret = v << units[i].shift;
+                        return 0;
+                }
+        return parse_u64(s, ret);
 }
 
 int parse_pid(const char *s, pid_t *ret) {

@@ -26,6 +26,10 @@ static inline void fclosep(FILE **f) {
 
 int parse_u64(const char *s, uint64_t *ret);
 int parse_pid(const char *s, pid_t *ret);
+/* yes/no, true/false, on/off, 1/0: 1 or 0; -EINVAL otherwise. */
+int parse_boolean(const char *s);
+/* Bytes, with an optional K, M, G, T or P suffix (powers of 1024). */
+int parse_size(const char *s, uint64_t *ret);
 int parse_fd(const char *s, int *ret);
 /* "5" (seconds), "1.5s", "500ms", "2min", "1h", "infinity". */
 int parse_duration(const char *s, uint64_t *ret_usec);

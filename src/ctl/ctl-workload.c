@@ -97,10 +97,28 @@ int verb_status(int argc, char *argv[]) {
 
 /* ---- signal ---- */
 
-int verb_signal(int argc, char *argv[]) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+/* A handle on the workload ID (an id or object path). Usage errors are
+ * reported. */
+static int open_workload(const char *id_or_path, pidbroker_workload **ret) {
         _cleanup_free_ char *path = NULL;
+        pidbroker_client *client;
+        int r;
+
+        r = ctl_workload_path(id_or_path, &path);
+        if (r < 0)
+                return r;
+        r = ctl_connect_client(&client);
+        if (r < 0)
+                return r;
+        r = pidbroker_workload_open_path(client, path, ret);
+        if (r < 0)
+                return ctl_error(r, NULL, "Failed to open %s", path);
+        return 0;
+}
+
+int verb_signal(int argc, char *argv[]) {
+        _cleanup_(pidbroker_workload_unrefp) pidbroker_workload *w = NULL;
+        _cleanup_(pidbroker_error_free) pidbroker_error error = PIDBROKER_ERROR_NULL;
         const char *sigstr = NULL;
         char signame[32];
         int sig = SIGTERM, r;
@@ -112,122 +130,109 @@ int verb_signal(int argc, char *argv[]) {
         } else {
                 if (argc < 1)
                         return ctl_usage_error("signal needs a workload ID or --pid PID; see 'pidbrokerctl signal --help'");
-                r = ctl_workload_path(argv[0], &path);
-                if (r < 0)
-                        return r;
                 sigstr = argc > 1 ? argv[1] : NULL;
         }
         if (sigstr) {
-                sig = signal_from_string(sigstr);
+                /* 0 probes whether it is alive, as kill -0 does. */
+                sig = strcmp(sigstr, "0") == 0 ? 0 : signal_from_string(sigstr);
                 if (sig < 0)
-                        return ctl_usage_error("'%s' is not a signal (try TERM, KILL, HUP, 9, RTMIN+1)", sigstr);
+                        return ctl_usage_error("'%s' is not a signal (try TERM, KILL, HUP, 9, RTMIN+1, 0)", sigstr);
         }
-
-        r = ctl_connect(&bus);
-        if (r < 0)
-                return r;
+        if (sig == 0)
+                snprintf(signame, sizeof signame, "signal 0");
+        else
+                signal_to_string(sig, signame, sizeof signame);
 
         if (arg.has_pid) {
                 _cleanup_close_ int pidfd = -EBADF;
+                pidbroker_client *client;
 
+                r = ctl_connect_client(&client);
+                if (r < 0)
+                        return r;
                 /* Pin the process here, so the broker acts on exactly the
                  * process we named, even if its PID is reused meanwhile. */
                 pidfd = sys_pidfd_open(arg.pid, 0);
                 if (pidfd < 0) {
                         if (pidfd == -ESRCH) {
-                                sd_bus_error e = SD_BUS_ERROR_NULL;
-                                sd_bus_error_setf(&e, "org.pidbroker.Error.NoSuchProcess", "No process with PID %d",
-                                                  (int) arg.pid);
-                                r = ctl_error(-ESRCH, &e, "pidfd_open(%d)", (int) arg.pid);
-                                sd_bus_error_free(&e);
-                                return r;
+                                pidbroker_error gone = { .name = (char *) PIDBROKER_ERROR_NO_SUCH_PROCESS };
+                                char msg[64];
+
+                                snprintf(msg, sizeof msg, "No process with PID %d", (int) arg.pid);
+                                gone.message = msg;
+                                return ctl_lib_error(-ESRCH, &gone, "pidfd_open(%d)", (int) arg.pid);
                         }
                         return ctl_error(pidfd, NULL, "Failed to open a pidfd for PID %d", (int) arg.pid);
                 }
-                r = sd_bus_call_method(bus, ctl_destination(), BROKER_PATH, BROKER_INTERFACE, "Signal", &error, NULL,
-                                       "hiu", pidfd, (int32_t) sig, (uint32_t) arg.scope);
+                r = pidbroker_signal_pidfd(client, pidfd, sig, arg.scope, &error);
                 if (r < 0)
-                        return ctl_error(r, &error, "Failed to send %s to PID %d",
-                                         signal_to_string(sig, signame, sizeof signame), (int) arg.pid);
-                ctl_debug("sent %s to PID %d", signal_to_string(sig, signame, sizeof signame), (int) arg.pid);
+                        return ctl_lib_error(r, &error, "Failed to send %s to PID %d", signame, (int) arg.pid);
+                ctl_debug("sent %s to PID %d", signame, (int) arg.pid);
                 return 0;
         }
 
-        r = sd_bus_call_method(bus, ctl_destination(), path, WORKLOAD_INTERFACE, "Signal", &error, NULL, "iu",
-                               (int32_t) sig, (uint32_t) arg.scope);
+        r = open_workload(argv[0], &w);
         if (r < 0)
-                return ctl_error(r, &error, "Failed to send %s to %s", signal_to_string(sig, signame, sizeof signame),
-                                 path);
-        ctl_debug("sent %s to %s", signal_to_string(sig, signame, sizeof signame), path);
+                return r;
+        r = pidbroker_workload_signal(w, sig, arg.scope, &error);
+        if (r < 0)
+                return ctl_lib_error(r, &error, "Failed to send %s to %s", signame, pidbroker_workload_get_path(w));
+        ctl_debug("sent %s to %s", signame, pidbroker_workload_get_path(w));
         return 0;
 }
 
 /* ---- stop, wait, release ---- */
 
-/* Call a Workload1 method replying (s code, i status), with no timeout. */
-static int call_exit_method(const char *id, const char *method, int *ret_exit) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_free_ char *path = NULL;
-        const char *code;
-        int32_t status;
+/* Stop or Wait, which reply at exit, with no timeout. */
+static int call_exit_method(const char *id, bool stop, int *ret_exit) {
+        _cleanup_(pidbroker_workload_unrefp) pidbroker_workload *w = NULL;
+        _cleanup_(pidbroker_error_free) pidbroker_error error = PIDBROKER_ERROR_NULL;
+        pidbroker_exit_status st;
         char sig[32];
         int r;
 
-        r = ctl_workload_path(id, &path);
+        r = open_workload(id, &w);
         if (r < 0)
                 return r;
-        r = ctl_connect(&bus);
+        r = stop ? pidbroker_workload_stop(w, &st, &error) : pidbroker_workload_wait(w, &st, &error);
         if (r < 0)
-                return r;
-        r = sd_bus_message_new_method_call(bus, &m, ctl_destination(), path, WORKLOAD_INTERFACE, method);
-        if (r < 0)
-                return ctl_error(r, NULL, "Failed to build the %s call", method);
-        r = ctl_call(bus, m, UINT64_MAX, &error, &reply);
-        if (r < 0)
-                return ctl_error(r, &error, "%s of %s failed", method, path);
-        r = sd_bus_message_read(reply, "si", &code, &status);
-        if (r < 0)
-                return ctl_error(r, NULL, "Failed to parse the reply of %s", method);
+                return ctl_lib_error(r, &error, "%s of %s failed", stop ? "Stop" : "Wait",
+                                     pidbroker_workload_get_path(w));
 
-        if (strcmp(code, "exited") == 0)
-                ctl_debug("%s exited with code %d", path, (int) status);
+        if (st.kind == PIDBROKER_EXIT_EXITED)
+                ctl_debug("%s exited with code %d", pidbroker_workload_get_path(w), st.status);
         else
-                ctl_debug("%s %s by %s", path, code, signal_to_string(status, sig, sizeof sig));
-        *ret_exit = ctl_exit_code(code, status);
+                ctl_debug("%s %s by %s", pidbroker_workload_get_path(w), pidbroker_exit_kind_to_string(st.kind),
+                          signal_to_string(st.status, sig, sizeof sig));
+        *ret_exit = pidbroker_exit_status_to_code(&st);
         return 0;
 }
 
 int verb_stop(int argc, char *argv[]) {
         int code;
 
-        return call_exit_method(argv[0], "Stop", &code);
+        return call_exit_method(argv[0], true, &code);
 }
 
 int verb_wait(int argc, char *argv[]) {
         int code, r;
 
-        r = call_exit_method(argv[0], "Wait", &code);
+        r = call_exit_method(argv[0], false, &code);
         if (r < 0)
                 return ctl_usage_error_seen() ? r : EXIT_CTL_FAILED;
         return code;
 }
 
 int verb_release(int argc, char *argv[]) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_free_ char *path = NULL;
+        _cleanup_(pidbroker_workload_unrefp) pidbroker_workload *w = NULL;
+        _cleanup_(pidbroker_error_free) pidbroker_error error = PIDBROKER_ERROR_NULL;
         int r;
 
-        r = ctl_workload_path(argv[0], &path);
+        r = open_workload(argv[0], &w);
         if (r < 0)
                 return r;
-        r = ctl_connect(&bus);
+        r = pidbroker_workload_release(w, &error);
         if (r < 0)
-                return r;
-        r = sd_bus_call_method(bus, ctl_destination(), path, WORKLOAD_INTERFACE, "Release", &error, NULL, NULL);
-        if (r < 0)
-                return ctl_error(r, &error, "Failed to release %s", path);
+                return ctl_lib_error(r, &error, "Failed to release %s", pidbroker_workload_get_path(w));
         return 0;
 }

@@ -2,8 +2,10 @@
 #pragma once
 
 /* pidbrokerctl's shared state and the verbs. Every verb talks to the broker
- * through the public D-Bus API of org.pidbroker.Broker1(5) only (ctl-bus.c), except
- * `audit`, which reads the audit log file. */
+ * through the public D-Bus API of org.pidbroker.Broker1(5) only: through
+ * libpidbroker (Spawn, the workload calls, Signal, GetFd), or on its sd-bus
+ * connection for what the library does not wrap (listing, properties),
+ * except `audit`, which reads the audit log file. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -11,6 +13,7 @@
 #include <systemd/sd-bus.h>
 
 #include "macro.h"
+#include "pidbroker.h"
 
 #define BROKER_BUS_NAME "org.pidbroker.Broker1"
 #define BROKER_PATH "/org/pidbroker/Broker1"
@@ -68,6 +71,18 @@ typedef struct Args {
         bool has_stop_timeout;
         uint64_t stop_timeout_usec;
         bool wait;
+        const char *hostname;
+        char **uid_map;          /* INSIDE:OUTSIDE:COUNT as given */
+        char **gid_map;
+        int umask;               /* -1: not given */
+        int setsid;              /* -1: not given, else 0/1 */
+        int no_new_privileges;   /* -1: not given, else 0/1 */
+        const char *cgroup;      /* a cgroup2 directory, opened here */
+        const char *exe;         /* --exe=PATH: the executable, opened here */
+        const char *groups;      /* --groups=G[,G...]; "" for none */
+        char **properties;       /* -p NAME=VALUE, and the flags spelt as them */
+        bool pty;
+        bool shell;
 
         /* signal, getfd */
         bool has_pid;
@@ -81,31 +96,50 @@ typedef struct Args {
         uid_t uid;
         bool has_since;
         uint64_t since_usec;
+        bool has_until;
+        uint64_t until_usec;
+        const char *decision;
+        const char *result;
+        const char *workload;
         bool follow;
 } Args;
 
 extern Args arg;
 
+static inline void pidbroker_spawn_freep(pidbroker_spawn **s) {
+        *s = pidbroker_spawn_free(*s);
+}
+
+static inline void pidbroker_workload_unrefp(pidbroker_workload **w) {
+        *w = pidbroker_workload_unref(*w);
+}
+
 /* Report an error in the one-line form "pidbrokerctl: <name>: <message>".
- * A D-Bus error keeps its name; a local -errno gets sd-bus's errno name.
- * Returns r (negative). */
+ * A D-Bus error keeps its name; a local failure reads
+ * "pidbrokerctl: <context>: <strerror>". Returns r (negative). */
 int ctl_error(int r, const sd_bus_error *error, const char *format, ...) _printf_(3, 4);
+/* The same for a libpidbroker call: its error's name, or ours. */
+int ctl_lib_error(int r, const pidbroker_error *error, const char *format, ...) _printf_(3, 4);
+/* A local failure that needs no errno text: "pidbrokerctl: <message>". */
+int ctl_plain_error(int r, const char *format, ...) _printf_(2, 3);
 /* A usage mistake: "pidbrokerctl: <message>". Returns -EINVAL. */
 int ctl_usage_error(const char *format, ...) _printf_(1, 2);
 /* Whether ctl_usage_error() was called: the process then exits 2. */
 bool ctl_usage_error_seen(void);
 void ctl_debug(const char *format, ...) _printf_(1, 2);
 
-/* Connect as --system/--direct/--address say. Errors are reported. */
+/* Connect as --system/--direct/--address say, once per run; the client stays
+ * ours until ctl_disconnect(). Errors are reported. */
+int ctl_connect_client(pidbroker_client **ret);
+/* The same connection's sd-bus (a new reference), for what the library
+ * does not wrap. */
 int ctl_connect(sd_bus **ret);
+void ctl_disconnect(void);
 /* The broker's well-known name, or NULL on a peer-to-peer connection. */
 const char *ctl_destination(void);
 
 /* A workload id (decimal) or object path → object path. */
 int ctl_workload_path(const char *id_or_path, char **ret);
-
-/* sd_bus_call with no timeout (Stop, Wait reply at exit). */
-int ctl_call(sd_bus *bus, sd_bus_message *m, uint64_t timeout_usec, sd_bus_error *error, sd_bus_message **reply);
 
 /* Walk an a{sv} of properties: for each, read_one is called inside the
  * variant with the property's name and signature; it reads the value or

@@ -20,6 +20,9 @@
 
 Args arg = {
         .transport = TRANSPORT_SYSTEM,
+        .umask = -1,
+        .setsid = -1,
+        .no_new_privileges = -1,
 };
 
 enum {
@@ -56,7 +59,7 @@ typedef struct Verb {
 } Verb;
 
 static const Verb verbs[] = {
-        { "run", V_RUN, 1, -1, PARSE_COMMAND, verb_run,
+        { "run", V_RUN, 0, -1, PARSE_COMMAND, verb_run,
           "run [OPTIONS] [--] CMD [ARGS...]\n\n"
           "Spawn CMD as a workload of pidbrokerd and get its pidfd. CMD is looked up in\n"
           "$PATH here, by pidbrokerctl (the broker needs an absolute path). The workload\n"
@@ -70,10 +73,11 @@ static const Verb verbs[] = {
           "PID is in pidbrokerctl's pid namespace. The workload keeps pidbrokerctl's\n"
           "stdout: inside id=$(...) give it another one (--fd=1:/dev/null), or the\n"
           "substitution lasts as long as the workload does.\n\n"
-          "With --wait, prints nothing of its own (unless -v), waits on the pidfd, and\n"
-          "exits with the workload's exit code, or 128+N when signal N killed it.\n"
-          "SIGINT, SIGTERM and SIGHUP sent to pidbrokerctl (^C) are forwarded to the\n"
-          "workload through the broker.\n\n"
+          "With --wait, prints nothing of its own (unless -v; --json prints the exit\n"
+          "status: {\"id\":ID,\"path\":PATH,\"exit\":{\"code\":S,\"status\":N},\"exit_code\":N}),\n"
+          "waits on the pidfd, and exits with the workload's exit code, or 128+N when\n"
+          "signal N killed it. Every signal pidbrokerctl can catch (^C, SIGTERM, SIGHUP,\n"
+          "SIGUSR1, ...; not SIGCHLD) is forwarded to the workload through the broker.\n\n"
           "Options:\n"
           "     --ns=NS[,NS...]      New namespaces: user pid mount net ipc uts cgroup time\n"
           "     --user=USER          Run as USER, a name or uid (spawn-as-user)\n"
@@ -83,12 +87,36 @@ static const Verb verbs[] = {
           "  -E --env=NAME=VALUE     Set a variable; --env=NAME copies it from here\n"
           "     --clear-env          Start from an empty environment, not pidbrokerctl's\n"
           "     --cwd=DIR            Working directory, relative to ours; default /\n"
+          "  -d --same-dir           Working directory: ours\n"
           "     --fd=N:PATH|N:M      Give the workload fd N: PATH opened here (read-write,\n"
           "                          created if missing, appending; read-only if refused),\n"
           "                          or pidbrokerctl's own fd M. 0, 1, 2 default to ours\n"
           "     --watch              Stop it if pidbrokerctl goes away (implies --wait)\n"
           "     --stop-timeout=TIME  SIGTERM to SIGKILL grace for stop and --watch, e.g. 5s\n"
           "     --wait               Wait for the workload and exit with its status\n"
+          "     --pty                Give it a new terminal as stdin/stdout/stderr and its\n"
+          "                          controlling terminal, relayed to ours (implies --wait)\n"
+          "  -S --shell              Run your login shell with --pty\n"
+          "     --hostname=NAME      Host name (with --ns=uts)\n"
+          "     --uid-map=IN:OUT:N   A uid_map line (with --ns=user); repeatable\n"
+          "     --gid-map=IN:OUT:N   A gid_map line (with --ns=user); repeatable\n"
+          "     --groups=G[,G...]    Supplementary groups, names or gids; '' for none\n"
+          "     --umask=MODE         File mode creation mask, octal (e.g. 027)\n"
+          "     --setsid=BOOL        A session of its own (default yes)\n"
+          "     --no-new-privileges=BOOL  no_new_privileges (default yes)\n"
+          "     --cgroup=DIR         Start it in this cgroup2 directory (opened here)\n"
+          "     --exe=PATH           Execute PATH (opened here), with CMD as its argv[0]\n"
+          "     --kill-mode=MODE     cgroup (stop every process) or process (the main one)\n"
+          "     --rlimit=NAME=SOFT[:HARD]  An rlimit, e.g. NOFILE=1024:4096 (= LimitNOFILE=)\n"
+          "     --nice=N             Nice level, -20...19 (= Nice=)\n"
+          "     --oom-score-adj=N    -1000...1000 (= OOMScoreAdjust=)\n"
+          "     --memory-max=BYTES   memory.max, K/M/G/T suffixes or infinity (= MemoryMax=)\n"
+          "     --pids-max=N         pids.max, or infinity (= TasksMax=)\n"
+          "     --cpu-weight=N       cpu.weight, 1...10000 (= CPUWeight=)\n"
+          "     --io-weight=N        io.weight, 1...10000 (= IOWeight=)\n"
+          "  -p --property=NAME=VALUE  As systemd-run spells them: MemoryMax=, TasksMax=,\n"
+          "                          CPUWeight=, IOWeight=, Nice=, OOMScoreAdjust=,\n"
+          "                          KillMode=, LimitNOFILE= and the other Limit*=\n"
           "  -q --quiet              Print only the workload id\n"
           "     --json               Print the result as JSON\n\n"
           "With --wait the exit status is the workload's; 125: pidbrokerctl or the broker\n"
@@ -98,7 +126,9 @@ static const Verb verbs[] = {
           "  pidbrokerctl run --wait -- make -j8\n"
           "  pidbrokerctl run --wait --ns=pid,mount,net -- readlink /proc/self/ns/pid\n"
           "  id=$(pidbrokerctl run -q --fd=1:/tmp/out.log -- sleep 600)\n"
-          "  pidbrokerctl run --watch --stop-timeout=5s -- ./server\n" },
+          "  pidbrokerctl run --watch --stop-timeout=5s -- ./server\n"
+          "  pidbrokerctl run --wait -p MemoryMax=1G -p LimitNOFILE=4096 -- ./build.sh\n"
+          "  pidbrokerctl run --pty -- bash -i\n" },
         { "list", V_LIST, 0, 0, PARSE_PERMUTE, verb_list,
           "list [--json]\n\n"
           "List the workloads you can see (yours; everyone's with org.pidbroker.manage):\n"
@@ -120,13 +150,14 @@ static const Verb verbs[] = {
         { "signal", V_SIGNAL, 0, 2, PARSE_PERMUTE, verb_signal,
           "signal ID [SIG] [--scope=thread|process|group]\n"
           "signal --pid PID [SIG] [--scope=...]\n\n"
-          "Send SIG (default SIGTERM; TERM, SIGTERM, 15, RTMIN+1 all work) to a workload,\n"
+          "Send SIG (default SIGTERM; TERM, SIGTERM, 15, RTMIN+1 all work; 0 only checks\n"
+          "that it is alive) to a workload,\n"
           "or, with --pid, to any process: pidbrokerctl opens a pidfd for PID itself and\n"
           "the broker signals that pidfd (policy decides; every attempt is audited). A\n"
           "process that has exited is reported as org.pidbroker.Error.NoSuchProcess and\n"
           "never hits a process that reused its PID.\n\n"
           "Options:\n"
-          "  -p --pid=PID            Signal PID instead of a workload\n"
+          "     --pid=PID            Signal PID instead of a workload\n"
           "     --scope=SCOPE        thread, process (thread group) or group (process group)\n\n"
           "Examples:\n"
           "  pidbrokerctl signal 123 HUP\n"
@@ -143,15 +174,18 @@ static const Verb verbs[] = {
         { "release", V_RELEASE, 1, 1, PARSE_PERMUTE, verb_release,
           "release ID\n\n"
           "Forget an exited workload: its object and exit status go away.\n" },
-        { "getfd", V_GETFD, 1, 1, PARSE_DASHDASH_CMD, verb_getfd,
+        { "getfd", V_GETFD, 1, 2, PARSE_DASHDASH_CMD, verb_getfd,
+          "getfd ID FD [--json] [-- CMD [ARGS...]]\n"
           "getfd --pid PID FD [--json] [-- CMD [ARGS...]]\n\n"
-          "Take a copy of file descriptor FD of process PID through the broker\n"
+          "Take a copy of file descriptor FD of workload ID, or of process PID, through\n"
+          "the broker\n"
           "(pidfd_getfd; needs org.pidbroker.getfd, auth_admin by default; audited).\n"
           "With CMD, runs CMD (searched in $PATH) with the copy as its fd 3, e.g. for a\n"
           "debugger or to read a pipe. Without, prints what the fd is: its path\n"
           "(readlink), type, device, inode, flags and position; --json prints\n"
           "{\"pid\", \"fd\", \"path\", \"type\", \"dev\", \"inode\", \"flags\", \"pos\"}.\n\n"
           "Examples:\n"
+          "  pidbrokerctl getfd 123 1\n"
           "  pidbrokerctl getfd --pid 4242 5\n"
           "  pidbrokerctl getfd --pid 4242 0 -- sh -c 'cat <&3'\n" },
         { "features", V_FEATURES, 0, 0, PARSE_PERMUTE, verb_features,
@@ -174,7 +208,8 @@ static const Verb verbs[] = {
           "all counters; plus pidbroker_info{version,control_path,policy_backend} 1 and\n"
           "pidbroker_feature_available{feature} 0|1 gauges.\n" },
         { "audit", V_AUDIT, 0, 0, PARSE_PERMUTE, verb_audit,
-          "audit [--action=ACTION] [--uid=USER] [--since=TIME] [--follow] [--json]\n\n"
+          "audit [--action=ACTION] [--decision=allow|deny] [--result=RESULT] [--uid=USER]\n"
+          "      [--workload=ID] [--since=TIME] [--until=TIME] [--follow] [--json]\n\n"
           "Read the broker's audit log (a file: " DEFAULT_AUDIT_LOG ";\n"
           "reading it usually needs root) and print one line per record and one per\n"
           "outcome:\n"
@@ -190,9 +225,15 @@ static const Verb verbs[] = {
           "per line (format: org.pidbroker.Broker1(5)).\n\n"
           "Options:\n"
           "     --action=ACTION      org.pidbroker.signal or just signal, getfd, spawn, ...\n"
+          "                          (an action the broker does not have is an error)\n"
+          "     --decision=DECISION  allow or deny\n"
+          "     --result=RESULT      denied, pending, or an outcome: ok or an errno name\n"
+          "                          (esrch, ...); a record is then shown with its outcome\n"
           "     --uid=USER           Records whose subject is USER (name or uid)\n"
+          "     --workload=ID        Records whose target is workload ID\n"
           "     --since=TIME         2024-05-01, '2024-05-01 12:00', RFC 3339, @EPOCH,\n"
           "                          -10min, '1h ago', today, yesterday\n"
+          "     --until=TIME         Records up to TIME (same forms)\n"
           "  -f --follow             Keep printing records as they are appended\n"
           "     --audit-log=PATH     Read PATH instead\n" },
         { "monitor", V_MONITOR, 0, 0, PARSE_PERMUTE, verb_monitor,
@@ -232,11 +273,11 @@ static void help_overview(void) {
                "  run [OPTIONS] [--] CMD [ARGS...]  Spawn CMD as a workload (--wait to wait)\n"
                "  list                              List your workloads\n"
                "  status ID                         Show a workload\n"
-               "  signal ID|--pid PID [SIG]         Send a signal (default SIGTERM)\n"
+               "  signal ID|--pid PID [SIG]         Send a signal (default SIGTERM; 0 probes)\n"
                "  stop ID                           SIGTERM, then SIGKILL after a timeout\n"
                "  wait ID                           Wait for exit, exit with its status\n"
                "  release ID                        Forget an exited workload\n"
-               "  getfd --pid PID FD [-- CMD...]    Copy another process's fd (debuggers)\n"
+               "  getfd ID|--pid PID FD [-- CMD...] Copy another process's fd (debuggers)\n"
                "  features                          Kernel features the broker probed\n"
                "  metrics                           Counters, Prometheus text format\n"
                "  audit                             Read the audit log\n"
@@ -305,6 +346,29 @@ enum {
         ARG_ACTION,
         ARG_UID,
         ARG_SINCE,
+        ARG_UNTIL,
+        ARG_DECISION,
+        ARG_RESULT,
+        ARG_WORKLOAD,
+        ARG_PID,
+        ARG_HOSTNAME,
+        ARG_UID_MAP,
+        ARG_GID_MAP,
+        ARG_UMASK,
+        ARG_SETSID,
+        ARG_NO_NEW_PRIVILEGES,
+        ARG_CGROUP,
+        ARG_EXE,
+        ARG_GROUPS,
+        ARG_KILL_MODE,
+        ARG_RLIMIT,
+        ARG_NICE,
+        ARG_OOM_SCORE_ADJ,
+        ARG_MEMORY_MAX,
+        ARG_PIDS_MAX,
+        ARG_CPU_WEIGHT,
+        ARG_IO_WEIGHT,
+        ARG_PTY,
         _ARG_MAX,
 };
 
@@ -330,12 +394,37 @@ static const struct option options[] = {
         { "watch",        no_argument,       NULL, ARG_WATCH },
         { "stop-timeout", required_argument, NULL, ARG_STOP_TIMEOUT },
         { "wait",         no_argument,       NULL, ARG_WAIT },
-        { "pid",          required_argument, NULL, 'p' },
+        { "same-dir",     no_argument,       NULL, 'd' },
+        { "hostname",     required_argument, NULL, ARG_HOSTNAME },
+        { "uid-map",      required_argument, NULL, ARG_UID_MAP },
+        { "gid-map",      required_argument, NULL, ARG_GID_MAP },
+        { "umask",        required_argument, NULL, ARG_UMASK },
+        { "setsid",       required_argument, NULL, ARG_SETSID },
+        { "no-new-privileges", required_argument, NULL, ARG_NO_NEW_PRIVILEGES },
+        { "cgroup",       required_argument, NULL, ARG_CGROUP },
+        { "exe",          required_argument, NULL, ARG_EXE },
+        { "groups",       required_argument, NULL, ARG_GROUPS },
+        { "kill-mode",    required_argument, NULL, ARG_KILL_MODE },
+        { "rlimit",       required_argument, NULL, ARG_RLIMIT },
+        { "nice",         required_argument, NULL, ARG_NICE },
+        { "oom-score-adj", required_argument, NULL, ARG_OOM_SCORE_ADJ },
+        { "memory-max",   required_argument, NULL, ARG_MEMORY_MAX },
+        { "pids-max",     required_argument, NULL, ARG_PIDS_MAX },
+        { "cpu-weight",   required_argument, NULL, ARG_CPU_WEIGHT },
+        { "io-weight",    required_argument, NULL, ARG_IO_WEIGHT },
+        { "property",     required_argument, NULL, 'p' },
+        { "pty",          no_argument,       NULL, ARG_PTY },
+        { "shell",        no_argument,       NULL, 'S' },
+        { "pid",          required_argument, NULL, ARG_PID },
         { "scope",        required_argument, NULL, ARG_SCOPE },
         { "audit-log",    required_argument, NULL, ARG_AUDIT_LOG },
         { "action",       required_argument, NULL, ARG_ACTION },
         { "uid",          required_argument, NULL, ARG_UID },
         { "since",        required_argument, NULL, ARG_SINCE },
+        { "until",        required_argument, NULL, ARG_UNTIL },
+        { "decision",     required_argument, NULL, ARG_DECISION },
+        { "result",       required_argument, NULL, ARG_RESULT },
+        { "workload",     required_argument, NULL, ARG_WORKLOAD },
         { "follow",       no_argument,       NULL, 'f' },
         {}
 };
@@ -348,13 +437,17 @@ static unsigned option_verbs(int c) {
         case 'q':
         case ARG_NS: case ARG_USER: case ARG_GROUP: case ARG_CAP: case ARG_SECCOMP: case 'E':
         case ARG_CLEAR_ENV: case ARG_CWD: case ARG_FD: case ARG_WATCH: case ARG_STOP_TIMEOUT:
-        case ARG_WAIT:
+        case ARG_WAIT: case 'd': case ARG_HOSTNAME: case ARG_UID_MAP: case ARG_GID_MAP: case ARG_UMASK:
+        case ARG_SETSID: case ARG_NO_NEW_PRIVILEGES: case ARG_CGROUP: case ARG_EXE: case ARG_GROUPS:
+        case ARG_KILL_MODE: case ARG_RLIMIT: case ARG_NICE: case ARG_OOM_SCORE_ADJ: case ARG_MEMORY_MAX:
+        case ARG_PIDS_MAX: case ARG_CPU_WEIGHT: case ARG_IO_WEIGHT: case 'p': case ARG_PTY: case 'S':
                 return V_RUN;
-        case 'p':
+        case ARG_PID:
                 return V_SIGNAL | V_GETFD;
         case ARG_SCOPE:
                 return V_SIGNAL;
-        case ARG_AUDIT_LOG: case ARG_ACTION: case ARG_UID: case ARG_SINCE: case 'f':
+        case ARG_AUDIT_LOG: case ARG_ACTION: case ARG_UID: case ARG_SINCE: case 'f': case ARG_UNTIL:
+        case ARG_DECISION: case ARG_RESULT: case ARG_WORKLOAD:
                 return V_AUDIT;
         default:
                 return V_ALL;
@@ -364,6 +457,8 @@ static unsigned option_verbs(int c) {
 static const char *option_name(int c) {
         if (c == 'h')
                 return "--help";
+        if (c == 'p')
+                return "-p/--property";
         for (const struct option *o = options; o->name; o++)
                 if (o->val == c) {
                         static char buf[32];
@@ -419,6 +514,38 @@ static int parse_fd_arg(const char *s) {
         arg.fds = n;
         arg.fds[arg.n_fds++] = (FdArg) { .target = target, .fd = TAKE_FD(fd) };
         return 0;
+}
+
+/* The flags of the resource options are spelt as their -p properties, so
+ * one parser (ctl-run.c) reads both. */
+static int add_property_flag(int c, const char *value) {
+        static const struct {
+                int c;
+                const char *property;
+        } table[] = {
+                { ARG_KILL_MODE, "KillMode" },
+                { ARG_NICE, "Nice" },
+                { ARG_OOM_SCORE_ADJ, "OOMScoreAdjust" },
+                { ARG_MEMORY_MAX, "MemoryMax" },
+                { ARG_PIDS_MAX, "TasksMax" },
+                { ARG_CPU_WEIGHT, "CPUWeight" },
+                { ARG_IO_WEIGHT, "IOWeight" },
+        };
+        _cleanup_free_ char *assignment = NULL;
+
+        if (c == ARG_RLIMIT) {
+                /* --rlimit=NOFILE=1024[:4096] is LimitNOFILE=1024[:4096]. */
+                if (!strchr(value, '='))
+                        return ctl_usage_error("--rlimit=%s: expected NAME=SOFT[:HARD], e.g. NOFILE=1024:4096", value);
+                if (asprintf(&assignment, "Limit%s", value) < 0)
+                        return -ENOMEM;
+        } else
+                for (size_t i = 0; i < ELEMENTSOF(table); i++)
+                        if (table[i].c == c && asprintf(&assignment, "%s=%s", table[i].property, value) < 0)
+                                return -ENOMEM;
+        if (!assignment)
+                return -EINVAL;
+        return strv_extend(&arg.properties, assignment);
 }
 
 static int parse_one_option(int c, const char *optarg_) {
@@ -493,10 +620,64 @@ static int parse_one_option(int c, const char *optarg_) {
         case ARG_WAIT:
                 arg.wait = true;
                 return 0;
-        case 'p':
+        case ARG_PID:
                 if (parse_pid(optarg_, &arg.pid) < 0)
                         return ctl_usage_error("--pid=%s: not a process id", optarg_);
                 arg.has_pid = true;
+                return 0;
+        case 'd':
+                arg.cwd = ".";
+                return 0;
+        case ARG_HOSTNAME:
+                arg.hostname = optarg_;
+                return 0;
+        case ARG_UID_MAP:
+                return strv_extend(&arg.uid_map, optarg_);
+        case ARG_GID_MAP:
+                return strv_extend(&arg.gid_map, optarg_);
+        case ARG_UMASK: {
+                char *end;
+                long v;
+
+                errno = 0;
+                v = strtol(optarg_, &end, 8);
+                if (errno != 0 || end == optarg_ || *end || v < 0 || v > 0777)
+                        return ctl_usage_error("--umask=%s: expected an octal mode, e.g. 027", optarg_);
+                arg.umask = (int) v;
+                return 0;
+        }
+        case ARG_SETSID:
+        case ARG_NO_NEW_PRIVILEGES: {
+                int b = parse_boolean(optarg_);
+
+                if (b < 0)
+                        return ctl_usage_error("%s=%s: expected yes or no", option_name(c), optarg_);
+                *(c == ARG_SETSID ? &arg.setsid : &arg.no_new_privileges) = b;
+                return 0;
+        }
+        case ARG_CGROUP:
+                arg.cgroup = optarg_;
+                return 0;
+        case ARG_EXE:
+                arg.exe = optarg_;
+                return 0;
+        case ARG_GROUPS:
+                arg.groups = optarg_;
+                return 0;
+        case 'p':
+                /* systemd-run's spelling; checked when run builds the call. */
+                if (!strchr(optarg_, '='))
+                        return ctl_usage_error("-p %s: expected NAME=VALUE, e.g. MemoryMax=1G", optarg_);
+                return strv_extend(&arg.properties, optarg_);
+        case ARG_KILL_MODE: case ARG_RLIMIT: case ARG_NICE: case ARG_OOM_SCORE_ADJ: case ARG_MEMORY_MAX:
+        case ARG_PIDS_MAX: case ARG_CPU_WEIGHT: case ARG_IO_WEIGHT:
+                return add_property_flag(c, optarg_);
+        case ARG_PTY:
+                arg.pty = true;
+                return 0;
+        case 'S':
+                arg.shell = true;
+                arg.pty = true;
                 return 0;
         case ARG_SCOPE:
                 if (strcmp(optarg_, "thread") == 0)
@@ -520,9 +701,22 @@ static int parse_one_option(int c, const char *optarg_) {
                 arg.has_uid = true;
                 return 0;
         case ARG_SINCE:
-                if (parse_timestamp(optarg_, &arg.since_usec) < 0)
-                        return ctl_usage_error("--since=%s: not a time (try 2024-05-01, -10min, '1h ago', today)", optarg_);
-                arg.has_since = true;
+        case ARG_UNTIL:
+                if (parse_timestamp(optarg_, c == ARG_SINCE ? &arg.since_usec : &arg.until_usec) < 0)
+                        return ctl_usage_error("%s=%s: not a time (try 2024-05-01, -10min, '1h ago', today)",
+                                               option_name(c), optarg_);
+                *(c == ARG_SINCE ? &arg.has_since : &arg.has_until) = true;
+                return 0;
+        case ARG_DECISION:
+                if (strcmp(optarg_, "allow") != 0 && strcmp(optarg_, "deny") != 0)
+                        return ctl_usage_error("--decision=%s: expected allow or deny", optarg_);
+                arg.decision = optarg_;
+                return 0;
+        case ARG_RESULT:
+                arg.result = optarg_;
+                return 0;
+        case ARG_WORKLOAD:
+                arg.workload = optarg_;
                 return 0;
         case 'f':
                 arg.follow = true;
@@ -540,7 +734,7 @@ static int parse_options(int argc, char *argv[], bool stop_at_first_word) {
 
         optind = 0; /* full re-initialisation, so a second pass works */
         opterr = 0;  /* argv[0] is the verb in the second pass: say it ourselves */
-        while ((c = getopt_long(argc, argv, stop_at_first_word ? "+hvqE:p:f" : "hvqE:p:f", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, stop_at_first_word ? "+hvqE:p:fdS" : "hvqE:p:fdS", options, NULL)) >= 0) {
                 if (c == '?')
                         return ctl_usage_error("unknown option or missing argument: %s; see 'pidbrokerctl --help'",
                                                argv[optind - 1]);
@@ -555,6 +749,9 @@ static void args_done(void) {
         strv_free(arg.namespaces);
         strv_free(arg.capabilities);
         strv_free(arg.env);
+        strv_free(arg.uid_map);
+        strv_free(arg.gid_map);
+        strv_free(arg.properties);
         for (size_t i = 0; i < arg.n_fds; i++)
                 safe_close(arg.fds[i].fd);
         free(arg.fds);
@@ -635,6 +832,11 @@ static int run(int argc, char *argv[]) {
                 return EXIT_USAGE;
         }
 
+        if (verb->bit == V_GETFD && n_rest != (arg.has_pid ? 1 : 2)) {
+                ctl_usage_error("getfd takes WORKLOAD FD, or --pid PID FD; see 'pidbrokerctl getfd --help'");
+                return EXIT_USAGE;
+        }
+
         if (verb->mode == PARSE_DASHDASH_CMD) {
                 /* getfd FD -- CMD: hand the verb FD followed by CMD. */
                 _cleanup_free_ char **joined = calloc((size_t) (n_rest + n_cmd + 1), sizeof(char *));
@@ -656,6 +858,7 @@ int main(int argc, char *argv[]) {
 
         setlocale(LC_ALL, "");
         r = run(argc, argv);
+        ctl_disconnect();
         args_done();
         if (ctl_usage_error_seen())
                 return EXIT_USAGE;

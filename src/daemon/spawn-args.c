@@ -546,6 +546,7 @@ static const SpawnOption spawn_options[] = {
         { "nice", "i", option_i32, REQ(nice), REQ(nice_set) },
         { "oom_score_adj", "i", option_i32, REQ(oom_score_adj), REQ(oom_score_adj_set) },
         { "require_pidfd", "b", option_bool, ARGS(require_pidfd) },
+        { "controlling_tty", "b", option_bool, REQ(controlling_tty) },
 };
 
 static int read_options(sd_bus_message *m, const Config *config, SpawnArgs *a, sd_bus_error *error) {
@@ -622,4 +623,8 @@ int spawn_args_parse(sd_bus_message *m, const Config *config, SpawnArgs *ret, sd
         }
         *ret = a;
         return 0;
+}
+
+const char *spawn_args_option_name(size_t i) {
+        return i < ELEMENTSOF(spawn_options) ? spawn_options[i].name : NULL;
 }

@@ -39,3 +39,7 @@ void spawn_args_init(SpawnArgs *a);
 void spawn_args_done(SpawnArgs *a);
 
 int spawn_args_parse(sd_bus_message *m, const Config *config, SpawnArgs *ret, sd_bus_error *error);
+
+/* The name of the i-th Spawn option the daemon accepts, NULL past the last:
+ * for tests that every option is reachable from the clients. */
+const char *spawn_args_option_name(size_t i);

@@ -16,6 +16,7 @@
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -463,6 +464,12 @@ _noreturn_ void spawn_child(const ChildContext *c) {
          *    the workload's pidfd) reaches the workload. */
         if (r->setsid)
                 CHECK(SPAWN_STEP_SETSID, setsid());
+        /*    The terminal on fd 0 becomes the session's, so that a shell
+         *    there gets job control (--pty). Not stolen: without
+         *    CAP_SYS_ADMIN's force (arg 0) a terminal that is another
+         *    session's is refused. */
+        if (r->controlling_tty)
+                CHECK(SPAWN_STEP_CONTROLLING_TTY, ioctl(STDIN_FILENO, TIOCSCTTY, 0));
 
         /* 10. As pid 1 of a new pid namespace: become the init, and let a
          *     child of ours be the workload. The init keeps no workload fd. */

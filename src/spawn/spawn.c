@@ -45,6 +45,7 @@ static const char *const spawn_step_table[_SPAWN_STEP_MAX] = {
         [SPAWN_STEP_HOSTNAME] = "hostname",
         [SPAWN_STEP_MOUNT_PROC] = "mount-proc",
         [SPAWN_STEP_SETSID] = "setsid",
+        [SPAWN_STEP_CONTROLLING_TTY] = "controlling-tty",
         [SPAWN_STEP_FDS] = "fds",
         [SPAWN_STEP_CWD] = "cwd",
         [SPAWN_STEP_OOM_SCORE_ADJ] = "oom-score-adj",
@@ -201,6 +202,18 @@ int spawn_request_validate(const SpawnRequest *req, const char **ret_reason) {
                 for (size_t j = 0; j < i; j++)
                         if (req->fds[i].target == req->fds[j].target)
                                 INVALID("duplicate target fd");
+        }
+
+        if (req->controlling_tty) {
+                bool has_stdin = false;
+
+                /* Only a session leader without one may take a terminal. */
+                if (!req->setsid)
+                        INVALID("controlling_tty needs setsid");
+                for (size_t i = 0; i < req->n_fds; i++)
+                        has_stdin = has_stdin || req->fds[i].target == 0;
+                if (!has_stdin)
+                        INVALID("controlling_tty needs a terminal as fd 0");
         }
 
         if (req->cwd && req->cwd[0] != '/')

@@ -50,6 +50,7 @@ typedef struct SpawnRequest {
         int exe_fd;           /* executable for execveat(AT_EMPTY_PATH), -EBADF: argv[0] */
         mode_t umask;
         bool setsid;
+        bool controlling_tty; /* fd 0, a terminal, becomes the controlling terminal (needs setsid) */
         ControlPath control_path; /* which child handles may be made: the site's ControlPath= */
         /* Resources, applied as root before the identity change. The daemon
          * fills them from the caller's own (process_get_rlimits() etc.),
@@ -113,6 +114,7 @@ typedef enum SpawnStep {
         SPAWN_STEP_HOSTNAME,
         SPAWN_STEP_MOUNT_PROC,
         SPAWN_STEP_SETSID,
+        SPAWN_STEP_CONTROLLING_TTY,
         SPAWN_STEP_FDS,
         SPAWN_STEP_CWD,
         SPAWN_STEP_OOM_SCORE_ADJ,
