@@ -1102,6 +1102,7 @@ static const struct {
         { "umask", { "--umask=027" } },
         { "setsid", { "--setsid=no" } },
         { "controlling_tty", { "--pty" } },
+        { "require_pidfd", { "--require-pidfd" } },
         { "kill_mode", { "--kill-mode=process" } },
         { "rlimits", { "--rlimit=NOFILE=512:1024" } },
         { "nice", { "--nice=5" } },

@@ -59,6 +59,7 @@ complete -c pidbrokerctl -n $run -l uid-map -d 'uid_map line INSIDE:OUTSIDE:COUN
 complete -c pidbrokerctl -n $run -l gid-map -d 'gid_map line INSIDE:OUTSIDE:COUNT' -x
 complete -c pidbrokerctl -n $run -l umask -d 'umask, octal' -x -a '022 027 077'
 complete -c pidbrokerctl -n $run -l setsid -d 'A session of its own' -x -a 'yes no'
+complete -c pidbrokerctl -n $run -l require-pidfd -d 'Refuse rather than run without a pidfd'
 complete -c pidbrokerctl -n $run -l no-new-privileges -d 'no_new_privileges' -x -a 'yes no'
 complete -c pidbrokerctl -n $run -l cgroup -d 'Start in this cgroup2 directory' -x -a '(__fish_complete_directories /sys/fs/cgroup/)'
 complete -c pidbrokerctl -n $run -l exe -d 'Execute this file' -r -F

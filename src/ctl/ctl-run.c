@@ -657,6 +657,8 @@ int verb_run(int argc, char *argv[]) {
                         return ctl_error(r, NULL, "Failed to allocate a pseudo-terminal"), EXIT_CTL_FAILED;
                 r = sent(pidbroker_spawn_set_controlling_tty(spawn, true), "controlling_tty");
         }
+        if (r >= 0 && arg.require_pidfd)
+                r = sent(pidbroker_spawn_set_require_pidfd(spawn, true), "require_pidfd");
         if (r >= 0)
                 r = add_fds(spawn, pty.slave);
         if (r >= 0)

@@ -82,6 +82,7 @@ typedef struct Args {
         const char *groups;      /* --groups=G[,G...]; "" for none */
         char **properties;       /* -p NAME=VALUE, and the flags spelt as them */
         bool pty;
+        bool require_pidfd;
         bool shell;
 
         /* signal, getfd */

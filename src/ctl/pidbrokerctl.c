@@ -104,6 +104,7 @@ static const Verb verbs[] = {
           "     --umask=MODE         File mode creation mask, octal (e.g. 027)\n"
           "     --setsid=BOOL        A session of its own (default yes)\n"
           "     --no-new-privileges=BOOL  no_new_privileges (default yes)\n"
+          "     --require-pidfd      Refuse rather than run without a pidfd (legacy PID path)\n"
           "     --cgroup=DIR         Start it in this cgroup2 directory (opened here)\n"
           "     --exe=PATH           Execute PATH (opened here), with CMD as its argv[0]\n"
           "     --kill-mode=MODE     cgroup (stop every process) or process (the main one)\n"
@@ -369,6 +370,7 @@ enum {
         ARG_CPU_WEIGHT,
         ARG_IO_WEIGHT,
         ARG_PTY,
+        ARG_REQUIRE_PIDFD,
         _ARG_MAX,
 };
 
@@ -414,6 +416,7 @@ static const struct option options[] = {
         { "io-weight",    required_argument, NULL, ARG_IO_WEIGHT },
         { "property",     required_argument, NULL, 'p' },
         { "pty",          no_argument,       NULL, ARG_PTY },
+        { "require-pidfd", no_argument,      NULL, ARG_REQUIRE_PIDFD },
         { "shell",        no_argument,       NULL, 'S' },
         { "pid",          required_argument, NULL, ARG_PID },
         { "scope",        required_argument, NULL, ARG_SCOPE },
@@ -441,6 +444,7 @@ static unsigned option_verbs(int c) {
         case ARG_SETSID: case ARG_NO_NEW_PRIVILEGES: case ARG_CGROUP: case ARG_EXE: case ARG_GROUPS:
         case ARG_KILL_MODE: case ARG_RLIMIT: case ARG_NICE: case ARG_OOM_SCORE_ADJ: case ARG_MEMORY_MAX:
         case ARG_PIDS_MAX: case ARG_CPU_WEIGHT: case ARG_IO_WEIGHT: case 'p': case ARG_PTY: case 'S':
+        case ARG_REQUIRE_PIDFD:
                 return V_RUN;
         case ARG_PID:
                 return V_SIGNAL | V_GETFD;
@@ -674,6 +678,9 @@ static int parse_one_option(int c, const char *optarg_) {
                 return add_property_flag(c, optarg_);
         case ARG_PTY:
                 arg.pty = true;
+                return 0;
+        case ARG_REQUIRE_PIDFD:
+                arg.require_pidfd = true;
                 return 0;
         case 'S':
                 arg.shell = true;

@@ -51,7 +51,7 @@ struct pidbroker_spawn {
         size_t n_uid_map, n_gid_map;
         char *hostname;
         char **capabilities;
-        OPTIONAL(bool) no_new_privileges, watch_client, setsid, controlling_tty;
+        OPTIONAL(bool) no_new_privileges, watch_client, setsid, controlling_tty, require_pidfd;
         char *seccomp;
         OPTIONAL(uint64_t) stop_timeout_usec, memory_max, pids_max, cpu_weight, io_weight;
         int cgroup_fd, exe_fd;
@@ -222,6 +222,7 @@ DEFINE_SETTER(no_new_privileges, no_new_privileges, bool)
 DEFINE_SETTER(watch_client, watch_client, bool)
 DEFINE_SETTER(setsid, setsid, bool)
 DEFINE_SETTER(controlling_tty, controlling_tty, bool)
+DEFINE_SETTER(require_pidfd, require_pidfd, bool)
 DEFINE_SETTER(stop_timeout, stop_timeout_usec, uint64_t)
 DEFINE_SETTER(memory_max, memory_max, uint64_t)
 DEFINE_SETTER(pids_max, pids_max, uint64_t)
@@ -483,6 +484,8 @@ static int append_options(sd_bus_message *m, const pidbroker_spawn *s) {
                 r = sd_bus_message_append(m, "{sv}", "setsid", "b", (int) s->setsid.value);
         if (r >= 0 && s->controlling_tty.set)
                 r = sd_bus_message_append(m, "{sv}", "controlling_tty", "b", (int) s->controlling_tty.value);
+        if (r >= 0 && s->require_pidfd.set)
+                r = sd_bus_message_append(m, "{sv}", "require_pidfd", "b", (int) s->require_pidfd.value);
         if (r >= 0 && s->kill_mode)
                 r = sd_bus_message_append(m, "{sv}", "kill_mode", "s", s->kill_mode);
         if (r >= 0 && s->n_rlimits > 0) {

@@ -137,6 +137,9 @@ int pidbroker_spawn_set_cpu_weight(pidbroker_spawn *s, uint64_t weight);
 int pidbroker_spawn_set_io_weight(pidbroker_spawn *s, uint64_t weight);
 /* The child makes its fd 0 (a terminal) its controlling terminal. */
 int pidbroker_spawn_set_controlling_tty(pidbroker_spawn *s, bool b);
+/* Refuse (NotSupported) rather than run a workload the kernel gives no
+ * pidfd for (the legacy PID path). */
+int pidbroker_spawn_set_require_pidfd(pidbroker_spawn *s, bool b);
 
 /* ---- workloads ---- */
 
