@@ -119,8 +119,13 @@ Workload *workload_find(Manager *m, uint64_t id);
 /* Give w its id and object path, and index it by id; -EEXIST when another
  * workload has the id. */
 int workload_set_id(Workload *w, uint64_t id);
-/* Every change of w->state goes through here: the per-uid counts follow it
- * (manager_count_workloads()), from whatever w was counted as before. */
+/* Every change of w->state goes through here. The per-uid counts follow it
+ * (manager_count_workloads()), from whatever w was counted as before. A
+ * change between exported states is published: PropertiesChanged with
+ * State and ExitStatus, to the owner and the subscribers that see the
+ * workload; so set exit_code and exit_status before the state they come
+ * with. Entering the first exported state publishes nothing: the workload
+ * appears with it (InterfacesAdded). */
 void workload_set_state(Workload *w, WorkloadState state);
 /* Live: its process may still run, so it counts against
  * MaxWorkloadsPerUser. */
@@ -164,13 +169,6 @@ void workload_to_record(const Workload *w, WorkloadRecord *ret);
 /* The exit, if the kernel has it but the event loop has not seen it yet,
  * taken now: true when w has exited (by now). */
 bool workload_collect_exit(Workload *w);
-
-/* Every state change goes through here. Between exported states it is
- * published: PropertiesChanged with State and ExitStatus, to the owner and
- * the subscribers that see the workload. So set exit_code and exit_status
- * before the state they come with. Entering the first exported state
- * publishes nothing: the workload appears with it (InterfacesAdded). */
-void workload_set_state(Workload *w, WorkloadState state);
 
 /* Workload1 on the bus (workload-bus.c). Each signal goes to the owner's
  * connection and to the subscribers that see the workload (subscription.h),
