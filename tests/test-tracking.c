@@ -43,6 +43,13 @@
 #include "test-util.h"
 
 #define N_WORKLOADS 10000
+
+/* PIDBROKER_TRACKING_WORKLOADS lowers the count where the daemon is slow
+ * (the sanitizer run); anything above 541 still shows the name is kept. */
+static unsigned n_workloads(void) {
+        const char *e = g_getenv("PIDBROKER_TRACKING_WORKLOADS");
+        return e ? (unsigned) g_ascii_strtoull(e, NULL, 10) : N_WORKLOADS;
+}
 #define PIPELINE_DEPTH 32
 /* argv[1] of every workload: how the test finds them in /proc. */
 #define SLEEP_MARK "7254321"
@@ -338,9 +345,10 @@ static unsigned output_uint(const char *line, const char *key) {
 }
 
 static void test_ten_thousand_workloads(void) {
-        g_autofree char *max_wl = g_strdup_printf("--max-workloads-per-user=%d", N_WORKLOADS);
+        unsigned count = n_workloads();
+        g_autofree char *max_wl = g_strdup_printf("--max-workloads-per-user=%u", count);
         const char *extra[] = { max_wl, "--log-level=info", NULL };
-        g_autofree char *n = g_strdup_printf("%d", N_WORKLOADS);
+        g_autofree char *n = g_strdup_printf("%u", count);
 
         daemon_restart(extra);
         g_assert_cmpuint(workload_processes(false), ==, 0);
@@ -371,10 +379,10 @@ static void test_ten_thousand_workloads(void) {
         g_assert_true(named);
         g_autofree char *err = client_output_get(spawned_kv, "error");
         g_assert_cmpstr(err, ==, "none");
-        g_assert_cmpuint(output_uint(spawned_kv, "spawned"), ==, N_WORKLOADS);
-        g_assert_cmpuint(output_uint(listed_kv, "listed"), ==, N_WORKLOADS);
-        g_assert_cmpuint(running, ==, N_WORKLOADS);
-        g_assert_cmpuint(output_uint(released_kv, "released"), ==, N_WORKLOADS);
+        g_assert_cmpuint(output_uint(spawned_kv, "spawned"), ==, count);
+        g_assert_cmpuint(output_uint(listed_kv, "listed"), ==, count);
+        g_assert_cmpuint(running, ==, count);
+        g_assert_cmpuint(output_uint(released_kv, "released"), ==, count);
         g_assert_cmpuint(output_uint(released_kv, "failed"), ==, 0);
         g_assert_cmpstr(left, ==, "left=0");
         g_assert_cmpuint(left_running, ==, 0);
