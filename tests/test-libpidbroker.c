@@ -5,7 +5,7 @@
  * `pkg-config --cflags --libs libpidbroker` and run as root and as nobody,
  * then the library's calls one by one in this process (root): the options
  * builder, the error mapping, async wait and stop on sd-event, a lost
- * connection, GetFd and Signal by pidfd. Nothing but TAP on stdout. */
+ * connection, GetFd and Signal by pidfd, Subscribe. Nothing but TAP on stdout. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -488,6 +488,91 @@ static void test_getfd_and_signal(void) {
         pidbroker_client_unref(c);
 }
 
+typedef struct WorkloadEvent {
+        pidbroker_workload_event event;
+        uint64_t id;
+        char *path;
+} WorkloadEvent;
+
+static void on_workload_event(pidbroker_client *c, pidbroker_workload_event event, uint64_t id,
+                              const char *path, void *userdata) {
+        GArray *events = userdata;
+        WorkloadEvent ev = { event, id, g_strdup(path) };
+
+        g_array_append_val(events, ev);
+}
+
+/* The first event of id after *from, waiting on the loop for it. */
+static const WorkloadEvent *next_event_of(sd_event *event, GArray *events, size_t *from, uint64_t id) {
+        for (;;) {
+                for (; *from < events->len; (*from)++) {
+                        const WorkloadEvent *ev = &g_array_index(events, WorkloadEvent, *from);
+                        if (ev->id == id) {
+                                (*from)++;
+                                return ev;
+                        }
+                }
+                g_assert_cmpint(sd_event_run(event, 30 * G_USEC_PER_SEC), >, 0);
+        }
+}
+
+static void test_subscribe(void) {
+        pidbroker_client *c = lib_connect();
+        pidbroker_workload *w = NULL;
+        pidbroker_error e = PIDBROKER_ERROR_NULL;
+        g_autoptr(GArray) events = g_array_new(false, false, sizeof(WorkloadEvent));
+        const WorkloadEvent *ev;
+        pidbroker_exit_status st;
+        sd_event *event = NULL;
+        pidbroker_spawn *s;
+        size_t seen = 0, len;
+        uint64_t id;
+
+        g_assert_cmpint(sd_event_new(&event), ==, 0);
+        g_assert_cmpint(pidbroker_client_attach_event(c, event, 0), ==, 0);
+        g_assert_cmpint(pidbroker_subscribe(c, NULL, NULL, &e), ==, -EINVAL);
+        g_assert_cmpint(pidbroker_subscribe(c, on_workload_event, events, &e), ==, 0);
+        g_assert_cmpint(pidbroker_subscribe(c, on_workload_event, events, &e), ==, -EBUSY);
+        pidbroker_error_free(&e);
+
+        s = HELPER_SPAWN("exit", "0");
+        g_assert_cmpint(pidbroker_spawn_call(c, s, &w, &e), ==, 0);
+        pidbroker_spawn_free(s);
+        id = pidbroker_workload_get_id(w);
+
+        ev = next_event_of(event, events, &seen, id);
+        g_assert_cmpint(ev->event, ==, PIDBROKER_WORKLOAD_NEW);
+        g_assert_cmpstr(ev->path, ==, pidbroker_workload_get_path(w));
+
+        g_assert_cmpint(pidbroker_workload_wait(w, &st, &e), ==, 0);
+        g_assert_cmpint(st.kind, ==, PIDBROKER_EXIT_EXITED);
+        g_assert_cmpint(pidbroker_workload_release(w, &e), ==, 0);
+        ev = next_event_of(event, events, &seen, id);
+        g_assert_cmpint(ev->event, ==, PIDBROKER_WORKLOAD_REMOVED);
+        g_assert_cmpstr(ev->path, ==, pidbroker_workload_get_path(w));
+        pidbroker_workload_unref(w);
+
+        /* After Unsubscribe the handler hears nothing, and subscribing again works. */
+        g_assert_cmpint(pidbroker_unsubscribe(c, &e), ==, 0);
+        len = events->len;
+        s = HELPER_SPAWN("exit", "0");
+        g_assert_cmpint(pidbroker_spawn_call(c, s, &w, &e), ==, 0);
+        pidbroker_spawn_free(s);
+        g_assert_cmpint(pidbroker_workload_wait(w, &st, &e), ==, 0);
+        g_assert_cmpint(pidbroker_workload_release(w, &e), ==, 0);
+        pidbroker_workload_unref(w);
+        while (sd_event_run(event, 0) > 0)
+                ;
+        g_assert_cmpuint(events->len, ==, len);
+        g_assert_cmpint(pidbroker_subscribe(c, on_workload_event, events, &e), ==, 0);
+
+        for (size_t i = 0; i < events->len; i++)
+                g_free(g_array_index(events, WorkloadEvent, i).path);
+        pidbroker_client_detach_event(c);
+        pidbroker_client_unref(c);
+        sd_event_unref(event);
+}
+
 static int client_main(int argc, char *argv[]) {
         g_printerr("test-libpidbroker has no --client scenarios\n");
         return 2;
@@ -500,6 +585,7 @@ static void register_tests(void) {
         add_test("error-mapping", test_error_mapping);
         add_test("async", test_async);
         add_test("getfd-and-signal", test_getfd_and_signal);
+        add_test("subscribe", test_subscribe);
         add_test("lost-connection", test_lost_connection);
 }
 

@@ -183,6 +183,7 @@ _public_ pidbroker_client *pidbroker_client_unref(pidbroker_client *c) {
         if (!c || --c->n_ref > 0)
                 return NULL;
         /* Workloads hold a reference: none is pending here. */
+        client_drop_subscription(c);
         c->disconnected_slot = sd_bus_slot_unref(c->disconnected_slot);
         (void) sd_bus_detach_event(c->bus);
         sd_bus_flush_close_unref(c->bus);

@@ -22,6 +22,11 @@ struct pidbroker_client {
         bool disconnected;             /* the bus said Disconnected: no new async calls */
         sd_bus_slot *disconnected_slot;
         pidbroker_workload *pending;   /* workloads with an async call */
+
+        /* pidbroker_subscribe(): set while subscribed. */
+        pidbroker_workload_event_handler event_handler;
+        void *event_userdata;
+        sd_bus_slot *new_slot, *removed_slot;
 };
 
 struct pidbroker_workload {
@@ -46,5 +51,7 @@ int workload_new(pidbroker_client *c, uint64_t id, const char *path, int pidfd, 
 /* Fill error (may be NULL) from an sd-bus error or, when it is unset, from
  * a local -errno and a message. Returns the -errno. */
 int client_set_error(pidbroker_error *error, int r, const sd_bus_error *e, const char *message);
+/* Drop the signal matches of pidbroker_subscribe(), no call. */
+void client_drop_subscription(pidbroker_client *c);
 /* Every workload's pending async call ends with r (the connection is gone). */
 void client_fail_pending(pidbroker_client *c, int r, const char *message);

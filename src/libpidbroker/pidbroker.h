@@ -185,6 +185,24 @@ int pidbroker_workload_wait_async(pidbroker_workload *w, pidbroker_exit_handler 
 int pidbroker_workload_stop_async(pidbroker_workload *w, pidbroker_exit_handler handler, void *userdata);
 int pidbroker_workload_cancel(pidbroker_workload *w);
 
+/* ---- hearing of workloads ---- */
+
+typedef enum pidbroker_workload_event {
+        PIDBROKER_WORKLOAD_NEW,     /* Broker1.WorkloadNew: spawned, exec succeeded */
+        PIDBROKER_WORKLOAD_REMOVED, /* Broker1.WorkloadRemoved: released or forgotten */
+} pidbroker_workload_event;
+
+typedef void (*pidbroker_workload_event_handler)(pidbroker_client *c, pidbroker_workload_event event,
+                                                 uint64_t id, const char *path, void *userdata);
+/* Broker1.Subscribe(), with matches for WorkloadNew and WorkloadRemoved
+ * installed first so none is missed. The handler runs while the bus is
+ * processed: from the attached event loop, or sd_bus_process(). One
+ * subscription per client (-EBUSY). */
+int pidbroker_subscribe(pidbroker_client *c, pidbroker_workload_event_handler handler, void *userdata,
+                        pidbroker_error *error);
+/* Broker1.Unsubscribe(); the handler is not called any more. */
+int pidbroker_unsubscribe(pidbroker_client *c, pidbroker_error *error);
+
 /* ---- any process, by pidfd ---- */
 
 /* Broker1.Signal(): the process that pidfd pins. */
