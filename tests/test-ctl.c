@@ -1474,6 +1474,13 @@ int main(int argc, char *argv[]) {
                 return 77;
         }
         ctl.bin_public = ctl.bin ? test_public_copy(ctl.bin) : NULL;
+        if (ctl.bin_public) {
+                /* The copy finds libpidbroker beside it: its RUNPATH
+                 * ($ORIGIN/../libpidbroker) points nowhere from there. */
+                g_autofree char *lib = g_build_filename(g_getenv("LIBPIDBROKER_DIR"), "libpidbroker.so.0", NULL);
+                g_autofree char *libdir = g_path_get_dirname(test_public_copy(lib));
+                g_setenv("LD_LIBRARY_PATH", libdir, TRUE);
+        }
         ctl.python = g_find_program_in_path("python3");
 
         r = harness_main(argc, argv, &opts, client_main, register_tests);
