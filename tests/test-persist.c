@@ -517,6 +517,11 @@ static int scenario_reuse(const char *dir, const char *exe) {
         g_assert_cmpuint(wrong, ==, 0);
         g_clear_object(&c);
         daemon_stop();
+        for (size_t i = 0; i < REUSE_WORKLOADS; i++) {
+                g_free(w[i].path);
+                if (w[i].pidfd >= 0)
+                        close(w[i].pidfd);
+        }
         return 0;
 }
 
