@@ -55,9 +55,10 @@ static const char *example_binary(void) {
                 return bin;
         g_assert_nonnull(pc_path);
         /* The build line a user types, with meson's uninstalled .pc file. */
-        cmd = g_strdup_printf("env PKG_CONFIG_PATH=%s sh -c 'cc -Wall -Werror -o %s %s "
+        /* Plus the sanitizer flags of a sanitized build (only then). */
+        cmd = g_strdup_printf("env PKG_CONFIG_PATH=%s sh -c 'cc -Wall -Werror %s -o %s %s "
                               "$(pkg-config --cflags --libs libpidbroker)'",
-                              pc_path, built, src);
+                              pc_path, g_getenv("LIBPIDBROKER_EXTRA_CFLAGS") ?: "", built, src);
         g_test_message("$ %s", cmd);
         g_assert_true(g_spawn_command_line_sync(cmd, &out, &err, &status, NULL));
         g_test_message("%s%s", out, err);

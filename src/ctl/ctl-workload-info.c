@@ -200,7 +200,8 @@ static int read_managed_objects(sd_bus_message *reply, WorkloadInfo **ret, size_
         if (r < 0)
                 goto fail;
 
-        qsort(list, n, sizeof *list, compare_info);
+        if (n > 0)
+                qsort(list, n, sizeof *list, compare_info);
         *ret = list;
         *ret_n = n;
         return 0;
