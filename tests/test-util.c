@@ -73,6 +73,11 @@ const char *test_public_copy(const char *path) {
                 g_assert_true(g_file_set_contents_full(copy, contents, (gssize) len, G_FILE_SET_CONTENTS_NONE,
                                                        0755, NULL));
         }
+        /* The names are the program's for its life: callers keep them. */
+        static GPtrArray *copies;
+        if (!copies)
+                copies = g_ptr_array_new();
+        g_ptr_array_add(copies, copy);
         return copy;
 }
 
