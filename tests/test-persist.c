@@ -701,7 +701,8 @@ static void test_reexecute(void) {
         g_autoptr(GSubprocess) watcher = client_start(UID_NOBODY, (const char *const[]) { "watch-spawn", NULL });
         g_autofree char *out = client_read_lines(watcher, 3);
         g_autofree char *watch_path = client_output_get(out, "path");
-        int watch_pidfd = pidfd_open_or_die(atoi(client_output_get(out, "pid")));
+        g_autofree char *watch_pid = client_output_get(out, "pid");
+        int watch_pidfd = pidfd_open_or_die(atoi(watch_pid));
 
         /* nobody may not. */
         g_autofree char *denied = client_run(UID_NOBODY, (const char *const[]) { "reexecute", NULL });
@@ -735,8 +736,12 @@ static void test_reexecute(void) {
         g_assert_true(g_output_stream_close(g_subprocess_get_stdin_pipe(watcher), NULL, NULL));
         client_finish(watcher);
         g_assert_true(fd_readable_within(watch_pidfd, 30000));
-        for (int i = 0; i < 200 && g_strcmp0(get_str(T.root, watch_path, "State"), "exited") != 0; i++)
+        for (int i = 0; i < 200; i++) {
+                g_autofree char *now = get_str(T.root, watch_path, "State");
+                if (g_strcmp0(now, "exited") == 0)
+                        break;
                 g_usleep(10000);
+        }
         g_autofree char *wstate = get_str(T.root, watch_path, "State");
         g_assert_cmpstr(wstate, ==, "exited");
 
@@ -1003,7 +1008,8 @@ static void test_fd_store(void) {
         g_assert_cmpstr(code, ==, "killed");
         g_assert_cmpint(status, ==, SIGKILL);
         g_clear_pointer(&code, g_free);
-        g_autofree char *record = read_record(state_dir(), id_dead);
+        g_autofree char *sdir = state_dir();
+        g_autofree char *record = read_record(sdir, id_dead);
         g_assert_nonnull(strstr(record, "\nexit-code killed\nexit-status 9\n"));
         g_autofree char *s_live = get_str(T.root, p_live, "State");
         g_assert_cmpstr(s_live, ==, "running");
