@@ -1390,7 +1390,10 @@ static void test_pty(void) {
         g_free(out);
         out = ctl_run_on_pty((const char *const[]) { "run", "--pty", "--", "bash", "--norc", "--noprofile", "-i",
                                                      NULL },
-                             "echo STARTED-$((1+1)); sleep 60\n", "STARTED-2", "\003echo AFTER-$?; exit 3\n",
+                             /* Printed by the foreground job itself: ^C cannot
+                              * come before the job is there. */
+                             "sh -c 'echo STARTED-$((1+1)); exec sleep 60'\n", "STARTED-2",
+                             "\003echo AFTER-$?; exit 3\n",
                              &exit_code);
         g_assert_nonnull(strstr(out, "AFTER-130"));
         g_assert_cmpint(exit_code, ==, 3);
