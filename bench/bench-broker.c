@@ -61,6 +61,37 @@ static void kill_live_workloads(void) {
 static unsigned arg_iterations = 500;
 static unsigned arg_workloads = 10000;
 static double arg_seconds = 3.0;
+/* --only: the sections to run, all by default. */
+enum { SECTION_ROUND_TRIP = 1 << 0, SECTION_THROUGHPUT = 1 << 1, SECTION_SCALE = 1 << 2, SECTION_SIGNAL = 1 << 3 };
+static unsigned arg_sections = ~0u;
+
+static unsigned parse_sections(const char *list) {
+        static const struct {
+                const char *name;
+                unsigned bit;
+        } names[] = {
+                { "round-trip", SECTION_ROUND_TRIP },
+                { "throughput", SECTION_THROUGHPUT },
+                { "scale", SECTION_SCALE },
+                { "signal", SECTION_SIGNAL },
+        };
+        char *copy = strdup(list);
+        unsigned set = 0;
+        char *save = NULL;
+
+        if (!copy)
+                die(ENOMEM, "strdup");
+        for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+                size_t i;
+                for (i = 0; i < ELEMENTSOF(names) && strcmp(names[i].name, w) != 0; i++)
+                        ;
+                if (i == ELEMENTSOF(names))
+                        die(EINVAL, "unknown section '%s' (round-trip, throughput, scale, signal)", w);
+                set |= names[i].bit;
+        }
+        free(copy);
+        return set;
+}
 static pid_t arg_daemon_pid;
 static bool arg_flatpak;
 static bool arg_scale_only;      /* --scale-only: section 3 alone */
@@ -506,6 +537,7 @@ int main(int argc, char *argv[]) {
                 { "daemon-pid", required_argument, NULL, 'p' },
                 { "flatpak", no_argument, NULL, 'f' },
                 { "scale-only", no_argument, NULL, 'S' },
+                { "only", required_argument, NULL, 'o' },
                 {},
         };
         int opt;
@@ -530,6 +562,9 @@ int main(int argc, char *argv[]) {
                 case 'S':
                         arg_scale_only = true;
                         break;
+                case 'o':
+                        arg_sections = parse_sections(optarg);
+                        break;
                 default:
                         return EXIT_FAILURE;
                 }
@@ -545,7 +580,9 @@ int main(int argc, char *argv[]) {
                (unsigned) getuid(), pw ? pw->pw_name : "?", cpus, arg_iterations, arg_seconds);
         print_load("at the start");
         printf("\n");
-        if (arg_scale_only) {
+        if (arg_scale_only)
+                arg_sections = SECTION_SCALE;
+        if (arg_sections == SECTION_SCALE) {
                 Scale sc;
                 scale(&sc);
                 print_scale(&sc, idle_rss);
@@ -553,102 +590,112 @@ int main(int argc, char *argv[]) {
                 return EXIT_SUCCESS;
         }
 
-        /* 1. Round trips. */
-        sd_bus *bus = broker_connect();
         int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (devnull < 0)
                 die(errno, "open /dev/null");
-        SpawnArgs plain = { .bus = bus, .argv = true_argv, .devnull = devnull };
-        SpawnArgs three = plain, ns = plain;
-        three.n_fds = 3;
-        ns.namespaces = ns_pid_mount_net;
         Flatpak fp = {};
+        sd_bus *bus;
 
-        Stats floor = measure(arg_iterations, local_round_trip, NULL);
-        Stats pong = measure(arg_iterations, ping, bus);
-        Stats spawn = measure(arg_iterations, broker_round_trip, &plain);
-        Stats flatpak = {};
-        if (arg_flatpak) {
-                flatpak_connect(&fp);
-                flatpak = measure(arg_iterations, flatpak_round_trip, &fp);
+        /* 1. Round trips. */
+        if (arg_sections & SECTION_ROUND_TRIP) {
+                bus = broker_connect();
+                SpawnArgs plain = { .bus = bus, .argv = true_argv, .devnull = devnull };
+                SpawnArgs three = plain, ns = plain;
+                three.n_fds = 3;
+                ns.namespaces = ns_pid_mount_net;
+
+                Stats floor = measure(arg_iterations, local_round_trip, NULL);
+                Stats pong = measure(arg_iterations, ping, bus);
+                Stats spawn = measure(arg_iterations, broker_round_trip, &plain);
+                Stats flatpak = {};
+                if (arg_flatpak) {
+                        flatpak_connect(&fp);
+                        flatpak = measure(arg_iterations, flatpak_round_trip, &fp);
+                }
+                sd_bus_flush_close_unref(bus);
+                usleep(300 * 1000);
+                /* Each variant on a fresh connection, as the plain one started. */
+                three.bus = ns.bus = bus = broker_connect();
+                Stats spawn3 = measure(arg_iterations, broker_round_trip, &three);
+                sd_bus_flush_close_unref(bus);
+                usleep(300 * 1000);
+                ns.bus = bus = broker_connect();
+                Stats spawn_ns = measure(arg_iterations, broker_round_trip, &ns);
+                sd_bus_flush_close_unref(bus);
+                usleep(300 * 1000);
+
+                printf("%-50s %8s %8s\n", "Round trip, /bin/true: spawn -> exit seen", "p50 ms", "p99 ms");
+                print_rt("local floor: clone3(CLONE_PIDFD)+poll+waitid", floor);
+                print_rt("D-Bus ping (Peer.Ping to the broker)", pong);
+                print_rt("pidbroker Spawn -> pidfd readable", spawn);
+                print_rt("flatpak HostCommand -> HostCommandExited", flatpak);
+                print_rt("pidbroker Spawn, 3 fds passed", spawn3);
+                print_rt("pidbroker Spawn, namespaces=[pid,mount,net]", spawn_ns);
+                double base = floor.p50 + pong.p50;
+                printf("  => round trip p50 = %.2fx (floor+ping)", spawn.p50 / base);
+                if (flatpak.valid)
+                        printf(", %.2fx flatpak", spawn.p50 / flatpak.p50);
+                printf("; target <= 1.15x, <= 0.6x: %s\n",
+                       verdict(spawn.p50 <= 1.15 * base && flatpak.valid && spawn.p50 <= 0.6 * flatpak.p50));
+                printf("  => 3 fds: %.2fx plain Spawn\n", spawn3.p50 / spawn.p50);
+                printf("  => namespaces [pid,mount,net]: %.2fx plain Spawn; target <= 1.15x: %s\n\n", spawn_ns.p50 / spawn.p50,
+                       verdict(spawn_ns.p50 <= 1.15 * spawn.p50));
         }
-        sd_bus_flush_close_unref(bus);
-        usleep(300 * 1000);
-        /* Each variant on a fresh connection, as the plain one started. */
-        three.bus = ns.bus = bus = broker_connect();
-        Stats spawn3 = measure(arg_iterations, broker_round_trip, &three);
-        sd_bus_flush_close_unref(bus);
-        usleep(300 * 1000);
-        ns.bus = bus = broker_connect();
-        Stats spawn_ns = measure(arg_iterations, broker_round_trip, &ns);
-        sd_bus_flush_close_unref(bus);
-        usleep(300 * 1000);
-
-        printf("%-50s %8s %8s\n", "Round trip, /bin/true: spawn -> exit seen", "p50 ms", "p99 ms");
-        print_rt("local floor: clone3(CLONE_PIDFD)+poll+waitid", floor);
-        print_rt("D-Bus ping (Peer.Ping to the broker)", pong);
-        print_rt("pidbroker Spawn -> pidfd readable", spawn);
-        print_rt("flatpak HostCommand -> HostCommandExited", flatpak);
-        print_rt("pidbroker Spawn, 3 fds passed", spawn3);
-        print_rt("pidbroker Spawn, namespaces=[pid,mount,net]", spawn_ns);
-        double base = floor.p50 + pong.p50;
-        printf("  => round trip p50 = %.2fx (floor+ping)", spawn.p50 / base);
-        if (flatpak.valid)
-                printf(", %.2fx flatpak", spawn.p50 / flatpak.p50);
-        printf("; target <= 1.15x, <= 0.6x: %s\n",
-               verdict(spawn.p50 <= 1.15 * base && flatpak.valid && spawn.p50 <= 0.6 * flatpak.p50));
-        printf("  => 3 fds: %.2fx plain Spawn\n", spawn3.p50 / spawn.p50);
-        printf("  => namespaces [pid,mount,net]: %.2fx plain Spawn; target <= 1.15x: %s\n\n", spawn_ns.p50 / spawn.p50,
-               verdict(spawn_ns.p50 <= 1.15 * spawn.p50));
 
         /* 2. Throughput. */
-        static const unsigned levels[] = { 1, 2, 4, 8 };
-        double tp[_KIND_MAX][ELEMENTSOF(levels)] = {};
-        printf("Throughput, spawn -> exit of /bin/true per second, one process and connection per client\n");
-        printf("  %-8s %10s %10s %10s %12s %12s\n", "clients", "local", "pidbroker", "flatpak", "vs flatpak",
-               "vs local");
-        for (size_t l = 0; l < ELEMENTSOF(levels); l++) {
-                for (Kind k = 0; k < _KIND_MAX; k++)
-                        if (k != KIND_FLATPAK || arg_flatpak) {
-                                tp[k][l] = throughput(k, levels[l]);
-                                /* Let the daemon forget the clients' exited workloads. */
-                                usleep(300 * 1000);
-                        }
-                printf("  %-8u %10.0f %10.0f ", levels[l], tp[KIND_LOCAL][l], tp[KIND_BROKER][l]);
+        if (arg_sections & SECTION_THROUGHPUT) {
+                static const unsigned levels[] = { 1, 2, 4, 8 };
+                double tp[_KIND_MAX][ELEMENTSOF(levels)] = {};
+                printf("Throughput, spawn -> exit of /bin/true per second, one process and connection per client\n");
+                printf("  %-8s %10s %10s %10s %12s %12s\n", "clients", "local", "pidbroker", "flatpak", "vs flatpak",
+                       "vs local");
+                for (size_t l = 0; l < ELEMENTSOF(levels); l++) {
+                        for (Kind k = 0; k < _KIND_MAX; k++)
+                                if (k != KIND_FLATPAK || arg_flatpak) {
+                                        tp[k][l] = throughput(k, levels[l]);
+                                        /* Let the daemon forget the clients' exited workloads. */
+                                        usleep(300 * 1000);
+                                }
+                        printf("  %-8u %10.0f %10.0f ", levels[l], tp[KIND_LOCAL][l], tp[KIND_BROKER][l]);
+                        if (arg_flatpak)
+                                printf("%10.0f %11.2fx", tp[KIND_FLATPAK][l], tp[KIND_BROKER][l] / tp[KIND_FLATPAK][l]);
+                        else
+                                printf("%10s %12s", "n/a", "n/a");
+                        printf(" %11.2fx\n", tp[KIND_BROKER][l] / tp[KIND_LOCAL][l]);
+                }
+                size_t last = ELEMENTSOF(levels) - 1;
+                bool tp_met = arg_flatpak && tp[KIND_BROKER][last] >= 2 * tp[KIND_FLATPAK][last] &&
+                              tp[KIND_BROKER][last] >= 0.8 * tp[KIND_LOCAL][last];
+                printf("  => at 8 clients: ");
                 if (arg_flatpak)
-                        printf("%10.0f %11.2fx", tp[KIND_FLATPAK][l], tp[KIND_BROKER][l] / tp[KIND_FLATPAK][l]);
-                else
-                        printf("%10s %12s", "n/a", "n/a");
-                printf(" %11.2fx\n", tp[KIND_BROKER][l] / tp[KIND_LOCAL][l]);
+                        printf("%.2fx flatpak, ", tp[KIND_BROKER][last] / tp[KIND_FLATPAK][last]);
+                printf("%.2fx local; target >= 2x, >= 0.8x: %s\n\n", tp[KIND_BROKER][last] / tp[KIND_LOCAL][last],
+                       verdict(tp_met));
         }
-        size_t last = ELEMENTSOF(levels) - 1;
-        bool tp_met = arg_flatpak && tp[KIND_BROKER][last] >= 2 * tp[KIND_FLATPAK][last] &&
-                      tp[KIND_BROKER][last] >= 0.8 * tp[KIND_LOCAL][last];
-        printf("  => at 8 clients: ");
-        if (arg_flatpak)
-                printf("%.2fx flatpak, ", tp[KIND_BROKER][last] / tp[KIND_FLATPAK][last]);
-        printf("%.2fx local; target >= 2x, >= 0.8x: %s\n\n", tp[KIND_BROKER][last] / tp[KIND_LOCAL][last],
-               verdict(tp_met));
 
         /* 3. Scale. */
-        Scale sc;
-        scale(&sc);
-        print_scale(&sc, idle_rss);
+        if (arg_sections & SECTION_SCALE) {
+                Scale sc;
+                scale(&sc);
+                print_scale(&sc, idle_rss);
+        }
 
         /* 4. Signal. */
-        bus = broker_connect();
-        SpawnArgs sleeper = { .bus = bus, .argv = sleep_argv, .devnull = -1 };
-        SignalArgs sig = { .bus = bus, .pidfd = broker_spawn(&sleeper) };
-        Stats signal0 = measure(arg_iterations, broker_signal0, &sig);
-        pong = measure(arg_iterations, ping, bus);
-        (void) syscall(__NR_pidfd_send_signal, sig.pidfd, SIGKILL, NULL, 0);
-        close(sig.pidfd);
-        sd_bus_flush_close_unref(bus);
-        printf("Signal round trip (Broker1.Signal, signal 0: policy + audit write)\n");
-        print_rt("Broker1.Signal", signal0);
-        print_rt("D-Bus ping", pong);
-        printf("  => Signal p50 = %.2fx ping; target <= 1.5x: %s\n\n", signal0.p50 / pong.p50,
-               verdict(signal0.p50 <= 1.5 * pong.p50));
+        if (arg_sections & SECTION_SIGNAL) {
+                bus = broker_connect();
+                SpawnArgs sleeper = { .bus = bus, .argv = sleep_argv, .devnull = -1 };
+                SignalArgs sig = { .bus = bus, .pidfd = broker_spawn(&sleeper) };
+                Stats signal0 = measure(arg_iterations, broker_signal0, &sig);
+                Stats pong = measure(arg_iterations, ping, bus);
+                (void) syscall(__NR_pidfd_send_signal, sig.pidfd, SIGKILL, NULL, 0);
+                close(sig.pidfd);
+                sd_bus_flush_close_unref(bus);
+                printf("Signal round trip (Broker1.Signal, signal 0: policy + audit write)\n");
+                print_rt("Broker1.Signal", signal0);
+                print_rt("D-Bus ping", pong);
+                printf("  => Signal p50 = %.2fx ping; target <= 1.5x: %s\n\n", signal0.p50 / pong.p50,
+                       verdict(signal0.p50 <= 1.5 * pong.p50));
+        }
 
         /* 5. Idle RSS, taken before the first call. */
         printf("Idle RSS of pidbrokerd: ");
