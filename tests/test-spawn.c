@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
@@ -1161,8 +1162,9 @@ static void test_exe_fd(void) {
         close(exe);
 }
 
-/* spawn_start() returns before exec: many children can be in flight, and
- * each one's result arrives on its own channel. */
+/* Many children can be in flight, each one's result its own: on its own
+ * channel, or, from a child that shared our memory, known when spawn_start()
+ * returned. */
 static void test_many_in_flight(void) {
         TEST_REQUIRE_ROOT();
         enum { N = 16 };
@@ -1183,7 +1185,9 @@ static void test_many_in_flight(void) {
                 SpawnStep step;
                 siginfo_t si;
                 struct pollfd p = { .fd = s[i].status_fd, .events = POLLIN };
-                g_assert_cmpint(poll(&p, 1, 10000), ==, 1);
+                g_assert_true(s[i].exec_known != (s[i].status_fd >= 0));
+                if (!s[i].exec_known)
+                        g_assert_cmpint(poll(&p, 1, 10000), ==, 1);
                 int r = spawn_read_exec_status(&s[i], &step);
                 if (i % 2) {
                         g_assert_cmpint(r, ==, -ENOENT);
@@ -1194,6 +1198,56 @@ static void test_many_in_flight(void) {
                 spawned_done(&s[i]);
         }
         g_assert_cmpuint(test_count_open_fds(), ==, before);
+}
+
+/* A plain spawn's child shares our fd table until it takes its own (and
+ * our memory, on x86-64 without AddressSanitizer): what it closes and dups
+ * there must not touch ours. Our fds far above the passed ones (where the
+ * workloads' pidfds live) never reach it, and the pidfd it returns is kept
+ * up there when the fd limit leaves room. */
+static void test_shared_child(void) {
+        TEST_REQUIRE_ROOT();
+        char *fds_argv[] = { NULL, (char *) "fds", NULL };
+        struct rlimit nofile;
+        SpawnRequest req;
+        Spawned s = SPAWNED_NULL;
+        siginfo_t si;
+        int out[2];
+
+        g_assert_cmpint(getrlimit(RLIMIT_NOFILE, &nofile), ==, 0);
+        if (nofile.rlim_cur < 2048) {
+                g_test_skip("RLIMIT_NOFILE below 2048: no room for high fds");
+                return;
+        }
+        int low = open("/dev/null", O_RDONLY); /* without CLOEXEC */
+        g_assert_cmpint(low, >=, 0);
+        int high = fcntl(low, F_DUPFD, 1500);
+        g_assert_cmpint(high, >=, 1500);
+        g_assert_cmpint(pipe2(out, O_CLOEXEC), ==, 0);
+        FdMapping map[] = { { 1, out[1] }, { 7, low } };
+        request_helper(&req, fds_argv);
+        req.fds = map;
+        req.n_fds = G_N_ELEMENTS(map);
+        g_assert_cmpint(spawn_start(&req, &s), ==, 0);
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+        g_assert_true(s.exec_known);
+#endif
+        g_assert_cmpint(spawn_read_exec_status(&s, NULL), ==, 0);
+        close(out[1]);
+        g_autofree char *listing = test_read_all(out[0]);
+        close(out[0]);
+        g_assert_cmpstr(listing, ==, "0\n1\n2\n7\n");
+        g_assert_cmpint(s.process.fd, >=, 1024);
+        g_assert_cmpint(process_wait(&s.process, WEXITED, &si), ==, 0);
+        g_assert_cmpint(si.si_status, ==, 0);
+        spawned_done(&s);
+
+        /* Ours are all still open, at their numbers. */
+        g_assert_cmpint(fcntl(low, F_GETFD), ==, 0);
+        g_assert_cmpint(fcntl(high, F_GETFD), ==, 0);
+        g_assert_cmpint(fcntl(out[0], F_GETFD), <, 0);
+        close(high);
+        close(low);
 }
 
 int main(int argc, char *argv[]) {
@@ -1226,5 +1280,6 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/spawn/resources-from-caller", test_resources_from_caller);
         g_test_add_func("/spawn/exe-fd", test_exe_fd);
         g_test_add_func("/spawn/many-in-flight", test_many_in_flight);
+        g_test_add_func("/spawn/shared-child", test_shared_child);
         return g_test_run();
 }

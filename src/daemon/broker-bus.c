@@ -389,7 +389,8 @@ static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error
         w->unit = unit;
         unit = CGROUP_UNIT_NULL;
         unit_close_fd(&w->unit);
-        return 1; /* answered once the exec result is in */
+        workload_spawn_settle(w);
+        return 1; /* answered with the exec result */
 }
 
 /* ---- Signal (both interfaces) -------------------------------------------- */

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "daemon-config.h"
 #include "feature.h"
@@ -60,6 +61,19 @@ static int check_features(const Config *config) {
         return 0;
 }
 
+/* A pidfd per live workload, and no select() anywhere: the soft fd limit
+ * goes up to the hard one, as systemd's own daemons do. Workloads never
+ * inherit it: they get their caller's limits (caller-resources.h). */
+static void raise_fd_limit(void) {
+        struct rlimit l;
+
+        if (getrlimit(RLIMIT_NOFILE, &l) < 0 || l.rlim_cur >= l.rlim_max)
+                return;
+        l.rlim_cur = l.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &l) < 0)
+                log_debug_errno(-errno, "Cannot raise the soft fd limit: %m");
+}
+
 static void print_features(void) {
         for (Feature f = 0; f < _FEATURE_MAX; f++)
                 printf("%-24s %-3s %s\n", feature_name(f), feature_available(f) ? "yes" : "no",
@@ -90,6 +104,7 @@ int main(int argc, char *argv[]) {
         }
 
         r = check_features(&config);
+        raise_fd_limit();
         if (r >= 0)
                 r = manager_new(&config, &m);
         if (r >= 0) {

@@ -588,6 +588,11 @@ static int on_exec_status(sd_event_source *s, int fd, uint32_t revents, void *us
         return 0;
 }
 
+void workload_spawn_settle(Workload *w) {
+        if (w->spawned.exec_known)
+                workload_exec_result(w);
+}
+
 void workload_owner_gone(Workload *w) {
         if (w->owner_gone)
                 return;
@@ -653,10 +658,13 @@ int workload_new(Manager *m, const Caller *caller, sd_bus_message *msg, Spawned 
         }
         (void) sd_event_source_set_priority(w->pidfd_source, PRIORITY_EXIT);
 
-        r = sd_event_add_io(m->event, &w->status_source, w->spawned.status_fd, EPOLLIN, on_exec_status, w);
-        if (r < 0)
-                goto fail;
-        (void) sd_event_source_set_priority(w->status_source, PRIORITY_EXEC_STATUS);
+        /* A result known already is taken by workload_spawn_settle(). */
+        if (!w->spawned.exec_known) {
+                r = sd_event_add_io(m->event, &w->status_source, w->spawned.status_fd, EPOLLIN, on_exec_status, w);
+                if (r < 0)
+                        goto fail;
+                (void) sd_event_source_set_priority(w->status_source, PRIORITY_EXEC_STATUS);
+        }
 
         if (ret)
                 *ret = w;
@@ -947,6 +955,7 @@ int workload_adopt(Manager *m, const WorkloadRecord *rec, Process *p, int *statu
         } else if (process_is_set(p) && p->fd >= 0) {
                 workload_set_state(w, WORKLOAD_RUNNING);
                 w->spawned.process = *p;
+                w->spawned.process.fd = spawn_fd_keep_high(w->spawned.process.fd);
                 *p = PROCESS_NULL;
                 if (status_fd && *status_fd >= 0 && rec->has_init)
                         w->spawned.status_fd = TAKE_FD(*status_fd);

@@ -109,9 +109,14 @@ int workload_adopt(Manager *m, const WorkloadRecord *rec, Process *p, int *statu
                    Workload **ret);
 
 /* Take over a freshly started child (spawned is moved out) and await its exec
- * result; the Spawn call msg is answered from the event loop. argv is moved. */
+ * result; the Spawn call msg is answered from the event loop, or by
+ * workload_spawn_settle(). argv is moved. */
 int workload_new(Manager *m, const Caller *caller, sd_bus_message *msg, Spawned *spawned, char ***argv,
                  const WorkloadOptions *opts, Workload **ret);
+/* The exec result, when spawn_start() knew it already (a child that shared
+ * our memory): act on it and answer the Spawn call now, once the caller has
+ * finished setting the workload up. Otherwise the event loop does, later. */
+void workload_spawn_settle(Workload *w);
 Workload *workload_free(Workload *w);
 
 /* A listed workload by id, in constant time. */

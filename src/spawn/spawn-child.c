@@ -6,7 +6,14 @@
  * no malloc, no stdio, no NSS, and no glibc wrapper that assumes its thread
  * list (setresuid() would broadcast to threads that do not exist here). So
  * credentials change through raw syscalls, every buffer is on the stack, and
- * a failed step is written to the exec-status channel before _exit(). */
+ * a failed step is written to the exec-status channel before _exit().
+ *
+ * A plain spawn's child shares the daemon's memory and fd table until it
+ * execs, as posix_spawn()'s does (spawn.c): the daemon waits meanwhile, the
+ * child writes into nothing of the daemon's but its own stack, its result
+ * (ChildContext.result) and what is per thread here (errno, libcap-ng's
+ * state, the report target below), and it takes a table of its own before it
+ * touches an fd. */
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,6 +21,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/seccomp.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -36,8 +44,11 @@
 #include "spawn-internal.h"
 
 /* Where a failure is reported: the status channel, or, in a workload behind
- * our init, the pipe to the init, which forwards it. */
-static int report_fd = -EBADF;
+ * our init, the pipe to the init, which forwards it; in a child sharing the
+ * daemon's memory, the record the daemon reads once we exec or exit. Per
+ * thread: two daemon threads may each have such a child at once. */
+static __thread int report_fd = -EBADF;
+static __thread StatusRecord *report_mem;
 
 static void write_record(int fd, const StatusRecord *rec) {
         ssize_t n;
@@ -52,7 +63,10 @@ _noreturn_ static void fail(SpawnStep step, int err) {
                 .step = step,
                 .err = err > 0 ? err : (err < 0 ? -err : EIO),
         };
-        write_record(report_fd, &rec);
+        if (report_mem)
+                *report_mem = rec;
+        else
+                write_record(report_fd, &rec);
         _exit(127);
 }
 
@@ -125,9 +139,11 @@ static void setup_fds(const ChildContext *c, int *exe_fd) {
         bool mapped[3] = {};
 
         /* The channel and the exe fd must survive the shuffle too. */
-        report_fd = fcntl(report_fd, F_DUPFD_CLOEXEC, high);
-        if (report_fd < 0)
-                _exit(127); /* nowhere left to report to */
+        if (!report_mem) {
+                report_fd = fcntl(report_fd, F_DUPFD_CLOEXEC, high);
+                if (report_fd < 0)
+                        _exit(127); /* nowhere left to report to */
+        }
         if (*exe_fd >= 0)
                 CHECK(SPAWN_STEP_FDS, *exe_fd = fcntl(*exe_fd, F_DUPFD_CLOEXEC, high));
         int devnull = fcntl(c->devnull_fd, F_DUPFD_CLOEXEC, high);
@@ -393,6 +409,15 @@ _noreturn_ void spawn_child(const ChildContext *c) {
         sigset_t none;
 
         report_fd = c->status_fd;
+        report_mem = c->result;
+
+        /* 0. Sharing the daemon's fd table: take a table of our own, copying
+         *    only the fds below fd_table_end, where every fd we need is (the
+         *    daemon keeps its long-lived ones above: spawn.c). The kernel
+         *    without CLOSE_RANGE_UNSHARE, or a filter refusing it, makes us
+         *    copy the whole table. */
+        if (c->shares_fd_table && sys_close_range((unsigned) c->fd_table_end, ~0U, CLOSE_RANGE_UNSHARE) < 0)
+                CHECK(SPAWN_STEP_FDS, unshare(CLONE_FILES));
 
         /* 1. Wait for what only the parent can do: in a new user namespace,
          *    write uid_map and gid_map (until then we have no ids to
@@ -504,7 +529,13 @@ _noreturn_ void spawn_child(const ChildContext *c) {
                 CHECK(SPAWN_STEP_SECCOMP,
                       syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &r->seccomp->prog));
 
-        /* 12. Exec; the channel closes with it, which is the success report. */
+        /* 12. Exec; the channel closes with it, which is the success report.
+         *     Sharing memory, a record says so: the daemon runs again once
+         *     exec is past its point of no return, or we exited, and a
+         *     record still empty then means we died before exec. A failed
+         *     exec overwrites it. */
+        if (report_mem)
+                report_mem->kind = STATUS_EXEC_OK;
         if (exe_fd >= 0)
                 syscall(SYS_execveat, exe_fd, "", r->argv, r->env, AT_EMPTY_PATH);
         else

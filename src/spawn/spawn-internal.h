@@ -36,6 +36,11 @@ typedef struct ChildContext {
         uint64_t reset_signals;  /* bit (sig - 1) per signal not at SIG_DFL in the daemon */
         bool with_init;     /* new pid namespace: pid 1 is our init */
         bool mount_proc;    /* pid + mount namespace: a /proc that shows the new pid namespace */
+        /* A child sharing the daemon's memory (CLONE_VM): its result goes
+         * here, not down status_fd; NULL otherwise. */
+        StatusRecord *result;
+        bool shares_fd_table; /* CLONE_FILES: unshare it first, copying fds below fd_table_end */
+        int fd_table_end;
 } ChildContext;
 
 /* The post-clone child: never returns. */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -438,6 +439,122 @@ have_child:
         return pid;
 }
 
+/* A plain spawn's child shares our memory and fd table until it execs, as
+ * posix_spawn()'s does: no copy of the daemon's page tables, no copy-on-write
+ * faults after it, no copy of its fd table (one pidfd per live workload), and
+ * the exec result is known when clone3 returns, since CLONE_VFORK keeps us
+ * waiting until the child has exec'd or exited. It runs on a stack of its own
+ * carved from our frame, never returning through our frames: the switch is
+ * written for x86-64 only, and left out under AddressSanitizer, whose stack
+ * bookkeeping cannot follow it; elsewhere every child is a copy. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SPAWN_UNDER_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define SPAWN_UNDER_ASAN 1
+#endif
+#if defined(__x86_64__) && !defined(SPAWN_UNDER_ASAN)
+#define HAVE_SHARED_CHILD 1
+#else
+#define HAVE_SHARED_CHILD 0
+#endif
+
+#define SHARED_CHILD_STACK_SIZE (64 * 1024)
+
+#if HAVE_SHARED_CHILD
+/* clone3() whose child calls spawn_child(c) on the stack args names. Only
+ * rax, rcx and r11 change across syscall: fn and c ride in r12 and r13. */
+static pid_t clone3_run_child(struct pb_clone_args *args, const ChildContext *c) {
+        register long rax __asm__("rax") = __NR_clone3;
+        register struct pb_clone_args *rdi __asm__("rdi") = args;
+        register size_t rsi __asm__("rsi") = sizeof *args;
+        register void (*r12)(const ChildContext *) __asm__("r12") = spawn_child;
+        register const ChildContext *r13 __asm__("r13") = c;
+
+        __asm__ volatile("syscall\n\t"
+                         "testq %%rax, %%rax\n\t"
+                         "jnz 1f\n\t"
+                         "xorl %%ebp, %%ebp\n\t"
+                         "movq %%r13, %%rdi\n\t"
+                         "callq *%%r12\n\t"
+                         "ud2\n"
+                         "1:"
+                         : "+r"(rax)
+                         : "r"(rdi), "r"(rsi), "r"(r12), "r"(r13)
+                         : "rcx", "r11", "memory", "cc");
+        return (pid_t) rax;
+}
+
+static pid_t create_shared_child(const SpawnRequest *req, const ChildContext *c, int *ret_pidfd) {
+        _Alignas(16) char stack[SHARED_CHILD_STACK_SIZE];
+        sigset_t all, saved;
+        int pidfd = -1;
+        pid_t pid;
+
+        struct pb_clone_args args = {
+                .flags = CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_PIDFD,
+                .pidfd = (uint64_t) (uintptr_t) &pidfd,
+                .exit_signal = SIGCHLD,
+                .stack = (uint64_t) (uintptr_t) stack,
+                .stack_size = sizeof stack,
+        };
+        if (req->cgroup_fd >= 0) {
+                args.flags |= CLONE_INTO_CGROUP;
+                args.cgroup = (uint64_t) req->cgroup_fd;
+        }
+        /* No handler of ours may run in the child on our memory: it is born
+         * with every signal blocked, and unblocks them once it has reset
+         * the handlers (spawn_child() step 2). */
+        sigfillset(&all);
+        if (sigprocmask(SIG_SETMASK, &all, &saved) < 0)
+                return negative_errno();
+        pid = clone3_run_child(&args, c);
+        (void) sigprocmask(SIG_SETMASK, &saved, NULL);
+        if (pid < 0)
+                return pid;
+        *ret_pidfd = pidfd;
+        return pid;
+}
+#endif
+
+/* Where a workload's pidfd is kept: above the fds a spawn passes, so that a
+ * child sharing our fd table copies only those (spawn_child() step 0). */
+static int fd_base_long_lived(void) {
+        static int base = -1;
+        struct rlimit l;
+
+        if (base >= 0)
+                return base;
+        base = 0;
+        if (getrlimit(RLIMIT_NOFILE, &l) == 0 && l.rlim_cur >= 2048)
+                base = 1024;
+        return base;
+}
+
+int spawn_fd_keep_high(int fd) {
+        int base = fd_base_long_lived(), moved;
+
+        if (fd < 0 || fd >= base)
+                return fd;
+        moved = fcntl(fd, F_DUPFD_CLOEXEC, base);
+        if (moved < 0)
+                return fd; /* full up there: it stays where it is */
+        safe_close(fd);
+        return moved;
+}
+
+/* One past the highest fd the child needs from us: the passed fds, the exe
+ * fd and /dev/null. */
+static int child_fd_table_end(const SpawnRequest *req, int devnull) {
+        int end = MAX(devnull, req->exe_fd) + 1;
+
+        for (size_t i = 0; i < req->n_fds; i++)
+                end = MAX(end, req->fds[i].fd + 1);
+        return end;
+}
+
 /* Write pid into the cgroup directory's cgroup.procs. */
 static int cgroup_attach(int cgroup_fd, pid_t pid) {
         _cleanup_close_ int fd = -EBADF;
@@ -466,30 +583,51 @@ static void read_namespaces(const SpawnRequest *req, const Process *child, uint6
         }
 }
 
-static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
+/* The shared child (above): plain spawns only. A child that waits for us
+ * (user namespace maps, a cgroup joined by hand) or becomes an init never
+ * execs in time, and those exist only with namespaces. Returns the pid, or
+ * -errno; -EOPNOTSUPP when such a child cannot be made here, and the
+ * caller makes a copy instead. */
+static pid_t spawn_shared_child(const SpawnRequest *req, ChildContext *c, StatusRecord *result, int *ret_pidfd) {
+#if HAVE_SHARED_CHILD
+        if (req->namespaces != 0 || req->control_path == CONTROL_PATH_LEGACY || !feature_available(FEATURE_CLONE3))
+                return -EOPNOTSUPP;
+        *result = (StatusRecord) {};
+        c->result = result;
+        c->shares_fd_table = true;
+        c->fd_table_end = child_fd_table_end(req, c->devnull_fd);
+        pid_t pid = create_shared_child(req, c, ret_pidfd);
+        c->result = NULL;
+        c->shares_fd_table = false;
+        /* Missing, filtered or refused in this combination: the copy path
+         * finds out which, and what to fall back to. */
+        if (pid == -ENOSYS || pid == -EPERM || pid == -EINVAL)
+                return -EOPNOTSUPP;
+        return pid;
+#else
+        return -EOPNOTSUPP;
+#endif
+}
+
+/* Every other child is a copy of us, made along the fallback chain, which
+ * may wait for us: the user namespace's maps, a cgroup joined by hand, and
+ * the new namespaces named before it may exit. Returns the pid (with
+ * *ret_pidfd and *ret_method; ret->status_fd, has_init and namespaces set)
+ * or -errno, with the child killed and reaped. */
+static pid_t spawn_copied_child(const SpawnRequest *req, ChildContext *c, uint64_t flags, Spawned *ret,
+                                int *ret_pidfd, SpawnMethod *ret_method) {
         _cleanup_close_pair_ int status_pipe[2] = { -EBADF, -EBADF };
         _cleanup_close_pair_ int sync_pipe[2] = { -EBADF, -EBADF };
-        _cleanup_close_ int devnull = -EBADF, pidfd = -EBADF;
-        bool userns = req->namespaces & (UINT64_C(1) << NAMESPACE_USER);
+        _cleanup_close_ int pidfd = -EBADF;
+        bool userns = c->userns;
         SpawnMethod method;
-        uint64_t flags = 0;
-        ChildContext c;
         pid_t pid;
         int r;
 
-        ret->failed_step = SPAWN_STEP_NONE;
-        r = spawn_request_validate(req, NULL);
-        if (r < 0)
-                return r;
-
         ret->failed_step = SPAWN_STEP_PREPARE;
-
-        for (NamespaceType t = 0; t < _NAMESPACE_MAX; t++)
-                if (req->namespaces & (UINT64_C(1) << t))
-                        flags |= namespace_clone_flag(t);
-
         if (pipe2(status_pipe, O_CLOEXEC) < 0)
                 return negative_errno();
+        c->status_fd = status_pipe[1];
         /* Without clone3 (known now) the parent moves the child into its
          * cgroup before the child may go on. */
         bool join_cgroup = req->cgroup_fd >= 0 &&
@@ -498,30 +636,7 @@ static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
          * still waits: a workload that exits at once leaves none to read. */
         if ((userns || join_cgroup || req->namespaces != 0) && pipe2(sync_pipe, O_CLOEXEC) < 0)
                 return negative_errno();
-        devnull = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
-        if (devnull < 0)
-                return negative_errno();
-
-        c = (ChildContext) {
-                .req = req,
-                .status_fd = status_pipe[1],
-                .parent_sync_fd = sync_pipe[0],
-                .userns = userns,
-                .devnull_fd = devnull,
-                .max_target = 2,
-                .cap_last_cap = capability_last_cap(),
-                .bounding_set = bounding_set(),
-                .reset_signals = signals_not_default(),
-                .with_init = req->namespaces & (UINT64_C(1) << NAMESPACE_PID),
-                .mount_proc = (req->namespaces & (UINT64_C(1) << NAMESPACE_PID)) &&
-                              (req->namespaces & (UINT64_C(1) << NAMESPACE_MOUNT)),
-        };
-        for (size_t i = 0; i < req->n_fds; i++)
-                if (req->fds[i].target > c.max_target)
-                        c.max_target = req->fds[i].target;
-
-        /* Let libcap-ng read what it needs (cap_last_cap) here, not in the child. */
-        capng_clear(CAPNG_SELECT_BOTH);
+        c->parent_sync_fd = sync_pipe[0];
 
         _cleanup_free_ gid_t *own_groups = NULL;
         int n_own_groups = 0;
@@ -542,7 +657,7 @@ static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
         ret->failed_step = SPAWN_STEP_CLONE;
         pid = create_child(req, flags, join_cgroup, &pidfd, &method);
         if (pid == 0)
-                spawn_child(&c);
+                spawn_child(c);
         /* Taking back what we just gave away cannot fail; if it did, this
          * thread would go on with a workload's groups: stop. */
         if (userns && thread_set_groups((size_t) n_own_groups, own_groups) < 0)
@@ -590,6 +705,77 @@ static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
 
         if (req->namespaces == 0)
                 read_namespaces(req, NULL, ret->namespaces);
+        ret->status_fd = TAKE_FD(status_pipe[0]);
+        ret->has_init = c->with_init;
+        *ret_pidfd = TAKE_FD(pidfd);
+        *ret_method = method;
+        return pid;
+}
+
+static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
+        _cleanup_close_ int devnull = -EBADF, pidfd = -EBADF;
+        StatusRecord shared_result;
+        SpawnMethod method = SPAWN_METHOD_CLONE3;
+        uint64_t flags = 0;
+        ChildContext c;
+        pid_t pid;
+        int r;
+
+        ret->failed_step = SPAWN_STEP_NONE;
+        r = spawn_request_validate(req, NULL);
+        if (r < 0)
+                return r;
+
+        ret->failed_step = SPAWN_STEP_PREPARE;
+
+        for (NamespaceType t = 0; t < _NAMESPACE_MAX; t++)
+                if (req->namespaces & (UINT64_C(1) << t))
+                        flags |= namespace_clone_flag(t);
+
+        devnull = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
+        if (devnull < 0)
+                return negative_errno();
+
+        c = (ChildContext) {
+                .req = req,
+                .status_fd = -EBADF,
+                .parent_sync_fd = -EBADF,
+                .userns = req->namespaces & (UINT64_C(1) << NAMESPACE_USER),
+                .devnull_fd = devnull,
+                .max_target = 2,
+                .cap_last_cap = capability_last_cap(),
+                .bounding_set = bounding_set(),
+                .reset_signals = signals_not_default(),
+                .with_init = req->namespaces & (UINT64_C(1) << NAMESPACE_PID),
+                .mount_proc = (req->namespaces & (UINT64_C(1) << NAMESPACE_PID)) &&
+                              (req->namespaces & (UINT64_C(1) << NAMESPACE_MOUNT)),
+        };
+        for (size_t i = 0; i < req->n_fds; i++)
+                if (req->fds[i].target > c.max_target)
+                        c.max_target = req->fds[i].target;
+
+        /* Let libcap-ng read what it needs (cap_last_cap) here, not in the child. */
+        capng_clear(CAPNG_SELECT_BOTH);
+
+        ret->failed_step = SPAWN_STEP_CLONE;
+        pid = spawn_shared_child(req, &c, &shared_result, &pidfd);
+        if (pid >= 0) {
+                /* It has exec'd or exited: its result is in. */
+                ret->exec_known = true;
+                ret->exec_error = shared_result.kind == STATUS_EXEC_OK       ? 0
+                                  : shared_result.kind == STATUS_EXEC_FAILED ? -abs(shared_result.err ?: EIO)
+                                                                             : -EIO;
+                ret->exec_step = shared_result.kind == STATUS_EXEC_FAILED ? shared_result.step : SPAWN_STEP_NONE;
+                /* Its libcap-ng state was ours (per thread): name us again. */
+                capng_setpid(getpid());
+                capng_clear(CAPNG_SELECT_BOTH);
+                read_namespaces(req, NULL, ret->namespaces);
+        } else if (pid == -EOPNOTSUPP) {
+                pid = spawn_copied_child(req, &c, flags, ret, &pidfd, &method);
+                if (pid < 0)
+                        return pid;
+        } else
+                return pid;
 
         /* clone told us the pid: only the pidfs identity is left to read. */
         uint64_t id = 0;
@@ -598,15 +784,13 @@ static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
                 r = pidfd_get_id(pidfd, &id);
                 if (r < 0 && r != -EOPNOTSUPP) {
                         child_abort(pid, pidfd);
+                        ret->status_fd = safe_close(ret->status_fd);
                         return r;
                 }
         }
-        ret->process = (Process) { .pid = pid, .fd = TAKE_FD(pidfd), .id = id };
-
-        ret->status_fd = TAKE_FD(status_pipe[0]);
+        ret->process = (Process) { .pid = pid, .fd = spawn_fd_keep_high(TAKE_FD(pidfd)), .id = id };
         ret->failed_step = SPAWN_STEP_NONE;
         ret->method = method;
-        ret->has_init = c.with_init;
         return 0;
 }
 
@@ -642,6 +826,12 @@ int spawn_read_exec_status(Spawned *s, SpawnStep *ret_step) {
 
         if (ret_step)
                 *ret_step = SPAWN_STEP_NONE;
+        if (s->exec_known) {
+                if (ret_step && s->exec_error < 0)
+                        *ret_step = s->exec_step >= 0 && s->exec_step < _SPAWN_STEP_MAX ? (SpawnStep) s->exec_step
+                                                                                     : SPAWN_STEP_NONE;
+                return s->exec_error;
+        }
         r = read_record(s->status_fd, &rec);
         if (r == -EAGAIN)
                 return 1;

@@ -99,6 +99,12 @@ typedef struct Spawned {
         /* When spawn_start() failed: the parent's step that did (see
          * SpawnStep), SPAWN_STEP_NONE for a refused request. */
         int failed_step;
+        /* A child that shared our memory had exec'd or exited when
+         * spawn_start() returned: its result, read by
+         * spawn_read_exec_status(); status_fd is then -EBADF. */
+        bool exec_known;
+        int exec_error; /* 0, or the failed step's -errno */
+        int exec_step;
 } Spawned;
 
 #define SPAWNED_NULL ((Spawned) { .process = PROCESS_NULL, .status_fd = -EBADF })
@@ -149,6 +155,12 @@ const char *spawn_step_to_string(SpawnStep s);
  * -EOPNOTSUPP when every creation path is missing or refused
  * (req->control_path pidfd); -EINVAL for an invalid request. */
 int spawn_start(const SpawnRequest *req, Spawned *ret);
+
+/* A long-lived fd (a workload's pidfd, spawn_start()'s own included) moved
+ * above the fds a spawn passes, where a child sharing our fd table does not
+ * copy it. Returns the fd to use: the moved one, or fd itself where the fd
+ * limit leaves no room up there. */
+int spawn_fd_keep_high(int fd);
 
 /* Read the exec result: 0 once exec succeeded; the child's -errno and
  * *ret_step when a setup step failed (the child is then exiting: reap it).
