@@ -134,6 +134,31 @@ static long rss_kib(pid_t pid) {
         return kib;
 }
 
+/* The CPU time a process has used (user + system), in ms; -1 unknown. */
+static double cpu_ms(pid_t pid) {
+        char path[64], buf[1024];
+        unsigned long utime, stime;
+        const char *p;
+        FILE *f;
+        size_t n;
+
+        if (pid <= 0)
+                return -1;
+        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+        f = fopen(path, "re");
+        if (!f)
+                return -1;
+        n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        /* comm may hold anything but ends at the last ')'; utime and stime
+         * are fields 14 and 15, the 12th and 13th after it. */
+        p = strrchr(buf, ')');
+        if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
+                return -1;
+        return (double) (utime + stime) * 1000.0 / (double) sysconf(_SC_CLK_TCK);
+}
+
 static void wait_readable(int fd) {
         struct pollfd p = { .fd = fd, .events = POLLIN };
         int r;
@@ -435,6 +460,8 @@ typedef struct Scale {
         double rt_small_p50, rt_large_p50;  /* Spawn /bin/true → exit, ms */
         double rate_small, rate_large;      /* sleep spawns per second */
         double seconds;                     /* to spawn all of them */
+        double cpu_small, cpu_large;        /* the daemon's CPU ms per spawn, in each batch */
+        double floor_small, floor_large;    /* local floor round trip, ms: the kernel's own share */
         long rss_small, rss_large;          /* KiB */
         long rss_released;                  /* KiB, once all of them are gone */
         unsigned small, large;
@@ -466,21 +493,29 @@ static void scale(Scale *out) {
         for (unsigned i = 0; i < small; i++, n_live++)
                 fds[i] = broker_spawn(&sa);
         out->rt_small_p50 = round_trips_fresh_connection(rt_n).p50;
+        out->floor_small = measure(rt_n, local_round_trip, NULL).p50;
         out->rss_small = rss_kib(arg_daemon_pid);
 
+        double cpu = cpu_ms(arg_daemon_pid);
         start = t = now_ns();
         for (unsigned i = small; i < n; i++) {
-                if (i == small + batch)
+                if (i == small + batch) {
                         out->rate_small = batch / ((double) (now_ns() - t) / 1e9);
-                if (i == n - batch)
+                        out->cpu_small = (cpu_ms(arg_daemon_pid) - cpu) / batch;
+                }
+                if (i == n - batch) {
                         t = now_ns();
+                        cpu = cpu_ms(arg_daemon_pid);
+                }
                 fds[i] = broker_spawn(&sa);
                 n_live++;
         }
         out->rate_large = batch / ((double) (now_ns() - t) / 1e9);
+        out->cpu_large = (cpu_ms(arg_daemon_pid) - cpu) / batch;
         out->seconds = (double) (now_ns() - start) / 1e9;
 
         out->rt_large_p50 = round_trips_fresh_connection(rt_n).p50;
+        out->floor_large = measure(rt_n, local_round_trip, NULL).p50;
         out->rss_large = rss_kib(arg_daemon_pid);
 
         /* The workloads run as us: end them directly. */
@@ -505,12 +540,18 @@ static void print_scale(const Scale *sc, long idle_rss) {
                sc->rt_large_p50, sc->large, sc->rt_small_p50, sc->small);
         printf("  spawn rate                                  %8.0f /s at ~%u live, %.0f /s at ~%u live\n",
                sc->rate_large, sc->large, sc->rate_small, sc->small);
+        printf("  local floor (clone3+exec+exit of /bin/true) %8.3f ms at %u live, %.3f ms at %u live\n",
+               sc->floor_large, sc->large, sc->floor_small, sc->small);
+        if (sc->cpu_small >= 0 && sc->cpu_large >= 0)
+                printf("  daemon CPU per spawn                        %8.3f ms at ~%u live, %.3f ms at ~%u live\n",
+                       sc->cpu_large, sc->large, sc->cpu_small, sc->small);
         printf("  daemon RSS                                  %8ld KiB at %u live, %ld KiB at %u live\n",
                sc->rss_large, sc->large, sc->rss_small, sc->small);
         printf("  daemon RSS after all were released          %8ld KiB (%ld KiB idle at the start)\n",
                sc->rss_released, idle_rss);
         printf("  => exit latency %.2fx the %u-workload figure; target <= 1.2x: %s\n", sc->rt_large_p50 / sc->rt_small_p50,
                sc->small, verdict(sc->rt_large_p50 <= 1.2 * sc->rt_small_p50));
+        printf("     (the local floor, no daemon involved: %.2fx)\n", sc->floor_large / sc->floor_small);
         printf("  => RSS slope %.2f KiB per workload; target <= 2 KiB: %s\n", slope, verdict(slope <= 2.0));
         printf("  => spawn rate %.2fx the %u-workload figure; target >= 0.9x: %s\n\n", sc->rate_large / sc->rate_small,
                sc->small, verdict(sc->rate_large >= 0.9 * sc->rate_small));

@@ -573,22 +573,28 @@ int cgroup_unit_remove(CgroupUnit *u) {
         name = strrchr(u->path, '/');
         if (!name || !name_is_component(name + 1))
                 return -EINVAL;
-        r = cgroup_unit_is_populated(u);
-        if (r < 0)
-                return r;
-        if (r > 0)
-                return -EBUSY;
-        /* Sub-cgroups the workload made go first. */
-        r = remove_children_at(u->fd, NULL, 0, NULL);
-        if (r < 0)
-                return r;
         /* cgroup2 has no rename: the parent of our directory is still the
          * one its path names. */
         parent = openat(u->fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (parent < 0)
                 return negative_errno();
-        if (unlinkat(parent, name + 1, AT_REMOVEDIR) < 0)
-                return negative_errno();
+        /* Empty and without sub-cgroups, as nearly every unit ends: one
+         * step. The kernel refuses a cgroup with processes or children. */
+        if (unlinkat(parent, name + 1, AT_REMOVEDIR) < 0) {
+                if (errno != EBUSY && errno != ENOTEMPTY)
+                        return negative_errno();
+                r = cgroup_unit_is_populated(u);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        return -EBUSY;
+                /* Sub-cgroups the workload made go first. */
+                r = remove_children_at(u->fd, NULL, 0, NULL);
+                if (r < 0)
+                        return r;
+                if (unlinkat(parent, name + 1, AT_REMOVEDIR) < 0)
+                        return negative_errno();
+        }
         cgroup_unit_done(u);
         return 0;
 }

@@ -363,6 +363,16 @@ static int process_verify_pid(const Process *p) {
         /* Made only where the control path allowed it; a bare pid proves nothing more. */
         if (process_is_legacy(p))
                 return 0;
+        /* p->fd is a pidfd (a Process is made from nothing else): the ioctl
+         * asks it directly, where fdinfo would be a /proc file to open,
+         * format and parse. */
+        if (feature_available(FEATURE_PIDFD_GET_INFO)) {
+                struct pb_pidfd_info k = { .mask = PIDFD_INFO_PID };
+
+                if (ioctl(p->fd, PB_PIDFD_GET_INFO, &k) < 0)
+                        return negative_errno(); /* ESRCH once reaped */
+                return (pid_t) k.tgid == p->pid ? 0 : -ESRCH;
+        }
         r = pidfd_get_pid(p->fd, &now);
         if (r < 0)
                 return r;

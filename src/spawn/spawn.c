@@ -570,6 +570,19 @@ static int cgroup_attach(int cgroup_fd, pid_t pid) {
         return 0;
 }
 
+/* Our own namespace id of type t, read once: nothing in pidbroker moves
+ * the daemon itself into another namespace. 0 where unreadable. */
+static uint64_t own_namespace_id(NamespaceType t) {
+        static uint64_t ids[_NAMESPACE_MAX];
+        static bool read[_NAMESPACE_MAX];
+
+        if (!read[t]) {
+                (void) namespace_id_from_proc(0, t, &ids[t]);
+                read[t] = true;
+        }
+        return ids[t];
+}
+
 /* The child's namespace ids: of the new ones from its pidfd (the child
  * must not have run yet), of the others our own. 0 where unreadable. */
 static void read_namespaces(const SpawnRequest *req, const Process *child, uint64_t ret[static _NAMESPACE_MAX]) {
@@ -578,7 +591,7 @@ static void read_namespaces(const SpawnRequest *req, const Process *child, uint6
                 if (req->namespaces & (UINT64_C(1) << t))
                         (void) process_namespace_id(child, t, &id);
                 else
-                        (void) namespace_id_from_proc(0, t, &id);
+                        id = own_namespace_id(t);
                 ret[t] = id;
         }
 }
