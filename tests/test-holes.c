@@ -288,6 +288,28 @@ static int client_stall_spawn(GDBusConnection *c, const char *file) {
         return 0;
 }
 
+/* Spawn of file itself, a plain spawn: its child stalls in execve on the
+ * file, before it execs. */
+static int client_stall_exec(GDBusConnection *c, const char *file) {
+        g_autoptr(GError) e = NULL;
+
+        print_identity(c);
+        printf("opened=yes\n");
+        fflush(stdout);
+        g_free(read_line_fd(STDIN_FILENO, 60000));
+        const char *const argv[] = { file, NULL };
+        g_autoptr(GVariant) r = g_dbus_connection_call_sync(
+                c, BROKER_NAME, BROKER_PATH, BROKER_IFACE, "Spawn",
+                g_variant_new("(@aay@a{ss}@a{uh}@a{sv})", g_variant_new_bytestring_array(argv, -1),
+                              g_variant_new_array(G_VARIANT_TYPE("{ss}"), NULL, 0),
+                              g_variant_new_array(G_VARIANT_TYPE("{uh}"), NULL, 0),
+                              g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0)),
+                G_VARIANT_TYPE("(oht)"), G_DBUS_CALL_FLAGS_NONE, 120000, NULL, &e);
+        g_autofree char *o = outcome_of(e);
+        printf("spawn=%s\n", o);
+        return 0;
+}
+
 /* Properties.Get(Version) on c: "ok" or the error. */
 static char *get_version(GDBusConnection *c, int timeout_ms) {
         g_autoptr(GError) e = NULL;
@@ -754,6 +776,8 @@ static int client_main(int argc, char *argv[]) {
                 return client_big_env(c, (unsigned) atoi(argv[3]), g_str_equal(argv[4], "dup"));
         if (g_str_equal(scenario, "stall-spawn") && argc == 4)
                 return client_stall_spawn(c, argv[3]);
+        if (g_str_equal(scenario, "stall-exec") && argc == 4)
+                return client_stall_exec(c, argv[3]);
         if (g_str_equal(scenario, "getfd") && argc == 4)
                 return client_getfd(c, atoi(argv[3]));
         if (g_str_equal(scenario, "bad-calls"))
@@ -975,9 +999,10 @@ static void fuse_reply(StallFs *fs, uint64_t unique, int error, const void *data
                 g_assert_true(errno == ENOENT || errno == ENODEV);
 }
 
+/* The file is executable: a spawn of it stalls in its child's execve. */
 static void fuse_attr_of(uint64_t node, struct fuse_attr *a) {
         *a = (struct fuse_attr) { .ino = node, .nlink = 1,
-                                  .mode = node == FUSE_ROOT_ID ? S_IFDIR | 0755 : S_IFREG | 0644 };
+                                  .mode = node == FUSE_ROOT_ID ? S_IFDIR | 0755 : S_IFREG | 0755 };
 }
 
 static gpointer stall_fs_serve(gpointer data) {
@@ -1158,6 +1183,22 @@ static void test_stalled_fd(void) {
 
         stop_and_release(root_bus(), path);
         close(pidfd);
+
+        /* Spawn of the file itself, as nobody: the child, which shares the
+         * daemon's memory until it execs, stalls in its execve, and the
+         * spawn waits off the loop. Once the file answers (EIO), the exec
+         * fails and the spawn is answered. */
+        stall_fs_set(&fs, true);
+        g_autoptr(GSubprocess) se = client_start(UID_NOBODY, (const char *const[]) { "stall-exec", fs.file, NULL });
+        g_autofree char *e1 = read_line_fd(client_stdout_fd(se), 30000);
+        g_autofree char *e2 = read_line_fd(client_stdout_fd(se), 30000);
+        g_autofree char *e3 = read_line_fd(client_stdout_fd(se), 30000);
+        g_assert_cmpstr(e3, ==, "opened=yes");
+        g_assert_true(g_output_stream_write_all(g_subprocess_get_stdin_pipe(se), "go\n", 3, NULL, NULL, NULL));
+        g_autofree char *out3 = served_while_stalled(&fs, se, "exec");
+        g_autofree char *exec = client_output_get(out3, "spawn");
+        g_test_message("exec: %s", exec);
+        g_assert_true(is_answer(exec));
         stall_fs_stop(&fs);
 }
 

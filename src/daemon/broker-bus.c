@@ -216,6 +216,87 @@ static void kill_and_reap(Spawned *s) {
         spawned_done(s);
 }
 
+/* A spawn whose child shares our memory (spawn_would_share()), run off the
+ * loop: it owns everything the child reads, since the request may be
+ * answered (BlockingTimeoutSec) before its thread returns. Freed unused, it
+ * kills and reaps a child it made and removes the unit. */
+typedef struct SpawnJob {
+        SpawnArgs a;
+        gid_t *groups;      /* the caller's, when a.req.groups is */
+        CgroupUnit unit;
+        Spawned spawned;
+        int result;         /* spawn_start()'s */
+} SpawnJob;
+
+static void spawn_job_free(void *p) {
+        SpawnJob *j = p;
+
+        if (!j)
+                return;
+        if (process_is_set(&j->spawned.process))
+                kill_and_reap(&j->spawned);
+        spawned_done(&j->spawned);
+        if (j->unit.fd >= 0) {
+                (void) cgroup_unit_kill(&j->unit);
+                (void) cgroup_unit_remove(&j->unit);
+        }
+        cgroup_unit_done(&j->unit);
+        for (size_t i = 0; i < j->a.req.n_fds; i++)
+                safe_close(((FdMapping *) j->a.req.fds)[i].fd);
+        safe_close(j->a.req.exe_fd);
+        free(j->groups);
+        spawn_args_done(&j->a);
+        free(j);
+}
+
+static void spawn_job_run(void *p) {
+        SpawnJob *j = p;
+
+        j->result = spawn_start(&j->a.req, &j->spawned);
+}
+
+/* The job takes a (its own again: nothing of it is freed here) and unit;
+ * the fds that belong to the message, and the caller's groups, it copies. */
+static int spawn_job_new(SpawnArgs *a, CgroupUnit *unit, SpawnJob **ret) {
+        SpawnJob *j = calloc(1, sizeof *j);
+        int r = 0;
+
+        if (!j)
+                return -ENOMEM;
+        j->a = *a;
+        j->unit = *unit;
+        j->spawned = SPAWNED_NULL;
+        *a = (SpawnArgs) {};
+        spawn_args_init(a);
+        *unit = CGROUP_UNIT_NULL;
+        j->a.req.cgroup_fd = j->unit.fd;
+        if (!j->a.has_groups && j->a.req.n_groups > 0) {
+                j->groups = reallocarray(NULL, j->a.req.n_groups, sizeof(gid_t));
+                if (j->groups)
+                        memcpy(j->groups, j->a.req.groups, j->a.req.n_groups * sizeof(gid_t));
+                else
+                        r = -ENOMEM;
+        }
+        j->a.req.groups = j->a.has_groups ? j->a.req.groups : j->groups;
+        for (size_t i = 0; i < j->a.req.n_fds; i++) {
+                FdMapping *f = (FdMapping *) &j->a.req.fds[i];
+                f->fd = r < 0 ? -EBADF : fcntl(f->fd, F_DUPFD_CLOEXEC, 3);
+                if (f->fd < 0 && r >= 0)
+                        r = -errno;
+        }
+        if (j->a.req.exe_fd >= 0) {
+                j->a.req.exe_fd = r < 0 ? -EBADF : fcntl(j->a.req.exe_fd, F_DUPFD_CLOEXEC, 3);
+                if (j->a.req.exe_fd < 0 && r >= 0)
+                        r = -errno;
+        }
+        if (r < 0) {
+                spawn_job_free(j);
+                return r;
+        }
+        *ret = j;
+        return 0;
+}
+
 /* r from spawn_start(), at step: named as a failed exec is (workload.c). */
 static int spawn_error(sd_bus_error *error, int r, SpawnStep step) {
         if (step == SPAWN_STEP_NONE && r == -EINVAL)
@@ -249,8 +330,9 @@ static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error
         k = request_begin(m, msg, ACTION_SPAWN, &r, error);
         if (k < 0)
                 return k;
-        /* A child started now would be unknown to the new image. */
-        if (m->reexecuting) {
+        /* A child started now would be unknown to the new image; one made
+         * off the loop already becomes a workload it knows. */
+        if (m->reexecuting && !request_offload_done(r)) {
                 sd_bus_error_set(error, BUS_ERROR_REEXECUTING,
                                  "The daemon is re-executing; try again once it is back on the bus.");
                 return request_refuse(r, &t, error);
@@ -344,7 +426,15 @@ static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error
         /* 5. The workload's own cgroup, its limits written (none with the
          *    cgroup option: it is born in the caller's), then clone into
          *    it. Its outcome (6) and the reply (7) come with the exec
-         *    result, from the workload. */
+         *    result, from the workload. A child that shares our memory is
+         *    made off the loop (spawn_would_share()); with the cgroup
+         *    option, whose check took this request's one job, or with the
+         *    caller's blocking jobs all taken, the child is a copy, made
+         *    here. */
+        if (request_offload_done(r) && !cgroup)
+                goto spawned;
+        if (cgroup || !offload_has_room(m->offload, r->caller.uid))
+                a.req.copy_child = true;
         if (a.req.cgroup_fd < 0) {
                 CgroupLimit missing;
 
@@ -362,7 +452,38 @@ static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error
                 }
                 a.req.cgroup_fd = unit.fd;
         }
-        k = spawn_start(&a.req, &spawned);
+        if (spawn_would_share(&a.req)) {
+                SpawnJob *job;
+                void *done;
+
+                k = spawn_job_new(&a, &unit, &job);
+                if (k < 0) {
+                        manager_forget_unit(m, &unit);
+                        request_outcome(r, seq, k);
+                        return bus_error_from_errno(error, k, "Cannot prepare the spawn");
+                }
+                k = request_offload(r, spawn_job_run, job, spawn_job_free, &done, &t, error);
+                if (k < 0)
+                        request_outcome(r, seq, k);
+                RET_IF_NOT_YET(k);
+        }
+spawned:
+        if (request_offload_done(r) && !cgroup) {
+                SpawnJob *job = NULL;
+
+                /* The job's answer, kept with the request: take what it made. */
+                k = request_offload(r, NULL, NULL, NULL, (void **) &job, &t, error);
+                if (k < 0) {
+                        request_outcome(r, seq, -ETIMEDOUT);
+                        return k;
+                }
+                unit = job->unit;
+                job->unit = CGROUP_UNIT_NULL;
+                spawned = job->spawned;
+                job->spawned = SPAWNED_NULL;
+                k = job->result;
+        } else
+                k = spawn_start(&a.req, &spawned);
         if (k < 0) {
                 m->metrics.spawns_failed++;
                 log_info_errno(k, "Spawn of %s for %s failed: %m", a.req.argv[0],

@@ -59,6 +59,14 @@ unsigned offload_running(const Offload *o, uid_t uid) {
         return c ? c->n : 0;
 }
 
+unsigned offload_total(const Offload *o) {
+        return o->total;
+}
+
+bool offload_has_room(const Offload *o, uid_t uid) {
+        return o->total < o->max_total && offload_running(o, uid) < o->max_per_uid;
+}
+
 static void count_drop(Offload *o, uid_t uid) {
         UidCount *c = count_for(o, uid);
         if (!c)

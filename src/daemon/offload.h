@@ -9,6 +9,7 @@
  * fd so stalls only the request that brought it, and the number of jobs one
  * uid may have running (stalled ones included) is bounded, as is the total. */
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <systemd/sd-event.h>
@@ -36,3 +37,7 @@ void offload_cancel(OffloadJob *j);
 
 /* Jobs running for uid (abandoned ones included). */
 unsigned offload_running(const Offload *o, uid_t uid);
+/* Jobs running, for every uid (abandoned ones included). */
+unsigned offload_total(const Offload *o);
+/* Whether offload_start() for uid would find room now. */
+bool offload_has_room(const Offload *o, uid_t uid);

@@ -408,12 +408,19 @@ int request_record(Request *r, const Target *t, uint64_t *ret_seq, sd_bus_error 
         AuditTarget target;
         int k;
 
+        /* A re-run after the work of step 5 came back. */
+        if (r->recorded) {
+                *ret_seq = r->record_seq;
+                return 0;
+        }
         audit_record_fill(&rec, &target, r, t, r->method.result.action, true, r->method.result.rule);
-        k = manager_audit(r->manager, &rec, ret_seq);
+        k = manager_audit(r->manager, &rec, &r->record_seq);
         if (k < 0)
                 return sd_bus_error_setf(error, BUS_ERROR_AUDIT_FAILED,
                                          "The audit record could not be written (%s); nothing was done.",
                                          strerror(-k));
+        r->recorded = true;
+        *ret_seq = r->record_seq;
         return 0;
 }
 
@@ -433,6 +440,10 @@ static void on_job_done(int result, void *data, void *userdata) {
         r->job_result = result;
         r->job_data = data;
         request_resume(r);
+}
+
+bool request_offload_done(const Request *r) {
+        return r->job_done;
 }
 
 int request_offload(Request *r, OffloadFunc fn, void *data, void (*free_data)(void *data), void **ret_data,

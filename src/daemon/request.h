@@ -61,6 +61,9 @@ struct Request {
         Decision method;          /* the method's own actions */
         Decision manage;          /* org.pidbroker.manage: may the caller see this workload */
 
+        bool recorded;            /* the allow record is written, under record_seq */
+        uint64_t record_seq;
+
         OffloadJob *job;          /* blocking work on its way */
         bool job_done;
         int job_result;           /* 0 or -ETIMEDOUT */
@@ -98,14 +101,19 @@ void request_allow(Request *r, Action action, const char *rule);
 int request_authorize_manage(Request *r, const Target *t, bool record);
 
 /* Step 4: the allow record. 0 and *ret_seq; < 0 with AuditFailed in
- * *error: nothing may run. */
+ * *error: nothing may run. Written once: a re-run gets the same seq. */
 int request_record(Request *r, const Target *t, uint64_t *ret_seq, sd_bus_error *error);
 /* Step 6: the outcome (0 or -errno) of what ran under record seq. */
 void request_outcome(Request *r, uint64_t seq, int result);
 /* The same for a GetFd, with the type of the fd taken. */
 void request_outcome_fd_type(Request *r, uint64_t seq, int result, const char *fd_type);
 
-/* Blocking work off the loop (offload.h), for step 2. 1: done, *ret_data
+/* Whether the request's blocking work (below) is done: on a re-run, the
+ * answer waits in request_offload(). */
+bool request_offload_done(const Request *r);
+
+/* Blocking work off the loop (offload.h), for step 2, or for step 5 (once,
+ * and only when step 2 had none: one job per request). 1: done, *ret_data
  * holds the result and stays owned by r; 0: not yet (return 1 from the
  * handler); < 0: refused (a limit, or the deadline passed), recorded, with
  * the named error in *error. data (with free_data) is taken either way. */

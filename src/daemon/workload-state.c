@@ -16,6 +16,7 @@
 #include "bus-error.h"
 #include "feature.h"
 #include "log.h"
+#include "offload.h"
 #include "time-util.h"
 #include "workload.h"
 #include "workload-state.h"
@@ -486,6 +487,9 @@ static int on_reexec_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         for (Workload *w = m->workloads; w; w = w->next)
                 if (!workload_is_settled(w))
                         settled = false;
+        /* A spawn off the loop (broker-bus.c) has a child and no workload yet. */
+        if (offload_total(m->offload) > 0)
+                settled = false;
         if (!settled && usec < m->reexec_deadline) {
                 (void) sd_event_source_set_time_relative(s, REEXEC_POLL_USEC);
                 (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);

@@ -601,9 +601,14 @@ static void read_namespaces(const SpawnRequest *req, const Process *child, uint6
  * execs in time, and those exist only with namespaces. Returns the pid, or
  * -errno; -EOPNOTSUPP when such a child cannot be made here, and the
  * caller makes a copy instead. */
+bool spawn_would_share(const SpawnRequest *req) {
+        return HAVE_SHARED_CHILD && !req->copy_child && req->namespaces == 0 &&
+               req->control_path != CONTROL_PATH_LEGACY && feature_available(FEATURE_CLONE3);
+}
+
 static pid_t spawn_shared_child(const SpawnRequest *req, ChildContext *c, StatusRecord *result, int *ret_pidfd) {
 #if HAVE_SHARED_CHILD
-        if (req->namespaces != 0 || req->control_path == CONTROL_PATH_LEGACY || !feature_available(FEATURE_CLONE3))
+        if (!spawn_would_share(req))
                 return -EOPNOTSUPP;
         *result = (StatusRecord) {};
         c->result = result;

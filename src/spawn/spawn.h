@@ -52,6 +52,10 @@ typedef struct SpawnRequest {
         bool setsid;
         bool controlling_tty; /* fd 0, a terminal, becomes the controlling terminal (needs setsid) */
         ControlPath control_path; /* which child handles may be made: the site's ControlPath= */
+        /* Never a child that shares our memory, which spawn_start() waits
+         * for until it execs (spawn_would_share()): set by a caller that
+         * must not block, on the event loop. */
+        bool copy_child;
         /* Resources, applied as root before the identity change. The daemon
          * fills them from the caller's own (process_get_rlimits() etc.),
          * never leaving the workload its own. Raising a hard rlimit or
@@ -155,6 +159,14 @@ const char *spawn_step_to_string(SpawnStep s);
  * -EOPNOTSUPP when every creation path is missing or refused
  * (req->control_path pidfd); -EINVAL for an invalid request. */
 int spawn_start(const SpawnRequest *req, Spawned *ret);
+
+/* Whether spawn_start() makes req's child share our memory and fd table
+ * until it execs (where it can: a plain spawn, on x86-64, with clone3), and
+ * so does not return before the child has exec'd or exited. Whatever the
+ * child does first (a chdir or an exec on a file system its caller serves,
+ * a SIGSTOP from its own user) may take that long: such a spawn belongs
+ * off an event loop. */
+bool spawn_would_share(const SpawnRequest *req);
 
 /* A long-lived fd (a workload's pidfd, spawn_start()'s own included) moved
  * above the fds a spawn passes, where a child sharing our fd table does not
