@@ -361,6 +361,15 @@ static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error
                 sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "%s", reason ?: "Invalid spawn request.");
                 return request_refuse(r, &t, error);
         }
+        /* The re-run once the child was made off the loop (step 5): it was
+         * all checked, decided and recorded on the first pass, and the
+         * child exists; only its result is left to take. */
+        if (a.req.cgroup_fd < 0 && request_offload_done(r)) {
+                k = request_record(r, &t, &seq, error);
+                if (k < 0)
+                        return k;
+                goto spawned;
+        }
         if (a.req.cgroup_fd >= 0) {
                 CgroupCheck *c = calloc(1, sizeof *c);
                 void *done = NULL;
@@ -431,8 +440,6 @@ static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error
          *    option, whose check took this request's one job, or with the
          *    caller's blocking jobs all taken, the child is a copy, made
          *    here. */
-        if (request_offload_done(r) && !cgroup)
-                goto spawned;
         if (cgroup || !offload_has_room(m->offload, r->caller.uid))
                 a.req.copy_child = true;
         if (a.req.cgroup_fd < 0) {
