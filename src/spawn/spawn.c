@@ -487,6 +487,16 @@ static pid_t clone3_run_child(struct pb_clone_args *args, const ChildContext *c)
         return (pid_t) rax;
 }
 
+/* One past the highest fd the child needs from us: the passed fds, the exe
+ * fd and /dev/null. */
+static int child_fd_table_end(const SpawnRequest *req, int devnull) {
+        int end = MAX(devnull, req->exe_fd) + 1;
+
+        for (size_t i = 0; i < req->n_fds; i++)
+                end = MAX(end, req->fds[i].fd + 1);
+        return end;
+}
+
 static pid_t create_shared_child(const SpawnRequest *req, const ChildContext *c, int *ret_pidfd) {
         _Alignas(16) char stack[SHARED_CHILD_STACK_SIZE];
         sigset_t all, saved;
@@ -545,15 +555,6 @@ int spawn_fd_keep_high(int fd) {
         return moved;
 }
 
-/* One past the highest fd the child needs from us: the passed fds, the exe
- * fd and /dev/null. */
-static int child_fd_table_end(const SpawnRequest *req, int devnull) {
-        int end = MAX(devnull, req->exe_fd) + 1;
-
-        for (size_t i = 0; i < req->n_fds; i++)
-                end = MAX(end, req->fds[i].fd + 1);
-        return end;
-}
 
 /* Write pid into the cgroup directory's cgroup.procs. */
 static int cgroup_attach(int cgroup_fd, pid_t pid) {
