@@ -87,8 +87,7 @@ int caller_facts_read(const Caller *c, CallerFacts *ret) {
         if (process_is_set(&c->process)) {
                 if (process_get_comm(&c->process, f.comm) < 0)
                         f.comm[0] = '\0';
-                if (process_namespace_id(&c->process, NAMESPACE_PID, &f.pidns) < 0)
-                        f.pidns = 0;
+                f.pidns = c->pidns;
                 if (process_namespace_id(&c->process, NAMESPACE_USER, &f.userns) < 0)
                         f.userns = 0;
         }
@@ -103,6 +102,13 @@ const char *caller_describe(const Caller *c, char *buf, size_t size) {
                  caller_identity_to_string(c->identity),
                  c->bus_name ? " bus=" : "", c->bus_name ?: "");
         return buf;
+}
+
+/* Unknown (0) when it cannot be read: the policy never counts that in the
+ * caller's favour. */
+static void caller_read_pidns(Caller *c) {
+        if (process_namespace_id(&c->process, NAMESPACE_PID, &c->pidns) < 0)
+                c->pidns = 0;
 }
 
 /* Supplementary groups from the user database, for a caller whose transport
@@ -299,6 +305,7 @@ int caller_from_bus_message(sd_bus_message *m, ControlPath cp, Caller *ret, sd_b
         }
         if (c.gid == (gid_t) -1)
                 goto deny;
+        caller_read_pidns(&c);
 
         *ret = c;
         return 0;
@@ -376,6 +383,7 @@ int caller_from_socket(int fd, ControlPath cp, Caller *ret) {
                 if (r < 0)
                         goto fail;
         }
+        caller_read_pidns(&c);
 
         *ret = c;
         return 0;

@@ -34,6 +34,12 @@ typedef struct Caller {
         Process process;    /* the calling process */
         CallerIdentity identity;
         char *bus_name;     /* unique name on the bus; NULL on the direct socket */
+        /* The process's pid namespace (nsfs inode, 0 unknown), read once when
+         * it is identified: a process never changes its pid namespace
+         * (setns() and unshare() move only its future children), so this
+         * holds for as long as the process does, and a cached Caller keeps
+         * it for its connection's life. */
+        uint64_t pidns;
 } Caller;
 
 #define CALLER_NULL ((Caller) { .uid = (uid_t) -1, .gid = (gid_t) -1, .process = PROCESS_NULL })
@@ -49,7 +55,7 @@ int caller_from_bus_message(sd_bus_message *m, ControlPath cp, Caller *ret, sd_b
 int caller_from_socket(int fd, ControlPath cp, Caller *ret);
 
 /* What the policy and the audit record need beyond the identity, read once
- * when the request arrives. Derived from the caller's process handle: for a
+ * when the request arrives (the pid namespace is the Caller's own). Derived from the caller's process handle: for a
  * "bus-pid-unpinned" caller they describe the process that had the bus's pid
  * and uid when we looked, which is why the policy treats them as unpinned. */
 typedef struct CallerFacts {
