@@ -9,6 +9,7 @@
  *  - direct socket: SO_PEERCRED + SO_PEERPIDFD of the accepted socket.
  * A caller that cannot be identified (disconnected, gone) is refused. */
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -40,9 +41,14 @@ typedef struct Caller {
          * holds for as long as the process does, and a cached Caller keeps
          * it for its connection's life. */
         uint64_t pidns;
+        /* The process's /proc/<pid>/comm, open (process_open_comm()): its
+         * comm can change any time, so it is read per request, but with one
+         * pread() instead of an open, a read and a re-check of the pin. -1
+         * when it could not be opened (then read the long way). */
+        int comm_fd;
 } Caller;
 
-#define CALLER_NULL ((Caller) { .uid = (uid_t) -1, .gid = (gid_t) -1, .process = PROCESS_NULL })
+#define CALLER_NULL ((Caller) { .uid = (uid_t) -1, .gid = (gid_t) -1, .process = PROCESS_NULL, .comm_fd = -EBADF })
 
 void caller_done(Caller *c);
 int caller_copy(Caller *ret, const Caller *c);

@@ -128,29 +128,48 @@ static int pidfd_identify(int fd, pid_t *ret_pid, uint64_t *ret_id) {
         return 0;
 }
 
-int process_from_pidfd(Process *ret, int pidfd) {
-        _cleanup_close_ int fd = pidfd;
-        pid_t pid;
-        uint64_t id = 0;
+/* The pid and pidfs id of what fd names; -EBADF when it is no pidfd. */
+static int pidfd_identify_any(int fd, pid_t *ret_pid, uint64_t *ret_id) {
         int r;
 
         if (fd < 0)
                 return -EBADF;
-        r = pidfd_identify(fd, &pid, &id);
-        if (r == -EOPNOTSUPP) {
-                /* "Pid:" in fdinfo is only printed for pidfds: anything else is -ENOTTY. */
-                r = pidfd_get_pid(fd, &pid);
-                if (r == -ENOTTY)
-                        return -EBADF;
-                if (r >= 0)
-                        r = pidfd_get_id(fd, &id);
-                if (r == -EOPNOTSUPP)
-                        r = 0;
-        }
+        *ret_id = 0;
+        r = pidfd_identify(fd, ret_pid, ret_id);
+        if (r != -EOPNOTSUPP)
+                return r;
+        /* "Pid:" in fdinfo is only printed for pidfds: anything else is -ENOTTY. */
+        r = pidfd_get_pid(fd, ret_pid);
+        if (r == -ENOTTY)
+                return -EBADF;
         if (r < 0)
                 return r;
+        r = pidfd_get_id(fd, ret_id);
+        return r == -EOPNOTSUPP ? 0 : r;
+}
 
+int process_from_pidfd(Process *ret, int pidfd) {
+        _cleanup_close_ int fd = pidfd;
+        pid_t pid;
+        uint64_t id;
+        int r;
+
+        r = pidfd_identify_any(fd, &pid, &id);
+        if (r < 0)
+                return r;
         *ret = (Process) { .pid = pid, .fd = TAKE_FD(fd), .id = id };
+        return 0;
+}
+
+int process_borrow_pidfd(Process *ret, int pidfd) {
+        pid_t pid;
+        uint64_t id;
+        int r;
+
+        r = pidfd_identify_any(pidfd, &pid, &id);
+        if (r < 0)
+                return r;
+        *ret = (Process) { .pid = pid, .fd = pidfd, .id = id };
         return 0;
 }
 
@@ -522,6 +541,12 @@ static int proc_read_verified(const Process *p, const char *file, bool one_line,
         return process_verify_pid(p);
 }
 
+static void comm_from_buf(char *buf, char ret[static PROCESS_COMM_MAX]) {
+        buf[strcspn(buf, "\n")] = '\0';
+        memcpy(ret, buf, PROCESS_COMM_MAX);
+        ret[PROCESS_COMM_MAX - 1] = '\0';
+}
+
 int process_get_comm(const Process *p, char ret[static PROCESS_COMM_MAX]) {
         char buf[PROCESS_COMM_MAX + 1];
         int r;
@@ -529,9 +554,39 @@ int process_get_comm(const Process *p, char ret[static PROCESS_COMM_MAX]) {
         r = proc_read_verified(p, "comm", true, buf, sizeof buf);
         if (r < 0)
                 return r;
-        buf[strcspn(buf, "\n")] = '\0';
-        memcpy(ret, buf, PROCESS_COMM_MAX);
-        ret[PROCESS_COMM_MAX - 1] = '\0';
+        comm_from_buf(buf, ret);
+        return 0;
+}
+
+int process_open_comm(const Process *p) {
+        _cleanup_close_ int fd = -EBADF;
+        char path[64];
+        int r;
+
+        if (!process_is_set(p))
+                return -ESRCH;
+        snprintf(path, sizeof path, "/proc/%d/comm", (int) p->pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return errno == ENOENT ? -ESRCH : negative_errno();
+        /* Opened while the pid still named p: the file is p's for good. */
+        r = process_verify_pid(p);
+        if (r < 0)
+                return r;
+        return TAKE_FD(fd);
+}
+
+int process_read_comm_fd(int fd, char ret[static PROCESS_COMM_MAX]) {
+        char buf[PROCESS_COMM_MAX + 1];
+        ssize_t n;
+
+        do
+                n = pread(fd, buf, sizeof buf - 1, 0);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return negative_errno(); /* ESRCH once reaped */
+        buf[n] = '\0';
+        comm_from_buf(buf, ret);
         return 0;
 }
 
