@@ -423,6 +423,8 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to acquire %s: %m", BROKER_BUS_NAME);
 
+        heap_trim_after_start();
+
         /* Under systemd (Type=notify); nothing without NOTIFY_SOCKET. */
         (void) sd_notify(false, "READY=1");
         log_info("pidbrokerd ready: control path %s, policy %s, direct socket %s.", manager_control_path(m),
