@@ -148,18 +148,6 @@ static int pidfd_identify_any(int fd, pid_t *ret_pid, uint64_t *ret_id) {
         return r == -EOPNOTSUPP ? 0 : r;
 }
 
-int process_from_pidfd(Process *ret, int pidfd) {
-        _cleanup_close_ int fd = pidfd;
-        pid_t pid;
-        uint64_t id;
-        int r;
-
-        r = pidfd_identify_any(fd, &pid, &id);
-        if (r < 0)
-                return r;
-        *ret = (Process) { .pid = pid, .fd = TAKE_FD(fd), .id = id };
-        return 0;
-}
 
 int process_borrow_pidfd(Process *ret, int pidfd) {
         pid_t pid;
@@ -170,6 +158,17 @@ int process_borrow_pidfd(Process *ret, int pidfd) {
         if (r < 0)
                 return r;
         *ret = (Process) { .pid = pid, .fd = pidfd, .id = id };
+        return 0;
+}
+
+int process_from_pidfd(Process *ret, int pidfd) {
+        _cleanup_close_ int fd = pidfd;
+        int r;
+
+        r = process_borrow_pidfd(ret, fd);
+        if (r < 0)
+                return r;
+        TAKE_FD(fd); /* now ret's */
         return 0;
 }
 
