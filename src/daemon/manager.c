@@ -227,7 +227,7 @@ static int on_post_dispatch(sd_event_source *s, void *userdata) {
 }
 
 /* Connections whose identity is kept at once: past it the cache starts
- * over (each entry costs a pidfd). */
+ * over (each entry costs two fds: the caller's pidfd and its /proc comm). */
 #define IDENTITY_CACHE_MAX 1024
 
 /* Suppressed denials are summed up in one record each period at the
