@@ -799,12 +799,20 @@ static void test_comm_fd(void) {
         /* Read twice from the same fd: the same answer. */
         g_assert_cmpint(process_read_comm_fd(fd, again), ==, 0);
         g_assert_cmpstr(again, ==, comm);
+        /* With the user namespace, as the pidfd's ioctl names it. */
+        uint64_t userns = 0, ioctl_userns = 0;
+        g_assert_cmpint(process_get_comm_userns(&p, again, &userns), ==, 0);
+        g_assert_cmpstr(again, ==, comm);
+        g_assert_cmpint(process_namespace_id(&p, NAMESPACE_USER, &ioctl_userns), ==, 0);
+        g_assert_cmpuint(userns, ==, ioctl_userns);
+        g_assert_cmpuint(userns, !=, 0);
 
         release = safe_close(release);
         reap(&p, &si);
         assert_exited(&si, 0);
         g_assert_cmpint(process_read_comm_fd(fd, comm), ==, -ESRCH);
         g_assert_cmpint(process_open_comm(&p), ==, -ESRCH);
+        g_assert_cmpint(process_get_comm_userns(&p, comm, &userns), ==, -ESRCH);
 }
 
 /* --- Waiting ------------------------------------------------------------- */

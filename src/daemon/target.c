@@ -38,10 +38,10 @@ int target_read(Manager *m, const Process *p, const Caller *c, const CallerFacts
 
         if (t.pidns == 0 && process_namespace_id(p, NAMESPACE_PID, &t.pidns) < 0)
                 t.pidns = 0;
-        if (process_namespace_id(p, NAMESPACE_USER, &t.userns) < 0)
-                t.userns = 0;
-        if (process_get_comm(p, t.comm) < 0)
+        if (process_get_comm_userns(p, t.comm, &t.userns) < 0) {
                 t.comm[0] = '\0';
+                t.userns = 0;
+        }
         t.control_path = process_control_path(p);
         t.cross_namespace = namespaces_differ(&t, c, f);
 

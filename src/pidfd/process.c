@@ -557,6 +557,25 @@ int process_get_comm(const Process *p, char ret[static PROCESS_COMM_MAX]) {
         return 0;
 }
 
+int process_get_comm_userns(const Process *p, char ret_comm[static PROCESS_COMM_MAX], uint64_t *ret_userns) {
+        uint64_t userns;
+        int r;
+
+        if (!process_is_set(p))
+                return -ESRCH;
+        /* The namespace by pid first: the re-check of the pin that reading
+         * comm ends with covers both. Cheaper than the pidfd's namespace
+         * ioctl (an fd made, stat'ed and closed) next to a comm that needs
+         * the re-check anyway. */
+        if (namespace_id_from_proc(p->pid, NAMESPACE_USER, &userns) < 0)
+                userns = 0;
+        r = process_get_comm(p, ret_comm);
+        if (r < 0)
+                return r;
+        *ret_userns = userns;
+        return 0;
+}
+
 int process_open_comm(const Process *p) {
         _cleanup_close_ int fd = -EBADF;
         char path[64];

@@ -129,6 +129,9 @@ int process_namespace_id(const Process *p, NamespaceType t, uint64_t *ret);
  * only: any process can set its own comm. */
 #define PROCESS_COMM_MAX 16
 int process_get_comm(const Process *p, char ret[static PROCESS_COMM_MAX]);
+/* Its comm and its user namespace (0 when that cannot be read) at once,
+ * both re-checked against the pidfd by one check. */
+int process_get_comm_userns(const Process *p, char ret_comm[static PROCESS_COMM_MAX], uint64_t *ret_userns);
 /* /proc/<pid>/comm opened for reading again and again (a caller's, kept for
  * its connection's life): an open /proc file stays bound to the process it
  * was opened for, so once the pin is checked after the open, a later read
