@@ -148,7 +148,6 @@ static int pidfd_identify_any(int fd, pid_t *ret_pid, uint64_t *ret_id) {
         return r == -EOPNOTSUPP ? 0 : r;
 }
 
-
 int process_borrow_pidfd(Process *ret, int pidfd) {
         pid_t pid;
         uint64_t id;
