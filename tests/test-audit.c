@@ -804,6 +804,8 @@ static int journal_child(void *userdata) {
                 int big = 1024 * 1024;
                 (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
         }
+        /* journald started: seen within a second, at once on reopen. */
+        CHECK(audit_log_reopen(log) == 0);
 
         /* journald "runs": record and outcome each arrive as one entry. */
         rec = full_record(&t);

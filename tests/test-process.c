@@ -370,6 +370,45 @@ static void test_from_pidfd(void) {
         g_assert_false(process_is_set(&p));
 }
 
+/* Borrowed: the handle is the caller's fd itself, which stays the caller's. */
+static void test_borrow_pidfd(void) {
+        _cleanup_process_ Process q = PROCESS_NULL;
+        _cleanup_close_ int release = -EBADF, fd = -EBADF, efd = -EBADF;
+        Process p = PROCESS_NULL;
+        unsigned nfds;
+        siginfo_t si;
+
+        TEST_REQUIRE_FEATURE(FEATURE_PIDFD_OPEN);
+        TEST_REQUIRE_FEATURE(FEATURE_PIDFS);
+
+        spawn_blocker(&q, &release, NULL, 0);
+        fd = sys_pidfd_open(q.pid, 0);
+        g_assert_no_errno(fd);
+        nfds = test_count_open_fds();
+        g_assert_cmpint(process_borrow_pidfd(&p, fd), ==, 0);
+        g_assert_cmpint(p.fd, ==, fd);
+        g_assert_cmpint(p.pid, ==, q.pid);
+        g_assert_cmpuint(p.id, ==, q.id);
+        g_assert_true(process_same(&p, &q));
+        g_assert_cmpuint(test_count_open_fds(), ==, nfds);
+
+        /* Not a pidfd: refused, nothing closed, nothing opened. */
+        efd = eventfd(0, EFD_CLOEXEC);
+        g_assert_no_errno(efd);
+        nfds = test_count_open_fds();
+        g_assert_cmpint(process_borrow_pidfd(&p, efd), ==, -EBADF);
+        g_assert_no_errno(fcntl(efd, F_GETFD));
+        g_assert_cmpuint(test_count_open_fds(), ==, nfds);
+        g_assert_cmpint(process_borrow_pidfd(&p, -EBADF), ==, -EBADF);
+
+        release = safe_close(release);
+        reap(&q, &si);
+        assert_exited(&si, 0);
+        /* Reaped: nothing left to name. */
+        g_assert_cmpint(process_borrow_pidfd(&p, fd), ==, -ESRCH);
+        g_assert_no_errno(fcntl(fd, F_GETFD));
+}
+
 static void test_from_pidfd_dup(void) {
         _cleanup_process_ Process p = PROCESS_NULL, q = PROCESS_NULL;
         _cleanup_close_ int release = -EBADF, fd = -EBADF;
@@ -732,6 +771,48 @@ static void test_check_alive_zombie(void) {
 
         reap(&p, &si);
         g_assert_cmpint(process_check_alive(&p), ==, -ESRCH);
+}
+
+/* --- comm ---------------------------------------------------------------- */
+
+static int rename_comm(void) {
+        return prctl(PR_SET_NAME, "renamed-blocker") < 0 ? 2 : 0;
+}
+
+/* The comm fd is read again and again: it follows a rename, and once the
+ * process is reaped it says so, never describing whoever gets the pid. */
+static void test_comm_fd(void) {
+        _cleanup_process_ Process p = PROCESS_NULL;
+        _cleanup_close_ int release = -EBADF, fd = -EBADF;
+        char comm[PROCESS_COMM_MAX], again[PROCESS_COMM_MAX];
+        siginfo_t si;
+
+        TEST_REQUIRE_FEATURE(FEATURE_PIDFD_OPEN);
+
+        spawn_blocker(&p, &release, rename_comm, 0);
+        fd = process_open_comm(&p);
+        g_assert_cmpint(fd, >=, 0);
+        g_assert_cmpint(process_read_comm_fd(fd, comm), ==, 0);
+        g_assert_cmpstr(comm, ==, "renamed-blocker");
+        g_assert_cmpint(process_get_comm(&p, again), ==, 0);
+        g_assert_cmpstr(again, ==, comm);
+        /* Read twice from the same fd: the same answer. */
+        g_assert_cmpint(process_read_comm_fd(fd, again), ==, 0);
+        g_assert_cmpstr(again, ==, comm);
+        /* With the user namespace, as the pidfd's ioctl names it. */
+        uint64_t userns = 0, ioctl_userns = 0;
+        g_assert_cmpint(process_get_comm_userns(&p, again, &userns), ==, 0);
+        g_assert_cmpstr(again, ==, comm);
+        g_assert_cmpint(process_namespace_id(&p, NAMESPACE_USER, &ioctl_userns), ==, 0);
+        g_assert_cmpuint(userns, ==, ioctl_userns);
+        g_assert_cmpuint(userns, !=, 0);
+
+        release = safe_close(release);
+        reap(&p, &si);
+        assert_exited(&si, 0);
+        g_assert_cmpint(process_read_comm_fd(fd, comm), ==, -ESRCH);
+        g_assert_cmpint(process_open_comm(&p), ==, -ESRCH);
+        g_assert_cmpint(process_get_comm_userns(&p, comm, &userns), ==, -ESRCH);
 }
 
 /* --- Waiting ------------------------------------------------------------- */
@@ -1277,6 +1358,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/process/from-pid/nonexistent", test_from_pid_nonexistent);
         g_test_add_func("/process/from-pidfd/owns", test_from_pidfd);
         g_test_add_func("/process/from-pidfd/dup", test_from_pidfd_dup);
+        g_test_add_func("/process/from-pidfd/borrow", test_borrow_pidfd);
         g_test_add_func("/process/same", test_same);
         g_test_add_func("/process/signal/delivers", test_signal_delivers);
         g_test_add_func("/process/signal/zero", test_signal_zero);
@@ -1300,6 +1382,7 @@ int main(int argc, char *argv[]) {
         /* Last: it fails against the current process.c (see the test), and a
          * failure ends the run; the others should have run by then. */
         g_test_add_func("/process/check-alive/zombie", test_check_alive_zombie);
+        g_test_add_func("/process/comm-fd", test_comm_fd);
         g_test_add_func("/process/fallbacks/ENOSYS", test_fallbacks_enosys);
         g_test_add_func("/process/fallbacks/EPERM", test_fallbacks_eperm);
 

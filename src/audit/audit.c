@@ -39,8 +39,11 @@ struct AuditLog {
         int fd;
         AuditLogFlags flags;
         uint64_t seq;            /* last record seq written or found */
-        bool truncate_pending;   /* a failed append left bytes past truncate_to */
+        bool truncate_pending;   /* a failed append left a torn line */
+        size_t torn_bytes;       /* its length, while truncate_to is not known yet */
         off_t truncate_to;
+        bool journal_present;    /* the journal's socket, as last looked at */
+        uint64_t journal_checked_usec; /* CLOCK_MONOTONIC; 0: never */
 
         /* Denial budget (audit.h). Tokens are counted in millionths, so a
          * refill of per_second tokens per 10^6 usec is exact integer math. */
@@ -390,10 +393,26 @@ static void journal_fields_done(JournalFields *f) {
         f->n = 0;
 }
 
-static bool journal_wanted(const AuditLog *log) {
-        /* journald is running when its socket exists; checked per line since
-         * it may start (or stop) while the daemon runs. */
-        return !(log->flags & AUDIT_LOG_NO_JOURNAL) && access(JOURNAL_SOCKET, F_OK) >= 0;
+/* How long the answer to "does journald run" is kept. */
+#define JOURNAL_RECHECK_USEC UINT64_C(1000000)
+
+static bool journal_wanted(AuditLog *log) {
+        struct timespec ts;
+        uint64_t now;
+
+        if (log->flags & AUDIT_LOG_NO_JOURNAL)
+                return false;
+        /* journald is running when its socket exists. It may start (or stop)
+         * while the daemon runs, so the answer is looked at again once a
+         * second, not once per line: a busy log pays no syscall per record,
+         * and the copy is a convenience (the file is the record of truth). */
+        (void) clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+        now = (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+        if (log->journal_checked_usec == 0 || now - log->journal_checked_usec >= JOURNAL_RECHECK_USEC) {
+                log->journal_present = access(JOURNAL_SOCKET, F_OK) >= 0;
+                log->journal_checked_usec = now ?: 1;
+        }
+        return log->journal_present;
 }
 
 /* The line without its '\n'. The result of sending is ignored on purpose. */
@@ -403,7 +422,7 @@ static void journal_send_line(JournalFields *f, const char *line, size_t len) {
         (void) sd_journal_sendv(f->iov, (int) f->n);
 }
 
-static void journal_send_record(const AuditLog *log, const AuditRecord *rec, uint64_t seq,
+static void journal_send_record(AuditLog *log, const AuditRecord *rec, uint64_t seq,
                                 const char *result, const char *line, size_t len) {
         const AuditSubject *s = &rec->subject;
         const AuditTarget *t = rec->target;
@@ -472,7 +491,7 @@ static void journal_send_record(const AuditLog *log, const AuditRecord *rec, uin
         journal_fields_done(&f);
 }
 
-static void journal_send_outcome(const AuditLog *log, uint64_t seq, const char *result,
+static void journal_send_outcome(AuditLog *log, uint64_t seq, const char *result,
                                  const char *line, size_t len) {
         JournalFields f = {};
 
@@ -743,6 +762,9 @@ int audit_log_reopen(AuditLog *log) {
         log->fd = fd;
         /* A pending repair belonged to the old file. */
         log->truncate_pending = false;
+        log->torn_bytes = 0;
+        /* Look for journald again with the next line. */
+        log->journal_checked_usec = 0;
         if (seq > log->seq)
                 log->seq = seq;
         return 0;
@@ -765,21 +787,38 @@ uint64_t audit_log_last_seq(const AuditLog *log) {
         return log ? log->seq : 0;
 }
 
-/* One write() per line; on any failure the file goes back to its size before
- * the call, so it never holds a partial line. */
-static int log_write_line(AuditLog *log, const char *line, size_t len) {
+/* A failed append left a torn line at the end: cut it away. Its start is
+ * learnt from the size once the line is known to be torn (never per line). */
+static int log_repair(AuditLog *log) {
         struct stat st;
+
+        if (!log->truncate_pending)
+                return 0;
+        if (log->torn_bytes > 0) {
+                if (fstat(log->fd, &st) < 0)
+                        return -errno;
+                /* Shorter than the torn line: someone else cut the file already. */
+                log->truncate_to = (uint64_t) st.st_size >= log->torn_bytes ?
+                                   st.st_size - (off_t) log->torn_bytes : st.st_size;
+                log->torn_bytes = 0;
+        }
+        if (ftruncate(log->fd, log->truncate_to) < 0)
+                return -errno;
+        log->truncate_pending = false;
+        return 0;
+}
+
+/* One write() per line; on any failure the file goes back to its size before
+ * the call, so it never holds a partial line. A line that goes in costs that
+ * one write() and nothing else (no fstat for a size that is only needed to
+ * undo a failure): the daemon is the file's one writer (audit.h). */
+static int log_write_line(AuditLog *log, const char *line, size_t len) {
         ssize_t n;
         int r;
 
-        if (log->truncate_pending) {
-                if (ftruncate(log->fd, log->truncate_to) < 0)
-                        return -errno;
-                log->truncate_pending = false;
-        }
-
-        if (fstat(log->fd, &st) < 0)
-                return -errno;
+        r = log_repair(log);
+        if (r < 0)
+                return r;
 
         do
                 n = write(log->fd, line, len);
@@ -794,9 +833,13 @@ static int log_write_line(AuditLog *log, const char *line, size_t len) {
                  * (the next write would say ENOSPC). */
                 r = n < 0 ? -errno : -ENOSPC;
 
-        if (ftruncate(log->fd, st.st_size) < 0) {
+        /* A failed write() wrote nothing; a short one wrote n bytes at the
+         * end (O_APPEND). Should the cut fail, the next append retries it
+         * first and fails until it succeeds. */
+        if (n > 0) {
                 log->truncate_pending = true;
-                log->truncate_to = st.st_size;
+                log->torn_bytes = (size_t) n;
+                (void) log_repair(log);
         }
         return r;
 }

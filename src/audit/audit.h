@@ -81,7 +81,8 @@
  *
  * ── Journal ─────────────────────────────────────────────────────────────────
  * After the line is in the file, the same record is sent with sd_journal_sendv
- * when /run/systemd/journal/socket exists: MESSAGE_ID=AUDIT_MESSAGE_ID (both
+ * when /run/systemd/journal/socket exists (looked at once a second, and again
+ * on reopen, not per line): MESSAGE_ID=AUDIT_MESSAGE_ID (both
  * record and outcome lines; PIDBROKER_TYPE tells them apart), MESSAGE (a
  * human summary), PRIORITY, PIDBROKER_TYPE, PIDBROKER_SEQ, PIDBROKER_ACTION,
  * PIDBROKER_DECISION, PIDBROKER_RULE, PIDBROKER_RESULT,
@@ -196,7 +197,8 @@ typedef struct AuditLog AuditLog;
 int audit_log_open(const char *path, AuditLogFlags flags, AuditLog **ret);
 
 /* Reopen the path (after logrotate renamed the file): the new file is created
- * if missing, seq continues from max(in memory, the new file's last record).
+ * if missing, seq continues from max(in memory, the new file's last record);
+ * whether journald runs is looked at again.
  * On failure the old fd is kept and -errno returned. */
 int audit_log_reopen(AuditLog *log);
 

@@ -32,6 +32,25 @@ static inline int read_small_file_at(int dirfd, const char *path, char *buf, siz
         return 0;
 }
 
+/* A one-line file of the kernel's (/proc/<pid>/comm, oom_score_adj) that
+ * fits in buf: the kernel hands it over whole in the first read(), so no
+ * second read() looks for the end. At most size - 1 bytes, NUL-terminated. */
+static inline int read_one_line_file_at(int dirfd, const char *path, char *buf, size_t size) {
+        _cleanup_close_ int fd = -EBADF;
+        ssize_t n;
+
+        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return negative_errno();
+        do
+                n = read(fd, buf, size - 1);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return negative_errno();
+        buf[n] = '\0';
+        return 0;
+}
+
 /* A DIR stream over a new fd of the directory dirfd (which stays the
  * caller's): readdir() without touching dirfd's own offset. */
 static inline int opendir_fd(int dirfd, DIR **ret) {

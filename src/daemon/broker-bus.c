@@ -635,11 +635,13 @@ int handle_signal(Request *r, const Process *p, int sig, unsigned flags, sd_bus_
         return sd_bus_reply_method_return(r->msg, NULL);
 }
 
-/* A pidfd the caller passed, as a handle of our own: a refusal (recorded)
- * when it is none. Reading what it is never blocks: the pidfd is
- * recognised from our own fdinfo before anything else touches it. */
-static int request_take_pidfd(Request *r, int fd, Process *ret, sd_bus_error *error) {
-        int k = process_from_pidfd_dup(ret, fd);
+/* A pidfd the caller passed, as a handle borrowed from the message (no dup:
+ * the message keeps the fd while its handler runs, and a handler that runs
+ * again reads it again): a refusal (recorded) when it is none. Reading what
+ * it is never blocks: the pidfd is recognised by its file system (statx
+ * without a sync) or from our own fdinfo before anything else touches it. */
+static int request_borrow_pidfd(Request *r, int fd, Process *ret, sd_bus_error *error) {
+        int k = process_borrow_pidfd(ret, fd);
 
         if (k == -ESRCH)
                 sd_bus_error_set(error, BUS_ERROR_NO_SUCH_PROCESS, "The process has exited.");
@@ -651,7 +653,7 @@ static int request_take_pidfd(Request *r, int fd, Process *ret, sd_bus_error *er
 }
 
 static int method_signal(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        _cleanup_process_ Process p = PROCESS_NULL;
+        Process p = PROCESS_NULL; /* borrowed from msg: not closed here */
         Manager *m = userdata;
         Request *r;
         int32_t sig;
@@ -666,7 +668,7 @@ static int method_signal(sd_bus_message *msg, void *userdata, sd_bus_error *erro
                 return request_refuse_errno(r, NULL, k, "Bad arguments", error);
         if (signal_check_args(sig, flags, error) < 0)
                 return request_refuse(r, NULL, error);
-        k = request_take_pidfd(r, fd, &p, error);
+        k = request_borrow_pidfd(r, fd, &p, error);
         if (k < 0)
                 return k;
         return handle_signal(r, &p, sig, flags, error);
@@ -743,7 +745,7 @@ static int getfd_check_fd_type(Request *r, Target *t, const char *fd_type) {
 }
 
 static int method_get_fd(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        _cleanup_process_ Process p = PROCESS_NULL;
+        Process p = PROCESS_NULL; /* borrowed from msg: not closed here */
         _cleanup_free_ char *fd_type = NULL, *fd_type_audit = NULL;
         _cleanup_close_ int fd = -EBADF;
         Manager *m = userdata;
@@ -766,7 +768,7 @@ static int method_get_fd(sd_bus_message *msg, void *userdata, sd_bus_error *erro
                 sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Invalid target fd %d.", target_fd);
                 return request_refuse(r, &t, error);
         }
-        k = request_take_pidfd(r, pidfd, &p, error);
+        k = request_borrow_pidfd(r, pidfd, &p, error);
         if (k < 0)
                 return k;
         if (process_is_legacy(&p) || !feature_available(FEATURE_PIDFD_GETFD)) {

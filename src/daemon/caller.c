@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@ void caller_done(Caller *c) {
         free(c->groups);
         free(c->bus_name);
         process_done(&c->process);
+        safe_close(c->comm_fd);
         *c = CALLER_NULL;
 }
 
@@ -36,6 +38,7 @@ int caller_copy(Caller *ret, const Caller *c) {
         n.groups = NULL;
         n.bus_name = NULL;
         n.process = PROCESS_NULL;
+        n.comm_fd = -EBADF;
         if (c->n_groups > 0) {
                 n.groups = calloc(c->n_groups, sizeof(gid_t));
                 if (!n.groups)
@@ -50,6 +53,14 @@ int caller_copy(Caller *ret, const Caller *c) {
         if (process_is_set(&c->process)) {
                 r = process_copy(&n.process, &c->process);
                 if (r < 0) {
+                        caller_done(&n);
+                        return r;
+                }
+        }
+        if (c->comm_fd >= 0) {
+                n.comm_fd = fcntl(c->comm_fd, F_DUPFD_CLOEXEC, 3);
+                if (n.comm_fd < 0) {
+                        r = -errno;
                         caller_done(&n);
                         return r;
                 }
@@ -85,10 +96,10 @@ int caller_facts_read(const Caller *c, CallerFacts *ret) {
         /* Each fact on its own: one that cannot be read stays unknown (0 or
          * ""), which the policy never counts in the caller's favour. */
         if (process_is_set(&c->process)) {
-                if (process_get_comm(&c->process, f.comm) < 0)
+                if ((c->comm_fd >= 0 ? process_read_comm_fd(c->comm_fd, f.comm) :
+                                       process_get_comm(&c->process, f.comm)) < 0)
                         f.comm[0] = '\0';
-                if (process_namespace_id(&c->process, NAMESPACE_PID, &f.pidns) < 0)
-                        f.pidns = 0;
+                f.pidns = c->pidns;
                 if (process_namespace_id(&c->process, NAMESPACE_USER, &f.userns) < 0)
                         f.userns = 0;
         }
@@ -103,6 +114,15 @@ const char *caller_describe(const Caller *c, char *buf, size_t size) {
                  caller_identity_to_string(c->identity),
                  c->bus_name ? " bus=" : "", c->bus_name ?: "");
         return buf;
+}
+
+/* What is read once per identified process (Caller.pidns, .comm_fd).
+ * Unknown (0, -1) when it cannot be read: the policy never counts that in
+ * the caller's favour, and the comm is then read per request. */
+static void caller_read_once(Caller *c) {
+        if (process_namespace_id(&c->process, NAMESPACE_PID, &c->pidns) < 0)
+                c->pidns = 0;
+        c->comm_fd = process_open_comm(&c->process);
 }
 
 /* Supplementary groups from the user database, for a caller whose transport
@@ -299,6 +319,7 @@ int caller_from_bus_message(sd_bus_message *m, ControlPath cp, Caller *ret, sd_b
         }
         if (c.gid == (gid_t) -1)
                 goto deny;
+        caller_read_once(&c);
 
         *ret = c;
         return 0;
@@ -376,6 +397,7 @@ int caller_from_socket(int fd, ControlPath cp, Caller *ret) {
                 if (r < 0)
                         goto fail;
         }
+        caller_read_once(&c);
 
         *ret = c;
         return 0;

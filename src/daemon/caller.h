@@ -9,6 +9,7 @@
  *  - direct socket: SO_PEERCRED + SO_PEERPIDFD of the accepted socket.
  * A caller that cannot be identified (disconnected, gone) is refused. */
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -34,9 +35,20 @@ typedef struct Caller {
         Process process;    /* the calling process */
         CallerIdentity identity;
         char *bus_name;     /* unique name on the bus; NULL on the direct socket */
+        /* The process's pid namespace (nsfs inode, 0 unknown), read once when
+         * it is identified: a process never changes its pid namespace
+         * (setns() and unshare() move only its future children), so this
+         * holds for as long as the process does, and a cached Caller keeps
+         * it for its connection's life. */
+        uint64_t pidns;
+        /* The process's /proc/<pid>/comm, open (process_open_comm()): its
+         * comm can change any time, so it is read per request, but with one
+         * pread() instead of an open, a read and a re-check of the pin. -1
+         * when it could not be opened (then read the long way). */
+        int comm_fd;
 } Caller;
 
-#define CALLER_NULL ((Caller) { .uid = (uid_t) -1, .gid = (gid_t) -1, .process = PROCESS_NULL })
+#define CALLER_NULL ((Caller) { .uid = (uid_t) -1, .gid = (gid_t) -1, .process = PROCESS_NULL, .comm_fd = -EBADF })
 
 void caller_done(Caller *c);
 int caller_copy(Caller *ret, const Caller *c);
@@ -49,7 +61,7 @@ int caller_from_bus_message(sd_bus_message *m, ControlPath cp, Caller *ret, sd_b
 int caller_from_socket(int fd, ControlPath cp, Caller *ret);
 
 /* What the policy and the audit record need beyond the identity, read once
- * when the request arrives. Derived from the caller's process handle: for a
+ * when the request arrives (the pid namespace is the Caller's own). Derived from the caller's process handle: for a
  * "bus-pid-unpinned" caller they describe the process that had the bus's pid
  * and uid when we looked, which is why the policy treats them as unpinned. */
 typedef struct CallerFacts {

@@ -18,6 +18,12 @@ static int on_heap_trim(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+void heap_trim_after_start(void) {
+        int released = malloc_trim(0);
+
+        log_debug("Heap trimmed after start-up: %s.", released ? "memory returned" : "nothing to return");
+}
+
 void heap_trim_note_release(Manager *m) {
         int r;
 

@@ -13,6 +13,11 @@ typedef struct Manager Manager;
 #define HEAP_TRIM_MIN_DROP 256u
 #define HEAP_TRIM_DELAY_USEC 1000000ULL
 
+/* Once start-up is over: what parsing the configuration, the policy and
+ * the seccomp profiles (libseccomp's compiler) used and freed goes back to
+ * the system, so an idle daemon holds only what it keeps. */
+void heap_trim_after_start(void);
+
 /* After a workload was freed (m->n_workloads already lowered). */
 void heap_trim_note_release(Manager *m);
 /* In manager_free(). */

@@ -8,8 +8,10 @@
  * authenticated, and the process is held by its pidfd (a cached caller
  * whose process has exited is dropped and asked again, which then fails
  * the way a fresh query would). An entry goes when the bus says the name
- * has gone (NameOwnerChanged). What can change — the caller's namespaces
- * and comm — is not cached: CallerFacts are read per request. */
+ * has gone (NameOwnerChanged). What can change — the caller's user
+ * namespace and comm — is not cached: CallerFacts are read per request (the
+ * comm through the process's /proc file, kept open: Caller.comm_fd). Its
+ * pid namespace cannot change, and is read once (Caller.pidns). */
 
 #include <stddef.h>
 

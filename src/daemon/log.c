@@ -14,7 +14,7 @@
 #include "log.h"
 
 static LogTarget log_target = LOG_TARGET_STDERR;
-static int log_max_level = LOG_INFO;
+int log_max_level = LOG_INFO;
 
 static const char *const log_target_table[_LOG_TARGET_MAX] = {
         [LOG_TARGET_AUTO] = "auto",
@@ -54,7 +54,7 @@ void log_setup(LogTarget target, int max_level) {
 
 int log_internal(int level, int error, const char *file, int line, const char *func, const char *format, ...) {
         if (level > log_max_level)
-                return error < 0 ? error : -abs(error);
+                return log_error_value(error);
 
         char buf[2048];
         va_list ap;

@@ -6,6 +6,7 @@
  * failure is logged and returned in one line, systemd-style; %m in the format
  * prints that error. */
 
+#include <stdlib.h>
 #include <syslog.h>
 
 #include "macro.h"
@@ -24,8 +25,23 @@ int log_parse_level(const char *s); /* "debug", "info", ... or a number; -EINVAL
 int log_internal(int level, int error, const char *file, int line, const char *func,
                  const char *format, ...) _printf_(6, 7);
 
-#define log_full_errno(level, error, ...) \
-        log_internal((level), (error), __FILE__, __LINE__, __func__, __VA_ARGS__)
+/* The most verbose level written; set by log_setup(). */
+extern int log_max_level;
+
+/* What log_internal() returns for error, without it being called. */
+static inline int log_error_value(int error) {
+        return error < 0 ? error : -abs(error);
+}
+
+/* A level that is off costs one comparison: the arguments (a
+ * caller_describe(), a strerror()) are not even evaluated. */
+#define log_full_errno(level, error, ...)                                                        \
+        ({                                                                                       \
+                int _level = (level), _error = (error);                                          \
+                _level <= log_max_level ?                                                        \
+                        log_internal(_level, _error, __FILE__, __LINE__, __func__, __VA_ARGS__) : \
+                        log_error_value(_error);                                                 \
+        })
 
 #define log_debug(...) log_full_errno(LOG_DEBUG, 0, __VA_ARGS__)
 #define log_info(...) log_full_errno(LOG_INFO, 0, __VA_ARGS__)

@@ -227,7 +227,7 @@ static int on_post_dispatch(sd_event_source *s, void *userdata) {
 }
 
 /* Connections whose identity is kept at once: past it the cache starts
- * over (each entry costs a pidfd). */
+ * over (each entry costs two fds: the caller's pidfd and its /proc comm). */
 #define IDENTITY_CACHE_MAX 1024
 
 /* Suppressed denials are summed up in one record each period at the
@@ -422,6 +422,8 @@ int manager_start(Manager *m) {
         r = sd_bus_request_name(m->bus, BROKER_BUS_NAME, m->reexecuted ? SD_BUS_NAME_QUEUE : 0);
         if (r < 0)
                 return log_error_errno(r, "Failed to acquire %s: %m", BROKER_BUS_NAME);
+
+        heap_trim_after_start();
 
         /* Under systemd (Type=notify); nothing without NOTIFY_SOCKET. */
         (void) sd_notify(false, "READY=1");

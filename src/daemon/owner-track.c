@@ -182,9 +182,10 @@ int owner_waiter_count(Manager *m, sd_bus_message *msg, int delta) {
 void owner_client_gone(Manager *m, sd_bus *bus, const char *name) {
         Owner *o = owner_find(m, bus, name);
 
+        /* Its calls first: they may borrow the cached identity. */
+        request_drop_from(m, bus, name);
         if (name)
                 identity_cache_drop(m->identities, name);
-        request_drop_from(m, bus, name);
         subscribers_drop_of(m, bus, name);
         if (!o)
                 return;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +15,35 @@
 static void pending_link(Request *r) {
         Manager *m = r->manager;
 
+        assert(!r->caller_borrowed);
         if (r->pending)
                 return;
         r->pending = true;
         LIST_PREPEND(m->pending, r);
         m->n_pending++;
+}
+
+static void request_caller_done(Request *r) {
+        if (r->caller_borrowed)
+                r->caller = CALLER_NULL;
+        else
+                caller_done(&r->caller);
+        r->caller_borrowed = false;
+}
+
+/* Before a request waits past its dispatch: the caller becomes its own. */
+static int request_own_caller(Request *r) {
+        Caller own;
+        int k;
+
+        if (!r->caller_borrowed)
+                return 0;
+        k = caller_copy(&own, &r->caller);
+        if (k < 0)
+                return k;
+        r->caller = own;
+        r->caller_borrowed = false;
+        return 0;
 }
 
 static void pending_unlink(Request *r) {
@@ -43,7 +68,7 @@ void request_free(Request *r) {
                 r->job_free(r->job_data);
         sd_bus_message_unref(r->msg);
         caller_facts_done(&r->facts);
-        caller_done(&r->caller);
+        request_caller_done(r);
         free(r);
 }
 
@@ -115,11 +140,13 @@ static int request_identify(Request *r, sd_bus_error *error) {
                 return sd_bus_error_set(error, BUS_ERROR_ACCESS_DENIED, "Caller process cannot be identified.");
 
         c = manager_find_connection(m, sd_bus_message_get_bus(r->msg));
-        if (c)
-                k = caller_copy(&r->caller, &c->caller);
-        else if ((cached = identity_cache_get(m->identities, sd_bus_message_get_sender(r->msg))))
-                k = caller_copy(&r->caller, cached);
-        else {
+        cached = c ? &c->caller : identity_cache_get(m->identities, sd_bus_message_get_sender(r->msg));
+        if (cached) {
+                /* Borrowed, not copied: see Request.caller_borrowed. */
+                r->caller = *cached;
+                r->caller_borrowed = true;
+                k = 0;
+        } else {
                 k = caller_from_bus_message(r->msg, m->config->control_path, &r->caller, error);
                 if (k >= 0)
                         (void) identity_cache_put(m->identities, sd_bus_message_get_sender(r->msg), &r->caller);
@@ -127,7 +154,7 @@ static int request_identify(Request *r, sd_bus_error *error) {
         if (k >= 0)
                 k = caller_facts_read(&r->caller, &r->facts);
         if (k < 0) {
-                caller_done(&r->caller);
+                request_caller_done(r);
                 r->identity = k;
                 if (!sd_bus_error_is_set(error))
                         sd_bus_error_set(error, BUS_ERROR_ACCESS_DENIED, "Caller process cannot be identified.");
@@ -326,6 +353,9 @@ static int request_decide(Request *r, Decision *slot, const Action *actions, siz
                 k = request_check_pending_room(r, t, error);
                 if (k < 0)
                         return k;
+                k = request_own_caller(r);
+                if (k < 0)
+                        return request_refuse_errno(r, t, k, "Cannot keep the caller's identity", error);
         }
 
         AuthRequest ar = {
@@ -469,6 +499,12 @@ int request_offload(Request *r, OffloadFunc fn, void *data, void (*free_data)(vo
                 if (free_data)
                         free_data(data);
                 return k;
+        }
+        k = request_own_caller(r);
+        if (k < 0) {
+                if (free_data)
+                        free_data(data);
+                return request_refuse_errno(r, t, k, "Cannot keep the caller's identity", error);
         }
         r->job_free = free_data;
         k = offload_start(m->offload, r->caller.uid, fn, data, free_data, on_job_done, r, &r->job);

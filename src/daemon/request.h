@@ -53,6 +53,12 @@ struct Request {
 
         int identity;             /* 0 not yet, 1 identified, -errno failed */
         Caller caller;
+        /* caller is the very one the identity cache or the direct connection
+         * keeps (its pidfd, groups and bus name not copied): sound while this
+         * request runs within the dispatch of its message, since an entry
+         * goes only when its client does, which drops the client's requests
+         * first. One that waits takes a copy of its own. */
+        bool caller_borrowed;
         CallerFacts facts;
         bool refused;             /* a denial was recorded already (one per request) */
 

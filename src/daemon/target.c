@@ -24,14 +24,6 @@ int target_read(Manager *m, const Process *p, const Caller *c, const CallerFacts
         t.pid = p->pid;
         t.pidfd_id = p->id;
         t.uid = info.ruid == c->uid ? info.euid : info.ruid;
-        if (process_namespace_id(p, NAMESPACE_PID, &t.pidns) < 0)
-                t.pidns = 0;
-        if (process_namespace_id(p, NAMESPACE_USER, &t.userns) < 0)
-                t.userns = 0;
-        if (process_get_comm(p, t.comm) < 0)
-                t.comm[0] = '\0';
-        t.control_path = process_control_path(p);
-        t.cross_namespace = namespaces_differ(&t, c, f);
 
         /* Ours only if the pidfs identity matches the record: a pid or a
          * workload id the caller names proves nothing. */
@@ -39,7 +31,19 @@ int target_read(Manager *m, const Process *p, const Caller *c, const CallerFacts
         if (w && w->spawned.process.id == p->id) {
                 t.workload_id = w->id;
                 t.is_own_workload = w->owner_uid == c->uid && w->state == WORKLOAD_RUNNING;
+                /* Read while it was spawned; a process never changes its pid
+                 * namespace (its user namespace and comm it can). */
+                t.pidns = w->namespaces[NAMESPACE_PID];
         }
+
+        if (t.pidns == 0 && process_namespace_id(p, NAMESPACE_PID, &t.pidns) < 0)
+                t.pidns = 0;
+        if (process_get_comm_userns(p, t.comm, &t.userns) < 0) {
+                t.comm[0] = '\0';
+                t.userns = 0;
+        }
+        t.control_path = process_control_path(p);
+        t.cross_namespace = namespaces_differ(&t, c, f);
 
         *ret = t;
         return 0;

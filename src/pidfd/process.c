@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -70,25 +71,103 @@ int pidfd_get_pid(int pidfd, pid_t *ret) {
         return r;
 }
 
-int process_from_pidfd(Process *ret, int pidfd) {
-        _cleanup_close_ int fd = pidfd;
-        pid_t pid;
-        uint64_t id = 0;
+/* The device pidfs files live on: a file there is a pidfd. 0 without pidfs
+ * (or until it can be told). Learnt once from a pidfd of our own. */
+static dev_t pidfs_dev(void) {
+        static dev_t cached;  /* read and written whole; any thread finds the same */
+        dev_t dev = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+        struct stat st;
+
+        if (dev != 0 || !feature_available(FEATURE_PIDFS))
+                return dev;
+        _cleanup_close_ int fd = sys_pidfd_open(getpid(), 0);
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return 0;
+        __atomic_store_n(&cached, st.st_dev, __ATOMIC_RELAXED);
+        return st.st_dev;
+}
+
+/* The pid a pidfd names, from PIDFD_GET_INFO: one ioctl. Only for an fd
+ * known to be a pidfd (an ioctl number means something else elsewhere).
+ * -ESRCH once reaped. */
+static int pidfd_info_pid(int pidfd, pid_t *ret) {
+        struct pb_pidfd_info k = { .mask = PIDFD_INFO_PID };
+
+        if (ioctl(pidfd, PB_PIDFD_GET_INFO, &k) < 0)
+                return negative_errno();
+        if (!(k.mask & PIDFD_INFO_PID) || k.pid == 0)
+                return -ESRCH;
+        *ret = (pid_t) k.pid;
+        return 0;
+}
+
+/* A pidfd recognised by the file system it lives on, without reading
+ * fdinfo: statx() with AT_STATX_DONT_SYNC cannot block on the fd's file
+ * system (a FUSE or network file is answered from the inode the kernel
+ * holds), and only once the fd is known to be on pidfs is it asked for its
+ * pid. Two syscalls instead of six. -EOPNOTSUPP: no pidfs or no
+ * PIDFD_GET_INFO here, read fdinfo instead; -EBADF: not a pidfd. */
+static int pidfd_identify(int fd, pid_t *ret_pid, uint64_t *ret_id) {
+        struct statx stx;
+        dev_t dev;
+        int r;
+
+        if (!feature_available(FEATURE_PIDFD_GET_INFO))
+                return -EOPNOTSUPP;
+        dev = pidfs_dev();
+        if (dev == 0)
+                return -EOPNOTSUPP;
+        if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_INO, &stx) < 0)
+                return negative_errno();
+        if (makedev(stx.stx_dev_major, stx.stx_dev_minor) != dev)
+                return -EBADF;
+        r = pidfd_info_pid(fd, ret_pid);
+        if (r < 0)
+                return r;
+        *ret_id = (uint64_t) stx.stx_ino;
+        return 0;
+}
+
+/* The pid and pidfs id of what fd names; -EBADF when it is no pidfd. */
+static int pidfd_identify_any(int fd, pid_t *ret_pid, uint64_t *ret_id) {
         int r;
 
         if (fd < 0)
                 return -EBADF;
+        *ret_id = 0;
+        r = pidfd_identify(fd, ret_pid, ret_id);
+        if (r != -EOPNOTSUPP)
+                return r;
         /* "Pid:" in fdinfo is only printed for pidfds: anything else is -ENOTTY. */
-        r = pidfd_get_pid(fd, &pid);
+        r = pidfd_get_pid(fd, ret_pid);
         if (r == -ENOTTY)
                 return -EBADF;
         if (r < 0)
                 return r;
-        r = pidfd_get_id(fd, &id);
-        if (r < 0 && r != -EOPNOTSUPP)
-                return r;
+        r = pidfd_get_id(fd, ret_id);
+        return r == -EOPNOTSUPP ? 0 : r;
+}
 
-        *ret = (Process) { .pid = pid, .fd = TAKE_FD(fd), .id = id };
+int process_borrow_pidfd(Process *ret, int pidfd) {
+        pid_t pid;
+        uint64_t id;
+        int r;
+
+        r = pidfd_identify_any(pidfd, &pid, &id);
+        if (r < 0)
+                return r;
+        *ret = (Process) { .pid = pid, .fd = pidfd, .id = id };
+        return 0;
+}
+
+int process_from_pidfd(Process *ret, int pidfd) {
+        _cleanup_close_ int fd = pidfd;
+        int r;
+
+        r = process_borrow_pidfd(ret, fd);
+        if (r < 0)
+                return r;
+        TAKE_FD(fd); /* now ret's */
         return 0;
 }
 
@@ -363,17 +442,10 @@ static int process_verify_pid(const Process *p) {
         /* Made only where the control path allowed it; a bare pid proves nothing more. */
         if (process_is_legacy(p))
                 return 0;
-        /* p->fd is a pidfd (a Process is made from nothing else): the ioctl
-         * asks it directly, where fdinfo would be a /proc file to open,
-         * format and parse. */
-        if (feature_available(FEATURE_PIDFD_GET_INFO)) {
-                struct pb_pidfd_info k = { .mask = PIDFD_INFO_PID };
-
-                if (ioctl(p->fd, PB_PIDFD_GET_INFO, &k) < 0)
-                        return negative_errno(); /* ESRCH once reaped */
-                return (pid_t) k.tgid == p->pid ? 0 : -ESRCH;
-        }
-        r = pidfd_get_pid(p->fd, &now);
+        if (feature_available(FEATURE_PIDFD_GET_INFO))
+                r = pidfd_info_pid(p->fd, &now);
+        else
+                r = pidfd_get_pid(p->fd, &now);
         if (r < 0)
                 return r;
         return now == p->pid ? 0 : -ESRCH;
@@ -449,7 +521,7 @@ int process_get_info(const Process *p, ProcessInfo *ret) {
 
 /* Read /proc/<pid>/<file> (at most size - 1 bytes, NUL-terminated), then
  * re-check the pin: the content counts only if the pid still names p. */
-static int proc_read_verified(const Process *p, const char *file, char *buf, size_t size) {
+static int proc_read_verified(const Process *p, const char *file, bool one_line, char *buf, size_t size) {
         char path[64];
         int r;
 
@@ -457,7 +529,8 @@ static int proc_read_verified(const Process *p, const char *file, char *buf, siz
                 return -ESRCH;
 
         snprintf(path, sizeof path, "/proc/%d/%s", (int) p->pid, file);
-        r = read_small_file_at(AT_FDCWD, path, buf, size);
+        r = one_line ? read_one_line_file_at(AT_FDCWD, path, buf, size) :
+                       read_small_file_at(AT_FDCWD, path, buf, size);
         /* The pid is gone (ENOENT) or exited while read (ESRCH). */
         if (r == -ENOENT)
                 return -ESRCH;
@@ -466,16 +539,71 @@ static int proc_read_verified(const Process *p, const char *file, char *buf, siz
         return process_verify_pid(p);
 }
 
+static void comm_from_buf(char *buf, char ret[static PROCESS_COMM_MAX]) {
+        buf[strcspn(buf, "\n")] = '\0';
+        memcpy(ret, buf, PROCESS_COMM_MAX);
+        ret[PROCESS_COMM_MAX - 1] = '\0';
+}
+
 int process_get_comm(const Process *p, char ret[static PROCESS_COMM_MAX]) {
         char buf[PROCESS_COMM_MAX + 1];
         int r;
 
-        r = proc_read_verified(p, "comm", buf, sizeof buf);
+        r = proc_read_verified(p, "comm", true, buf, sizeof buf);
         if (r < 0)
                 return r;
-        buf[strcspn(buf, "\n")] = '\0';
-        memcpy(ret, buf, PROCESS_COMM_MAX);
-        ret[PROCESS_COMM_MAX - 1] = '\0';
+        comm_from_buf(buf, ret);
+        return 0;
+}
+
+int process_get_comm_userns(const Process *p, char ret_comm[static PROCESS_COMM_MAX], uint64_t *ret_userns) {
+        uint64_t userns;
+        int r;
+
+        if (!process_is_set(p))
+                return -ESRCH;
+        /* The namespace by pid first: the re-check of the pin that reading
+         * comm ends with covers both. Cheaper than the pidfd's namespace
+         * ioctl (an fd made, stat'ed and closed) next to a comm that needs
+         * the re-check anyway. */
+        if (namespace_id_from_proc(p->pid, NAMESPACE_USER, &userns) < 0)
+                userns = 0;
+        r = process_get_comm(p, ret_comm);
+        if (r < 0)
+                return r;
+        *ret_userns = userns;
+        return 0;
+}
+
+int process_open_comm(const Process *p) {
+        _cleanup_close_ int fd = -EBADF;
+        char path[64];
+        int r;
+
+        if (!process_is_set(p))
+                return -ESRCH;
+        snprintf(path, sizeof path, "/proc/%d/comm", (int) p->pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return errno == ENOENT ? -ESRCH : negative_errno();
+        /* Opened while the pid still named p: the file is p's for good. */
+        r = process_verify_pid(p);
+        if (r < 0)
+                return r;
+        return TAKE_FD(fd);
+}
+
+int process_read_comm_fd(int fd, char ret[static PROCESS_COMM_MAX]) {
+        char buf[PROCESS_COMM_MAX + 1];
+        ssize_t n;
+
+        do
+                n = pread(fd, buf, sizeof buf - 1, 0);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return negative_errno(); /* ESRCH once reaped */
+        buf[n] = '\0';
+        comm_from_buf(buf, ret);
         return 0;
 }
 
@@ -485,7 +613,7 @@ int process_get_cgroup_path(const Process *p, char **ret) {
         char *path;
         int r;
 
-        r = proc_read_verified(p, "cgroup", buf, sizeof buf);
+        r = proc_read_verified(p, "cgroup", false, buf, sizeof buf);
         if (r < 0)
                 return r;
         /* The cgroup2 entry is "0::/path"; on a hybrid host v1 lines precede it. */
@@ -550,7 +678,7 @@ int process_get_rlimits(const Process *p, struct rlimit ret[static RLIMIT_NLIMIT
                 /* Another user's process, and we lack CAP_SYS_RESOURCE (as
                  * root does on some hosts): the world-readable /proc file
                  * says the same. */
-                r = proc_read_verified(p, "limits", text, sizeof text);
+                r = proc_read_verified(p, "limits", false, text, sizeof text);
                 if (r < 0)
                         return r;
                 r = parse_proc_limits(text, l);
@@ -588,7 +716,7 @@ int process_get_oom_score_adj(const Process *p, int *ret) {
         long v;
         int r;
 
-        r = proc_read_verified(p, "oom_score_adj", buf, sizeof buf);
+        r = proc_read_verified(p, "oom_score_adj", true, buf, sizeof buf);
         if (r < 0)
                 return r;
         errno = 0;

@@ -47,6 +47,10 @@ int process_from_pid(Process *ret, pid_t pid, ControlPath cp);
 int process_from_pidfd(Process *ret, int pidfd);
 /* Same, on a dup of a pidfd the caller keeps (an sd-bus message's fd). */
 int process_from_pidfd_dup(Process *ret, int pidfd);
+/* Same, without a dup: *ret names the process while pidfd stays open, and
+ * pidfd stays the caller's (an sd-bus message's fd, for the one dispatch of
+ * the message): never process_done() it. */
+int process_borrow_pidfd(Process *ret, int pidfd);
 /* Duplicate a handle (the pidfd is dup'ed). */
 int process_copy(Process *ret, const Process *p);
 
@@ -125,6 +129,17 @@ int process_namespace_id(const Process *p, NamespaceType t, uint64_t *ret);
  * only: any process can set its own comm. */
 #define PROCESS_COMM_MAX 16
 int process_get_comm(const Process *p, char ret[static PROCESS_COMM_MAX]);
+/* Its comm and its user namespace (0 when that cannot be read) at once,
+ * both re-checked against the pidfd by one check. */
+int process_get_comm_userns(const Process *p, char ret_comm[static PROCESS_COMM_MAX], uint64_t *ret_userns);
+/* /proc/<pid>/comm opened for reading again and again (a caller's, kept for
+ * its connection's life): an open /proc file stays bound to the process it
+ * was opened for, so once the pin is checked after the open, a later read
+ * can only describe p (or fail with ESRCH once it is reaped), never a
+ * process that got its pid since. Returns the fd. */
+int process_open_comm(const Process *p);
+/* p's comm now, from the fd process_open_comm() gave: one pread(). */
+int process_read_comm_fd(int fd, char ret[static PROCESS_COMM_MAX]);
 
 /* The process's cgroup2 path (the "0::" line of /proc/<pid>/cgroup),
  * re-checked against the pidfd. -ENOMEDIUM without cgroup2. */

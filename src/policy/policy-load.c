@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "expat-dlopen.h"
 #include "macro.h"
 #include "policy-internal.h"
 #include "signal-util.h"
@@ -90,6 +91,7 @@ static const char *const default_elements[_DEFAULT_KIND_MAX] = {
 };
 
 typedef struct ActionsParser {
+        const Expat *expat;
         XML_Parser xml;
         Policy *policy;
         const char *path;
@@ -121,9 +123,9 @@ static int actions_fail(ActionsParser *p, int r, const char *fmt, ...) {
         load_verror(&msg, r, fmt, ap);
         va_end(ap);
         load_error(p->error, r, "%s:%lu: %s", p->path,
-                   (unsigned long) XML_GetCurrentLineNumber(p->xml), msg ?: "out of memory");
+                   (unsigned long) p->expat->GetCurrentLineNumber(p->xml), msg ?: "out of memory");
         p->r = r;
-        XML_StopParser(p->xml, XML_FALSE);
+        p->expat->StopParser(p->xml, XML_FALSE);
         return r;
 }
 
@@ -310,7 +312,9 @@ static int check_trusted_file(const struct stat *st, const char *path, char **er
 }
 
 static int load_actions(Policy *policy, const char *path, char **error) {
+        _cleanup_(expat_close) Expat expat = {};
         _cleanup_close_ int fd = -EBADF;
+        const char *why = NULL;
         struct stat st;
         ActionsParser p = {
                 .policy = policy,
@@ -332,13 +336,17 @@ static int load_actions(Policy *policy, const char *path, char **error) {
         if (r < 0)
                 return r;
 
-        p.xml = XML_ParserCreate("UTF-8");
+        r = expat_open(&expat, &why);
+        if (r < 0)
+                return load_error(error, r, "%s: cannot load libexpat: %s", path, why ?: "?");
+        p.expat = &expat;
+        p.xml = expat.ParserCreate("UTF-8");
         if (!p.xml)
                 return load_error(error, -ENOMEM, "%s: out of memory", path);
-        XML_SetUserData(p.xml, &p);
-        XML_SetElementHandler(p.xml, actions_start_element, actions_end_element);
-        XML_SetCharacterDataHandler(p.xml, actions_text);
-        XML_SetEntityDeclHandler(p.xml, actions_entity_decl);
+        expat.SetUserData(p.xml, &p);
+        expat.SetElementHandler(p.xml, actions_start_element, actions_end_element);
+        expat.SetCharacterDataHandler(p.xml, actions_text);
+        expat.SetEntityDeclHandler(p.xml, actions_entity_decl);
 
         for (;;) {
                 char buf[4096];
@@ -356,20 +364,20 @@ static int load_actions(Policy *policy, const char *path, char **error) {
                         r = load_error(error, -EFBIG, "%s: larger than %d bytes", path, ACTIONS_FILE_MAX);
                         break;
                 }
-                if (XML_Parse(p.xml, buf, (int) n, n == 0) != XML_STATUS_OK) {
+                if (expat.Parse(p.xml, buf, (int) n, n == 0) != XML_STATUS_OK) {
                         if (p.r < 0)
                                 r = p.r;
                         else
                                 r = load_error(error, -EINVAL, "%s:%lu: %s", path,
-                                               (unsigned long) XML_GetCurrentLineNumber(p.xml),
-                                               XML_ErrorString(XML_GetErrorCode(p.xml)));
+                                               (unsigned long) expat.GetCurrentLineNumber(p.xml),
+                                               expat.ErrorString(expat.GetErrorCode(p.xml)));
                         break;
                 }
                 if (n == 0)
                         break;
         }
 
-        XML_ParserFree(p.xml);
+        expat.ParserFree(p.xml);
         free(p.annotate_key);
         if (r < 0)
                 return r;
