@@ -17,6 +17,7 @@
 #include "feature.h"
 #include "log.h"
 #include "offload.h"
+#include "request.h"
 #include "time-util.h"
 #include "workload.h"
 #include "workload-state.h"
@@ -463,6 +464,15 @@ static int reexec_now(Manager *m) {
  * here, so the new image has no child it does not know. */
 static void reexec_kill_unsettled(Manager *m) {
         Workload *next;
+
+        /* Calls still waiting are answered Reexecuting, and retried: the
+         * child of a spawn made off the loop that no workload took yet goes
+         * with its job (killed and reaped). */
+        while (m->pending) {
+                (void) sd_bus_reply_method_errorf(m->pending->msg, BUS_ERROR_REEXECUTING,
+                                                  "The daemon re-executed before this call was answered; try again.");
+                request_free(m->pending);
+        }
 
         for (Workload *w = m->workloads; w; w = next) {
                 siginfo_t si;
