@@ -21,6 +21,7 @@
 
 #include "feature.h"
 #include "legacy.h"
+#include "netns-pool.h"
 #include "missing-pidfd.h"
 #include "pidfd-util.h"
 #include "spawn-internal.h"
@@ -68,6 +69,7 @@ static const char *const spawn_step_table[_SPAWN_STEP_MAX] = {
         [SPAWN_STEP_CGROUP_ATTACH] = "cgroup-attach",
         [SPAWN_STEP_RELEASE] = "release",
         [SPAWN_STEP_PIDFS_ID] = "pidfs-id",
+        [SPAWN_STEP_NET_NAMESPACE] = "net-namespace",
 };
 
 /* Never NULL: it goes straight into an error message. */
@@ -453,23 +455,49 @@ static int cgroup_attach(int cgroup_fd, pid_t pid) {
         return 0;
 }
 
-/* The child's namespace ids: of the new ones from its pidfd (the child
- * must not have run yet), of the others our own. 0 where unreadable. */
-static void read_namespaces(const SpawnRequest *req, const Process *child, uint64_t ret[static _NAMESPACE_MAX]) {
+/* The child's namespace ids: of the new ones from its pidfd, of the others
+ * our own. 0 where unreadable; -ESRCH when the child was already gone
+ * (its namespaces with it). */
+static int read_namespaces(const SpawnRequest *req, const Process *child, uint64_t ret[static _NAMESPACE_MAX]) {
+        int r = 0;
+
         for (NamespaceType t = 0; t < _NAMESPACE_MAX; t++) {
                 uint64_t id = 0;
-                if (req->namespaces & (UINT64_C(1) << t))
-                        (void) process_namespace_id(child, t, &id);
-                else
+                if (!(req->namespaces & (UINT64_C(1) << t)))
                         (void) namespace_id_from_proc(0, t, &id);
+                else if (ret[t] != 0)
+                        continue; /* known already: a ready one the child joins */
+                else if (process_namespace_id(child, t, &id) == -ESRCH)
+                        r = -ESRCH;
                 ret[t] = id;
         }
+        return r;
+}
+
+/* A child gone before we could read its namespaces named them on the
+ * channel first (report_namespace_ids()): exactly that block is read, so
+ * whatever it wrote after stays for spawn_read_exec_status(). */
+static void read_namespaces_reported(int status_fd, uint64_t mask, uint64_t ret[static _NAMESPACE_MAX]) {
+        StatusRecord recs[_NAMESPACE_MAX];
+        size_t n = (size_t) __builtin_popcountll(mask);
+        struct pollfd p = { .fd = status_fd, .events = POLLIN };
+        ssize_t k;
+
+        if (n == 0 || poll(&p, 1, 0) <= 0)
+                return;
+        do
+                k = read(status_fd, recs, n * sizeof recs[0]);
+        while (k < 0 && errno == EINTR);
+        for (ssize_t i = 0; k > 0 && i < k / (ssize_t) sizeof recs[0]; i++)
+                if (recs[i].kind == STATUS_NAMESPACE && recs[i].step >= 0 && recs[i].step < _NAMESPACE_MAX &&
+                    (mask & (UINT64_C(1) << recs[i].step)))
+                        ret[recs[i].step] = (uint64_t) (uint32_t) recs[i].err << 32 | (uint32_t) recs[i].status;
 }
 
 static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
         _cleanup_close_pair_ int status_pipe[2] = { -EBADF, -EBADF };
         _cleanup_close_pair_ int sync_pipe[2] = { -EBADF, -EBADF };
-        _cleanup_close_ int devnull = -EBADF, pidfd = -EBADF;
+        _cleanup_close_ int devnull = -EBADF, pidfd = -EBADF, netns = -EBADF;
         bool userns = req->namespaces & (UINT64_C(1) << NAMESPACE_USER);
         SpawnMethod method;
         uint64_t flags = 0;
@@ -488,15 +516,25 @@ static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
                 if (req->namespaces & (UINT64_C(1) << t))
                         flags |= namespace_clone_flag(t);
 
+        /* A ready network namespace, where the child would have made one
+         * owned by the daemon's user namespace: in a new user namespace,
+         * the new one must own it. */
+        memset(ret->namespaces, 0, sizeof ret->namespaces);
+        if ((flags & CLONE_NEWNET) && !userns && netns_pool_take(&netns, &ret->namespaces[NAMESPACE_NET]) >= 0)
+                flags &= ~(uint64_t) CLONE_NEWNET;
+
         if (pipe2(status_pipe, O_CLOEXEC) < 0)
                 return negative_errno();
         /* Without clone3 (known now) the parent moves the child into its
          * cgroup before the child may go on. */
         bool join_cgroup = req->cgroup_fd >= 0 &&
                            (req->control_path == CONTROL_PATH_LEGACY || !feature_available(FEATURE_CLONE3));
-        /* New namespaces are named (Spawned.namespaces) while the child
-         * still waits: a workload that exits at once leaves none to read. */
-        if ((userns || join_cgroup || req->namespaces != 0) && pipe2(sync_pipe, O_CLOEXEC) < 0)
+        /* New namespaces are named (Spawned.namespaces) from the child's
+         * pidfd without making it wait for us: a workload that exits at once
+         * leaves none to read there, and so the child names them on the
+         * channel too. Where the child waits anyway, they are read then. */
+        bool sync = userns || join_cgroup;
+        if (sync && pipe2(sync_pipe, O_CLOEXEC) < 0)
                 return negative_errno();
         devnull = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
         if (devnull < 0)
@@ -507,6 +545,8 @@ static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
                 .status_fd = status_pipe[1],
                 .parent_sync_fd = sync_pipe[0],
                 .userns = userns,
+                .report_namespaces = sync ? 0 : req->namespaces & ~(netns >= 0 ? UINT64_C(1) << NAMESPACE_NET : 0),
+                .netns_fd = netns,
                 .devnull_fd = devnull,
                 .max_target = 2,
                 .cap_last_cap = capability_last_cap(),
@@ -554,6 +594,7 @@ static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
 
         status_pipe[1] = safe_close(status_pipe[1]);
         sync_pipe[0] = safe_close(sync_pipe[0]);
+        netns = safe_close(netns);
 
         if (sync_pipe[1] >= 0) {
                 r = 0;
@@ -575,7 +616,7 @@ static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
                         r = cgroup_attach(req->cgroup_fd, pid);
                 }
                 if (r >= 0)
-                        read_namespaces(req, &(Process) { .pid = pid, .fd = pidfd }, ret->namespaces);
+                        (void) read_namespaces(req, &(Process) { .pid = pid, .fd = pidfd }, ret->namespaces);
                 if (r >= 0) {
                         ret->failed_step = SPAWN_STEP_RELEASE;
                         if (write(sync_pipe[1], "x", 1) != 1)
@@ -588,8 +629,13 @@ static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
                 sync_pipe[1] = safe_close(sync_pipe[1]);
         }
 
-        if (req->namespaces == 0)
-                read_namespaces(req, NULL, ret->namespaces);
+        if (!sync && read_namespaces(req, &(Process) { .pid = pid, .fd = pidfd }, ret->namespaces) == -ESRCH)
+                read_namespaces_reported(status_pipe[0], c.report_namespaces, ret->namespaces);
+
+        /* The next one made now, while the child sets itself up, rather than
+         * in the clone of the next spawn. */
+        if ((req->namespaces & (UINT64_C(1) << NAMESPACE_NET)) && !userns)
+                (void) netns_pool_fill();
 
         /* clone told us the pid: only the pidfs identity is left to read. */
         uint64_t id = 0;
@@ -621,12 +667,14 @@ int spawn_start(const SpawnRequest *req, Spawned *ret) {
         return r;
 }
 
+/* The next record that is not a namespace id: those were for
+ * spawn_start(), which read them from the pidfd if it could. */
 static int read_record(int fd, StatusRecord *rec) {
         ssize_t n;
 
         do
                 n = read(fd, rec, sizeof *rec);
-        while (n < 0 && errno == EINTR);
+        while ((n < 0 && errno == EINTR) || (n == (ssize_t) sizeof *rec && rec->kind == STATUS_NAMESPACE));
         if (n < 0)
                 return negative_errno();
         if (n == 0)

@@ -137,6 +137,7 @@ typedef enum SpawnStep {
         SPAWN_STEP_CGROUP_ATTACH,
         SPAWN_STEP_RELEASE,        /* telling the waiting child to go on */
         SPAWN_STEP_PIDFS_ID,
+        SPAWN_STEP_NET_NAMESPACE,  /* joining a ready network namespace */
         _SPAWN_STEP_MAX,
 } SpawnStep;
 
