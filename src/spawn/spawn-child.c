@@ -464,10 +464,10 @@ _noreturn_ static void start_init(const ChildContext *c, int exe_fd, bool seccom
         run_init(channel_fd, pid, pipefd[0]);
 }
 
-/* One write, before anything that could fail writes its own record: the
- * parent, if it finds us gone, reads exactly this much. /proc is still the
- * daemon's here, where "self" is us. An id we cannot read goes as 0. */
-static void report_namespace_ids(uint64_t mask) {
+/* One write, before anything that could fail: the parent reads it only if
+ * it finds us gone. /proc is still the daemon's here, where "self" is us.
+ * An id we cannot read goes as 0. */
+static void report_namespace_ids(int fd, uint64_t mask) {
         StatusRecord recs[_NAMESPACE_MAX];
         size_t n = 0;
 
@@ -491,10 +491,10 @@ static void report_namespace_ids(uint64_t mask) {
                         .status = (int32_t) (uint32_t) id,
                 };
         }
-        if (n > 0) {
+        if (fd >= 0 && n > 0) {
                 ssize_t k;
                 do
-                        k = write(report_fd, recs, n * sizeof recs[0]);
+                        k = write(fd, recs, n * sizeof recs[0]);
                 while (k < 0 && errno == EINTR);
         }
 }
@@ -508,7 +508,7 @@ _noreturn_ void spawn_child(const ChildContext *c) {
 
         /* 0. Our new namespaces' ids, for a parent that did not wait for
          *    us to read them (spawn_start()). */
-        report_namespace_ids(c->report_namespaces);
+        report_namespace_ids(c->namespaces_fd, c->report_namespaces);
 
         /*    A network namespace made ahead of demand stands in for a new
          *    one: ours alone, as the pool hands each out once. */

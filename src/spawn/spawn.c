@@ -474,19 +474,19 @@ static int read_namespaces(const SpawnRequest *req, const Process *child, uint64
         return r;
 }
 
-/* A child gone before we could read its namespaces named them on the
- * channel first (report_namespace_ids()): exactly that block is read, so
- * whatever it wrote after stays for spawn_read_exec_status(). */
-static void read_namespaces_reported(int status_fd, uint64_t mask, uint64_t ret[static _NAMESPACE_MAX]) {
+/* A child gone before we could read its namespaces named them, first
+ * thing, on a pipe of their own (report_namespace_ids()). Gone, it has
+ * written all it ever will: nothing to wait for. */
+static void read_namespaces_reported(int fd, uint64_t mask, uint64_t ret[static _NAMESPACE_MAX]) {
         StatusRecord recs[_NAMESPACE_MAX];
         size_t n = (size_t) __builtin_popcountll(mask);
-        struct pollfd p = { .fd = status_fd, .events = POLLIN };
+        struct pollfd p = { .fd = fd, .events = POLLIN };
         ssize_t k;
 
         if (n == 0 || poll(&p, 1, 0) <= 0)
                 return;
         do
-                k = read(status_fd, recs, n * sizeof recs[0]);
+                k = read(fd, recs, n * sizeof recs[0]);
         while (k < 0 && errno == EINTR);
         for (ssize_t i = 0; k > 0 && i < k / (ssize_t) sizeof recs[0]; i++)
                 if (recs[i].kind == STATUS_NAMESPACE && recs[i].step >= 0 && recs[i].step < _NAMESPACE_MAX &&
@@ -497,6 +497,7 @@ static void read_namespaces_reported(int status_fd, uint64_t mask, uint64_t ret[
 static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
         _cleanup_close_pair_ int status_pipe[2] = { -EBADF, -EBADF };
         _cleanup_close_pair_ int sync_pipe[2] = { -EBADF, -EBADF };
+        _cleanup_close_pair_ int ns_pipe[2] = { -EBADF, -EBADF };
         _cleanup_close_ int devnull = -EBADF, pidfd = -EBADF, netns = -EBADF;
         bool userns = req->namespaces & (UINT64_C(1) << NAMESPACE_USER);
         SpawnMethod method;
@@ -531,10 +532,13 @@ static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
                            (req->control_path == CONTROL_PATH_LEGACY || !feature_available(FEATURE_CLONE3));
         /* New namespaces are named (Spawned.namespaces) from the child's
          * pidfd without making it wait for us: a workload that exits at once
-         * leaves none to read there, and so the child names them on the
-         * channel too. Where the child waits anyway, they are read then. */
+         * leaves none to read there, and so the child names them on a pipe
+         * too. Where the child waits anyway, they are read then. */
         bool sync = userns || join_cgroup;
+        uint64_t report = sync ? 0 : req->namespaces & ~(netns >= 0 ? UINT64_C(1) << NAMESPACE_NET : 0);
         if (sync && pipe2(sync_pipe, O_CLOEXEC) < 0)
+                return negative_errno();
+        if (report != 0 && pipe2(ns_pipe, O_CLOEXEC) < 0)
                 return negative_errno();
         devnull = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
         if (devnull < 0)
@@ -545,7 +549,8 @@ static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
                 .status_fd = status_pipe[1],
                 .parent_sync_fd = sync_pipe[0],
                 .userns = userns,
-                .report_namespaces = sync ? 0 : req->namespaces & ~(netns >= 0 ? UINT64_C(1) << NAMESPACE_NET : 0),
+                .namespaces_fd = ns_pipe[1],
+                .report_namespaces = report,
                 .netns_fd = netns,
                 .devnull_fd = devnull,
                 .max_target = 2,
@@ -594,6 +599,7 @@ static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
 
         status_pipe[1] = safe_close(status_pipe[1]);
         sync_pipe[0] = safe_close(sync_pipe[0]);
+        ns_pipe[1] = safe_close(ns_pipe[1]);
         netns = safe_close(netns);
 
         if (sync_pipe[1] >= 0) {
@@ -630,7 +636,7 @@ static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
         }
 
         if (!sync && read_namespaces(req, &(Process) { .pid = pid, .fd = pidfd }, ret->namespaces) == -ESRCH)
-                read_namespaces_reported(status_pipe[0], c.report_namespaces, ret->namespaces);
+                read_namespaces_reported(ns_pipe[0], report, ret->namespaces);
 
         /* The next one made now, while the child sets itself up, rather than
          * in the clone of the next spawn. */
@@ -667,14 +673,12 @@ int spawn_start(const SpawnRequest *req, Spawned *ret) {
         return r;
 }
 
-/* The next record that is not a namespace id: those were for
- * spawn_start(), which read them from the pidfd if it could. */
 static int read_record(int fd, StatusRecord *rec) {
         ssize_t n;
 
         do
                 n = read(fd, rec, sizeof *rec);
-        while ((n < 0 && errno == EINTR) || (n == (ssize_t) sizeof *rec && rec->kind == STATUS_NAMESPACE));
+        while (n < 0 && errno == EINTR);
         if (n < 0)
                 return negative_errno();
         if (n == 0)
