@@ -534,9 +534,9 @@ static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
          * pidfd without making it wait for us: a workload that exits at once
          * leaves none to read there, and so the child names them on a pipe
          * too. Where the child waits anyway, they are read then. */
-        bool sync = userns || join_cgroup;
-        uint64_t report = sync ? 0 : req->namespaces & ~(netns >= 0 ? UINT64_C(1) << NAMESPACE_NET : 0);
-        if (sync && pipe2(sync_pipe, O_CLOEXEC) < 0)
+        bool child_waits = userns || join_cgroup;
+        uint64_t report = child_waits ? 0 : req->namespaces & ~(netns >= 0 ? UINT64_C(1) << NAMESPACE_NET : 0);
+        if (child_waits && pipe2(sync_pipe, O_CLOEXEC) < 0)
                 return negative_errno();
         if (report != 0 && pipe2(ns_pipe, O_CLOEXEC) < 0)
                 return negative_errno();
@@ -635,7 +635,7 @@ static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
                 sync_pipe[1] = safe_close(sync_pipe[1]);
         }
 
-        if (!sync && read_namespaces(req, &(Process) { .pid = pid, .fd = pidfd }, ret->namespaces) == -ESRCH)
+        if (!child_waits && read_namespaces(req, &(Process) { .pid = pid, .fd = pidfd }, ret->namespaces) == -ESRCH)
                 read_namespaces_reported(ns_pipe[0], report, ret->namespaces);
 
         /* The next one made now, while the child sets itself up, rather than
