@@ -761,7 +761,7 @@ static void test_pid_namespace_group(void) {
 }
 
 /* Spawned.namespaces names the child's namespaces even when it exits at
- * once: the new ones read while it waited, the rest our own. */
+ * once: the new ones from its pidfd or its own report, the rest our own. */
 static void test_namespace_ids(void) {
         TEST_REQUIRE_ROOT();
         char *quick[] = { NULL, (char *) "exit", (char *) "0", NULL };

@@ -471,8 +471,8 @@ static int on_legacy_child(sd_event_source *s, const siginfo_t *si, void *userda
         return 0;
 }
 
-/* Namespaces are fixed at clone time: the spawn engine read them while the
- * child waited, before it could exit. */
+/* Namespaces are fixed at clone time: the spawn engine read them then
+ * (Spawned.namespaces says how). */
 static void workload_read_namespaces(Workload *w) {
         memcpy(w->namespaces, w->spawned.namespaces, sizeof w->namespaces);
 }

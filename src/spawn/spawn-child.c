@@ -403,6 +403,123 @@ _noreturn_ static void run_init(int channel_fd, pid_t workload, int from_workloa
         }
 }
 
+/* Steps 11 and 12, in the workload itself: behind an init, its child. */
+_noreturn_ static void exec_workload(const ChildContext *c, int exe_fd, bool seccomp_early) {
+        const SpawnRequest *r = c->req;
+
+        /* 11. Seccomp last: every step above may use what it denies. */
+        if (r->seccomp && !seccomp_early)
+                CHECK(SPAWN_STEP_SECCOMP,
+                      syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &r->seccomp->prog));
+
+        /* 12. Exec; the channel closes with it, which is the success report.
+         *     Sharing the daemon's memory, a record says so: the daemon runs
+         *     again once exec is past its point of no return, or we exited,
+         *     and a record still empty then means we died before exec. A
+         *     failed exec overwrites it. */
+        if (report_mem)
+                report_mem->kind = STATUS_EXEC_OK;
+        if (exe_fd >= 0)
+                syscall(SYS_execveat, exe_fd, "", r->argv, r->env, AT_EMPTY_PATH);
+        else
+                execve(r->argv[0], r->argv, r->env);
+        fail(SPAWN_STEP_EXEC, errno);
+}
+
+typedef struct WorkloadStart {
+        const ChildContext *c;
+        int exe_fd;
+        bool seccomp_early;
+        int to_init_fd;   /* write end of the pipe to the init */
+        int from_init_fd; /* its read end, the init's alone */
+} WorkloadStart;
+
+static int workload_start(void *userdata) {
+        const WorkloadStart *w = userdata;
+        sigset_t none;
+
+        /* Our memory is the init's until exec, and the init waits
+         * (CLONE_VFORK): report_fd is ours to change, as the init took its
+         * copy; the fd table is our own. */
+        close(w->from_init_fd);
+        report_fd = w->to_init_fd;
+        sigemptyset(&none);
+        CHECK(SPAWN_STEP_SIGNALS, sigprocmask(SIG_SETMASK, &none, NULL));
+        exec_workload(w->c, w->exe_fd, w->seccomp_early);
+}
+
+/* The workload is created sharing our memory and we sleep until its exec
+ * (CLONE_VM | CLONE_VFORK, as posix_spawn does): no copy of the daemon's
+ * address space is made for it, nor torn down by its exec, both of which
+ * would lie on the path from Spawn to the workload's exit. Its stack is a
+ * part of ours that we do not touch until it is done with it. */
+_noreturn_ static void start_init(const ChildContext *c, int exe_fd, bool seccomp_early) {
+        _Alignas(16) char stack[32 * 1024];
+        int pipefd[2], channel_fd = report_fd;
+        sigset_t all;
+
+        CHECK(SPAWN_STEP_INIT_FORK, pipe2(pipefd, O_CLOEXEC));
+        /* Blocked from here: the init waits for signals with sigwaitinfo(). */
+        sigfillset(&all);
+        CHECK(SPAWN_STEP_INIT_FORK, sigprocmask(SIG_SETMASK, &all, NULL));
+        WorkloadStart w = {
+                .c = c,
+                .exe_fd = exe_fd,
+                .seccomp_early = seccomp_early,
+                .to_init_fd = pipefd[1],
+                .from_init_fd = pipefd[0],
+        };
+        pid_t pid = clone(workload_start, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &w);
+        report_fd = channel_fd;
+        if (pid < 0)
+                fail(SPAWN_STEP_INIT_FORK, errno);
+
+        int keep[2] = { channel_fd, pipefd[0] };
+        if (keep[0] > keep[1]) {
+                keep[0] = pipefd[0];
+                keep[1] = channel_fd;
+        }
+        close(pipefd[1]);
+        fds_close_from(0, keep, 2, false);
+        name_init();
+        run_init(channel_fd, pid, pipefd[0]);
+}
+
+/* One write, before anything that could fail: the parent reads it only if
+ * it finds us gone. /proc is still the daemon's here, where "self" is us.
+ * An id we cannot read goes as 0. */
+static void report_namespace_ids(int fd, uint64_t mask) {
+        StatusRecord recs[_NAMESPACE_MAX];
+        size_t n = 0;
+
+        for (NamespaceType t = 0; t < _NAMESPACE_MAX; t++) {
+                char path[64] = "/proc/self/ns/";
+                const char *name = namespace_proc_name(t);
+                struct stat st;
+                uint64_t id = 0;
+
+                if (!(mask & (UINT64_C(1) << t)))
+                        continue;
+                if (name && strlen(name) < sizeof path - strlen(path)) {
+                        memcpy(path + strlen(path), name, strlen(name) + 1);
+                        if (stat(path, &st) == 0)
+                                id = (uint64_t) st.st_ino;
+                }
+                recs[n++] = (StatusRecord) {
+                        .kind = STATUS_NAMESPACE,
+                        .step = (int32_t) t,
+                        .err = (int32_t) (uint32_t) (id >> 32),
+                        .status = (int32_t) (uint32_t) id,
+                };
+        }
+        if (fd >= 0 && n > 0) {
+                ssize_t k;
+                do
+                        k = write(fd, recs, n * sizeof recs[0]);
+                while (k < 0 && errno == EINTR);
+        }
+}
+
 _noreturn_ void spawn_child(const ChildContext *c) {
         const SpawnRequest *r = c->req;
         int exe_fd = r->exe_fd;
@@ -418,6 +535,15 @@ _noreturn_ void spawn_child(const ChildContext *c) {
          *    copy the whole table. */
         if (c->shares_fd_table && sys_close_range((unsigned) c->fd_table_end, ~0U, CLOSE_RANGE_UNSHARE) < 0)
                 CHECK(SPAWN_STEP_FDS, unshare(CLONE_FILES));
+
+        /*    Our new namespaces' ids, for a parent that did not wait for
+         *    us to read them (spawn_start()). */
+        report_namespace_ids(c->namespaces_fd, c->report_namespaces);
+
+        /*    A network namespace made ahead of demand stands in for a new
+         *    one: ours alone, as the pool hands each out once. */
+        if (c->netns_fd >= 0)
+                CHECK(SPAWN_STEP_NET_NAMESPACE, setns(c->netns_fd, CLONE_NEWNET));
 
         /* 1. Wait for what only the parent can do: in a new user namespace,
          *    write uid_map and gid_map (until then we have no ids to
@@ -498,47 +624,7 @@ _noreturn_ void spawn_child(const ChildContext *c) {
 
         /* 10. As pid 1 of a new pid namespace: become the init, and let a
          *     child of ours be the workload. The init keeps no workload fd. */
-        if (c->with_init) {
-                int pipefd[2];
-                sigset_t all;
-
-                CHECK(SPAWN_STEP_INIT_FORK, pipe2(pipefd, O_CLOEXEC));
-                sigfillset(&all);
-                CHECK(SPAWN_STEP_INIT_FORK, sigprocmask(SIG_SETMASK, &all, NULL));
-                pid_t pid = sys_clone(SIGCHLD, NULL);
-                if (pid < 0)
-                        fail(SPAWN_STEP_INIT_FORK, errno);
-                if (pid > 0) {
-                        int keep[2] = { report_fd, pipefd[0] };
-                        if (keep[0] > keep[1]) {
-                                keep[0] = pipefd[0];
-                                keep[1] = report_fd;
-                        }
-                        close(pipefd[1]);
-                        fds_close_from(0, keep, 2, false);
-                        name_init();
-                        run_init(report_fd, pid, pipefd[0]);
-                }
-                close(pipefd[0]);
-                report_fd = pipefd[1];
-                CHECK(SPAWN_STEP_SIGNALS, sigprocmask(SIG_SETMASK, &none, NULL));
-        }
-
-        /* 11. Seccomp last: every step above may use what it denies. */
-        if (r->seccomp && !seccomp_early)
-                CHECK(SPAWN_STEP_SECCOMP,
-                      syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &r->seccomp->prog));
-
-        /* 12. Exec; the channel closes with it, which is the success report.
-         *     Sharing memory, a record says so: the daemon runs again once
-         *     exec is past its point of no return, or we exited, and a
-         *     record still empty then means we died before exec. A failed
-         *     exec overwrites it. */
-        if (report_mem)
-                report_mem->kind = STATUS_EXEC_OK;
-        if (exe_fd >= 0)
-                syscall(SYS_execveat, exe_fd, "", r->argv, r->env, AT_EMPTY_PATH);
-        else
-                execve(r->argv[0], r->argv, r->env);
-        fail(SPAWN_STEP_EXEC, errno);
+        if (c->with_init)
+                start_init(c, exe_fd, seccomp_early);
+        exec_workload(c, exe_fd, seccomp_early);
 }

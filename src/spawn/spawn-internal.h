@@ -14,6 +14,8 @@ typedef enum StatusKind {
         STATUS_EXEC_FAILED = 1, /* step + err: setup or exec failed */
         STATUS_EXEC_OK = 2,     /* the init saw its workload exec */
         STATUS_EXITED = 3,      /* the init's workload exited: status */
+        STATUS_NAMESPACE = 4,   /* on the namespace pipe, the id of a namespace of ours:
+                                 * step = NamespaceType, err:status = its high:low 32 bits */
 } StatusKind;
 
 typedef struct StatusRecord {
@@ -29,6 +31,9 @@ typedef struct ChildContext {
         int parent_sync_fd; /* read end: one byte once the parent wrote the uid/gid maps and moved
                              * us into the cgroup (without clone3); -EBADF when it has nothing to do */
         bool userns;        /* born in a new user namespace, with its groups set already */
+        int namespaces_fd;  /* write end of a pipe for the ids of our new namespaces, or -EBADF */
+        uint64_t report_namespaces; /* bit per NamespaceType whose id goes there */
+        int netns_fd;       /* a ready network namespace to join (netns-pool.h), or -EBADF */
         int devnull_fd;     /* for unmapped 0/1/2 */
         int max_target;     /* highest fd number the workload receives (>= 2) */
         int cap_last_cap;

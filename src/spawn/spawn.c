@@ -22,6 +22,7 @@
 
 #include "feature.h"
 #include "legacy.h"
+#include "netns-pool.h"
 #include "missing-pidfd.h"
 #include "pidfd-util.h"
 #include "spawn-internal.h"
@@ -69,6 +70,7 @@ static const char *const spawn_step_table[_SPAWN_STEP_MAX] = {
         [SPAWN_STEP_CGROUP_ATTACH] = "cgroup-attach",
         [SPAWN_STEP_RELEASE] = "release",
         [SPAWN_STEP_PIDFS_ID] = "pidfs-id",
+        [SPAWN_STEP_NET_NAMESPACE] = "net-namespace",
 };
 
 /* Never NULL: it goes straight into an error message. */
@@ -584,17 +586,43 @@ static uint64_t own_namespace_id(NamespaceType t) {
         return ids[t];
 }
 
-/* The child's namespace ids: of the new ones from its pidfd (the child
- * must not have run yet), of the others our own. 0 where unreadable. */
-static void read_namespaces(const SpawnRequest *req, const Process *child, uint64_t ret[static _NAMESPACE_MAX]) {
+/* The child's namespace ids: of the new ones from its pidfd, of the others
+ * our own. 0 where unreadable; -ESRCH when the child was already gone
+ * (its namespaces with it). */
+static int read_namespaces(const SpawnRequest *req, const Process *child, uint64_t ret[static _NAMESPACE_MAX]) {
+        int r = 0;
+
         for (NamespaceType t = 0; t < _NAMESPACE_MAX; t++) {
                 uint64_t id = 0;
-                if (req->namespaces & (UINT64_C(1) << t))
-                        (void) process_namespace_id(child, t, &id);
-                else
+                if (!(req->namespaces & (UINT64_C(1) << t)))
                         id = own_namespace_id(t);
+                else if (ret[t] != 0)
+                        continue; /* known already: a ready one the child joins */
+                else if (process_namespace_id(child, t, &id) == -ESRCH)
+                        r = -ESRCH;
                 ret[t] = id;
         }
+        return r;
+}
+
+/* A child gone before we could read its namespaces named them, first
+ * thing, on a pipe of their own (report_namespace_ids()). Gone, it has
+ * written all it ever will: nothing to wait for. */
+static void read_namespaces_reported(int fd, uint64_t mask, uint64_t ret[static _NAMESPACE_MAX]) {
+        StatusRecord recs[_NAMESPACE_MAX];
+        size_t n = (size_t) __builtin_popcountll(mask);
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        ssize_t k;
+
+        if (n == 0 || poll(&p, 1, 0) <= 0)
+                return;
+        do
+                k = read(fd, recs, n * sizeof recs[0]);
+        while (k < 0 && errno == EINTR);
+        for (ssize_t i = 0; k > 0 && i < k / (ssize_t) sizeof recs[0]; i++)
+                if (recs[i].kind == STATUS_NAMESPACE && recs[i].step >= 0 && recs[i].step < _NAMESPACE_MAX &&
+                    (mask & (UINT64_C(1) << recs[i].step)))
+                        ret[recs[i].step] = (uint64_t) (uint32_t) recs[i].err << 32 | (uint32_t) recs[i].status;
 }
 
 /* The shared child (above): plain spawns only. A child that waits for us
@@ -637,13 +665,22 @@ static pid_t spawn_copied_child(const SpawnRequest *req, ChildContext *c, uint64
                                 int *ret_pidfd, SpawnMethod *ret_method) {
         _cleanup_close_pair_ int status_pipe[2] = { -EBADF, -EBADF };
         _cleanup_close_pair_ int sync_pipe[2] = { -EBADF, -EBADF };
-        _cleanup_close_ int pidfd = -EBADF;
+        _cleanup_close_pair_ int ns_pipe[2] = { -EBADF, -EBADF };
+        _cleanup_close_ int pidfd = -EBADF, netns = -EBADF;
         bool userns = c->userns;
         SpawnMethod method;
         pid_t pid;
         int r;
 
         ret->failed_step = SPAWN_STEP_PREPARE;
+
+        /* A ready network namespace, where the child would have made one
+         * owned by the daemon's user namespace: in a new user namespace,
+         * the new one must own it. */
+        memset(ret->namespaces, 0, sizeof ret->namespaces);
+        if ((flags & CLONE_NEWNET) && !userns && netns_pool_take(&netns, &ret->namespaces[NAMESPACE_NET]) >= 0)
+                flags &= ~(uint64_t) CLONE_NEWNET;
+
         if (pipe2(status_pipe, O_CLOEXEC) < 0)
                 return negative_errno();
         c->status_fd = status_pipe[1];
@@ -651,11 +688,20 @@ static pid_t spawn_copied_child(const SpawnRequest *req, ChildContext *c, uint64
          * cgroup before the child may go on. */
         bool join_cgroup = req->cgroup_fd >= 0 &&
                            (req->control_path == CONTROL_PATH_LEGACY || !feature_available(FEATURE_CLONE3));
-        /* New namespaces are named (Spawned.namespaces) while the child
-         * still waits: a workload that exits at once leaves none to read. */
-        if ((userns || join_cgroup || req->namespaces != 0) && pipe2(sync_pipe, O_CLOEXEC) < 0)
+        /* New namespaces are named (Spawned.namespaces) from the child's
+         * pidfd without making it wait for us: a workload that exits at once
+         * leaves none to read there, and so the child names them on a pipe
+         * too. Where the child waits anyway, they are read then. */
+        bool child_waits = userns || join_cgroup;
+        uint64_t report = child_waits ? 0 : req->namespaces & ~(netns >= 0 ? UINT64_C(1) << NAMESPACE_NET : 0);
+        if (child_waits && pipe2(sync_pipe, O_CLOEXEC) < 0)
+                return negative_errno();
+        if (report != 0 && pipe2(ns_pipe, O_CLOEXEC) < 0)
                 return negative_errno();
         c->parent_sync_fd = sync_pipe[0];
+        c->namespaces_fd = ns_pipe[1];
+        c->report_namespaces = report;
+        c->netns_fd = netns;
 
         _cleanup_free_ gid_t *own_groups = NULL;
         int n_own_groups = 0;
@@ -688,6 +734,8 @@ static pid_t spawn_copied_child(const SpawnRequest *req, ChildContext *c, uint64
 
         status_pipe[1] = safe_close(status_pipe[1]);
         sync_pipe[0] = safe_close(sync_pipe[0]);
+        ns_pipe[1] = safe_close(ns_pipe[1]);
+        netns = safe_close(netns);
 
         if (sync_pipe[1] >= 0) {
                 r = 0;
@@ -709,7 +757,7 @@ static pid_t spawn_copied_child(const SpawnRequest *req, ChildContext *c, uint64
                         r = cgroup_attach(req->cgroup_fd, pid);
                 }
                 if (r >= 0)
-                        read_namespaces(req, &(Process) { .pid = pid, .fd = pidfd }, ret->namespaces);
+                        (void) read_namespaces(req, &(Process) { .pid = pid, .fd = pidfd }, ret->namespaces);
                 if (r >= 0) {
                         ret->failed_step = SPAWN_STEP_RELEASE;
                         if (write(sync_pipe[1], "x", 1) != 1)
@@ -722,8 +770,14 @@ static pid_t spawn_copied_child(const SpawnRequest *req, ChildContext *c, uint64
                 sync_pipe[1] = safe_close(sync_pipe[1]);
         }
 
-        if (req->namespaces == 0)
-                read_namespaces(req, NULL, ret->namespaces);
+        if (!child_waits && read_namespaces(req, &(Process) { .pid = pid, .fd = pidfd }, ret->namespaces) == -ESRCH)
+                read_namespaces_reported(ns_pipe[0], report, ret->namespaces);
+
+        /* The next one made now, while the child sets itself up, rather than
+         * in the clone of the next spawn. */
+        if ((req->namespaces & (UINT64_C(1) << NAMESPACE_NET)) && !userns)
+                (void) netns_pool_fill();
+
         ret->status_fd = TAKE_FD(status_pipe[0]);
         ret->has_init = c->with_init;
         *ret_pidfd = TAKE_FD(pidfd);
@@ -759,6 +813,8 @@ static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
                 .req = req,
                 .status_fd = -EBADF,
                 .parent_sync_fd = -EBADF,
+                .namespaces_fd = -EBADF,
+                .netns_fd = -EBADF,
                 .userns = req->namespaces & (UINT64_C(1) << NAMESPACE_USER),
                 .devnull_fd = devnull,
                 .max_target = 2,

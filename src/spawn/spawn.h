@@ -97,8 +97,10 @@ typedef struct Spawned {
         SpawnMethod method;
         bool has_init;    /* a pidbroker init runs as pid 1 in front of the workload */
         /* nsfs inode per NamespaceType, 0 where unknown. Those it was given
-         * are read while the child waits, before it could exit (after which
-         * nothing can read them); the others are the daemon's own. */
+         * are read from its pidfd right after clone, or, if it was gone by
+         * then (after which nothing can read them), from the ids it wrote
+         * first thing; in a new user namespace, while it waits for its id
+         * maps. The others are the daemon's own. */
         uint64_t namespaces[_NAMESPACE_MAX];
         /* When spawn_start() failed: the parent's step that did (see
          * SpawnStep), SPAWN_STEP_NONE for a refused request. */
@@ -147,6 +149,7 @@ typedef enum SpawnStep {
         SPAWN_STEP_CGROUP_ATTACH,
         SPAWN_STEP_RELEASE,        /* telling the waiting child to go on */
         SPAWN_STEP_PIDFS_ID,
+        SPAWN_STEP_NET_NAMESPACE,  /* joining a ready network namespace */
         _SPAWN_STEP_MAX,
 } SpawnStep;
 
