@@ -50,7 +50,9 @@ void config_init(Config *c) {
                 .max_subscriptions_per_user = 16,
                 .max_pending_per_connection = 32,
                 .max_pending_per_user = 64,
-                .max_blocking_per_user = 4,
+                /* A session manager starts applications in parallel, each
+                 * Spawn a blocking job while its child shares our memory. */
+                .max_blocking_per_user = 16,
                 .max_blocking = 64,
                 .blocking_timeout_usec = 5 * 1000000ULL,
                 .max_connections_per_user = 16,
