@@ -829,7 +829,11 @@ static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
                 if (req->fds[i].target > c.max_target)
                         c.max_target = req->fds[i].target;
 
-        /* Let libcap-ng read what it needs (cap_last_cap) here, not in the child. */
+        /* Let libcap-ng read what it needs (cap_last_cap) here, not in the
+         * child. A child sharing our memory leaves this thread's libcap-ng
+         * state set for its own pid and capabilities: nothing of the daemon
+         * reads it (the child sets both anew, the daemon asks capget()
+         * itself), so it is not put back. */
         capng_clear(CAPNG_SELECT_BOTH);
 
         ret->failed_step = SPAWN_STEP_CLONE;
@@ -841,9 +845,6 @@ static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
                                   : shared_result.kind == STATUS_EXEC_FAILED ? -abs(shared_result.err ?: EIO)
                                                                              : -EIO;
                 ret->exec_step = shared_result.kind == STATUS_EXEC_FAILED ? shared_result.step : SPAWN_STEP_NONE;
-                /* Its libcap-ng state was ours (per thread): name us again. */
-                capng_setpid(getpid());
-                capng_clear(CAPNG_SELECT_BOTH);
                 read_namespaces(req, NULL, ret->namespaces);
         } else if (pid == -EOPNOTSUPP) {
                 pid = spawn_copied_child(req, &c, flags, ret, &pidfd, &method);
