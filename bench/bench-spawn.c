@@ -7,6 +7,7 @@
  *
  *   bench-spawn [N] */
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -49,6 +50,7 @@ static int run_fork_exec(void) {
 }
 
 static uint64_t namespaces;
+static const SeccompProfile *profile;
 
 static int run_engine(void) {
         SpawnRequest req;
@@ -62,6 +64,8 @@ static int run_engine(void) {
         req.uid = getuid();
         req.gid = getgid();
         req.namespaces = namespaces;
+        req.seccomp = profile;
+        req.no_new_privileges = true;
         r = spawn_run(&req, &s, NULL);
         if (r < 0)
                 return r;
@@ -81,12 +85,43 @@ static void measure(const char *name, int (*fn)(void), int n) {
         fprintf(stderr, "%-32s %8.1f us per spawn (%d runs)\n", name, us, n);
 }
 
+/* On a thread of its own, under the profile's filter, which every child
+ * is then born with (the daemon's spawn threads). */
+static void *measure_inherited(void *p) {
+        int n = *(int *) p;
+
+        if (spawn_thread_take_filter(profile) < 0) {
+                fprintf(stderr, "spawn_thread_take_filter: failed\n");
+                exit(EXIT_FAILURE);
+        }
+        measure("  the filter inherited", run_engine, n);
+        return NULL;
+}
+
 int main(int argc, char *argv[]) {
         int n = argc > 1 ? atoi(argv[1]) : 500;
+        SeccompProfile *p = NULL;
 
         measure("vfork+execve", run_vfork_exec, n);
         measure("fork+execve", run_fork_exec, n);
         measure("spawn engine (clone3, pidfd)", run_engine, n);
+
+        /* The default seccomp profile, twice each way, interleaved. */
+        if (seccomp_profile_load(seccomp_profile_dir(), "default", &p, NULL) < 0) {
+                fprintf(stderr, "cannot load the default seccomp profile from %s\n", seccomp_profile_dir());
+                return EXIT_FAILURE;
+        }
+        profile = p;
+        fprintf(stderr, "spawn engine, default seccomp profile:\n");
+        for (int round = 0; round < 2; round++) {
+                pthread_t t;
+
+                measure("  the filter loaded by the child", run_engine, n);
+                if (pthread_create(&t, NULL, measure_inherited, &n) != 0 || pthread_join(t, NULL) != 0)
+                        return EXIT_FAILURE;
+        }
+        profile = NULL;
+        seccomp_profile_free(p);
         namespaces = (UINT64_C(1) << NAMESPACE_PID) | (UINT64_C(1) << NAMESPACE_MOUNT);
         measure("spawn engine, pid+mount ns", run_engine, n / 5);
         namespaces |= (UINT64_C(1) << NAMESPACE_NET) | (UINT64_C(1) << NAMESPACE_UTS);

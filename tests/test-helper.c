@@ -267,7 +267,7 @@ int main(int argc, char *argv[]) {
                         return 1;
                 char line[512];
                 static const char *const keys[] = { "Uid:", "Gid:", "Groups:", "CapInh:", "CapPrm:", "CapEff:",
-                                                    "CapBnd:", "CapAmb:", "NoNewPrivs:", "Seccomp:", "SigBlk:",
+                                                    "CapBnd:", "CapAmb:", "NoNewPrivs:", "Seccomp:", "Seccomp_filters:", "SigBlk:",
                                                     "SigIgn:", "SigCgt:" };
                 while (fgets(line, sizeof line, f))
                         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -461,6 +462,85 @@ static void test_seccomp_denies(void) {
                 g_assert_cmpstr(g_strstrip(run.out), ==, cases[i].expect);
                 run_clear(&run);
         }
+}
+
+/* A thread that took a profile's filter (the daemon's spawn threads): its
+ * children are born under it, load no second copy, and still get every
+ * set-up step done under it: identity, no_new_privs, an init. */
+static void *seccomp_inherited_thread(void *p) {
+        const SeccompProfile *profile = p;
+        char nr_keyctl[16];
+        char *status_argv[] = { NULL, (char *) "status", NULL };
+        char *syscall_argv[] = { NULL, (char *) "syscall", nr_keyctl, NULL };
+        SpawnRequest req;
+        Run run;
+
+        g_assert_cmpint(spawn_thread_take_filter(profile), ==, 0);
+        g_assert_cmpint(spawn_thread_take_filter(profile), ==, 0);
+        g_autofree char *self = NULL;
+        g_assert_true(g_file_get_contents("/proc/thread-self/status", &self, NULL, NULL));
+        g_assert_cmpuint(status_dec(self, "Seccomp_filters:\t"), ==, 1);
+
+        request_helper(&req, status_argv);
+        req.uid = 65534;
+        req.gid = 65534;
+        req.seccomp = profile;
+        g_assert_cmpint(run_request(&req, &run, NULL), ==, 0);
+        g_assert_cmpint(run.exit_status, ==, 0);
+        g_assert_nonnull(strstr(run.out, "Uid:\t65534\t65534\t65534\t65534"));
+        g_assert_cmpuint(status_dec(run.out, "NoNewPrivs:\t"), ==, 1);
+        g_assert_cmpuint(status_dec(run.out, "Seccomp:\t"), ==, 2);
+        g_assert_cmpuint(status_dec(run.out, "Seccomp_filters:\t"), ==, 1);
+        run_clear(&run);
+
+        snprintf(nr_keyctl, sizeof nr_keyctl, "%d", SYS_keyctl);
+        request_helper(&req, syscall_argv);
+        req.uid = 65534;
+        req.gid = 65534;
+        req.seccomp = profile;
+        g_assert_cmpint(run_request(&req, &run, NULL), ==, 0);
+        g_assert_cmpstr(g_strstrip(run.out), ==, "ENOSYS");
+        run_clear(&run);
+
+        /* A copy with an init in new namespaces: born under it too. */
+        request_helper(&req, status_argv);
+        req.uid = 65534;
+        req.gid = 65534;
+        req.seccomp = profile;
+        req.namespaces = (UINT64_C(1) << NAMESPACE_PID) | (UINT64_C(1) << NAMESPACE_MOUNT);
+        g_assert_cmpint(run_request(&req, &run, NULL), ==, 0);
+        g_assert_cmpint(run.exit_status, ==, 0);
+        g_assert_cmpuint(status_dec(run.out, "Seccomp_filters:\t"), ==, 1);
+        run_clear(&run);
+
+        /* Anything else would be born under a filter it did not ask for. */
+        Spawned s = SPAWNED_NULL;
+        request_helper(&req, status_argv);
+        req.seccomp = NULL;
+        g_assert_cmpint(spawn_start(&req, &s), ==, -EXDEV);
+        return NULL;
+}
+
+static void test_seccomp_inherited(void) {
+        TEST_REQUIRE_ROOT();
+        TEST_SKIP_UNDER_VALGRIND("answers seccomp(2) with ENOSYS: the thread cannot load the profile");
+        _cleanup_seccomp_profile_ SeccompProfile *profile = NULL, *strict = NULL;
+        pthread_t t;
+
+        g_assert_cmpint(seccomp_profile_load(seccomp_profile_dir(), "default", &profile, NULL), ==, 0);
+        g_assert_cmpint(seccomp_profile_load(seccomp_profile_dir(), "strict", &strict, NULL), ==, 0);
+        g_assert_true(profile->inheritable);
+        /* An allowlist refuses what the set-up needs: loaded by the child. */
+        g_assert_false(strict->inheritable);
+        g_assert_cmpint(spawn_thread_take_filter(strict), ==, -EOPNOTSUPP);
+
+        g_assert_cmpint(pthread_create(&t, NULL, seccomp_inherited_thread, profile), ==, 0);
+        g_assert_cmpint(pthread_join(t, NULL), ==, 0);
+
+        /* This thread took nothing: its children load the filter. */
+        g_autofree char *self = NULL;
+        g_assert_true(g_file_get_contents("/proc/thread-self/status", &self, NULL, NULL));
+        g_assert_cmpuint(status_dec(self, "Seccomp_filters:\t"), ==, 0);
 }
 
 static void test_fd_map(void) {
@@ -1262,6 +1342,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/spawn/bounding-set", test_bounding_set);
         g_test_add_func("/spawn/signal-dispositions", test_signal_dispositions);
         g_test_add_func("/spawn/seccomp", test_seccomp_denies);
+        g_test_add_func("/spawn/seccomp-inherited", test_seccomp_inherited);
         g_test_add_func("/spawn/fd-map", test_fd_map);
         g_test_add_func("/spawn/environment-and-setup", test_environment_and_setup);
         g_test_add_func("/spawn/cwd-failure", test_cwd_failure);

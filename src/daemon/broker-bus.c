@@ -249,9 +249,19 @@ static void spawn_job_free(void *p) {
         free(j);
 }
 
+/* A spawn with an inheritable filter runs on a thread of that filter's
+ * lane, and the thread takes the filter first, once (spawn.h); any other
+ * on lane 0, whose threads take none. */
+static uint64_t spawn_job_lane(const SpawnRequest *req) {
+        return req->seccomp && req->seccomp->inheritable ? req->seccomp->digest : 0;
+}
+
 static void spawn_job_run(void *p) {
         SpawnJob *j = p;
 
+        /* Failing, the child loads the filter itself. */
+        if (spawn_job_lane(&j->a.req) != 0)
+                (void) spawn_thread_take_filter(j->a.req.seccomp);
         j->result = spawn_start(&j->a.req, &j->spawned);
 }
 
@@ -381,7 +391,7 @@ static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error
                         free(c);
                         return request_refuse_errno(r, &t, -errno, "Cannot take the cgroup fd", error);
                 }
-                k = request_offload(r, cgroup_check_run, c, cgroup_check_free, &done, &t, error);
+                k = request_offload(r, 0, cgroup_check_run, c, cgroup_check_free, &done, &t, error);
                 RET_IF_NOT_YET(k);
                 cgroup = done;
                 if (cgroup->error < 0)
@@ -463,13 +473,14 @@ static int method_spawn(sd_bus_message *msg, void *userdata, sd_bus_error *error
                 SpawnJob *job;
                 void *done;
 
+                uint64_t lane = spawn_job_lane(&a.req);
                 k = spawn_job_new(&a, &unit, &job);
                 if (k < 0) {
                         manager_forget_unit(m, &unit);
                         request_outcome(r, seq, k);
                         return bus_error_from_errno(error, k, "Cannot prepare the spawn");
                 }
-                k = request_offload(r, spawn_job_run, job, spawn_job_free, &done, &t, error);
+                k = request_offload(r, lane, spawn_job_run, job, spawn_job_free, &done, &t, error);
                 if (k < 0)
                         request_outcome(r, seq, k);
                 RET_IF_NOT_YET(k);
@@ -479,7 +490,7 @@ spawned:
                 SpawnJob *job = NULL;
 
                 /* The job's answer, kept with the request: take what it made. */
-                k = request_offload(r, NULL, NULL, NULL, (void **) &job, &t, error);
+                k = request_offload(r, 0, NULL, NULL, NULL, (void **) &job, &t, error);
                 if (k < 0) {
                         request_outcome(r, seq, -ETIMEDOUT);
                         return k;
@@ -591,7 +602,7 @@ int handle_signal(Request *r, const Process *p, int sig, unsigned flags, sd_bus_
                 if (!scan)
                         return -ENOMEM;
                 *scan = (ProcessGroupScan) { .pgid = p->pid, .caller_uid = r->caller.uid };
-                k = request_offload(r, process_group_scan_run, scan, process_group_scan_free, &done, &t, error);
+                k = request_offload(r, 0, process_group_scan_run, scan, process_group_scan_free, &done, &t, error);
                 RET_IF_NOT_YET(k);
                 scan = done;
                 if (scan->result < 0)

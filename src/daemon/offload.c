@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -86,13 +87,11 @@ static void job_unref_locked(OffloadJob *j) {
         free(j);
 }
 
-static void *job_thread(void *p) {
-        OffloadJob *j = p;
-
-        j->fn(j->data);
-        /* Hand the job back to the loop. The pipe outlives every thread
-         * that may write to it: offload_free() leaves it open while jobs run. */
+/* Hand the job back to the loop. The pipe outlives every thread that may
+ * write to it: offload_free() leaves it open while jobs run. */
+static void job_report(OffloadJob *j) {
         ssize_t n;
+
         do
                 n = write(j->write_fd, &j, sizeof j);
         while (n < 0 && errno == EINTR);
@@ -103,7 +102,131 @@ static void *job_thread(void *p) {
                 job_unref_locked(j);
                 pthread_mutex_unlock(&offload_lock);
         }
+}
+
+/* Threads kept between jobs: creating one costs more than a spawn's whole
+ * share of the daemon's time, and one of a lane keeps what its jobs left on
+ * it. A few wait at once, each for a while; the rest exit. */
+#define WORKER_IDLE_SEC 10
+#define WORKERS_IDLE_MAX 8
+
+typedef struct Worker Worker;
+struct Worker {
+        uint64_t lane;
+        OffloadJob *job;        /* the next one; handed over under the lock */
+        bool quit;
+        pthread_cond_t wake;
+        Worker *next_idle;
+};
+
+/* Under offload_lock. */
+static Worker *idle_workers;
+static unsigned n_idle_workers;
+
+static void idle_remove_locked(Worker *w) {
+        for (Worker **p = &idle_workers; *p; p = &(*p)->next_idle)
+                if (*p == w) {
+                        *p = w->next_idle;
+                        n_idle_workers--;
+                        return;
+                }
+}
+
+static Worker *idle_take_locked(uint64_t lane) {
+        for (Worker *w = idle_workers; w; w = w->next_idle)
+                if (w->lane == lane) {
+                        idle_remove_locked(w);
+                        return w;
+                }
         return NULL;
+}
+
+unsigned offload_idle(void) {
+        unsigned n;
+
+        pthread_mutex_lock(&offload_lock);
+        n = n_idle_workers;
+        pthread_mutex_unlock(&offload_lock);
+        return n;
+}
+
+/* true: a job was handed to us; false: time to exit. */
+static bool worker_wait(Worker *w) {
+        struct timespec deadline;
+        bool handed;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += WORKER_IDLE_SEC;
+        pthread_mutex_lock(&offload_lock);
+        if (n_idle_workers >= WORKERS_IDLE_MAX || w->quit) {
+                pthread_mutex_unlock(&offload_lock);
+                return false;
+        }
+        w->next_idle = idle_workers;
+        idle_workers = w;
+        n_idle_workers++;
+        while (!w->job && !w->quit)
+                if (pthread_cond_timedwait(&w->wake, &offload_lock, &deadline) == ETIMEDOUT)
+                        break;
+        handed = w->job;
+        if (!handed)
+                idle_remove_locked(w);
+        pthread_mutex_unlock(&offload_lock);
+        return handed;
+}
+
+static void *worker_main(void *p) {
+        Worker *w = p;
+
+        do {
+                OffloadJob *j = w->job;
+
+                w->job = NULL;
+                j->fn(j->data);
+                job_report(j);
+        } while (worker_wait(w));
+        pthread_cond_destroy(&w->wake);
+        free(w);
+        return NULL;
+}
+
+/* A new thread for lane, starting with job j. Called with the lock held. */
+static int worker_start_locked(uint64_t lane, OffloadJob *j) {
+        pthread_condattr_t cattr;
+        pthread_attr_t attr;
+        pthread_t thread;
+        Worker *w;
+        int r;
+
+        w = calloc(1, sizeof *w);
+        if (!w)
+                return -ENOMEM;
+        *w = (Worker) { .lane = lane, .job = j };
+        if (pthread_condattr_init(&cattr) != 0) {
+                free(w);
+                return -ENOMEM;
+        }
+        (void) pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+        r = -pthread_cond_init(&w->wake, &cattr);
+        pthread_condattr_destroy(&cattr);
+        if (r < 0) {
+                free(w);
+                return r;
+        }
+
+        /* Small stacks: a job is a loop of syscalls. */
+        r = -pthread_attr_init(&attr);
+        if (r == 0) {
+                (void) pthread_attr_setstacksize(&attr, 256 * 1024);
+                (void) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+                r = -pthread_create(&thread, &attr, worker_main, w);
+                pthread_attr_destroy(&attr);
+        }
+        if (r < 0) {
+                pthread_cond_destroy(&w->wake);
+                free(w);
+        }
+        return r;
 }
 
 /* The loop lets go of a job before its thread reported back: the thread
@@ -191,10 +314,23 @@ fail:
         return r;
 }
 
+/* Idle threads exit now rather than after their wait. */
+static void workers_release(void) {
+        pthread_mutex_lock(&offload_lock);
+        for (Worker *w = idle_workers; w; w = w->next_idle) {
+                w->quit = true;
+                pthread_cond_signal(&w->wake);
+        }
+        idle_workers = NULL;
+        n_idle_workers = 0;
+        pthread_mutex_unlock(&offload_lock);
+}
+
 Offload *offload_free(Offload *o) {
         if (!o)
                 return NULL;
         o->source = sd_event_source_disable_unref(o->source);
+        workers_release();
         if (o->total > 0) {
                 /* Threads still running write to the pipe when they return:
                  * leave it (and them) to the process's exit. */
@@ -208,12 +344,11 @@ Offload *offload_free(Offload *o) {
         return NULL;
 }
 
-int offload_start(Offload *o, uid_t uid, OffloadFunc fn, void *data, void (*free_data)(void *data),
+int offload_start(Offload *o, uid_t uid, uint64_t lane, OffloadFunc fn, void *data, void (*free_data)(void *data),
                   OffloadDone done, void *userdata, OffloadJob **ret) {
-        pthread_attr_t attr;
-        pthread_t thread;
         OffloadJob *j;
         UidCount *c;
+        Worker *w;
         int r;
 
         if (o->total >= o->max_total || offload_running(o, uid) >= o->max_per_uid)
@@ -226,6 +361,7 @@ int offload_start(Offload *o, uid_t uid, OffloadFunc fn, void *data, void (*free
                 .refs = 2, /* the loop's and the thread's */
                 .uid = uid,
                 .fn = fn,
+                .data = data,
                 .free_data = free_data,
                 .done = done,
                 .userdata = userdata,
@@ -238,17 +374,14 @@ int offload_start(Offload *o, uid_t uid, OffloadFunc fn, void *data, void (*free
                 return r;
         }
 
-        /* Small stacks: a job is a loop of syscalls. */
-        if (pthread_attr_init(&attr) != 0) {
-                sd_event_source_disable_unref(j->timer);
-                free(j);
-                return -ENOMEM;
-        }
-        (void) pthread_attr_setstacksize(&attr, 256 * 1024);
-        (void) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        j->data = data;
         pthread_mutex_lock(&offload_lock);
-        r = -pthread_create(&thread, &attr, job_thread, j);
+        w = idle_take_locked(lane);
+        if (w) {
+                w->job = j;
+                pthread_cond_signal(&w->wake);
+                r = 0;
+        } else
+                r = worker_start_locked(lane, j);
         if (r == 0) {
                 c = count_for(o, uid);
                 if (!c) {
@@ -259,11 +392,9 @@ int offload_start(Offload *o, uid_t uid, OffloadFunc fn, void *data, void (*free
                 o->total++;
         }
         pthread_mutex_unlock(&offload_lock);
-        pthread_attr_destroy(&attr);
         if (r < 0) {
-                j->data = NULL; /* not taken */
                 sd_event_source_disable_unref(j->timer);
-                free(j);
+                free(j); /* data not taken */
                 return r;
         }
         if (ret)

@@ -476,8 +476,8 @@ bool request_offload_done(const Request *r) {
         return r->job_done;
 }
 
-int request_offload(Request *r, OffloadFunc fn, void *data, void (*free_data)(void *data), void **ret_data,
-                    const Target *t, sd_bus_error *error) {
+int request_offload(Request *r, uint64_t lane, OffloadFunc fn, void *data, void (*free_data)(void *data),
+                    void **ret_data, const Target *t, sd_bus_error *error) {
         Manager *m = r->manager;
         int k;
 
@@ -507,7 +507,7 @@ int request_offload(Request *r, OffloadFunc fn, void *data, void (*free_data)(vo
                 return request_refuse_errno(r, t, k, "Cannot keep the caller's identity", error);
         }
         r->job_free = free_data;
-        k = offload_start(m->offload, r->caller.uid, fn, data, free_data, on_job_done, r, &r->job);
+        k = offload_start(m->offload, r->caller.uid, lane, fn, data, free_data, on_job_done, r, &r->job);
         if (k < 0) {
                 if (free_data)
                         free_data(data);

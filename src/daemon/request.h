@@ -119,12 +119,13 @@ void request_outcome_fd_type(Request *r, uint64_t seq, int result, const char *f
 bool request_offload_done(const Request *r);
 
 /* Blocking work off the loop (offload.h), for step 2, or for step 5 (once,
- * and only when step 2 had none: one job per request). 1: done, *ret_data
+ * and only when step 2 had none: one job per request), on a thread of lane
+ * (0 unless fn leaves its thread changed: offload.h). 1: done, *ret_data
  * holds the result and stays owned by r; 0: not yet (return 1 from the
  * handler); < 0: refused (a limit, or the deadline passed), recorded, with
  * the named error in *error. data (with free_data) is taken either way. */
-int request_offload(Request *r, OffloadFunc fn, void *data, void (*free_data)(void *data), void **ret_data,
-                    const Target *t, sd_bus_error *error);
+int request_offload(Request *r, uint64_t lane, OffloadFunc fn, void *data, void (*free_data)(void *data),
+                    void **ret_data, const Target *t, sd_bus_error *error);
 
 /* Called after each dispatch: the request of that message is freed unless
  * it awaits something. */

@@ -202,6 +202,49 @@ static int profile_compile(const Profile *p, scmp_filter_ctx *ret) {
         return 0;
 }
 
+/* What a spawning thread and its child call before exec, on every path of
+ * spawn.c and spawn-child.c (keep in step with them), and what a kept
+ * thread calls between jobs. A profile that denies none of these can be
+ * put on a spawning thread: loading a filter costs the kernel more than
+ * the rest of a child's set-up (a JIT compile and an emulation of the
+ * filter for every syscall number), and a child born under its thread's
+ * filter loads none. */
+static const char *const spawn_path_syscalls[] = {
+        "brk", "capget", "capset", "chdir", "clone", "clone3", "close", "close_range", "dup", "dup2",
+        "dup3", "execve", "execveat", "exit", "exit_group", "fchdir", "fcntl", "fstat", "futex",
+        "getcwd", "getegid", "geteuid", "getgid", "getgroups", "getpid", "getpriority", "getrlimit",
+        "gettid", "getuid", "ioctl", "kill", "lseek", "madvise", "mmap", "mount", "mprotect",
+        "munmap", "newfstatat", "open", "openat", "pidfd_open", "pidfd_send_signal", "pipe", "pipe2",
+        "prctl", "pread64", "prlimit64", "read", "restart_syscall", "rseq", "rt_sigaction",
+        "rt_sigprocmask", "rt_sigreturn", "rt_sigtimedwait", "sched_yield", "seccomp",
+        "set_robust_list", "setgid", "setgroups", "sethostname", "setns", "setpriority",
+        "setresgid", "setresuid", "setrlimit", "setsid", "setuid", "stat", "statx", "umask",
+        "umount2", "unshare", "wait4", "waitid", "write",
+};
+
+static bool profile_inheritable(const Profile *p) {
+        if (p->default_action != RULE_ALLOW)
+                return false;
+        for (size_t i = 0; i < p->n_rules; i++) {
+                if (p->rules[i].action != RULE_DENY)
+                        continue;
+                for (size_t k = 0; k < ELEMENTSOF(spawn_path_syscalls); k++)
+                        if (strcmp(p->rules[i].syscall, spawn_path_syscalls[k]) == 0)
+                                return false;
+        }
+        return true;
+}
+
+/* FNV-1a over the instructions. */
+static uint64_t prog_digest(const struct sock_fprog *prog) {
+        const unsigned char *b = (const unsigned char *) prog->filter;
+        uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+        for (size_t i = 0; i < prog->len * sizeof *prog->filter; i++)
+                h = (h ^ b[i]) * UINT64_C(0x100000001b3);
+        return h ?: 1;
+}
+
 /* libseccomp 2.5.4 has no seccomp_export_bpf_mem(): export through a memfd
  * and read it back, so the child gets a plain array it can pass to the
  * kernel without calling into libseccomp or malloc. */
@@ -294,6 +337,8 @@ int seccomp_profile_load(const char *dir, const char *name, SeccompProfile **ret
         r = export_bpf(ctx, &sp->prog);
         if (r < 0)
                 return r;
+        sp->inheritable = profile_inheritable(&p);
+        sp->digest = prog_digest(&sp->prog);
 
         *ret = TAKE_PTR(sp);
         return 0;

@@ -16,9 +16,17 @@
 #include <linux/filter.h>
 #include <stddef.h>
 
+#include <stdbool.h>
+#include <stdint.h>
+
 typedef struct SeccompProfile {
         char *name;
         struct sock_fprog prog; /* filter.len instructions at prog.filter */
+        /* Denies nothing a spawning thread or its child calls before exec:
+         * the filter may go on the thread, for its children to be born
+         * under (spawn_thread_take_filter()). */
+        bool inheritable;
+        uint64_t digest;        /* of prog, never 0: names the threads under it */
 } SeccompProfile;
 
 /* Load <dir>/<name>.seccomp. -ENOENT for an unknown profile, -EINVAL with

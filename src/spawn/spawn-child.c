@@ -404,11 +404,11 @@ _noreturn_ static void run_init(int channel_fd, pid_t workload, int from_workloa
 }
 
 /* Steps 11 and 12, in the workload itself: behind an init, its child. */
-_noreturn_ static void exec_workload(const ChildContext *c, int exe_fd, bool seccomp_early) {
+_noreturn_ static void exec_workload(const ChildContext *c, int exe_fd, bool filter_loaded) {
         const SpawnRequest *r = c->req;
 
         /* 11. Seccomp last: every step above may use what it denies. */
-        if (r->seccomp && !seccomp_early)
+        if (!filter_loaded)
                 CHECK(SPAWN_STEP_SECCOMP,
                       syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &r->seccomp->prog));
 
@@ -429,7 +429,7 @@ _noreturn_ static void exec_workload(const ChildContext *c, int exe_fd, bool sec
 typedef struct WorkloadStart {
         const ChildContext *c;
         int exe_fd;
-        bool seccomp_early;
+        bool filter_loaded;
         int to_init_fd;   /* write end of the pipe to the init */
         int from_init_fd; /* its read end, the init's alone */
 } WorkloadStart;
@@ -445,7 +445,7 @@ static int workload_start(void *userdata) {
         report_fd = w->to_init_fd;
         sigemptyset(&none);
         CHECK(SPAWN_STEP_SIGNALS, sigprocmask(SIG_SETMASK, &none, NULL));
-        exec_workload(w->c, w->exe_fd, w->seccomp_early);
+        exec_workload(w->c, w->exe_fd, w->filter_loaded);
 }
 
 /* The workload is created sharing our memory and we sleep until its exec
@@ -453,7 +453,7 @@ static int workload_start(void *userdata) {
  * address space is made for it, nor torn down by its exec, both of which
  * would lie on the path from Spawn to the workload's exit. Its stack is a
  * part of ours that we do not touch until it is done with it. */
-_noreturn_ static void start_init(const ChildContext *c, int exe_fd, bool seccomp_early) {
+_noreturn_ static void start_init(const ChildContext *c, int exe_fd, bool filter_loaded) {
         _Alignas(16) char stack[32 * 1024];
         int pipefd[2], channel_fd = report_fd;
         sigset_t all;
@@ -465,7 +465,7 @@ _noreturn_ static void start_init(const ChildContext *c, int exe_fd, bool seccom
         WorkloadStart w = {
                 .c = c,
                 .exe_fd = exe_fd,
-                .seccomp_early = seccomp_early,
+                .filter_loaded = filter_loaded,
                 .to_init_fd = pipefd[1],
                 .from_init_fd = pipefd[0],
         };
@@ -592,11 +592,13 @@ _noreturn_ void spawn_child(const ChildContext *c) {
         /* 6. Capabilities and identity. Without no_new_privs the kernel only
          *    takes a seccomp filter from a holder of CAP_SYS_ADMIN, so then
          *    the filter goes in now, before the drop, and must allow the
-         *    steps that follow. */
-        bool seccomp_early = r->seccomp && !r->no_new_privileges;
-        if (seccomp_early)
+         *    steps that follow. Born under it, we have it already. */
+        bool filter_loaded = !r->seccomp || c->filter_inherited;
+        if (!filter_loaded && !r->no_new_privileges) {
                 CHECK(SPAWN_STEP_SECCOMP,
                       syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &r->seccomp->prog));
+                filter_loaded = true;
+        }
         setup_bounding_set(c);
         setup_credentials(c);
 
@@ -625,6 +627,6 @@ _noreturn_ void spawn_child(const ChildContext *c) {
         /* 10. As pid 1 of a new pid namespace: become the init, and let a
          *     child of ours be the workload. The init keeps no workload fd. */
         if (c->with_init)
-                start_init(c, exe_fd, seccomp_early);
-        exec_workload(c, exe_fd, seccomp_early);
+                start_init(c, exe_fd, filter_loaded);
+        exec_workload(c, exe_fd, filter_loaded);
 }

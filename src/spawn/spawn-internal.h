@@ -45,6 +45,7 @@ typedef struct ChildContext {
          * here, not down status_fd; NULL otherwise. */
         StatusRecord *result;
         bool shares_fd_table; /* CLONE_FILES: unshare it first, copying fds below fd_table_end */
+        bool filter_inherited; /* born under req->seccomp, from our thread (spawn_thread_take_filter()) */
         int fd_table_end;
 } ChildContext;
 

@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include <cap-ng.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
 
 #include "feature.h"
 #include "legacy.h"
@@ -785,6 +787,50 @@ static pid_t spawn_copied_child(const SpawnRequest *req, ChildContext *c, uint64
         return pid;
 }
 
+/* The filter this thread took for good (spawn_thread_take_filter()): a
+ * copy, as the profile may go before the thread does, freed with the
+ * thread. */
+static __thread struct sock_fprog thread_filter;
+static pthread_key_t thread_filter_key;
+static int thread_filter_key_error;
+static pthread_once_t thread_filter_once = PTHREAD_ONCE_INIT;
+
+static void thread_filter_key_init(void) {
+        thread_filter_key_error = pthread_key_create(&thread_filter_key, free);
+}
+
+static bool thread_filter_is(const SeccompProfile *p) {
+        return p && thread_filter.filter && thread_filter.len == p->prog.len &&
+               memcmp(thread_filter.filter, p->prog.filter, p->prog.len * sizeof *p->prog.filter) == 0;
+}
+
+int spawn_thread_take_filter(const SeccompProfile *p) {
+        _cleanup_free_ struct sock_filter *copy = NULL;
+
+        if (thread_filter.filter)
+                return thread_filter_is(p) ? 0 : -EBUSY;
+        if (!p || !p->inheritable)
+                return -EOPNOTSUPP;
+        if (pthread_once(&thread_filter_once, thread_filter_key_init) != 0 || thread_filter_key_error != 0)
+                return -ENOMEM;
+        copy = malloc(p->prog.len * sizeof *p->prog.filter);
+        if (!copy)
+                return -ENOMEM;
+        memcpy(copy, p->prog.filter, p->prog.len * sizeof *p->prog.filter);
+        /* Freed with the thread from here on. */
+        if (pthread_setspecific(thread_filter_key, copy) != 0)
+                return -ENOMEM;
+        /* This thread holds CAP_SYS_ADMIN: no no_new_privs needed, and
+         * without SECCOMP_FILTER_FLAG_TSYNC no other thread is touched. */
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &p->prog) < 0) {
+                int r = negative_errno();
+                (void) pthread_setspecific(thread_filter_key, NULL);
+                return r;
+        }
+        thread_filter = (struct sock_fprog) { .len = p->prog.len, .filter = TAKE_PTR(copy) };
+        return 0;
+}
+
 static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
         _cleanup_close_ int devnull = -EBADF, pidfd = -EBADF;
         StatusRecord shared_result;
@@ -800,6 +846,11 @@ static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
                 return r;
 
         ret->failed_step = SPAWN_STEP_PREPARE;
+
+        /* Our children are born under our filter: only the ones that want
+         * exactly that filter are made here. */
+        if (thread_filter.filter && !thread_filter_is(req->seccomp))
+                return -EXDEV;
 
         for (NamespaceType t = 0; t < _NAMESPACE_MAX; t++)
                 if (req->namespaces & (UINT64_C(1) << t))
@@ -824,6 +875,7 @@ static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
                 .with_init = req->namespaces & (UINT64_C(1) << NAMESPACE_PID),
                 .mount_proc = (req->namespaces & (UINT64_C(1) << NAMESPACE_PID)) &&
                               (req->namespaces & (UINT64_C(1) << NAMESPACE_MOUNT)),
+                .filter_inherited = thread_filter_is(req->seccomp),
         };
         for (size_t i = 0; i < req->n_fds; i++)
                 if (req->fds[i].target > c.max_target)

@@ -171,6 +171,15 @@ int spawn_start(const SpawnRequest *req, Spawned *ret);
  * off an event loop. */
 bool spawn_would_share(const SpawnRequest *req);
 
+/* Put p's seccomp filter on the calling thread, for good: every child it
+ * spawns afterwards is born under the filter and loads none of its own,
+ * which is most of what a spawn costs the kernel. Only for a thread that
+ * spawns nothing but p's workloads (spawn_start() refuses others there with
+ * -EXDEV) and is never the loop's; the daemon keeps such threads per
+ * profile (offload.h's lanes, named by p->digest). 0 when the thread is
+ * under p's filter; -EOPNOTSUPP for a profile that is not inheritable. */
+int spawn_thread_take_filter(const SeccompProfile *p);
+
 /* A long-lived fd (a workload's pidfd, spawn_start()'s own included) moved
  * above the fds a spawn passes, where a child sharing our fd table does not
  * copy it. Returns the fd to use: the moved one, or fd itself where the fd
