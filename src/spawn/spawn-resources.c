@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <linux/capability.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -39,40 +40,49 @@ int spawn_rlimit_from_name(const char *name) {
         return -EINVAL;
 }
 
-static bool have_sys_resource(void) {
+/* Ours, read once: what spawns are clamped to without CAP_SYS_RESOURCE.
+ * They do not change while we run (pidbrokerd raises a soft limit only,
+ * at start), and reading them cost 18 syscalls per spawn. */
+typedef struct Own {
+        bool sys_resource;
+        struct rlimit rlimits[RLIMIT_NLIMITS];
+        bool have_rlimit[RLIMIT_NLIMITS];
+        bool have_oom_score_adj;
+        int oom_score_adj;
+} Own;
+
+static Own own;
+static pthread_once_t own_once = PTHREAD_ONCE_INIT;
+
+static void own_read(void) {
         struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
         struct __user_cap_data_struct d[2] = {};
-
-        if (syscall(SYS_capget, &h, d) < 0)
-                return false;
-        return d[CAP_TO_INDEX(CAP_SYS_RESOURCE)].effective & CAP_TO_MASK(CAP_SYS_RESOURCE);
-}
-
-static int own_oom_score_adj(int *ret) {
         char buf[32];
-        int r = read_small_file_at(AT_FDCWD, "/proc/self/oom_score_adj", buf, sizeof buf);
-        if (r < 0)
-                return r;
-        if (sscanf(buf, "%d", ret) != 1)
-                return -EIO;
-        return 0;
+
+        own.sys_resource = syscall(SYS_capget, &h, d) == 0 &&
+                           (d[CAP_TO_INDEX(CAP_SYS_RESOURCE)].effective & CAP_TO_MASK(CAP_SYS_RESOURCE));
+        for (int i = 0; i < RLIMIT_NLIMITS; i++)
+                own.have_rlimit[i] = getrlimit((__rlimit_resource_t) i, &own.rlimits[i]) == 0;
+        own.have_oom_score_adj = read_small_file_at(AT_FDCWD, "/proc/self/oom_score_adj", buf, sizeof buf) >= 0 &&
+                                 sscanf(buf, "%d", &own.oom_score_adj) == 1;
 }
 
 int spawn_request_inherit_resources(SpawnRequest *req, const struct rlimit caller[static RLIMIT_NLIMITS], int nice,
                                     int oom_score_adj) {
-        bool privileged = have_sys_resource();
         int clamped = 0;
 
+        (void) pthread_once(&own_once, own_read);
+        bool privileged = own.sys_resource;
         for (int i = 0; i < RLIMIT_NLIMITS; i++) {
-                struct rlimit l = caller[i], own;
+                struct rlimit l = caller[i];
 
                 if (req->rlimits_set & (UINT32_C(1) << i))
                         continue; /* asked for: the policy decided on it */
 
                 /* Without CAP_SYS_RESOURCE no hard limit goes above ours: the
                  * caller gets as much of its own as we can give. */
-                if (!privileged && getrlimit((__rlimit_resource_t) i, &own) == 0 && l.rlim_max > own.rlim_max) {
-                        l.rlim_max = own.rlim_max;
+                if (!privileged && own.have_rlimit[i] && l.rlim_max > own.rlimits[i].rlim_max) {
+                        l.rlim_max = own.rlimits[i].rlim_max;
                         if (l.rlim_cur > l.rlim_max)
                                 l.rlim_cur = l.rlim_max;
                         clamped |= 1 << i;
@@ -87,12 +97,11 @@ int spawn_request_inherit_resources(SpawnRequest *req, const struct rlimit calle
         if (req->oom_score_adj_set)
                 return clamped;
 
-        int own_adj;
         req->oom_score_adj_set = true;
         req->oom_score_adj = oom_score_adj;
         /* Nor does oom_score_adj go below ours. */
-        if (!privileged && own_oom_score_adj(&own_adj) == 0 && oom_score_adj < own_adj) {
-                req->oom_score_adj = own_adj;
+        if (!privileged && own.have_oom_score_adj && oom_score_adj < own.oom_score_adj) {
+                req->oom_score_adj = own.oom_score_adj;
                 clamped |= SPAWN_CLAMPED_OOM_SCORE_ADJ;
         }
         return clamped;
