@@ -182,11 +182,49 @@ static void test_timeout(void) {
         offload_free(o);
 }
 
+/* One timer serves every deadline: armed for the first job, which ends in
+ * time, it still ends a later job that stalls, at that job's own deadline. */
+static void test_timeout_after_another(void) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        Offload *o = NULL;
+        Done quick = {}, stalled = {};
+        int hold[2];
+
+        g_assert_cmpint(sd_event_new(&e), >=, 0);
+        g_assert_cmpint(offload_new(e, 4, 16, 100 * 1000, &o), ==, 0);
+        g_assert_cmpint(pipe2(hold, O_CLOEXEC), ==, 0);
+
+        Job *first = g_new0(Job, 1);
+        *first = (Job) { .hold_fd = -1 };
+        g_assert_cmpint(offload_start(o, 1000, 0, job_run, first, g_free, job_done, &quick, NULL), ==, 0);
+        wait_for(e, &quick);
+        g_assert_cmpint(quick.r, ==, 0);
+        g_free(quick.job);
+
+        g_usleep(30 * 1000);
+        Job *held = g_new0(Job, 1);
+        *held = (Job) { .hold_fd = hold[0] };
+        uint64_t start = g_get_monotonic_time();
+        g_assert_cmpint(offload_start(o, 1000, 0, job_run, held, g_free, job_done, &stalled, NULL), ==, 0);
+        wait_for(e, &stalled);
+        g_assert_cmpint(stalled.r, ==, -ETIMEDOUT);
+        /* Not at the first job's deadline: at its own. */
+        g_assert_cmpint(g_get_monotonic_time() - start, >=, 100 * 1000);
+
+        close(hold[1]);
+        for (int i = 0; i < 500 && offload_running(o, 1000) > 0; i++)
+                g_assert_cmpint(sd_event_run(e, 10000), >=, 0);
+        g_assert_cmpuint(offload_running(o, 1000), ==, 0);
+        close(hold[0]);
+        offload_free(o);
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 
         g_test_add_func("/offload/lanes", test_lanes);
         g_test_add_func("/offload/limits", test_limits);
         g_test_add_func("/offload/timeout", test_timeout);
+        g_test_add_func("/offload/timeout-after-another", test_timeout_after_another);
         return g_test_run();
 }

@@ -9,9 +9,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "list.h"
 #include "log.h"
 #include "macro.h"
 #include "offload.h"
+#include "time-util.h"
 
 /* Shared by the thread and the loop: whoever drops the last reference frees
  * it. The thread's reference goes when the loop has read the job back from
@@ -25,8 +27,11 @@ struct OffloadJob {
         void (*free_data)(void *data);
         OffloadDone done;
         void *userdata;
-        sd_event_source *timer;
         int write_fd;             /* the completion pipe, shared */
+        /* The loop's: while it awaits the job, on its offload's list. */
+        Offload *offload;
+        uint64_t deadline;        /* CLOCK_MONOTONIC */
+        OffloadJob *prev, *next;
 };
 
 typedef struct UidCount {
@@ -44,6 +49,12 @@ struct Offload {
         UidCount *counts;
         unsigned n_counts;
         unsigned total;
+        /* The jobs the loop awaits, and one timer for all their deadlines:
+         * armed for the earliest, and left armed when that job finishes in
+         * time. Re-arming the kernel's timer at every job would cost more
+         * than the wake-up for nothing, once per timeout at most. */
+        OffloadJob *awaited;
+        sd_event_source *watchdog;
 };
 
 static pthread_mutex_t offload_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -229,25 +240,58 @@ static int worker_start_locked(uint64_t lane, OffloadJob *j) {
         return r;
 }
 
+static void job_unwatch(OffloadJob *j) {
+        if (!j->offload)
+                return;
+        LIST_REMOVE(j->offload->awaited, j);
+        j->offload = NULL;
+}
+
 /* The loop lets go of a job before its thread reported back: the thread
  * frees it (and its data) when it does. */
 static void job_abandon(OffloadJob *j) {
-        j->timer = sd_event_source_disable_unref(j->timer);
+        job_unwatch(j);
         j->done = NULL;
         pthread_mutex_lock(&offload_lock);
         job_unref_locked(j);
         pthread_mutex_unlock(&offload_lock);
 }
 
-static int on_job_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
-        OffloadJob *j = userdata;
-        OffloadDone done = j->done;
-        void *ud = j->userdata;
+static void watchdog_arm(Offload *o) {
+        uint64_t next = UINT64_MAX;
 
-        log_warning("A blocking operation for uid %u did not finish in time; abandoning it.", (unsigned) j->uid);
-        job_abandon(j);
-        if (done)
-                done(-ETIMEDOUT, NULL, ud);
+        for (OffloadJob *j = o->awaited; j; j = j->next)
+                if (j->deadline < next)
+                        next = j->deadline;
+        if (next == UINT64_MAX)
+                return;
+        (void) sd_event_source_set_time(o->watchdog, next);
+        (void) sd_event_source_set_enabled(o->watchdog, SD_EVENT_ONESHOT);
+}
+
+static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata) {
+        Offload *o = userdata;
+        uint64_t now_usec = now(CLOCK_MONOTONIC);
+
+        /* From the start each time: done() may start or cancel jobs. */
+        for (;;) {
+                OffloadJob *due = NULL;
+
+                for (OffloadJob *j = o->awaited; j && !due; j = j->next)
+                        if (j->deadline <= now_usec)
+                                due = j;
+                if (!due)
+                        break;
+
+                OffloadDone done = due->done;
+                void *ud = due->userdata;
+                log_warning("A blocking operation for uid %u did not finish in time; abandoning it.",
+                            (unsigned) due->uid);
+                job_abandon(due);
+                if (done)
+                        done(-ETIMEDOUT, NULL, ud);
+        }
+        watchdog_arm(o);
         return 0;
 }
 
@@ -269,7 +313,7 @@ static int on_job_finished(sd_event_source *s, int fd, uint32_t revents, void *u
                         /* In time: the data goes to the callback. */
                         data = j->data;
                         j->data = NULL;
-                        j->timer = sd_event_source_disable_unref(j->timer);
+                        job_unwatch(j);
                         j->refs--; /* the loop's reference */
                 }
                 job_unref_locked(j); /* the thread's */
@@ -304,9 +348,16 @@ int offload_new(sd_event *event, unsigned max_per_uid, unsigned max_total, uint6
         r = sd_event_add_io(event, &o->source, o->pipe[0], EPOLLIN, on_job_finished, o);
         if (r < 0)
                 goto fail;
+        r = sd_event_add_time(event, &o->watchdog, CLOCK_MONOTONIC, UINT64_MAX, 0, on_watchdog, o);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(o->watchdog, SD_EVENT_OFF);
+        if (r < 0)
+                goto fail;
         *ret = o;
         return 0;
 fail:
+        sd_event_source_disable_unref(o->watchdog);
+        sd_event_source_disable_unref(o->source);
         safe_close(o->pipe[0]);
         safe_close(o->pipe[1]);
         free(o->counts);
@@ -330,6 +381,9 @@ Offload *offload_free(Offload *o) {
         if (!o)
                 return NULL;
         o->source = sd_event_source_disable_unref(o->source);
+        o->watchdog = sd_event_source_disable_unref(o->watchdog);
+        while (o->awaited)
+                job_unwatch(o->awaited);
         workers_release();
         if (o->total > 0) {
                 /* Threads still running write to the pipe when they return:
@@ -367,12 +421,6 @@ int offload_start(Offload *o, uid_t uid, uint64_t lane, OffloadFunc fn, void *da
                 .userdata = userdata,
                 .write_fd = o->pipe[1],
         };
-        r = sd_event_add_time_relative(sd_event_source_get_event(o->source), &j->timer, CLOCK_MONOTONIC,
-                                       o->timeout_usec, 0, on_job_timeout, j);
-        if (r < 0) {
-                free(j);
-                return r;
-        }
 
         pthread_mutex_lock(&offload_lock);
         w = idle_take_locked(lane);
@@ -393,10 +441,22 @@ int offload_start(Offload *o, uid_t uid, uint64_t lane, OffloadFunc fn, void *da
         }
         pthread_mutex_unlock(&offload_lock);
         if (r < 0) {
-                sd_event_source_disable_unref(j->timer);
                 free(j); /* data not taken */
                 return r;
         }
+
+        /* The clock, not the loop's idea of now: that is from before this
+         * iteration's work. */
+        uint64_t now_usec = now(CLOCK_MONOTONIC);
+        int enabled = SD_EVENT_OFF;
+        j->deadline = o->timeout_usec > UINT64_MAX - now_usec ? UINT64_MAX - 1 : now_usec + o->timeout_usec;
+        j->offload = o;
+        LIST_PREPEND(o->awaited, j);
+        /* Armed already, it fires no later than this deadline: every job
+         * gets the same timeout. */
+        (void) sd_event_source_get_enabled(o->watchdog, &enabled);
+        if (enabled == SD_EVENT_OFF)
+                watchdog_arm(o);
         if (ret)
                 *ret = j;
         return 0;

@@ -291,11 +291,19 @@ static int request_check_pending_room(Request *r, const Target *t, sd_bus_error 
 
 /* The answer is in: run the handler again on the same message. */
 static void request_resume(Request *r) {
+        sd_bus *bus = sd_bus_message_get_bus(r->msg);
         int k;
 
-        k = sd_bus_enqueue_for_read(sd_bus_message_get_bus(r->msg), r->msg);
-        if (k >= 0)
+        k = sd_bus_enqueue_for_read(bus, r->msg);
+        if (k >= 0) {
+                /* Dispatched now, not in the loop's next round, which sd-bus
+                 * would have to wake with a timer armed for its queue. Not
+                 * from within a callback of this bus (a policy answer): that
+                 * waits for the next round. */
+                if (!sd_bus_get_current_message(bus))
+                        (void) sd_bus_process(bus, NULL);
                 return;
+        }
         log_warning_errno(k, "Failed to requeue a call after its answer came: %m");
         (void) sd_bus_reply_method_errorf(r->msg, SD_BUS_ERROR_NO_MEMORY, "Out of memory.");
         request_free(r);
