@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sched.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "hashmap-u64.h"
+#include "sched-util.h"
 #include "macro.h"
 #include "signal-util.h"
 #include "string-table.h"
@@ -407,6 +409,55 @@ static void test_string_hash64(void) {
         g_assert_cmpuint(string_hash64(":1.100"), ==, string_hash64(":1.100"));
 }
 
+/* se.slice of a task, from the scheduler's debug file; 0 when absent. */
+static uint64_t task_slice(const char *path) {
+        g_autofree char *text = NULL;
+
+        if (!g_file_get_contents(path, &text, NULL, NULL))
+                return 0;
+        const char *p = strstr(text, "\nse.slice");
+        if (!p)
+                return 0;
+        p = strchr(p, ':');
+        return p ? g_ascii_strtoull(p + 1, NULL, 10) : 0;
+}
+
+static void *short_slice_thread(void *p) {
+        uint64_t *ret = p;
+        int st = 0;
+
+        g_assert_cmpint(sched_short_slice(SCHED_SLICE_NSEC), ==, 0);
+        ret[0] = task_slice("/proc/thread-self/sched");
+        /* What it starts has the default again. */
+        pid_t pid = fork();
+        g_assert_cmpint(pid, >=, 0);
+        if (pid == 0) {
+                uint64_t s = task_slice("/proc/self/sched");
+                _exit(s == SCHED_SLICE_NSEC ? 1 : s == 0 ? 2 : 0);
+        }
+        g_assert_cmpint(waitpid(pid, &st, 0), ==, pid);
+        ret[1] = WIFEXITED(st) ? WEXITSTATUS(st) : 3;
+        return NULL;
+}
+
+static void test_sched_short_slice(void) {
+        uint64_t got[2] = {};
+        pthread_t t;
+
+        if (task_slice("/proc/thread-self/sched") == 0) {
+                g_test_skip("no se.slice in /proc/thread-self/sched (CONFIG_SCHED_DEBUG)");
+                return;
+        }
+        int before = getpriority(PRIO_PROCESS, 0);
+        g_assert_cmpint(pthread_create(&t, NULL, short_slice_thread, got), ==, 0);
+        g_assert_cmpint(pthread_join(t, NULL), ==, 0);
+        g_assert_cmpuint(got[0], ==, SCHED_SLICE_NSEC);
+        g_assert_cmpuint(got[1], ==, 0);
+        /* Only that thread: this one is as it was. */
+        g_assert_cmpuint(task_slice("/proc/thread-self/sched"), !=, SCHED_SLICE_NSEC);
+        g_assert_cmpint(getpriority(PRIO_PROCESS, 0), ==, before);
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 
@@ -424,5 +475,6 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/basic/user/creds", test_user_creds);
         g_test_add_func("/basic/user/groups", test_user_groups);
         g_test_add_func("/basic/user/groups-grow", test_user_groups_grow);
+        g_test_add_func("/basic/sched-short-slice", test_sched_short_slice);
         return g_test_run();
 }

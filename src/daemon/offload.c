@@ -13,6 +13,7 @@
 #include "log.h"
 #include "macro.h"
 #include "offload.h"
+#include "sched-util.h"
 #include "time-util.h"
 
 /* Shared by the thread and the loop: whoever drops the last reference frees
@@ -188,6 +189,10 @@ static bool worker_wait(Worker *w) {
 
 static void *worker_main(void *p) {
         Worker *w = p;
+
+        /* As the loop's (pidbrokerd.c): back on a CPU as soon as a child
+         * it waited for has exec'd. */
+        (void) sched_short_slice(SCHED_SLICE_NSEC);
 
         do {
                 OffloadJob *j = w->job;
