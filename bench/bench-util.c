@@ -46,6 +46,12 @@ double ms_since(uint64_t start) {
         return (double) (now_ns() - start) / 1e6;
 }
 
+static double time_op(void (*op)(void *), void *userdata) {
+        uint64_t t = now_ns();
+        op(userdata);
+        return ms_since(t);
+}
+
 static int cmp_double(const void *a, const void *b) {
         double x = *(const double *) a, y = *(const double *) b;
         return x < y ? -1 : x > y;
@@ -71,9 +77,7 @@ Stats measure_prepared(unsigned n, void (*prepare)(void *), void (*op)(void *), 
         for (unsigned i = 0; i < n; i++) {
                 if (prepare)
                         prepare(userdata);
-                uint64_t t = now_ns();
-                op(userdata);
-                v[i] = ms_since(t);
+                v[i] = time_op(op, userdata);
         }
         Stats s = stats_of(v, n);
         free(v);
@@ -82,6 +86,25 @@ Stats measure_prepared(unsigned n, void (*prepare)(void *), void (*op)(void *), 
 
 Stats measure(unsigned n, void (*op)(void *), void *userdata) {
         return measure_prepared(n, NULL, op, userdata);
+}
+
+void measure_interleaved(unsigned n, void (*op_a)(void *), void *a, Stats *ret_a, void (*op_b)(void *), void *b,
+                         Stats *ret_b) {
+        double *va = calloc(n, sizeof *va), *vb = calloc(n, sizeof *vb);
+        if (!va || !vb)
+                die(ENOMEM, "calloc");
+        for (unsigned i = 0; i < (n < 20 ? 1 : 20); i++) {
+                op_a(a);
+                op_b(b);
+        }
+        for (unsigned i = 0; i < n; i++) {
+                va[i] = time_op(op_a, a);
+                vb[i] = time_op(op_b, b);
+        }
+        *ret_a = stats_of(va, n);
+        *ret_b = stats_of(vb, n);
+        free(va);
+        free(vb);
 }
 
 void wait_readable(int pidfd) {
@@ -150,9 +173,10 @@ static bool cpu_ticks(uint64_t *ret_total, uint64_t *ret_idle) {
 
 /* On an idle 2-core machine a 250 ms window reads 96-100% idle (a clock
  * tick is 2% of it); the kernel destroying network namespaces or tearing
- * down processes on one core reads 50-70%. */
+ * down processes on one core reads 40-70%. The margin is for the light
+ * jobs of others on a shared machine. */
 #define SETTLE_WINDOW_US (250 * 1000)
-#define SETTLE_IDLE_SHARE 0.90
+#define SETTLE_IDLE_SHARE 0.85
 
 void settle(double timeout_s) {
         uint64_t end = now_ns() + (uint64_t) (timeout_s * 1e9);
