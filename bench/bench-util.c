@@ -93,7 +93,9 @@ void measure_interleaved(unsigned n, void (*op_a)(void *), void *a, Stats *ret_a
         double *va = calloc(n, sizeof *va), *vb = calloc(n, sizeof *vb);
         if (!va || !vb)
                 die(ENOMEM, "calloc");
-        for (unsigned i = 0; i < (n < 20 ? 1 : 20); i++) {
+        /* A handful of calls (a smoke run) warms up with one pair only. */
+        uint64_t warm_end = now_ns() + (n < 20 ? 0 : 300 * 1000000ULL);
+        for (unsigned i = 0; i < (n < 20 ? 1 : 20) || now_ns() < warm_end; i++) {
                 op_a(a);
                 op_b(b);
         }
