@@ -7,7 +7,14 @@
  * bench/run starts the buses and the daemons and runs this as nobody.
  *
  *   bench-broker [--iterations=N] [--workloads=N] [--seconds=S]
- *                [--daemon-pid=PID] [--flatpak]
+ *                [--daemon-pid=PID] [--flatpak] [--settle=S]
+ *                [--ns-floor-fds=IN,OUT]
+ *
+ * --settle        before each section, wait up to S seconds (default 15,
+ *                 0: not at all) for the machine to be idle
+ * --ns-floor-fds  a bench-ns-floor running as root: its answers on fd IN,
+ *                 our requests on fd OUT; without it the namespaced local
+ *                 floor reads n/a
  *
  * Prints the table on stdout; exits non-zero when a call fails, never
  * because of a figure. */
@@ -94,6 +101,8 @@ static unsigned parse_sections(const char *list) {
 }
 static pid_t arg_daemon_pid;
 static bool arg_flatpak;
+static double arg_settle = 15.0;
+static int arg_ns_floor_in = -EBADF, arg_ns_floor_out = -EBADF;
 static bool arg_scale_only;      /* --scale-only: section 3 alone */
 
 /* Children of pid not yet reaped, live or zombie. */
@@ -159,41 +168,26 @@ static double cpu_ms(pid_t pid) {
         return (double) (utime + stime) * 1000.0 / (double) sysconf(_SC_CLK_TCK);
 }
 
-static void wait_readable(int fd) {
-        struct pollfd p = { .fd = fd, .events = POLLIN };
-        int r;
-
-        do
-                r = poll(&p, 1, 30000);
-        while (r < 0 && errno == EINTR);
-        if (r <= 0)
-                die(r < 0 ? errno : ETIMEDOUT, "poll on a pidfd");
-}
-
 /* ---------- the local floor ---------- */
 
 /* What a launcher does without a broker: clone3(CLONE_PIDFD), exec, poll
  * the pidfd, reap. */
 static void local_round_trip(void *userdata) {
-        int pidfd = -1;
-        struct pb_clone_args args = {
-                .flags = CLONE_PIDFD,
-                .pidfd = (uint64_t) (uintptr_t) &pidfd,
-                .exit_signal = SIGCHLD,
-        };
-        siginfo_t si;
+        local_clone_round_trip(0, exec_true, NULL);
+}
 
-        pid_t pid = (pid_t) syscall(__NR_clone3, &args, sizeof args);
-        if (pid < 0)
-                die(errno, "clone3");
-        if (pid == 0) {
-                execve(true_argv[0], (char **) true_argv, (char *[]) { NULL });
-                _exit(127);
-        }
-        wait_readable(pidfd);
-        if (waitid((idtype_t) P_PIDFD, (id_t) pidfd, &si, WEXITED) < 0)
-                die(errno, "waitid");
-        close(pidfd);
+/* One figure of bench-ns-floor's. */
+static Stats ns_floor(NsFloor variant) {
+        NsFloorRequest req = { .variant = variant, .iterations = arg_iterations };
+        Stats s;
+
+        if (arg_ns_floor_out < 0)
+                return (Stats) {};
+        if (write(arg_ns_floor_out, &req, sizeof req) != (ssize_t) sizeof req)
+                die(errno, "ask bench-ns-floor");
+        if (read(arg_ns_floor_in, &s, sizeof s) != (ssize_t) sizeof s)
+                die(EPIPE, "bench-ns-floor did not answer");
+        return s;
 }
 
 /* ---------- pidbroker ---------- */
@@ -579,6 +573,8 @@ int main(int argc, char *argv[]) {
                 { "flatpak", no_argument, NULL, 'f' },
                 { "scale-only", no_argument, NULL, 'S' },
                 { "only", required_argument, NULL, 'o' },
+                { "settle", required_argument, NULL, 'e' },
+                { "ns-floor-fds", required_argument, NULL, 'N' },
                 {},
         };
         int opt;
@@ -606,6 +602,18 @@ int main(int argc, char *argv[]) {
                 case 'o':
                         arg_sections = parse_sections(optarg);
                         break;
+                case 'e':
+                        arg_settle = strtod(optarg, NULL);
+                        break;
+                case 'N':
+                        if (sscanf(optarg, "%d,%d", &arg_ns_floor_in, &arg_ns_floor_out) != 2 ||
+                            arg_ns_floor_in < 0 || arg_ns_floor_out < 0)
+                                die(EINVAL, "--ns-floor-fds=IN,OUT");
+                        /* Ours alone, not our children's. */
+                        if (fcntl(arg_ns_floor_in, F_SETFD, FD_CLOEXEC) < 0 ||
+                            fcntl(arg_ns_floor_out, F_SETFD, FD_CLOEXEC) < 0)
+                                die(errno, "--ns-floor-fds");
+                        break;
                 default:
                         return EXIT_FAILURE;
                 }
@@ -613,6 +621,8 @@ int main(int argc, char *argv[]) {
                 die(EINVAL, "--iterations and --seconds must be positive");
 
         bench_name = "bench-broker";
+        /* bench-ns-floor gone: an error from write(), not a silent death. */
+        signal(SIGPIPE, SIG_IGN);
         atexit(kill_live_workloads);
         struct passwd *pw = getpwuid(getuid());
         long idle_rss = rss_kib(arg_daemon_pid);
@@ -625,6 +635,7 @@ int main(int argc, char *argv[]) {
                 arg_sections = SECTION_SCALE;
         if (arg_sections == SECTION_SCALE) {
                 Scale sc;
+                settle(arg_settle);
                 scale(&sc);
                 print_scale(&sc, idle_rss);
                 print_load("at the end");
@@ -637,8 +648,12 @@ int main(int argc, char *argv[]) {
         Flatpak fp = {};
         sd_bus *bus;
 
-        /* 1. Round trips. */
+        /* 1. Round trips. Each section starts on an idle machine, and so
+         * do the figures after a namespaced one: the kernel tears down the
+         * namespaces and processes it leaves for up to a few seconds after
+         * it (1-2 s here after 500 namespaced Spawns). */
         if (arg_sections & SECTION_ROUND_TRIP) {
+                settle(arg_settle);
                 bus = broker_connect();
                 SpawnArgs plain = { .bus = bus, .argv = true_argv, .devnull = devnull };
                 SpawnArgs three = plain, ns = plain;
@@ -660,10 +675,16 @@ int main(int argc, char *argv[]) {
                 Stats spawn3 = measure(arg_iterations, broker_round_trip, &three);
                 sd_bus_flush_close_unref(bus);
                 usleep(300 * 1000);
+                settle(arg_settle);
                 ns.bus = bus = broker_connect();
                 Stats spawn_ns = measure(arg_iterations, broker_round_trip, &ns);
                 sd_bus_flush_close_unref(bus);
                 usleep(300 * 1000);
+                Stats floor_ns[_NS_FLOOR_MAX];
+                for (NsFloor v = 0; v < _NS_FLOOR_MAX; v++) {
+                        settle(arg_settle);
+                        floor_ns[v] = ns_floor(v);
+                }
 
                 printf("%-50s %8s %8s\n", "Round trip, /bin/true: spawn -> exit seen", "p50 ms", "p99 ms");
                 print_rt("local floor: clone3(CLONE_PIDFD)+poll+waitid", floor);
@@ -672,6 +693,9 @@ int main(int argc, char *argv[]) {
                 print_rt("flatpak HostCommand -> HostCommandExited", flatpak);
                 print_rt("pidbroker Spawn, 3 fds passed", spawn3);
                 print_rt("pidbroker Spawn, namespaces=[pid,mount,net]", spawn_ns);
+                print_rt("local: init vforks /bin/true, no namespaces", floor_ns[NS_FLOOR_INIT]);
+                print_rt("local: that init in new [pid,mount,net], /proc", floor_ns[NS_FLOOR_NAMESPACES]);
+                print_rt("local: the same, net namespace made ahead", floor_ns[NS_FLOOR_READY_NET]);
                 double base = floor.p50 + pong.p50;
                 printf("  => round trip p50 = %.2fx (floor+ping)", spawn.p50 / base);
                 if (flatpak.valid)
@@ -679,14 +703,29 @@ int main(int argc, char *argv[]) {
                 printf("; target <= 1.15x, <= 0.6x: %s\n",
                        verdict(spawn.p50 <= 1.15 * base && flatpak.valid && spawn.p50 <= 0.6 * flatpak.p50));
                 printf("  => 3 fds: %.2fx plain Spawn\n", spawn3.p50 / spawn.p50);
-                printf("  => namespaces [pid,mount,net]: %.2fx plain Spawn; target <= 1.15x: %s\n\n", spawn_ns.p50 / spawn.p50,
+                printf("  => namespaces [pid,mount,net]: %.2fx plain Spawn; target <= 1.15x: %s\n", spawn_ns.p50 / spawn.p50,
                        verdict(spawn_ns.p50 <= 1.15 * spawn.p50));
+                /* What the kernel alone costs for that structure, no daemon
+                 * involved: the share of the ratio above no daemon can
+                 * remove. */
+                if (floor_ns[NS_FLOOR_NAMESPACES].valid) {
+                        const Stats *ready = &floor_ns[NS_FLOOR_READY_NET];
+                        printf("  => local floor with [pid,mount,net] namespaces: %.2fx the plain local floor\n",
+                               floor_ns[NS_FLOOR_NAMESPACES].p50 / floor.p50);
+                        printf("     net namespace made ahead: %.2fx; the init alone, no namespaces: %.2fx\n",
+                               ready->p50 / floor.p50, floor_ns[NS_FLOOR_INIT].p50 / floor.p50);
+                        printf("     over the plain figure: +%.3f ms for the kernel alone (net made ahead), +%.3f ms for pidbroker\n",
+                               ready->p50 - floor.p50, spawn_ns.p50 - spawn.p50);
+                } else
+                        printf("  => local floor with namespaces: n/a (needs bench-ns-floor, run as root by bench/run)\n");
+                printf("\n");
         }
 
         /* 2. Throughput. */
         if (arg_sections & SECTION_THROUGHPUT) {
                 static const unsigned levels[] = { 1, 2, 4, 8 };
                 double tp[_KIND_MAX][ELEMENTSOF(levels)] = {};
+                settle(arg_settle);
                 printf("Throughput, spawn -> exit of /bin/true per second, one process and connection per client\n");
                 printf("  %-8s %10s %10s %10s %12s %12s\n", "clients", "local", "pidbroker", "flatpak", "vs flatpak",
                        "vs local");
@@ -717,23 +756,25 @@ int main(int argc, char *argv[]) {
         /* 3. Scale. */
         if (arg_sections & SECTION_SCALE) {
                 Scale sc;
+                settle(arg_settle);
                 scale(&sc);
                 print_scale(&sc, idle_rss);
         }
 
         /* 4. Signal. */
         if (arg_sections & SECTION_SIGNAL) {
+                settle(arg_settle);
                 bus = broker_connect();
                 SpawnArgs sleeper = { .bus = bus, .argv = sleep_argv, .devnull = -1 };
                 SignalArgs sig = { .bus = bus, .pidfd = broker_spawn(&sleeper) };
-                Stats signal0 = measure(arg_iterations, broker_signal0, &sig);
-                Stats pong = measure(arg_iterations, ping, bus);
+                Stats signal0, pong;
+                measure_interleaved(arg_iterations, broker_signal0, &sig, &signal0, ping, bus, &pong);
                 (void) syscall(__NR_pidfd_send_signal, sig.pidfd, SIGKILL, NULL, 0);
                 close(sig.pidfd);
                 sd_bus_flush_close_unref(bus);
                 printf("Signal round trip (Broker1.Signal, signal 0: policy + audit write)\n");
                 print_rt("Broker1.Signal", signal0);
-                print_rt("D-Bus ping", pong);
+                print_rt("D-Bus ping, in turn with Signal", pong);
                 printf("  => Signal p50 = %.2fx ping; target <= 1.5x: %s\n\n", signal0.p50 / pong.p50,
                        verdict(signal0.p50 <= 1.5 * pong.p50));
         }
