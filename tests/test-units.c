@@ -35,6 +35,7 @@
  * inherited across exec), then a second sleep once the first is gone. */
 static const char *const TREE[] = { "/bin/sh", "-c", "trap '' TERM; /bin/sleep 600 & wait; /bin/sleep 600", NULL };
 /* The main process exits 3 and leaves a sleep that ignores SIGTERM. */
+static const char *const QUITTER[] = { "/bin/sh", "-c", "exit 4", NULL };
 static const char *const LEAVER[] = { "/bin/sh", "-c", "trap '' TERM; /bin/sleep 600 & exit 3", NULL };
 
 #define STOP_TIMEOUT_SHORT_USEC 300000ULL
@@ -303,6 +304,25 @@ static int client_caller_cgroup(GDBusConnection *c, const char *dir) {
         return 0;
 }
 
+/* "exits": a workload that ends on its own and leaves nothing; prints its
+ * cgroup and what Wait answered, then on "go" Releases it. */
+static int client_exits(GDBusConnection *c) {
+        g_autofree char *path = NULL;
+        g_autoptr(GError) e = NULL;
+
+        g_assert_true(spawn_full(c, argv_variant(QUITTER, true), NULL, NULL, 0, NULL, &path, NULL, NULL, &e));
+        g_assert_no_error(e);
+        g_autofree char *cg = get_str(c, path, "ControlGroup");
+        g_autofree char *waited = exit_call(c, path, "Wait");
+        print_line("cgroup", cg);
+        print_line("wait", waited);
+
+        g_free(read_line_fd(STDIN_FILENO, 60000));
+        release_workload(c, path);
+        print_line("released", "yes");
+        return 0;
+}
+
 static int client_main(int argc, char *argv[]) {
         const char *scenario = argv[2];
         g_autoptr(GDBusConnection) c = client_connect(NULL);
@@ -311,6 +331,8 @@ static int client_main(int argc, char *argv[]) {
                 return client_tree(c, argv[3], argc >= 5 && g_str_equal(argv[4], "watch"));
         if (g_str_equal(scenario, "stopping"))
                 return client_stopping(c);
+        if (g_str_equal(scenario, "exits"))
+                return client_exits(c);
         if (g_str_equal(scenario, "limits") && argc >= 4)
                 return client_limits(c, argv[3]);
         if (g_str_equal(scenario, "caller-cgroup") && argc >= 4)
@@ -459,9 +481,13 @@ static void check_stop_tree(uid_t uid, const char *mode) {
                         sleep_fd = fd;
         }
         if (whole) {
-                g_assert_false(unit_populated(cg));
-                g_autoptr(GArray) left = unit_pids(cg);
-                g_assert_cmpuint(left->len, ==, 0);
+                /* Empty, or gone already: a unit found empty when its main
+                 * process exits is removed then, as systemd's scopes are. */
+                if (unit_exists(cg)) {
+                        g_assert_false(unit_populated(cg));
+                        g_autoptr(GArray) left = unit_pids(cg);
+                        g_assert_cmpuint(left->len, ==, 0);
+                }
         } else {
                 /* kill_mode=process: the main process only; the sleep lives
                  * on in the unit. */
@@ -540,6 +566,28 @@ static bool stopping_audited(gint64 since, guint64 id) {
                         return true;
         }
         return false;
+}
+
+/* A unit found empty when its main process exits goes at once, as
+ * systemd's scopes do: before the workload is released, with no fd of the
+ * daemon's left for it. */
+static void test_empty_unit_goes_at_exit(void) {
+        REQUIRE_UNITS();
+        unsigned fds = count_fds(T.daemon_pid);
+        for (size_t i = 0; i < G_N_ELEMENTS(CLIENT_UIDS); i++) {
+                g_autoptr(GSubprocess) p = client_start(CLIENT_UIDS[i], (const char *const[]) { "exits", NULL });
+                g_autofree char *out = client_read_lines(p, 2);
+                g_autofree char *cg = client_output_get(out, "cgroup");
+                g_autofree char *waited = client_output_get(out, "wait");
+                g_assert_cmpstr(waited, ==, "exited 4");
+                g_assert_false(unit_exists(cg));
+
+                send_go(p);
+                g_autofree char *out2 = client_read_lines(p, 1);
+                g_assert_cmpstr(out2, ==, "released=yes\n");
+                client_finish(p);
+        }
+        assert_daemon_fds(fds);
 }
 
 static void test_stopping_state(void) {
@@ -744,6 +792,7 @@ static void register_tests(void) {
         add_test("stop-kills-tree", test_stop_kills_tree);
         add_test("kill-mode-process", test_kill_mode_process);
         add_test("watch-client-stops-unit", test_watch_client_stops_unit);
+        add_test("empty-unit-goes-at-exit", test_empty_unit_goes_at_exit);
         add_test("stopping-state", test_stopping_state);
         add_test("limits", test_limits);
         add_test("features", test_features);

@@ -198,6 +198,19 @@ int unit_reopen(Manager *m, CgroupUnit *u) {
         return 0;
 }
 
+int unit_remove_if_empty(Manager *m, CgroupUnit *u) {
+        const char *name;
+
+        if (!u->path || m->cgroup_subtree.fd < 0)
+                return -EBADF;
+        name = strrchr(u->path, '/');
+        name = name ? name + 1 : u->path;
+        if (unlinkat(m->cgroup_subtree.fd, name, AT_REMOVEDIR) < 0)
+                return errno == ENOTEMPTY ? -EBUSY : -errno;
+        unit_close_fd(u);
+        return 0;
+}
+
 void manager_forget_unit(Manager *m, CgroupUnit *u) {
         LingeringUnit *l;
         int r;

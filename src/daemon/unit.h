@@ -49,6 +49,10 @@ int unit_limit_not_supported(Manager *m, CgroupLimit l, sd_bus_error *error);
  * checked to be the same directory, when the unit is acted on. */
 void unit_close_fd(CgroupUnit *u);
 int unit_reopen(Manager *m, CgroupUnit *u);
+/* Remove u's directory if it is empty, by its name under the subtree and
+ * without opening it: 0 (its fd closed, its path kept for the record), or
+ * -EBUSY while processes or sub-cgroups are left, or -errno. */
+int unit_remove_if_empty(Manager *m, CgroupUnit *u);
 
 /* Remove u's directory now if it is empty, else once it is (watched on
  * cgroup.events). u is taken in either case. */

@@ -306,8 +306,10 @@ static int on_unit_events(sd_event_source *s, int fd, uint32_t revents, void *us
         if (r < 0)
                 log_warning_errno(r, "Cannot read cgroup.events of workload %" PRIu64 ", taking it as empty: %m",
                                   w->id);
-        else
+        else {
                 log_debug("Workload %" PRIu64 ": its cgroup is empty.", w->id);
+                (void) unit_remove_if_empty(w->manager, &w->unit);
+        }
         workload_mark_exited(w);
         workload_arm_retention(w);
         return 0;
@@ -319,6 +321,11 @@ static int on_unit_events(sd_event_source *s, int fd, uint32_t revents, void *us
  * is under way already. 0 when the unit turned out empty. */
 static int workload_stop_leftovers(Workload *w) {
         int r;
+
+        /* Nearly always empty by now: one rmdir then, and no fd held (a
+         * burst of exits would hold two each while they are checked). */
+        if (unit_remove_if_empty(w->manager, &w->unit) == 0)
+                return 0;
 
         r = unit_reopen(w->manager, &w->unit);
         if (r >= 0)
@@ -333,8 +340,12 @@ static int workload_stop_leftovers(Workload *w) {
                 (void) cgroup_unit_kill(&w->unit);
                 return 0;
         }
-        if (r == 0)
+        if (r == 0) {
+                /* Emptied since the rmdir above. */
+                w->unit_events = sd_event_source_disable_unref(w->unit_events);
+                (void) unit_remove_if_empty(w->manager, &w->unit);
                 return 0;
+        }
 
         workload_set_state(w, WORKLOAD_STOPPING);
         log_info("Workload %" PRIu64 ": main process gone, its cgroup %s still has processes.", w->id, w->unit.path);
