@@ -3,11 +3,12 @@
 
 /* Blocking work off the event loop: a /proc walk, a syscall on an fd a
  * client handed us (a FUSE- or FIFO-backed file can stall fstat() for as
- * long as its server likes). Each job runs on a thread of its own and has a
- * deadline; when the deadline passes first, the loop is told -ETIMEDOUT and
- * the thread is abandoned: it frees its data whenever it returns. A stalled
- * fd so stalls only the request that brought it, and the number of jobs one
- * uid may have running (stalled ones included) is bounded, as is the total.
+ * long as its server likes). Each job runs on a thread of its own (kept
+ * for a next one: below) and has a deadline; when the deadline passes
+ * first, the loop is told -ETIMEDOUT and the thread is abandoned: it frees
+ * its data whenever it returns. A stalled fd so stalls only the request
+ * that brought it, and the number of jobs one uid may have running
+ * (stalled ones included) is bounded, as is the total.
  *
  * A thread that finished its job waits a while for the next one instead of
  * exiting, and takes only jobs of its own lane: a job may change its
