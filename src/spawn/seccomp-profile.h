@@ -14,9 +14,8 @@
  * can name syscalls newer than the library. */
 
 #include <linux/filter.h>
-#include <stddef.h>
-
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct SeccompProfile {
