@@ -148,6 +148,8 @@ static void test_limits(void) {
 
         close(hold[1]);
         wait_for(e, &d[0]);
+        g_assert_true(d[0].job == held);
+        g_free(d[0].job);
         g_assert_cmpuint(offload_running(o, 1000), ==, 0);
         g_assert_cmpuint(offload_total(o), ==, 0);
         close(hold[0]);

@@ -544,10 +544,12 @@ static void test_kill_mode_process(void) {
         assert_daemon_fds(fds);
 }
 
-/* The owner leaves: the same whole-unit stop, and the unit goes when the
- * workload is forgotten (ExitRetentionSec=1 in the test daemon). */
+/* The owner leaves: the same whole-unit stop. The unit goes once it is
+ * empty, and the workload when it is forgotten, with its pidfd
+ * (ExitRetentionSec=1 in the test daemon). */
 static void test_watch_client_stops_unit(void) {
         REQUIRE_UNITS();
+        unsigned fds = count_fds(T.daemon_pid);
         for (size_t i = 0; i < G_N_ELEMENTS(CLIENT_UIDS); i++) {
                 g_autofree char *out = client_run(CLIENT_UIDS[i], (const char *const[]) { "tree", "default", "watch", NULL });
                 g_autofree char *cg = client_output_get(out, "cgroup");
@@ -555,6 +557,7 @@ static void test_watch_client_stops_unit(void) {
                 assert_own_unit(cg, 0);
                 wait_unit_gone(cg);
         }
+        assert_daemon_fds(fds);
 }
 
 static bool stopping_audited(gint64 since, guint64 id) {
