@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -10,21 +11,25 @@
 
 #include "spawn-validate.h"
 
-int capability_last_cap(void) {
-        static int cached = -1;
-        FILE *f;
+/* Read once; spawning threads may ask at the same time. */
+static int last_cap;
+static pthread_once_t last_cap_once = PTHREAD_ONCE_INIT;
 
-        if (cached >= 0)
-                return cached;
-        f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+static void last_cap_read(void) {
+        FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+        int v = -1;
+
         if (f) {
-                if (fscanf(f, "%d", &cached) != 1)
-                        cached = -1;
+                if (fscanf(f, "%d", &v) != 1)
+                        v = -1;
                 fclose(f);
         }
-        if (cached < 0 || cached > 63)
-                cached = CAP_LAST_CAP;
-        return cached;
+        last_cap = v < 0 || v > 63 ? CAP_LAST_CAP : v;
+}
+
+int capability_last_cap(void) {
+        (void) pthread_once(&last_cap_once, last_cap_read);
+        return last_cap;
 }
 
 int capability_from_name(const char *name) {

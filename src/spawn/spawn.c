@@ -98,24 +98,22 @@ void spawned_done(Spawned *s) {
         s->status_fd = safe_close(s->status_fd);
 }
 
-/* The bounding set, read once: a process's bounding set only ever shrinks,
- * so a capability missing here is missing in every child, which then has
- * only the rest to drop. */
-static uint64_t bounding_set(void) {
-        static bool cached;
-        static uint64_t set;
+/* The bounding set, read once (spawning threads may ask at the same time):
+ * a process's bounding set only ever shrinks, so a capability missing here
+ * is missing in every child, which then has only the rest to drop. */
+static uint64_t bounding_set_cached;
+static pthread_once_t bounding_set_once = PTHREAD_ONCE_INIT;
 
-        if (cached)
-                return set;
-        set = 0;
-        for (int cap = 0; cap <= capability_last_cap(); cap++) {
-                int have = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+static void bounding_set_read(void) {
+        for (int cap = 0; cap <= capability_last_cap(); cap++)
                 /* Unknown answer: let the child try the drop. */
-                if (have != 0)
-                        set |= UINT64_C(1) << cap;
-        }
-        cached = true;
-        return set;
+                if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 0)
+                        bounding_set_cached |= UINT64_C(1) << cap;
+}
+
+static uint64_t bounding_set(void) {
+        (void) pthread_once(&bounding_set_once, bounding_set_read);
+        return bounding_set_cached;
 }
 
 /* Signals not at SIG_DFL here, ignored (SigIgn) or caught (SigCgt), bit
@@ -534,22 +532,23 @@ static pid_t create_shared_child(const SpawnRequest *req, const ChildContext *c,
 #endif
 
 /* Where a workload's pidfd is kept: above the fds a spawn passes, so that a
- * child sharing our fd table copies only those (spawn_child() step 0). */
-static int fd_base_long_lived(void) {
-        static int base = -1;
+ * child sharing our fd table copies only those (spawn_child() step 0). Read
+ * once, after pidbrokerd raised its soft fd limit. */
+static int fd_base;
+static pthread_once_t fd_base_once = PTHREAD_ONCE_INIT;
+
+static void fd_base_read(void) {
         struct rlimit l;
 
-        if (base >= 0)
-                return base;
-        base = 0;
         if (getrlimit(RLIMIT_NOFILE, &l) == 0 && l.rlim_cur >= 2048)
-                base = 1024;
-        return base;
+                fd_base = 1024;
 }
 
 int spawn_fd_keep_high(int fd) {
-        int base = fd_base_long_lived(), moved;
+        int base, moved;
 
+        (void) pthread_once(&fd_base_once, fd_base_read);
+        base = fd_base;
         if (fd < 0 || fd >= base)
                 return fd;
         moved = fcntl(fd, F_DUPFD_CLOEXEC, base);
@@ -558,7 +557,6 @@ int spawn_fd_keep_high(int fd) {
         safe_close(fd);
         return moved;
 }
-
 
 /* Write pid into the cgroup directory's cgroup.procs. */
 static int cgroup_attach(int cgroup_fd, pid_t pid) {
@@ -575,17 +573,19 @@ static int cgroup_attach(int cgroup_fd, pid_t pid) {
         return 0;
 }
 
-/* Our own namespace id of type t, read once: nothing in pidbroker moves
- * the daemon itself into another namespace. 0 where unreadable. */
-static uint64_t own_namespace_id(NamespaceType t) {
-        static uint64_t ids[_NAMESPACE_MAX];
-        static bool read[_NAMESPACE_MAX];
+/* Our own namespace ids, read once: nothing in pidbroker moves the daemon
+ * itself into another namespace. 0 where unreadable. */
+static uint64_t own_namespace_ids[_NAMESPACE_MAX];
+static pthread_once_t own_namespace_once = PTHREAD_ONCE_INIT;
 
-        if (!read[t]) {
-                (void) namespace_id_from_proc(0, t, &ids[t]);
-                read[t] = true;
-        }
-        return ids[t];
+static void own_namespaces_read(void) {
+        for (NamespaceType t = 0; t < _NAMESPACE_MAX; t++)
+                (void) namespace_id_from_proc(0, t, &own_namespace_ids[t]);
+}
+
+static uint64_t own_namespace_id(NamespaceType t) {
+        (void) pthread_once(&own_namespace_once, own_namespaces_read);
+        return own_namespace_ids[t];
 }
 
 /* The child's namespace ids: of the new ones from its pidfd, of the others
@@ -627,16 +627,16 @@ static void read_namespaces_reported(int fd, uint64_t mask, uint64_t ret[static 
                         ret[recs[i].step] = (uint64_t) (uint32_t) recs[i].err << 32 | (uint32_t) recs[i].status;
 }
 
-/* The shared child (above): plain spawns only. A child that waits for us
- * (user namespace maps, a cgroup joined by hand) or becomes an init never
- * execs in time, and those exist only with namespaces. Returns the pid, or
- * -errno; -EOPNOTSUPP when such a child cannot be made here, and the
- * caller makes a copy instead. */
+/* The shared child (above) is for plain spawns only: a child that waits for
+ * us (user namespace maps, a cgroup joined by hand) or becomes an init never
+ * execs in time, and those exist only with namespaces. */
 bool spawn_would_share(const SpawnRequest *req) {
         return HAVE_SHARED_CHILD && !req->copy_child && req->namespaces == 0 &&
                req->control_path != CONTROL_PATH_LEGACY && feature_available(FEATURE_CLONE3);
 }
 
+/* Returns the pid, or -errno; -EOPNOTSUPP when such a child cannot be made
+ * here, and the caller makes a copy instead. */
 static pid_t spawn_shared_child(const SpawnRequest *req, ChildContext *c, StatusRecord *result, int *ret_pidfd) {
 #if HAVE_SHARED_CHILD
         if (!spawn_would_share(req))
@@ -849,7 +849,8 @@ static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
 
         /* Our children are born under our filter: only the ones that want
          * exactly that filter are made here. */
-        if (thread_filter.filter && !thread_filter_is(req->seccomp))
+        bool filter_inherited = thread_filter_is(req->seccomp);
+        if (thread_filter.filter && !filter_inherited)
                 return -EXDEV;
 
         for (NamespaceType t = 0; t < _NAMESPACE_MAX; t++)
@@ -875,7 +876,7 @@ static int spawn_start_once(const SpawnRequest *req, Spawned *ret) {
                 .with_init = req->namespaces & (UINT64_C(1) << NAMESPACE_PID),
                 .mount_proc = (req->namespaces & (UINT64_C(1) << NAMESPACE_PID)) &&
                               (req->namespaces & (UINT64_C(1) << NAMESPACE_MOUNT)),
-                .filter_inherited = thread_filter_is(req->seccomp),
+                .filter_inherited = filter_inherited,
         };
         for (size_t i = 0; i < req->n_fds; i++)
                 if (req->fds[i].target > c.max_target)
